@@ -1,0 +1,29 @@
+"""Bad input becomes one line on stderr and exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from babysit.errors import BabysitError
+
+EXIT_BAD_INPUT = 2
+stderr = Console(stderr=True, highlight=False)
+
+
+def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn BabysitError raised by `command` into 'error: ...' and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except BabysitError as exc:
+            stderr.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+
+    return wrapper

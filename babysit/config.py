@@ -1,0 +1,111 @@
+"""One flat, serializable description of a run: data, model, optimization and monitoring."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from babysit.errors import BabysitError
+from babysit.nn import NetSpec
+from babysit.nn.activations import ACTIVATIONS
+from babysit.nn.init import INITS
+from babysit.nn.losses import LOSSES
+from babysit.nn.optim import OPTIMIZERS
+from babysit.nn.schedules import SCHEDULES
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every knob of `babysit train`; defaults train a 2-layer ReLU net on the spiral in seconds."""
+
+    # data
+    data: str = "spiral"
+    classes: int = 3  # spiral arms
+    points: int = 100  # spiral points per arm
+    label_column: str | None = None  # CSV label column; the last one when None
+    val_fraction: float = 0.2  # held out when the data has no validation split
+    subset: int | None = None  # train on only the first N training examples
+    preprocess: str = "standardize"
+    # model
+    hidden: tuple[int, ...] = (100,)
+    activation: str = "relu"
+    init: str = "he"  # He init suits ReLU (lecture: xavier halves ReLU variance per layer)
+    init_std: float = 0.01  # for init "small"
+    bias_init: float = 0.0  # e.g. 0.01 so ReLUs start active
+    batchnorm: bool = False
+    dropout: float = 0.0  # probability of dropping a unit
+    reg: float = 1e-4  # L2 strength: reg_loss = 0.5 * reg * sum(W^2)
+    loss: str = "softmax"
+    leaky_alpha: float = 0.01
+    elu_alpha: float = 1.0
+    maxout_pieces: int = 2
+    # optimization
+    optimizer: str = "adam"
+    lr: float = 1e-2
+    lr_schedule: str = "constant"
+    lr_decay: float = 0.5  # step: factor per drop; exp / inv: rate per epoch
+    lr_step: int = 10  # step: epochs between drops
+    epochs: int = 100
+    batch_size: int = 32
+    dtype: str = "float64"
+    seed: int = 0
+    # monitoring
+    stats_every: int = 10  # per-layer statistics every k iterations (and always at step 0)
+    eval_samples: int = 1000  # training examples used for the per-epoch train accuracy
+
+    def net_spec(self, input_dim: int, num_classes: int) -> NetSpec:
+        """The architecture part of the config, for a given input width and class count."""
+        return NetSpec(
+            input_dim=input_dim, num_classes=num_classes, hidden=self.hidden,
+            activation=self.activation, init=self.init, init_std=self.init_std,
+            bias_init=self.bias_init, batchnorm=self.batchnorm, dropout=self.dropout,
+            reg=self.reg, loss=self.loss, leaky_alpha=self.leaky_alpha, elu_alpha=self.elu_alpha,
+            maxout_pieces=self.maxout_pieces, dtype=self.dtype,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (tuples become lists)."""
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    def validated(self) -> Config:
+        """self, or a BabysitError naming the first bad option."""
+        choices = {
+            "activation": ACTIVATIONS, "init": INITS, "loss": LOSSES, "optimizer": OPTIMIZERS,
+            "lr_schedule": SCHEDULES, "dtype": ("float32", "float64"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise BabysitError(f"--{name.replace('_', '-')} {getattr(self, name)!r} is not one of "
+                                   f"{', '.join(allowed)}")
+        positive = {"lr": self.lr, "epochs": self.epochs, "batch_size": self.batch_size,
+                    "stats_every": self.stats_every, "init_std": self.init_std,
+                    "eval_samples": self.eval_samples}
+        for name, value in positive.items():
+            if not value > 0:
+                raise BabysitError(f"--{name.replace('_', '-')} must be positive, got {value}")
+        if not self.hidden or any(h <= 0 for h in self.hidden):
+            raise BabysitError(f"--hidden needs one or more positive sizes, got {self.hidden}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise BabysitError(f"--dropout is a drop probability in [0, 1), got {self.dropout}")
+        if self.reg < 0:
+            raise BabysitError(f"--reg must be >= 0, got {self.reg}")
+        if self.maxout_pieces < 2:
+            raise BabysitError(f"--maxout-pieces must be at least 2, got {self.maxout_pieces}")
+        if self.subset is not None and self.subset < 1:
+            raise BabysitError(f"--subset must be at least 1, got {self.subset}")
+        return self
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """'100,50' -> (100, 50), or a BabysitError."""
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise BabysitError(f"--hidden expects comma-separated integers like 100,100, got {text!r}") from None
+    if not sizes or any(s <= 0 for s in sizes):
+        raise BabysitError(f"--hidden needs one or more positive sizes, got {text!r}")
+    return sizes
+
+

@@ -1,0 +1,123 @@
+"""The Dataset every loader returns, and the checks that turn bad data into one clear error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from babysit.errors import BabysitError
+
+
+@dataclass
+class Dataset:
+    """Training and validation splits; X is (N, D) float, y is (N,) int in [0, num_classes)."""
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    num_classes: int
+    image_shape: tuple[int, int, int] | None = None  # (H, W, C) when rows are flattened images
+
+    @property
+    def num_features(self) -> int:
+        """D, the width of one input row."""
+        return int(self.X_train.shape[1])
+
+
+def as_labels(y: np.ndarray, what: str) -> np.ndarray:
+    """y as an int64 vector, or a BabysitError if it is not integer-valued."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise BabysitError(f"{what} must be a 1-D vector of labels, got shape {y.shape}")
+    if y.dtype.kind in "iu":
+        return y.astype(np.int64)
+    if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+        return y.astype(np.int64)
+    raise BabysitError(f"{what} must hold integer class labels (got dtype {y.dtype}"
+                       f"{', with fractional or non-finite values' if y.dtype.kind == 'f' else ''})")
+
+
+def as_features(x: np.ndarray, what: str) -> tuple[np.ndarray, tuple[int, int, int] | None]:
+    """x flattened to (N, D) float64 plus its image shape if it was (N, H, W[, C])."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "iuf":
+        raise BabysitError(f"{what} must be numeric, got dtype {x.dtype}")
+    if x.ndim < 2:
+        raise BabysitError(f"{what} must have shape (N, D) or (N, H, W, C), got {x.shape}")
+    image_shape = None
+    if x.ndim == 3:
+        image_shape = (x.shape[1], x.shape[2], 1)
+    elif x.ndim == 4:
+        image_shape = (x.shape[1], x.shape[2], x.shape[3])
+    elif x.ndim > 4:
+        raise BabysitError(f"{what} has too many dimensions: {x.shape}")
+    x = x.reshape(x.shape[0], -1).astype(np.float64)
+    if not np.all(np.isfinite(x)):
+        bad = int(np.sum(~np.isfinite(x)))
+        raise BabysitError(f"{what} contains {bad} NaN or infinite value(s)")
+    return x, image_shape
+
+
+def validate(ds: Dataset) -> Dataset:
+    """Check shapes, labels and class count; return ds or raise BabysitError naming the problem."""
+    if len(ds.X_train) == 0:
+        raise BabysitError(f"{ds.name}: the training set is empty")
+    for split, x, y in (("train", ds.X_train, ds.y_train), ("val", ds.X_val, ds.y_val)):
+        if len(x) != len(y):
+            raise BabysitError(f"{ds.name}: X_{split} has {len(x)} rows but y_{split} has {len(y)}")
+        if len(y) and y.min() < 0:
+            raise BabysitError(f"{ds.name}: y_{split} has negative label {int(y.min())}; "
+                               "labels must be 0 .. C-1")
+    if ds.X_val.shape[1] != ds.X_train.shape[1]:
+        raise BabysitError(f"{ds.name}: X_val has {ds.X_val.shape[1]} features "
+                           f"but X_train has {ds.X_train.shape[1]}")
+    present = np.unique(ds.y_train)
+    if len(present) < 2:
+        raise BabysitError(f"{ds.name}: the training labels hold {len(present)} class; "
+                           "classification needs at least 2")
+    if len(ds.y_val) and ds.y_val.max() >= ds.num_classes:
+        raise BabysitError(f"{ds.name}: y_val has label {int(ds.y_val.max())}, out of range for "
+                           f"the {ds.num_classes} classes seen in training (0 .. {ds.num_classes - 1})")
+    return ds
+
+
+def split(
+    x: np.ndarray, y: np.ndarray, val_fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A seeded random split into (X_train, y_train, X_val, y_val)."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise BabysitError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    order = rng.permutation(len(x))
+    n_val = int(round(len(x) * val_fraction))
+    val, train = order[:n_val], order[n_val:]
+    return x[train], y[train], x[val], y[val]
+
+
+def make_dataset(
+    name: str,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray | None,
+    y_val: np.ndarray | None,
+    val_fraction: float,
+    rng: np.random.Generator,
+) -> Dataset:
+    """Clean raw arrays into a validated Dataset, splitting off validation data if none is given."""
+    if x_train is None or len(x_train) == 0:
+        raise BabysitError(f"{name}: the training set is empty")
+    xt, image_shape = as_features(x_train, "X_train")
+    yt = as_labels(y_train, "y_train")
+    if len(xt) != len(yt):
+        raise BabysitError(f"{name}: X_train has {len(xt)} rows but y_train has {len(yt)}")
+    if x_val is None:
+        xt, yt, xv, yv = split(xt, yt, val_fraction, rng)
+    else:
+        if y_val is None:
+            raise BabysitError(f"{name}: X_val is given without y_val")
+        xv, _ = as_features(x_val, "X_val")
+        yv = as_labels(y_val, "y_val")
+    num_classes = int(yt.max()) + 1 if len(yt) else 0
+    return validate(Dataset(name, xt, yt, xv, yv, num_classes, image_shape))

@@ -1,0 +1,57 @@
+"""Input preprocessing from the lecture, fitted on the training split only and applied to both."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from babysit.data.dataset import Dataset
+from babysit.errors import BabysitError
+
+PREPROCESS = ("none", "center", "standardize", "mean-image", "per-channel")
+
+
+def preprocess(ds: Dataset, method: str) -> Dataset:
+    """A copy of ds with `method` applied; statistics come from X_train alone.
+
+    center and mean-image both subtract the per-feature training mean (on flattened images the
+    mean image is exactly that); per-channel subtracts one mean per colour channel (VGG style);
+    standardize also divides by the per-feature std (constant features are left unscaled).
+    """
+    x = ds.X_train
+    if method == "none":
+        return ds
+    if method in ("center", "mean-image"):
+        shift, scale = x.mean(axis=0), np.ones(x.shape[1])
+    elif method == "standardize":
+        shift, std = x.mean(axis=0), x.std(axis=0)
+        # A constant feature carries no information; dividing by 0 would make it NaN.
+        scale = np.where(std > 0, std, 1.0)
+    elif method == "per-channel":
+        if ds.image_shape is None:
+            raise BabysitError("--preprocess per-channel needs image-shaped data "
+                               "(X_train of shape (N, H, W, C) in a .npz, or --data digits)")
+        channels = ds.image_shape[2]
+        per_channel = x.reshape(len(x), -1, channels).mean(axis=(0, 1))
+        shift, scale = np.tile(per_channel, x.shape[1] // channels), np.ones(x.shape[1])
+    else:
+        raise BabysitError(f"unknown --preprocess {method!r}; choose one of {', '.join(PREPROCESS)}")
+    return replace(ds, X_train=(x - shift) / scale, X_val=(ds.X_val - shift) / scale)
+
+
+def input_stats(x: np.ndarray) -> dict[str, float | int]:
+    """Summary of the per-feature mean and std of x, as the log header records it."""
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    varying = std > 0
+    z = np.abs(mean[varying]) / std[varying] if varying.any() else np.zeros(1)
+    return {
+        "num_features": int(x.shape[1]),
+        "mean_min": float(mean.min()), "mean_max": float(mean.max()),
+        "mean_abs_max": float(np.abs(mean).max()),
+        "std_min": float(std.min()), "std_max": float(std.max()), "std_mean": float(std.mean()),
+        # How many stds the worst feature's mean sits from zero: the "not centered" signal.
+        "mean_over_std_max": float(z.max()),
+        "constant_features": int((~varying).sum()),
+        "abs_max": float(np.abs(x).max()),
+    }

@@ -1,0 +1,76 @@
+"""Builders for the three record types of a run log, and their strict-JSON encoding."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from typing import Any
+
+import numpy as np
+
+from babysit import __version__
+from babysit.config import Config
+from babysit.data import Dataset, input_stats
+
+SCHEMA_VERSION = 1
+# Strict JSON has no NaN or Infinity: they are written as these strings (docs/log-format.md).
+NONFINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _finite_or_string(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return NONFINITE[repr(value)]
+    if isinstance(value, dict):
+        return {k: _finite_or_string(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_string(v) for v in value]
+    return value
+
+
+def encode(record: dict[str, Any]) -> str:
+    """One line of strict JSON; NaN and +-Infinity become the strings "NaN", "Infinity", "-Infinity"."""
+    try:
+        return json.dumps(record, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # only records holding a non-finite float pay for the rewrite
+        return json.dumps(_finite_or_string(record), allow_nan=False, separators=(",", ":"))
+
+
+def header_record(
+    config: Config, dataset: Dataset, run_id: str, started_at: str, num_params: int
+) -> dict[str, Any]:
+    """The first record: what is being trained, on what data, with which versions."""
+    return {
+        "type": "header",
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "started_at": started_at,
+        "config": config.to_dict(),
+        "dataset": {
+            "name": dataset.name,
+            "X_train": list(dataset.X_train.shape),
+            "X_val": list(dataset.X_val.shape),
+            "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
+        },
+        "num_classes": dataset.num_classes,
+        "activation": config.activation,
+        "loss_fn": config.loss,
+        "num_params": num_params,
+        "input_stats": input_stats(dataset.X_train),
+        "seed": config.seed,
+        "versions": {"babysit": __version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+    }
+
+
+def summary_record(
+    status: str, steps: int, epochs: int, wall_time: float, final: dict[str, float | None],
+    reason: str | None = None
+) -> dict[str, Any]:
+    """The last record: how the run ended and where it got to."""
+    rec: dict[str, Any] = {"type": "summary", "status": status, "steps": steps,
+                           "epochs": epochs, "wall_time": round(wall_time, 3)}
+    rec.update(final)
+    if reason:
+        rec["reason"] = reason
+    return rec

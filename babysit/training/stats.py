@@ -1,0 +1,65 @@
+"""Per-layer statistics for a metric record: weights, gradients, updates and activations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from babysit.nn.net import MLP, ForwardCache
+
+HIST_BINS = 16
+# Saturation as the issue and the lecture define it: the sigmoid's gradient s(1-s) is below
+# 0.01 when s < 0.01 or s > 0.99; tanh's 1 - t^2 is below 0.02 when |t| > 0.99.
+SIGMOID_SAT = 0.01
+TANH_SAT = 0.99
+_BOUNDED = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+
+
+def _norm(a: np.ndarray) -> float:
+    flat = a.ravel()
+    return float(np.sqrt(np.dot(flat, flat)))
+
+
+def activation_stats(h: np.ndarray, activation: str) -> dict[str, Any]:
+    """Mean, std, dead and saturated fractions and a histogram of one layer's outputs (N, H)."""
+    stats: dict[str, Any] = {"act_mean": float(h.mean()), "act_std": float(h.std())}
+    if activation == "relu":
+        # Dead: zero for every example in the batch, so no gradient reaches its weights.
+        stats["dead_frac"] = float(1.0 - (h > 0).any(axis=0).mean())
+    if activation == "sigmoid":
+        stats["sat_frac"] = float(((h < SIGMOID_SAT) | (h > 1.0 - SIGMOID_SAT)).mean())
+    elif activation == "tanh":
+        stats["sat_frac"] = float((np.abs(h) > TANH_SAT).mean())
+    lo, hi = _BOUNDED.get(activation, (float(h.min()), float(h.max())))
+    if hi <= lo:
+        hi = lo + 1e-12
+    counts, _ = np.histogram(h, bins=HIST_BINS, range=(lo, hi))
+    stats["hist"] = {"lo": lo, "hi": hi, "counts": counts.tolist()}
+    return stats
+
+
+def layer_stats(
+    net: MLP,
+    cache: ForwardCache,
+    grads: dict[str, np.ndarray],
+    weights_before: dict[str, np.ndarray],
+) -> dict[str, dict[str, Any]]:
+    """Statistics keyed by layer name (fc1 .. fcL) for one training step.
+
+    `weights_before` holds each WI as it was before the optimizer step; the update ratio is the
+    norm of the change the optimizer really made over the norm of those weights.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for i, name in enumerate(net.layer_names, start=1):
+        w_old, w_new = weights_before[f"W{i}"], net.params[f"W{i}"]
+        wn = _norm(w_old)
+        entry: dict[str, Any] = {
+            "weight_norm": wn,
+            "grad_norm": _norm(grads[f"W{i}"]),
+            "update_ratio": _norm(w_new - w_old) / wn if wn > 0 else None,
+        }
+        if i <= len(cache.hidden_outputs):
+            entry.update(activation_stats(cache.hidden_outputs[i - 1], net.spec.activation))
+        out[name] = entry
+    return out
