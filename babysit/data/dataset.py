@@ -108,8 +108,8 @@ def make_dataset(
     """Clean raw arrays into a validated Dataset, splitting off validation data if none is given."""
     if x_train is None or len(x_train) == 0:
         raise BabysitError(f"{name}: the training set is empty")
-    xt, image_shape = as_features(x_train, "X_train")
-    yt = as_labels(y_train, "y_train")
+    xt, image_shape = as_features(x_train, f"{name}: X_train")
+    yt = as_labels(y_train, f"{name}: y_train")
     if len(xt) != len(yt):
         raise BabysitError(f"{name}: X_train has {len(xt)} rows but y_train has {len(yt)}")
     if x_val is None:
@@ -117,7 +117,7 @@ def make_dataset(
     else:
         if y_val is None:
             raise BabysitError(f"{name}: X_val is given without y_val")
-        xv, _ = as_features(x_val, "X_val")
-        yv = as_labels(y_val, "y_val")
+        xv, _ = as_features(x_val, f"{name}: X_val")
+        yv = as_labels(y_val, f"{name}: y_val")
     num_classes = int(yt.max()) + 1 if len(yt) else 0
     return validate(Dataset(name, xt, yt, xv, yv, num_classes, image_shape))

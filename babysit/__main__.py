@@ -1,0 +1,5 @@
+"""python -m babysit."""
+
+from babysit.cli.app import main
+
+main()

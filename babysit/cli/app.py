@@ -1,0 +1,23 @@
+"""The `babysit` command: subcommands are registered here and live in their own modules."""
+
+from __future__ import annotations
+
+import typer
+
+from babysit.cli.gradcheck import gradcheck
+from babysit.cli.train import train
+
+app = typer.Typer(
+    name="babysit",
+    help="Babysit neural-network training: train, check gradients, diagnose runs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.command()(train)
+app.command()(gradcheck)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,155 @@
+"""Data sources, preprocessing fitted on train only, and one clear error for each kind of bad data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from babysit.cli.app import app
+from babysit.data import load_data, preprocess
+from babysit.data.dataset import Dataset
+from babysit.errors import BabysitError
+
+
+def test_spiral_is_seeded_and_split() -> None:
+    a, b = load_data("spiral", classes=4, points=50, seed=3), load_data("spiral", classes=4,
+                                                                          points=50, seed=3)
+    assert a.num_classes == 4 and a.X_train.shape == (160, 2) and a.X_val.shape == (40, 2)
+    np.testing.assert_array_equal(a.X_train, b.X_train)
+    assert not np.array_equal(a.X_train, load_data("spiral", classes=4, points=50, seed=4).X_train)
+
+
+def test_npz_with_and_without_validation(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(50, 3)), np.arange(50) % 3
+    np.savez(tmp_path / "a.npz", X_train=x, y_train=y, X_val=x[:5], y_val=y[:5])
+    np.savez(tmp_path / "b.npz", X_train=x, y_train=y)
+    a = load_data(str(tmp_path / "a.npz"))
+    b = load_data(str(tmp_path / "b.npz"), val_fraction=0.2)
+    assert len(a.X_train) == 50 and len(a.X_val) == 5
+    assert len(b.X_train) == 40 and len(b.X_val) == 10 and b.num_classes == 3
+
+
+def test_npz_images_are_flattened_with_their_shape(tmp_path: Path) -> None:
+    x = np.random.default_rng(0).normal(size=(20, 4, 4, 3))
+    np.savez(tmp_path / "img.npz", X_train=x, y_train=np.arange(20) % 2)
+    ds = load_data(str(tmp_path / "img.npz"))
+    assert ds.image_shape == (4, 4, 3) and ds.num_features == 48
+
+
+def test_csv_label_column_by_name_or_last(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    rows = ["label,f1,f2"] + [f"{i % 2},{i},{i * 2}" for i in range(20)]
+    path.write_text("\n".join(rows) + "\n")
+    by_name = load_data(str(path), label_column="label", val_fraction=0.0)
+    assert by_name.num_features == 2 and set(by_name.y_train) == {0, 1}
+    last = load_data(str(path), val_fraction=0.0)  # f2 as the label: values 0..38, integer
+    assert last.num_features == 2 and last.num_classes == 39
+
+
+def test_digits_loads_image_shaped_data() -> None:
+    pytest.importorskip("sklearn")
+    ds = load_data("digits")
+    assert ds.num_classes == 10 and ds.image_shape == (8, 8, 1) and ds.num_features == 64
+
+
+def _toy(x_val_shift: float = 5.0) -> Dataset:
+    rng = np.random.default_rng(1)
+    xt = rng.normal(3.0, 2.0, size=(100, 4))
+    xv = rng.normal(3.0 + x_val_shift, 2.0, size=(30, 4))
+    return Dataset("toy", xt, np.arange(100) % 2, xv, np.arange(30) % 2, 2, (2, 2, 1))
+
+
+@pytest.mark.parametrize("method", ["center", "standardize", "mean-image", "per-channel"])
+def test_preprocessing_is_fitted_on_train_only(method: str) -> None:
+    ds = _toy()
+    out = preprocess(ds, method)
+    if method == "per-channel":  # one scalar mean for the single channel
+        assert abs(out.X_train.mean()) < 1e-12
+        shift = ds.X_train.mean()
+    else:
+        np.testing.assert_allclose(out.X_train.mean(axis=0), 0, atol=1e-12)
+        shift = ds.X_train.mean(axis=0)
+    scale = ds.X_train.std(axis=0) if method == "standardize" else 1.0
+    # Validation is moved by the training statistics, so its shift of +5 survives.
+    np.testing.assert_allclose(out.X_val, (ds.X_val - shift) / scale)
+    assert out.X_val.mean() > 1.0
+    if method == "standardize":
+        np.testing.assert_allclose(out.X_train.std(axis=0), 1.0)
+
+
+def test_standardize_leaves_constant_features_finite() -> None:
+    ds = _toy()
+    ds.X_train[:, 2] = 7.0
+    out = preprocess(ds, "standardize")
+    assert np.all(np.isfinite(out.X_train)) and np.all(out.X_train[:, 2] == 0)
+
+
+def test_per_channel_needs_images() -> None:
+    ds = _toy()
+    ds.image_shape = None
+    with pytest.raises(BabysitError, match="image-shaped"):
+        preprocess(ds, "per-channel")
+
+
+def _npz(tmp_path: Path, **arrays: np.ndarray) -> str:
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    return str(path)
+
+
+X = np.random.default_rng(0).normal(size=(10, 3))
+Y = np.arange(10) % 2
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda p: str(p / "missing.npz"), "not found"),
+        (lambda p: (p / "junk.npz").write_bytes(b"not a zip") and str(p / "junk.npz"), "cannot read"),
+        (lambda p: _npz(p, X_train=X), "missing key"),
+        (lambda p: _npz(p, X_train=X[:, 0], y_train=Y), "shape"),
+        (lambda p: _npz(p, X_train=X, y_train=Y[:7]), "rows"),
+        (lambda p: _npz(p, X_train=X, y_train=Y, X_val=X[:, :2], y_val=Y), "features"),
+        (lambda p: _npz(p, X_train=np.where(X > 1, np.nan, X), y_train=Y), "NaN"),
+        (lambda p: _npz(p, X_train=np.where(X > 1, np.inf, X), y_train=Y), "infinite"),
+        (lambda p: _npz(p, X_train=X, y_train=Y + 0.5), "integer"),
+        (lambda p: _npz(p, X_train=X, y_train=Y - 1), "negative"),
+        (lambda p: _npz(p, X_train=X, y_train=Y, X_val=X, y_val=Y + 5), "out of range"),
+        (lambda p: _npz(p, X_train=X, y_train=np.zeros(10, int)), "at least 2"),
+        (lambda p: _npz(p, X_train=np.zeros((0, 3)), y_train=np.zeros(0, int)), "empty"),
+        (lambda p: (p / "e.csv").write_text("") or str(p / "e.csv"), "no data rows"),
+        (lambda p: (p / "t.txt").write_text("x") and str(p / "t.txt"), "unsupported"),
+    ],
+    ids=["missing-file", "unreadable", "missing-key", "wrong-shape", "row-mismatch",
+         "feature-mismatch", "nan", "inf", "non-integer-labels", "negative-label",
+         "label-out-of-range", "one-class", "empty", "empty-csv", "unsupported-type"],
+)
+def test_bad_data_is_one_line_and_exit_2(make, message: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    source = make(tmp_path)
+    with pytest.raises(BabysitError, match=message):
+        load_data(source)
+    result = CliRunner().invoke(app, ["train", "--data", source, "--epochs", "1",
+                                      "--log", str(tmp_path / "log.jsonl")])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0]
+
+
+def test_digits_without_sklearn_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_sklearn(name: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if name.startswith("sklearn"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_sklearn)
+    with pytest.raises(BabysitError, match=r"pip install 'babysit\[datasets\]'"):
+        load_data("digits")
