@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from babysit.config import Config
 from babysit.data import Dataset, load_data, preprocess

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import fields
-from typing import Annotated, Any, Callable, Literal, Optional
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -34,9 +35,9 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
     "data": (str, "spiral (embedded), digits (needs scikit-learn), or a .npz / .csv file", DATA),
     "classes": (int, "Spiral: number of classes (arms)", DATA),
     "points": (int, "Spiral: points per class", DATA),
-    "label_column": (Optional[str], "CSV: name of the integer label column [default: last]", DATA),
+    "label_column": (str | None, "CSV: name of the integer label column [default: last]", DATA),
     "val_fraction": (float, "Fraction held out for validation when the data has no val split", DATA),
-    "subset": (Optional[int], "Train on only the first N training examples", DATA),
+    "subset": (int | None, "Train on only the first N training examples", DATA),
     "preprocess": (_choice(PREPROCESS), "Input preprocessing, fitted on the training split", DATA),
     "hidden": (str, "Hidden layer sizes, comma-separated, e.g. 100,100", MODEL),
     "activation": (_choice(ACTIVATIONS), "Hidden-layer nonlinearity", MODEL),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -41,7 +41,7 @@ def open_log(path: Path | None, run_id: str, overwrite: bool) -> JsonlSink:
 @run_options
 def train(
     config: Config,
-    log: Annotated[Optional[Path], typer.Option(
+    log: Annotated[Path | None, typer.Option(
         help="JSONL log path [default: runs/<date>-<time>.jsonl]")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the --log file if it exists")] = False,
 ) -> None:

@@ -91,7 +91,7 @@ def split(
     if not 0.0 <= val_fraction < 1.0:
         raise BabysitError(f"--val-fraction must be in [0, 1), got {val_fraction}")
     order = rng.permutation(len(x))
-    n_val = int(round(len(x) * val_fraction))
+    n_val = round(len(x) * val_fraction)
     val, train = order[:n_val], order[n_val:]
     return x[train], y[train], x[val], y[val]
 

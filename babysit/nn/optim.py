@@ -6,7 +6,8 @@ Each updates ``w`` in place (no new parameter arrays per step) and keeps what it
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
