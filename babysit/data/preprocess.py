@@ -49,6 +49,7 @@ def input_stats(x: np.ndarray) -> dict[str, float | int]:
         "num_features": int(x.shape[1]),
         "mean_min": float(mean.min()), "mean_max": float(mean.max()),
         "mean_abs_max": float(np.abs(mean).max()),
+        "mean_abs_mean": float(np.abs(mean).mean()),
         "std_min": float(std.min()), "std_max": float(std.max()), "std_mean": float(std.mean()),
         # How many stds the worst feature's mean sits from zero: the "not centered" signal.
         "mean_over_std_max": float(z.max()),

@@ -1,0 +1,196 @@
+"""The diagnostics engine: records in, findings out; the same code live and offline.
+
+Records are pushed one at a time (by the trainer's sink while a run trains, or by the reader
+over a file). The engine smooths the loss into windows of `window` step records, dispatches
+each record to the rules that want it, and keeps only bounded state: memory does not grow
+with the length of the log.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from babysit.diagnostics.reader import number
+from babysit.diagnostics.rule import SEVERITY_RANK, Finding, Record, Rule, Window
+from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
+from babysit.errors import BabysitError
+
+WINDOW = 10  # step records per loss window: averages out minibatch noise, ~3x less spread
+_EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
+_HOOKS = ("on_header", "on_step", "on_window", "on_layers", "on_epoch", "finish")
+_LAYER_FIELD_SAMPLES = 50  # layer records whose field names are collected (they rarely change)
+
+
+@dataclass
+class Report:
+    """The outcome of a diagnosis: findings (most severe first) and rules not checked."""
+
+    findings: list[Finding]
+    not_checked: list[dict[str, Any]]
+    records: int
+    steps: int
+    summary: Record | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def worst(self) -> str | None:
+        """The highest severity among the findings, or None."""
+        return self.findings[0].severity if self.findings else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, as `babysit diagnose --json` prints it."""
+        return {"findings": [f.to_dict() for f in self.findings], "not_checked": self.not_checked,
+                "records": self.records, "steps": self.steps, "notes": self.notes}
+
+
+def build_rules(overrides: Mapping[str, Mapping[str, float]] | None = None,
+                only: Iterable[str] | None = None) -> list[Rule]:
+    """Instantiate every rule (or those in `only`) with threshold overrides per rule id."""
+    overrides = overrides or {}
+    unknown = set(overrides) - set(RULES_BY_ID)
+    if unknown:
+        raise BabysitError(f"unknown rule id(s): {', '.join(sorted(unknown))}")
+    chosen = [RULES_BY_ID[r] for r in only] if only is not None else list(ALL_RULES)
+    try:
+        return [cls(**dict(overrides.get(cls.id, {}))) for cls in chosen]
+    except KeyError as exc:
+        raise BabysitError(str(exc.args[0])) from None
+
+
+def _overrides(rule: Rule, hook: str) -> bool:
+    return getattr(type(rule), hook) is not getattr(Rule, hook)
+
+
+class Engine:
+    """Feeds records to rules; collects findings, retractions and what could not be checked."""
+
+    def __init__(self, rules: list[Rule] | None = None, classes: int | None = None,
+                 window: int = WINDOW) -> None:
+        """`classes` stands in for (or overrides) the header's num_classes."""
+        self.rules = rules if rules is not None else build_rules()
+        self.classes = classes
+        self.window_size = max(1, window)
+        self.hooks = {h: [r for r in self.rules if _overrides(r, h)] for h in _HOOKS}
+        self.seen: set[str] = set()
+        self.header_seen = False
+        self.records = 0
+        self.steps = 0
+        self.summary: Record | None = None
+        self._layer_records = 0
+        self._window_index = 0
+        self._win: list[float] = []  # count, sum, min, max, first: a list for speed
+        self._win_first = self._win_last = 0
+        self._reported: set[str] = set()
+
+    # --- input ---------------------------------------------------------------------------
+    def push(self, record: Record) -> list[Finding]:
+        """Feed one record; return findings that appeared for the first time because of it."""
+        self.records += 1
+        kind = record.get("type", "step")
+        if kind == "header":
+            return self._header(record)
+        if kind == "summary":
+            self.summary = record
+            return []
+        if kind not in ("step", "epoch"):
+            return []
+        new: list[Finding] = []
+        if not self.header_seen:
+            new += self._header({"type": "header"})
+        self.seen.update(record)
+        if "step" not in record:
+            record["step"] = self.steps
+        loss = number(record.get("loss"))
+        record["loss"] = loss
+        if kind == "step":
+            self.steps += 1
+            self._dispatch("on_step", record, new)
+            if loss is not None and math.isfinite(loss):
+                self._add_to_window(loss, record["step"], new)
+        if isinstance(record.get("layers"), dict):
+            if self._layer_records < _LAYER_FIELD_SAMPLES:
+                self._layer_records += 1
+                for entry in record["layers"].values():
+                    if isinstance(entry, dict):
+                        self.seen.update("layers." + k for k in entry)
+            self._dispatch("on_layers", record, new)
+        if any(k in record for k in _EPOCH_FIELDS):
+            self._dispatch("on_epoch", record, new)
+        return new
+
+    def push_all(self, records: Iterable[Record]) -> Report:
+        """Feed a whole stream and finish."""
+        for record in records:
+            self.push(record)
+        return self.finish()
+
+    def _header(self, header: Record) -> list[Finding]:
+        self.header_seen = True
+        header = dict(header)
+        if self.classes is not None:
+            header["num_classes"] = self.classes
+        self.seen.update("header." + k for k in header if header[k] is not None)
+        new: list[Finding] = []
+        self._dispatch("on_header", header, new)
+        return new
+
+    def _add_to_window(self, loss: float, step: int, new: list[Finding]) -> None:
+        w = self._win
+        if not w:
+            self._win = [1, loss, loss, loss, loss]
+            self._win_first = step
+        else:
+            w[0] += 1
+            w[1] += loss
+            w[2] = min(w[2], loss)
+            w[3] = max(w[3], loss)
+        self._win_last = step
+        if self._win[0] >= self.window_size:
+            self._close_window(new)
+
+    def _close_window(self, new: list[Finding]) -> None:
+        count, total, lo, hi, first = self._win
+        window = Window(self._window_index, self._win_first, self._win_last, int(count), first,
+                        total / count, lo, hi)
+        self._window_index += 1
+        self._win = []
+        self._dispatch("on_window", window, new)
+
+    def _dispatch(self, hook: str, arg: Any, new: list[Finding]) -> None:
+        for rule in self.hooks[hook]:
+            finding = getattr(rule, hook)(arg) if hook != "finish" else rule.finish()
+            if finding is not None and rule.id not in self._reported:
+                self._reported.add(rule.id)
+                if rule.id not in self._superseded():
+                    new.append(finding)
+
+    # --- output --------------------------------------------------------------------------
+    def _superseded(self) -> set[str]:
+        return {other for r in self.rules if r.finding is not None for other in r.supersedes}
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Current findings (less those superseded by another), most severe first, then by step."""
+        hidden = self._superseded()
+        found = [r.finding for r in self.rules if r.finding is not None and r.id not in hidden]
+        return sorted(found, key=lambda f: (-SEVERITY_RANK[f.severity], f.step))
+
+    def not_checked(self) -> list[dict[str, Any]]:
+        """Rules without a finding whose required fields never appeared, with what they need."""
+        out = []
+        for rule in self.rules:
+            missing = [f for f in rule.needs if f not in self.seen]
+            if rule.finding is None and missing:
+                out.append({"rule": rule.id, "needs": missing})
+        return out
+
+    def finish(self) -> Report:
+        """Close the last partial window (if at least half full) and let rules conclude."""
+        new: list[Finding] = []
+        if self._win and self._win[0] >= self.window_size / 2:
+            self._close_window(new)
+        self._dispatch("finish", None, new)
+        return Report(self.findings, self.not_checked(), self.records, self.steps, self.summary)

@@ -1,0 +1,120 @@
+"""What a rule is, what it sees, and what it reports.
+
+A rule is a small class: a stable `id`, a `severity`, the record fields it `needs`, its
+`thresholds` (documented defaults, overridable by keyword), its `advice`, and one or more of
+the hooks below. The docstring is its user documentation. Rules never see the trainer: only
+records, and the engine's window summaries of the loss.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+Record = dict[str, Any]
+SEVERITIES = ("info", "warning", "error")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+
+@dataclass
+class Window:
+    """The loss over `count` consecutive step records (the engine's unit of smoothing)."""
+
+    index: int  # 0 for the first window of the run
+    first_step: int
+    last_step: int
+    count: int
+    first: float  # the window's first loss (for window 0: the loss at initialization)
+    mean: float
+    min: float
+    max: float
+
+
+@dataclass
+class Finding:
+    """One diagnosed problem: where it starts, the evidence in numbers, what to do."""
+
+    rule: str
+    severity: str
+    step: int
+    message: str
+    advice: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    end_step: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (non-finite numbers become strings)."""
+        ev = {k: (repr(v) if isinstance(v, float) and not math.isfinite(v) else v)
+              for k, v in self.evidence.items()}
+        return {"rule": self.rule, "severity": self.severity, "step": self.step,
+                "end_step": self.end_step, "message": self.message, "advice": self.advice,
+                "evidence": ev}
+
+
+class Rule:
+    """Base class: subclasses set the class attributes and implement the hooks they need.
+
+    Hooks (all optional): on_header(header), on_step(record) for every step record,
+    on_window(window) for every closed loss window, on_layers(record) for step records that
+    carry per-layer statistics, on_epoch(record) for records with epoch-end metrics, finish().
+    A hook returns a Finding to report, or None. A rule reports at most one finding; it may
+    extend its end_step, or withdraw it (self.finding = None) when later evidence contradicts it.
+    A rule listed in another's `supersedes` is not reported while that other rule has a finding
+    (a diverged run's "underfitting" is not news).
+    """
+
+    id: ClassVar[str]
+    severity: ClassVar[str]
+    needs: ClassVar[tuple[str, ...]]  # e.g. ("loss",), ("layers.dead_frac",), ("header.num_classes",)
+    thresholds: ClassVar[dict[str, float]] = {}
+    advice: ClassVar[str]
+    supersedes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, **overrides: float) -> None:
+        """Thresholds are the class defaults, updated by `overrides` (unknown names rejected)."""
+        unknown = set(overrides) - set(self.thresholds)
+        if unknown:
+            raise KeyError(f"rule {self.id} has no threshold {', '.join(sorted(unknown))}; "
+                           f"it has {', '.join(sorted(self.thresholds)) or 'none'}")
+        self.t: dict[str, float] = {**self.thresholds, **overrides}
+        self.finding: Finding | None = None
+
+    def report(self, step: int, message: str, **evidence: Any) -> Finding:
+        """Record (once) and return this rule's finding; later calls extend its step range."""
+        if self.finding is None:
+            self.finding = Finding(self.id, self.severity, step, message, self.advice, evidence,
+                                   end_step=step)
+        else:
+            self.finding.end_step = step
+        return self.finding
+
+    @property
+    def fired(self) -> bool:
+        """True once the rule has a finding."""
+        return self.finding is not None
+
+    # Hooks; the engine only calls the ones a subclass overrides.
+    def on_header(self, header: Record) -> Finding | None:
+        """The run's header record."""
+        return None
+
+    def on_step(self, record: Record) -> Finding | None:
+        """Every step record (keep this cheap: it runs once per iteration)."""
+        return None
+
+    def on_window(self, window: Window) -> Finding | None:
+        """Every closed window of the loss."""
+        return None
+
+    def on_layers(self, record: Record) -> Finding | None:
+        """Step records that carry a `layers` object."""
+        return None
+
+    def on_epoch(self, record: Record) -> Finding | None:
+        """Records with any of train_acc, val_acc, val_loss."""
+        return None
+
+    def finish(self) -> Finding | None:
+        """The stream ended."""
+        return None

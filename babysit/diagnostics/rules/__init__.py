@@ -1,0 +1,28 @@
+"""The rule catalogue. Adding a rule: one module here, one entry in ALL_RULES, its tests."""
+
+from babysit.diagnostics.rule import Rule
+from babysit.diagnostics.rules.dead_relu import DeadReLU
+from babysit.diagnostics.rules.gradients import ExplodingGradients, VanishingGradients
+from babysit.diagnostics.rules.input_not_centered import InputNotCentered
+from babysit.diagnostics.rules.loss_at_init import LossAtInit
+from babysit.diagnostics.rules.loss_explosion import LossExplosion
+from babysit.diagnostics.rules.loss_flat import LossFlat
+from babysit.diagnostics.rules.loss_nan import LossNaN
+from babysit.diagnostics.rules.loss_oscillation import LossOscillation
+from babysit.diagnostics.rules.overfitting import Overfitting
+from babysit.diagnostics.rules.plateau_then_drop import PlateauThenDrop
+from babysit.diagnostics.rules.saturated import SaturatedActivations
+from babysit.diagnostics.rules.sigmoid_hidden import SigmoidHidden
+from babysit.diagnostics.rules.symmetric_init import SymmetricInit
+from babysit.diagnostics.rules.underfitting import Underfitting
+from babysit.diagnostics.rules.update_ratio import UpdateRatioHigh, UpdateRatioLow
+from babysit.diagnostics.rules.val_plateau import ValPlateau
+from babysit.diagnostics.rules.vanishing_activations import VanishingActivations
+
+ALL_RULES: tuple[type[Rule], ...] = (
+    LossAtInit, LossNaN, LossExplosion, LossFlat, PlateauThenDrop, LossOscillation,
+    Overfitting, Underfitting, ValPlateau, UpdateRatioHigh, UpdateRatioLow, DeadReLU,
+    SaturatedActivations, SymmetricInit, VanishingActivations, VanishingGradients,
+    ExplodingGradients, InputNotCentered, SigmoidHidden,
+)
+RULES_BY_ID: dict[str, type[Rule]] = {rule.id: rule for rule in ALL_RULES}

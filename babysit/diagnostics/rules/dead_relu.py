@@ -1,0 +1,42 @@
+"""dead-relu: many units of a ReLU layer output zero for every example."""
+
+from __future__ import annotations
+
+from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.rules._util import Sustained, field, layer_entries
+
+
+class DeadReLU(Rule):
+    """A layer's dead fraction has a median of at least `max_dead` over `samples` samples.
+
+    Why: a ReLU whose input is negative for every example gets no gradient and never recovers
+    (lecture: ReLU "dies"; Leaky ReLU, ELU and Maxout "will not die"). Some units can be
+    silent on one batch by chance; a majority dead (SageMaker's 50%; AUTOTRAINER and
+    DeepDiagnosis use 70%) for several samples in a row is a broken layer, typically from a
+    learning rate that knocked the weights too far, or a bad (negative-bias) initialization.
+    """
+
+    id = "dead-relu"
+    severity = "warning"
+    needs = ("layers.dead_frac",)
+    thresholds = {"max_dead": 0.5, "samples": 3}
+    advice = ("Lower the learning rate; use He init; start ReLU biases slightly positive "
+              "(--bias-init 0.01); or switch to Leaky ReLU / ELU, which do not die.")
+
+    def __init__(self, **overrides: float) -> None:
+        """Per-layer sliding medians."""
+        super().__init__(**overrides)
+        self.medians = Sustained(int(self.t["samples"]))
+
+    def on_layers(self, record: Record) -> Finding | None:
+        """Update each layer's median dead fraction."""
+        for name, entry in layer_entries(record):
+            dead = field(entry, "dead_frac")
+            if dead is None:
+                continue
+            med = self.medians.add(name, dead)
+            if med is not None and med >= self.t["max_dead"]:
+                return self.report(record["step"], f"layer {name}: {100 * med:.0f}% of units dead "
+                                   f"(median of {self.medians.size} samples)", layer=name,
+                                   dead_frac=med)
+        return None

@@ -1,0 +1,101 @@
+"""vanishing-gradients / exploding-gradients: gradient size across depth and over time."""
+
+from __future__ import annotations
+
+from babysit.diagnostics.reader import is_finite, number
+from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.rules._util import Sustained, field, layer_entries
+
+
+def relative_gradients(record: Record) -> list[tuple[str, float]]:
+    """Per layer, grad_norm / weight_norm (or grad_norm alone when weights are not logged).
+
+    Dividing by the weight norm cancels the layer's size, which otherwise makes a wide first
+    layer's gradient look large next to a narrow output layer's.
+    """
+    out = []
+    for name, entry in layer_entries(record):
+        g, w = field(entry, "grad_norm"), field(entry, "weight_norm")
+        if g is None:
+            continue
+        out.append((name, g / w if w else g))
+    return out
+
+
+class VanishingGradients(Rule):
+    """The first layer's relative gradient is below `min_ratio` x the last layer's (median of
+    `samples` samples).
+
+    Why: backprop multiplies the gradient by each layer's local derivative; with saturated
+    units or shrinking activations it decays geometrically, and the first layers stop learning.
+    Three orders of magnitude (AUTOTRAINER's 1e-3) is far beyond the spread of healthy nets.
+    """
+
+    id = "vanishing-gradients"
+    severity = "warning"
+    needs = ("layers.grad_norm",)
+    thresholds = {"min_ratio": 1e-3, "samples": 2}
+    advice = ("Use ReLU-family activations with He init (or Xavier for tanh), add batch norm, "
+              "and avoid sigmoid in hidden layers.")
+
+    def __init__(self, **overrides: float) -> None:
+        """A sliding median of the first/last ratio."""
+        super().__init__(**overrides)
+        self.medians = Sustained(int(self.t["samples"]))
+
+    def on_layers(self, record: Record) -> Finding | None:
+        """Compare first and last layers."""
+        rel = relative_gradients(record)
+        if len(rel) < 2 or rel[-1][1] <= 0:
+            return None
+        med = self.medians.add("ratio", rel[0][1] / rel[-1][1])
+        if med is not None and med < self.t["min_ratio"]:
+            return self.report(record["step"], f"relative gradient of {rel[0][0]} is {med:.1e} x "
+                               f"that of {rel[-1][0]}", ratio=med)
+        return None
+
+
+class ExplodingGradients(Rule):
+    """The first layer's relative gradient is above `max_ratio` x the last layer's, or a
+    layer's gradient norm grows to `growth` x its first value while the loss has not improved.
+
+    Why: the mirror image of vanishing gradients: local derivatives above 1 compound through
+    depth, and the updates of the first layers blow up. Growth over time without progress in
+    the loss is the other face (a 1e3 rise; AUTOTRAINER flags a loss of 1e3).
+    """
+
+    id = "exploding-gradients"
+    severity = "warning"
+    needs = ("layers.grad_norm",)
+    thresholds = {"max_ratio": 1e3, "growth": 1e3, "samples": 2}
+    advice = ("Lower the learning rate, clip gradients, use Xavier/He init and batch norm.")
+
+    def __init__(self, **overrides: float) -> None:
+        """First gradient norms per layer, the first loss, and a sliding median."""
+        super().__init__(**overrides)
+        self.medians = Sustained(int(self.t["samples"]))
+        self.first_grad: dict[str, float] = {}
+        self.first_loss: float | None = None
+
+    def on_layers(self, record: Record) -> Finding | None:
+        """Compare across depth, then against the start."""
+        loss = number(record.get("loss"))
+        if self.first_loss is None and is_finite(loss):
+            self.first_loss = loss
+        rel = relative_gradients(record)
+        if len(rel) >= 2 and rel[-1][1] > 0:
+            med = self.medians.add("ratio", rel[0][1] / rel[-1][1])
+            if med is not None and med > self.t["max_ratio"]:
+                return self.report(record["step"], f"relative gradient of {rel[0][0]} is {med:.1e}"
+                                   f" x that of {rel[-1][0]}", ratio=med)
+        no_progress = is_finite(loss) and self.first_loss is not None and loss >= self.first_loss
+        for name, entry in layer_entries(record):
+            g = field(entry, "grad_norm")
+            if g is None:
+                continue
+            g0 = self.first_grad.setdefault(name, g)
+            if no_progress and g0 > 0 and g > self.t["growth"] * g0:
+                return self.report(record["step"], f"layer {name}: gradient norm grew from "
+                                   f"{g0:.2e} to {g:.2e} while the loss rose to {loss:.4g}",
+                                   layer=name, growth=g / g0)
+        return None

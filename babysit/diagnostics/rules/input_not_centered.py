@@ -1,0 +1,40 @@
+"""input-not-centered: the inputs sit far from zero compared with their spread."""
+
+from __future__ import annotations
+
+from babysit.diagnostics.reader import is_finite, number
+from babysit.diagnostics.rule import Finding, Record, Rule
+
+
+class InputNotCentered(Rule):
+    """The typical feature's |mean| exceeds `max_mean_over_std` x its std (header input_stats).
+
+    Why: lecture: zero-mean inputs give good gradients; if every input of a unit is positive,
+    all its weight gradients share one sign and the updates zig-zag. With |mean| > std a
+    Gaussian-like feature has the sign of its mean more than 84% of the time. The measure is
+    scale-free on purpose: an input merely outside [-1, 1] is not a problem (the known false
+    alarm of DeepDiagnosis), and images in [0, 1] with mean 0.13 and std 0.3 are not flagged.
+    """
+
+    id = "input-not-centered"
+    severity = "warning"
+    needs = ("header.input_stats",)
+    thresholds = {"max_mean_over_std": 1.0}
+    advice = ("Center the inputs (--preprocess center, or mean-image / per-channel for images) "
+              "or standardize them (--preprocess standardize), fitting on the training split.")
+
+    def on_header(self, header: Record) -> Finding | None:
+        """Judge the typical feature: mean |mean| over mean std."""
+        stats = header.get("input_stats")
+        if not isinstance(stats, dict):
+            return None
+        mean_abs = number(stats.get("mean_abs_mean"))
+        std = number(stats.get("std_mean"))
+        if not (is_finite(mean_abs) and is_finite(std)) or std <= 0:
+            return None
+        ratio = mean_abs / std
+        if ratio > self.t["max_mean_over_std"]:
+            return self.report(0, f"inputs are off-center: the average feature's |mean| "
+                               f"{mean_abs:.3g} is {ratio:.1f}x its std {std:.3g}",
+                               mean_abs_mean=mean_abs, std_mean=std, ratio=ratio)
+        return None

@@ -1,0 +1,70 @@
+"""loss-at-init: the first loss is far from what an untrained classifier should score."""
+
+from __future__ import annotations
+
+import math
+
+from babysit.diagnostics.reader import is_finite, number
+from babysit.diagnostics.rule import Finding, Record, Rule
+
+
+class LossAtInit(Rule):
+    """The loss at initialization should be log(C) for softmax (C - 1 for an SVM with margin 1).
+
+    Why: with small random weights every class gets about the same score, so the softmax
+    assigns 1/C to the right class and the loss is -log(1/C) = log(C) (lecture: "double check
+    that the loss is reasonable"). Logits with spread s add about s^2/2 nats, so a
+    variance-preserving init (s ~ 1) gives log(C) + 0.5 at most; `max_excess` = 1 nat means
+    logits about twice that variance. A loss below `min_ratio` x log(C) before any training
+    means the first record is not at init, or the labels leak into the inputs.
+    Checks the data loss when logged (regularization off, as the lecture asks), else the loss.
+    """
+
+    id = "loss-at-init"
+    severity = "warning"
+    needs = ("loss", "header.num_classes")
+    thresholds = {"max_excess": 1.0, "min_ratio": 0.5, "max_first_step": 1}
+    advice = ("Check the weight scale (small random or Xavier/He init, not large), that "
+              "regularization is off for this check, and that labels are 0..C-1 and match the data.")
+
+    def __init__(self, **overrides: float) -> None:
+        """Thresholds as documented; waits for the header's num_classes."""
+        super().__init__(**overrides)
+        self.classes: int | None = None
+        self.loss_fn = "softmax"
+        self.done = False
+
+    def on_header(self, header: Record) -> Finding | None:
+        """Read C and the loss function."""
+        c = number(header.get("num_classes"))
+        self.classes = int(c) if is_finite(c) and c >= 2 else None
+        self.loss_fn = str(header.get("loss_fn", "softmax"))
+        return None
+
+    def on_step(self, record: Record) -> Finding | None:
+        """Judge the first step record only."""
+        if self.done:
+            return None
+        self.done = True
+        if self.classes is None or record["step"] > self.t["max_first_step"]:
+            return None
+        loss = number(record.get("data_loss"))
+        if not is_finite(loss):
+            loss = record.get("loss")
+        if not is_finite(loss):
+            return None
+        c = self.classes
+        if self.loss_fn == "svm":
+            expected, high = c - 1.0, 2.0 * (c - 1.0)
+        else:
+            expected, high = math.log(c), math.log(c) + self.t["max_excess"]
+        low = self.t["min_ratio"] * expected
+        if loss > high:
+            return self.report(record["step"], f"initial loss {loss:.3f} is well above the "
+                               f"{expected:.3f} expected for {c} classes (limit {high:.3f})",
+                               loss=loss, expected=expected, classes=c)
+        if loss < low:
+            return self.report(record["step"], f"initial loss {loss:.3f} is far below the "
+                               f"{expected:.3f} expected for {c} classes: is the first record "
+                               "really at initialization?", loss=loss, expected=expected, classes=c)
+        return None

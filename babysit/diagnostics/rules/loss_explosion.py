@@ -1,0 +1,40 @@
+"""loss-explosion: the smoothed loss climbs well above where it started."""
+
+from __future__ import annotations
+
+from babysit.diagnostics.rule import Finding, Rule, Window
+
+
+class LossExplosion(Rule):
+    """The loss, averaged over a window, rises above `factor` x the loss at initialization.
+
+    Why: training should only lower the loss; a loss that ends up twice its untrained value is
+    the lecture's "loss exploded" (learning rate too high). Averaging over the engine's window
+    keeps one noisy minibatch from firing it; `factor` = 2 leaves room for the short rise that
+    adaptive optimizers sometimes show in their first steps. The reference is the very first
+    loss, not the first window: a rate high enough blows up within the first window.
+    """
+
+    id = "loss-explosion"
+    severity = "error"
+    needs = ("loss",)
+    thresholds = {"factor": 2.0}
+    advice = "Lower the learning rate (try 10x lower), or add gradient clipping."
+    # Once the loss has blown up, flat/oscillating/under- or over-fitting readings are symptoms.
+    supersedes = ("loss-flat", "loss-oscillation", "underfitting", "overfitting", "val-plateau")
+
+    def __init__(self, **overrides: float) -> None:
+        """Waits for the first window as its reference."""
+        super().__init__(**overrides)
+        self.start: float | None = None
+
+    def on_window(self, window: Window) -> Finding | None:
+        """Compare each window's mean with the first one's."""
+        if self.start is None:
+            self.start = window.first
+        if self.start > 0 and window.mean > self.t["factor"] * self.start:
+            return self.report(window.last_step, f"mean loss {window.mean:.4g} over steps "
+                               f"{window.first_step}-{window.last_step} is "
+                               f"{window.mean / self.start:.1f}x the starting {self.start:.4g}",
+                               start=self.start, loss=window.mean)
+        return None

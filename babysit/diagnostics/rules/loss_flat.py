@@ -1,0 +1,58 @@
+"""loss-flat: after many steps the loss has barely moved from where it started."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from babysit.diagnostics.rule import Finding, Rule, Window
+
+
+class LossFlat(Rule):
+    """After `min_steps` steps, the average of the latest `block` windows is within `min_drop`
+    (relative) of the average of the first `block` windows.
+
+    Why: the lecture's "loss barely changing" means the learning rate is too low (its example:
+    1e-6); a dead net (no gradient reaching the weights) looks the same. A workable rate
+    removes well over 5% of the initial loss within a few hundred updates. Comparing averages
+    of `block` windows (50 records) keeps minibatch noise (often 10% of the loss per batch,
+    so ~2% on such an average) well inside that margin, in both directions: a loss that rose
+    is not flat. Superseded by plateau-then-drop when the loss later falls suddenly (then the
+    flat start was a bad initialization), and by loss-explosion / loss-nan.
+    A known limit: fine-tuning from a good starting point can improve by less than 5%.
+    """
+
+    id = "loss-flat"
+    severity = "warning"
+    needs = ("loss",)
+    thresholds = {"min_steps": 200, "min_drop": 0.05, "block": 5}
+    advice = ("Raise the learning rate (try 10x); if that does not help, check that gradients "
+              "reach the weights (dead units, zero init, vanishing activations).")
+
+    def __init__(self, **overrides: float) -> None:
+        """Keeps the first block's sum and the latest `block` window means."""
+        super().__init__(**overrides)
+        n = int(self.t["block"])
+        self.first: list[float] = []
+        self.first_step: int | None = None
+        self.latest: deque[float] = deque(maxlen=n)
+
+    def on_window(self, window: Window) -> Finding | None:
+        """Compare the latest block with the first, once enough steps have passed."""
+        if self.first_step is None:
+            self.first_step = window.first_step
+        if len(self.first) < self.latest.maxlen:  # type: ignore[operator]
+            self.first.append(window.mean)
+        self.latest.append(window.mean)
+        span = window.last_step - self.first_step
+        if span < self.t["min_steps"] or len(self.latest) < self.latest.maxlen:  # type: ignore[operator]
+            return None
+        start = sum(self.first) / len(self.first)
+        now = sum(self.latest) / len(self.latest)
+        if start <= 0:
+            return None
+        change = (start - now) / start
+        if abs(change) < self.t["min_drop"]:
+            return self.report(window.last_step, f"loss moved {100 * change:+.1f}% in {span} steps "
+                               f"(average {start:.4g} at the start, {now:.4g} now)",
+                               start=start, now=now, drop=change)
+        return None

@@ -1,0 +1,57 @@
+"""loss-oscillation: big swings up and down with no net progress."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from babysit.diagnostics.rule import Finding, Rule, Window
+
+
+class LossOscillation(Rule):
+    """Over the last `windows` window averages: the loss swings by more than `swing` of its
+    level, changes direction at least `turns` x as often as it could, makes less than
+    `max_progress` net progress, and sits above `min_level` x its starting value.
+
+    Why: a learning rate too high (or a batch too small) makes each step overshoot, so the loss
+    bounces instead of descending. Window averages already remove ordinary minibatch noise, so
+    swings of half the loss level between windows are not noise. The level condition keeps a
+    converged or converging run, whose small loss has large relative wiggles (a few hard
+    examples per batch dominate it), from firing.
+    """
+
+    id = "loss-oscillation"
+    severity = "warning"
+    needs = ("loss",)
+    thresholds = {"windows": 20, "swing": 0.5, "turns": 0.5, "max_progress": 0.05,
+                  "min_level": 0.5}
+    advice = ("Lower the learning rate (try 3-10x) or use a larger batch; momentum or Adam "
+              "also damp the bouncing.")
+
+    def __init__(self, **overrides: float) -> None:
+        """Keeps the last `windows` window means."""
+        super().__init__(**overrides)
+        self.recent: deque[float] = deque(maxlen=int(self.t["windows"]))
+        self.start: float | None = None
+
+    def on_window(self, window: Window) -> Finding | None:
+        """Judge the last `windows` windows."""
+        if self.start is None:
+            self.start = window.mean
+        self.recent.append(window.mean)
+        m = list(self.recent)
+        if len(m) < self.recent.maxlen or self.start <= 0:  # type: ignore[operator]
+            return None
+        level = sum(m) / len(m)
+        if level <= 0:
+            return None
+        swing = (max(m) - min(m)) / level
+        progress = (m[0] - m[-1]) / m[0] if m[0] > 0 else 0.0
+        diffs = [b - a for a, b in zip(m, m[1:])]
+        turns = sum(1 for a, b in zip(diffs, diffs[1:]) if a * b < 0) / max(1, len(diffs) - 1)
+        if (swing > self.t["swing"] and turns >= self.t["turns"]
+                and progress < self.t["max_progress"] and level > self.t["min_level"] * self.start):
+            return self.report(window.last_step, f"loss swings by {100 * swing:.0f}% of its level "
+                               f"{level:.3g} over the last {len(m)} windows, turning "
+                               f"{100 * turns:.0f}% of the time, with {100 * progress:.1f}% net "
+                               "progress", swing=swing, turns=turns, progress=progress)
+        return None

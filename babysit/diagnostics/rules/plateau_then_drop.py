@@ -1,0 +1,59 @@
+"""plateau-then-drop: a long flat start, then a sudden fall (the "hockey stick")."""
+
+from __future__ import annotations
+
+from babysit.diagnostics.rule import Finding, Rule, Window
+
+
+class PlateauThenDrop(Rule):
+    """The loss stays above (1 - `band`) x its starting level for `min_plateau` steps, then
+    falls `drop` below that level within `max_drop_span` x the plateau's length.
+
+    Why: the lecture: "if your loss curves are stable at first and then suddenly start to
+    decrease -> bad initialization". The net spends the plateau escaping a poor starting point
+    (vanishing activations, saturated units). Healthy runs leave the band within tens of steps;
+    a slow steady decline is not a hockey stick, so the fall must be quick compared with the
+    plateau. The start level is the first window's average.
+    """
+
+    id = "plateau-then-drop"
+    severity = "warning"
+    needs = ("loss",)
+    thresholds = {"band": 0.05, "min_plateau": 200, "drop": 0.3, "max_drop_span": 0.5}
+    advice = ("Fix the initialization: Xavier (tanh) or He (ReLU) init scaled to each layer, or "
+              "batch norm; initialize the output bias to the class prior for imbalanced data.")
+    supersedes = ("loss-flat",)
+
+    def __init__(self, **overrides: float) -> None:
+        """Follows the first window's level until the loss leaves the band."""
+        super().__init__(**overrides)
+        self.level: float | None = None
+        self.start_step = 0
+        self.plateau_end = 0  # last step of the last window still on the plateau
+        self.done = False
+
+    def on_window(self, window: Window) -> Finding | None:
+        """Extend the plateau, or time the fall once the loss has left it."""
+        if self.done:
+            return None
+        if self.level is None:
+            self.level, self.start_step, self.plateau_end = (window.mean, window.first_step,
+                                                             window.last_step)
+            self.done = self.level <= 0
+            return None
+        fall = (self.level - window.mean) / self.level
+        if fall < self.t["band"]:
+            self.plateau_end = window.last_step  # rises count as plateau: explosion is elsewhere
+            return None
+        plateau = self.plateau_end - self.start_step
+        span = window.last_step - self.plateau_end
+        if plateau < self.t["min_plateau"] or span > self.t["max_drop_span"] * plateau:
+            self.done = True  # a normal start, or a slow decline
+            return None
+        if fall >= self.t["drop"]:
+            self.done = True
+            return self.report(self.plateau_end, f"loss stayed near {self.level:.4g} for "
+                               f"{plateau} steps, then fell {100 * fall:.0f}% in {span} steps",
+                               plateau_steps=plateau, level=self.level, drop=fall,
+                               drop_steps=span)
+        return None

@@ -1,0 +1,68 @@
+"""underfitting: low training accuracy that has stopped improving, with no train/val gap."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from babysit.diagnostics.reader import is_finite, number
+from babysit.diagnostics.rule import Finding, Record, Rule
+
+
+class Underfitting(Rule):
+    """After `min_epochs` epochs, training accuracy is below halfway from chance to perfect,
+    gained less than `min_gain` over the last `patience` epochs, and validation is within `gap`.
+
+    Why: the lecture: "no gap -> increase model capacity". A net that fits its own training
+    data poorly and has stopped improving cannot be helped by regularization. "Low" is
+    measured from chance, 1/C (C from the header; 0.6 without it, AUTOTRAINER's bound), and
+    "stopped" follows AUTOTRAINER's slow-convergence test (gain below 0.01).
+    Withdrawn if training accuracy later climbs past the low mark.
+    """
+
+    id = "underfitting"
+    severity = "warning"
+    needs = ("train_acc",)
+    thresholds = {"min_epochs": 5, "patience": 3, "min_gain": 0.01, "gap": 0.05,
+                  "low_fraction": 0.5, "low_default": 0.6}
+    advice = ("Increase capacity: wider or deeper layers; check that regularization and dropout "
+              "are not too strong, and that the learning rate is not too low.")
+
+    def __init__(self, **overrides: float) -> None:
+        """Keeps the last `patience` training accuracies and the best one before them."""
+        super().__init__(**overrides)
+        self.low = self.t["low_default"]
+        self.recent: deque[float] = deque(maxlen=int(self.t["patience"]))
+        self.best_before = -1.0
+        self.epochs = 0
+
+    def on_header(self, header: Record) -> Finding | None:
+        """Set the low mark from the number of classes."""
+        c = number(header.get("num_classes"))
+        if is_finite(c) and c >= 2:
+            chance = 1.0 / c
+            self.low = chance + self.t["low_fraction"] * (1.0 - chance)
+        return None
+
+    def on_epoch(self, record: Record) -> Finding | None:
+        """Judge level, stagnation and gap at each epoch end."""
+        train = number(record.get("train_acc"))
+        if not is_finite(train):
+            return None
+        self.epochs += 1
+        if len(self.recent) == self.recent.maxlen:
+            self.best_before = max(self.best_before, self.recent[0])
+        self.recent.append(train)
+        if self.fired and train >= self.low:
+            self.finding = None  # it learned after all
+            return None
+        if self.epochs < self.t["min_epochs"] or self.best_before < 0:
+            return None
+        gain = max(self.recent) - self.best_before
+        val = number(record.get("val_acc"))
+        small_gap = not is_finite(val) or train - val < self.t["gap"]
+        if train < self.low and gain < self.t["min_gain"] and small_gap:
+            return self.report(record["step"], f"training accuracy {train:.3f} is low (below "
+                               f"{self.low:.3f}) and gained {gain:+.3f} over the last "
+                               f"{len(self.recent)} epochs, with no gap to validation",
+                               train_acc=train, gain=gain, low=self.low)
+        return None

@@ -1,0 +1,84 @@
+"""update-ratio-high / update-ratio-low: weight updates far from ~1e-3 of the weights."""
+
+from __future__ import annotations
+
+from babysit.diagnostics.reader import is_finite, number
+from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.rules._util import Sustained, field, layer_entries
+
+TARGET = 1e-3  # the lecture: weight update / weight value ~ 0.001
+
+
+class UpdateRatioHigh(Rule):
+    """A layer's update/weight ratio has a median above `high` over its last `samples` samples.
+
+    Why: the lecture's check, "weight_update / weight_value ~ 0.001". Healthy runs measured in
+    babysit's fault zoo stay within about 2e-4 .. 4e-2; `high` = 1e-1, two orders of magnitude
+    above the target (the band DeepDiagnosis and torchmortem use), means each step rewrites a
+    tenth of the weights: the learning rate is too high.
+    """
+
+    id = "update-ratio-high"
+    severity = "warning"
+    needs = ("layers.update_ratio",)
+    thresholds = {"high": 1e-1, "samples": 5}
+    advice = "Lower the learning rate: updates should be about 1e-3 of the weights."
+
+    def __init__(self, **overrides: float) -> None:
+        """Per-layer sliding medians."""
+        super().__init__(**overrides)
+        self.medians = Sustained(int(self.t["samples"]))
+
+    def on_layers(self, record: Record) -> Finding | None:
+        """Update each layer's median and compare it with `high`."""
+        for name, entry in layer_entries(record):
+            ratio = field(entry, "update_ratio")
+            if ratio is None:
+                continue
+            med = self.medians.add(name, ratio)
+            if med is not None and med > self.t["high"]:
+                return self.report(record["step"], f"layer {name}: median update/weight ratio "
+                                   f"{med:.2e} over {self.medians.size} samples (target ~{TARGET:g}, "
+                                   f"limit {self.t['high']:g})", layer=name, ratio=med)
+        return None
+
+
+class UpdateRatioLow(Rule):
+    """A layer's update/weight ratio has a median below `low` over its last `samples` samples,
+    while the loss is still above `min_loss_fraction` of its first value.
+
+    Why: the lecture's ~1e-3 target; `low` = 1e-5 is two orders of magnitude below it (healthy
+    zoo runs stay above ~1e-4). Each step then changes the weights by a hundred-thousandth:
+    the learning rate is too low. A run whose loss has already fallen a lot is converging, and
+    small updates are expected there, hence the loss condition.
+    """
+
+    id = "update-ratio-low"
+    severity = "warning"
+    needs = ("layers.update_ratio", "loss")
+    thresholds = {"low": 1e-5, "samples": 5, "min_loss_fraction": 0.5}
+    advice = "Raise the learning rate: updates should be about 1e-3 of the weights."
+
+    def __init__(self, **overrides: float) -> None:
+        """Per-layer sliding medians and the first loss."""
+        super().__init__(**overrides)
+        self.medians = Sustained(int(self.t["samples"]))
+        self.first_loss: float | None = None
+
+    def on_layers(self, record: Record) -> Finding | None:
+        """Update each layer's median and compare it with `low`."""
+        loss = number(record.get("loss"))
+        if is_finite(loss) and self.first_loss is None:
+            self.first_loss = loss
+        learning = (self.first_loss is None or not is_finite(loss)
+                    or loss > self.t["min_loss_fraction"] * self.first_loss)
+        for name, entry in layer_entries(record):
+            ratio = field(entry, "update_ratio")
+            if ratio is None:
+                continue
+            med = self.medians.add(name, ratio)
+            if learning and med is not None and med < self.t["low"]:
+                return self.report(record["step"], f"layer {name}: median update/weight ratio "
+                                   f"{med:.2e} over {self.medians.size} samples (target ~{TARGET:g}, "
+                                   f"limit {self.t['low']:g})", layer=name, ratio=med)
+        return None
