@@ -30,7 +30,10 @@ def test_affine_backward(rng: np.random.Generator) -> None:
     x, w, b = rng.normal(size=(5, 4)), rng.normal(size=(4, 3)), rng.normal(size=3)
     dout = rng.normal(size=(5, 3))
     dx, dw, db = affine_backward(dout, affine_forward(x, w, b)[1])
-    f = lambda: affine_forward(x, w, b)[0]
+
+    def f() -> np.ndarray:
+        return affine_forward(x, w, b)[0]
+
     assert relative_error(dx, numerical_gradient_array(f, x, dout)) < TOL
     assert relative_error(dw, numerical_gradient_array(f, w, dout)) < TOL
     assert relative_error(db, numerical_gradient_array(f, b, dout)) < TOL
@@ -80,7 +83,10 @@ def test_batchnorm_backward(rng: np.random.Generator) -> None:
 def test_dropout_backward_with_fixed_mask(rng: np.random.Generator) -> None:
     x = rng.normal(size=(10, 6))
     dout = rng.normal(size=(10, 6))
-    f = lambda: dropout_forward(x, 0.4, np.random.default_rng(3), True)[0]
+
+    def f() -> np.ndarray:
+        return dropout_forward(x, 0.4, np.random.default_rng(3), True)[0]
+
     _, cache = dropout_forward(x, 0.4, np.random.default_rng(3), True)
     assert relative_error(dropout_backward(dout, cache), numerical_gradient_array(f, x, dout)) < TOL
 

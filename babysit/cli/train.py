@@ -43,7 +43,8 @@ def train(
     config: Config,
     log: Annotated[Path | None, typer.Option(
         help="JSONL log path [default: runs/<date>-<time>.jsonl]")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the --log file if it exists")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace the --log file if it exists")] = False,
 ) -> None:
     """Train a fully-connected net, logging one metric record per iteration."""
     data = prepare_data(config)

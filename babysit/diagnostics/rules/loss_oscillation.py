@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from itertools import pairwise
 
 from babysit.diagnostics.rule import Finding, Rule, Window
 
@@ -46,8 +47,8 @@ class LossOscillation(Rule):
             return None
         swing = (max(m) - min(m)) / level
         progress = (m[0] - m[-1]) / m[0] if m[0] > 0 else 0.0
-        diffs = [b - a for a, b in zip(m, m[1:])]
-        turns = sum(1 for a, b in zip(diffs, diffs[1:]) if a * b < 0) / max(1, len(diffs) - 1)
+        diffs = [b - a for a, b in pairwise(m)]
+        turns = sum(1 for a, b in pairwise(diffs) if a * b < 0) / max(1, len(diffs) - 1)
         if (swing > self.t["swing"] and turns >= self.t["turns"]
                 and progress < self.t["max_progress"] and level > self.t["min_level"] * self.start):
             return self.report(window.last_step, f"loss swings by {100 * swing:.0f}% of its level "

@@ -16,7 +16,8 @@ class SigmoidHidden(Rule):
     id = "sigmoid-hidden"
     severity = "info"
     needs = ("header.activation",)
-    advice = "Prefer ReLU (careful with the learning rate); try Leaky ReLU, ELU or Maxout; tanh at least is zero-centred."
+    advice = ("Prefer ReLU (careful with the learning rate); try Leaky ReLU, ELU or Maxout; "
+              "tanh at least is zero-centred.")
 
     def on_header(self, header: Record) -> Finding | None:
         """Read the activation."""
