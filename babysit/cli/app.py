@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from babysit.cli.diagnose import diagnose
 from babysit.cli.gradcheck import gradcheck
 from babysit.cli.train import train
 
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.command()(train)
 app.command()(gradcheck)
+app.command()(diagnose)
 
 
 def main() -> None:

@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from babysit.api import prepare_data
 from babysit.cli.errors import reports_errors
 from babysit.cli.options import run_options
 from babysit.cli.progress import ProgressPrinter
+from babysit.cli.report import findings_table
 from babysit.cli.signals import graceful_stop
 from babysit.config import Config
+from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.errors import BabysitError
 from babysit.training import JsonlSink, Trainer
 from babysit.training.trainer import new_run_id
@@ -50,9 +53,12 @@ def train(
     data = prepare_data(config)
     run_id = new_run_id()
     sink = open_log(log, run_id, overwrite)
-    trainer = Trainer(config, data, [sink, ProgressPrinter(sys.stdout)], run_id=run_id)
+    doctor = DiagnosticsSink()
+    trainer = Trainer(config, data, [sink, doctor, ProgressPrinter(sys.stdout)], run_id=run_id)
     with graceful_stop(trainer.request_stop):
         summary = trainer.run()
+    if doctor.report is not None:
+        Console(highlight=False).print(findings_table(doctor.report.findings))
     status = summary["status"]
     line = (f"{status}: {summary['steps']} steps in {summary['wall_time']:.2f}s, "
             f"train acc {100 * summary['train_acc']:.1f}%")
