@@ -1,0 +1,78 @@
+"""docs/rules.md, generated from the rules themselves so the two cannot drift apart.
+
+Regenerate with: python -m babysit.diagnostics.catalogue > docs/rules.md
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from babysit.diagnostics.engine import WINDOW
+from babysit.diagnostics.rules import ALL_RULES
+
+INTRO = f"""# Rules
+
+babysit's diagnostics apply the rules of thumb of CS231n's lecture 6 ("Training Neural
+Networks") to the metric records of a run: live while `babysit train` runs, or afterwards with
+`babysit diagnose LOG`. Each rule has a stable id, a severity (`error`, `warning`, `info`), the
+record fields it needs (rules whose fields a log lacks are listed as *not checked*), thresholds
+with the defaults below, and advice.
+
+Thresholds can be overridden per run: `babysit diagnose run.jsonl --set loss-flat.min_drop=0.02`,
+or a TOML file given with `--rules-config` holding one table per rule id:
+
+```toml
+[loss-flat]
+min_drop = 0.02
+
+[overfitting]
+gap = 0.15
+```
+
+**How thresholds were chosen.** Each default comes from the lecture's own numbers (log(C),
+the ~1e-3 update ratio), from a statistical argument (noise of an average of N records, the
+standard error of an accuracy on n validation examples), or from the published defaults of
+other detectors (AUTOTRAINER, DeepDiagnosis, SageMaker Debugger, torchmortem, Keras), and the
+docstring of each rule says which. They were then checked on babysit's fault zoo
+(`python bench/zoo.py`): deliberately broken runs that must fire given rules and healthy runs
+that must stay quiet, over several seeds, depths, widths, data sets and optimizers. They were
+not fitted to the test suite.
+
+**Smoothing.** Loss rules look at windows of {WINDOW} consecutive step records (their mean, min,
+max and first value), not at single minibatches. Layer rules take medians over the last few
+samples of per-layer statistics (`samples`), so one odd batch does not fire them.
+
+**Supersession.** Some findings are symptoms of another: once `loss-explosion` or `loss-nan`
+fires, `loss-flat`, `loss-oscillation`, `underfitting`, `overfitting` and `val-plateau` are not
+reported; `plateau-then-drop` replaces `loss-flat` (the flat start was a bad initialization).
+"""
+
+
+def _doc(rule: type) -> str:
+    return inspect.cleandoc(rule.__doc__ or "")
+
+
+def catalogue() -> str:
+    """The whole of docs/rules.md."""
+    parts = [INTRO]
+    for rule in ALL_RULES:
+        doc = _doc(rule)
+        summary, _, why = doc.partition("\n\n")
+        parts.append(f"## `{rule.id}`\n")
+        parts.append(f"Severity: **{rule.severity}**. Needs: {', '.join(f'`{n}`' for n in rule.needs)}.\n")
+        parts.append(f"**Detects.** {' '.join(summary.split())}\n")
+        if why.startswith("Why: "):
+            why = "**Why.** " + why[5].upper() + why[6:]
+        if why:
+            parts.append(" ".join(why.split()) + "\n")
+        if rule.thresholds:
+            rows = "\n".join(f"| `{k}` | {v:g} |" for k, v in rule.thresholds.items())
+            parts.append(f"| threshold | default |\n|---|---|\n{rows}\n")
+        if rule.supersedes:
+            parts.append(f"Supersedes: {', '.join(f'`{s}`' for s in rule.supersedes)}.\n")
+        parts.append(f"**Advice.** {rule.advice}\n")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(catalogue(), end="")

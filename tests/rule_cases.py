@@ -1,0 +1,154 @@
+"""Synthetic metric sequences: for each rule, runs that must fire it and near misses that must not."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+Records = list[dict[str, Any]]
+
+
+def header(**kw: Any) -> dict[str, Any]:
+    base = {"type": "header", "num_classes": 3, "activation": "relu", "loss_fn": "softmax"}
+    return {**base, **kw}
+
+
+def curve(values: list[float] | np.ndarray, layers: Callable[[int], dict] | None = None,
+          every: int = 10, **extra: Any) -> Records:
+    """Step records with the given losses; layer stats every `every` steps if `layers` given."""
+    out = []
+    for i, v in enumerate(values):
+        rec: dict[str, Any] = {"type": "step", "step": i, "loss": float(v), **extra}
+        if layers is not None and i % every == 0:
+            rec["layers"] = layers(i)
+        out.append(rec)
+    return out
+
+
+def noisy(level: np.ndarray, rel_noise: float = 0.05, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return level * (1 + rel_noise * rng.standard_normal(len(level)))
+
+
+def healthy_loss(n: int = 600, seed: int = 0) -> np.ndarray:
+    t = np.arange(n)
+    return noisy(math.log(3) * np.exp(-t / 150) + 0.05, 0.05, seed)
+
+
+def epochs(train: list[float], val: list[float] | None = None, val_loss: list[float] | None = None,
+           loss: list[float] | None = None, per_epoch: int = 10) -> Records:
+    """Step records, per_epoch per epoch, the last of each carrying the epoch-end metrics."""
+    out = []
+    step = 0
+    for e, acc in enumerate(train):
+        for i in range(per_epoch):
+            level = loss[e] if loss is not None else 1.0 - 0.5 * acc
+            rec: dict[str, Any] = {"type": "step", "step": step, "epoch": e, "loss": level}
+            if i == per_epoch - 1:
+                rec["train_acc"] = acc
+                if val is not None:
+                    rec["val_acc"] = val[e]
+                if val_loss is not None:
+                    rec["val_loss"] = val_loss[e]
+            out.append(rec)
+            step += 1
+    return out
+
+
+def layer_stats(**per_layer: dict[str, float]) -> Callable[[int], dict]:
+    return lambda i: {name: dict(stats) for name, stats in per_layer.items()}
+
+
+HEALTHY_LAYERS = layer_stats(
+    fc1={"weight_norm": 10.0, "grad_norm": 0.5, "update_ratio": 1e-3, "act_mean": 0.4,
+         "act_std": 0.8, "dead_frac": 0.05},
+    fc2={"weight_norm": 5.0, "grad_norm": 0.4, "update_ratio": 2e-3, "act_mean": 0.3,
+         "act_std": 0.6, "dead_frac": 0.1},
+    fc3={"weight_norm": 2.0, "grad_norm": 0.3, "update_ratio": 3e-3},
+)
+
+
+def with_layer(field: str, fc1: float, fc2: float | None = None) -> Callable[[int], dict]:
+    def make(i: int) -> dict:
+        layers = HEALTHY_LAYERS(i)
+        layers["fc1"][field] = fc1
+        if fc2 is not None:
+            layers["fc2"][field] = fc2
+        return layers
+    return make
+
+
+def loss_then(values: list[float], n: int) -> np.ndarray:
+    return np.concatenate([np.asarray(values, dtype=float), np.full(n, values[-1])])
+
+
+flat = noisy(np.full(400, 1.1), 0.03)
+plateau_drop = np.concatenate([noisy(np.full(300, 1.1), 0.01), np.linspace(1.1, 0.3, 60),
+                               noisy(np.full(200, 0.3), 0.05)])
+square = np.concatenate([np.full(10, v) for v in [1.4, 0.6] * 15])
+osc_low = np.concatenate([np.full(10, v) for v in [0.07, 0.03] * 15])  # converged: wiggles only
+t300 = np.arange(300)
+
+# rule id -> (must fire, must not fire), each a list of records (header first)
+CASES: dict[str, tuple[Records, Records]] = {
+    "loss-at-init": ([header()] + curve([5.0, 4.0, 3.0]),
+                     [header()] + curve([1.9, 1.5, 1.2])),  # log(3) + 0.8: within limit
+    "loss-nan": ([header()] + curve(list(healthy_loss(50)) + ["NaN"]),
+                 [header()] + curve(healthy_loss(400))),
+    "loss-explosion": ([header()] + curve(np.concatenate([healthy_loss(100), np.geomspace(0.5, 50, 100)])),
+                       [header()] + curve(np.concatenate([np.linspace(1.1, 1.8, 20),
+                                                          np.linspace(1.8, 0.2, 200)]))),
+    "loss-flat": ([header()] + curve(flat),
+                  [header()] + curve(noisy(1.1 - 0.15 * t300 / 300, 0.03))),  # 15% in 300 steps
+    "plateau-then-drop": ([header()] + curve(plateau_drop),
+                          [header()] + curve(noisy(np.linspace(1.1, 0.3, 600), 0.02))),  # slow decline
+    "loss-oscillation": ([header()] + curve(np.concatenate([np.full(10, 1.1), square])),
+                         [header()] + curve(np.concatenate([np.full(10, 1.1), osc_low]))),
+    "overfitting": ([header()] + epochs([0.7, 0.85, 0.95, 0.99, 1.0, 1.0], [0.65, 0.7, 0.72, 0.71, 0.7, 0.7]),
+                    [header()] + epochs([0.7, 0.85, 0.95, 0.99, 1.0, 1.0], [0.68, 0.8, 0.9, 0.93, 0.93, 0.94])),
+    "underfitting": ([header()] + epochs([0.35, 0.40, 0.41, 0.41, 0.40, 0.41, 0.41, 0.41],
+                                         [0.34, 0.39, 0.40, 0.40, 0.40, 0.40, 0.40, 0.41]),
+                     [header()] + epochs([0.35, 0.40, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7],
+                                         [0.34, 0.39, 0.44, 0.49, 0.54, 0.59, 0.64, 0.69])),
+    "val-plateau": ([header()] + epochs([0.9] * 15, [0.5, 0.6, 0.7] + [0.7] * 12),
+                    [header()] + epochs([0.9] * 15, [0.5 + 0.02 * i for i in range(15)])),
+    "update-ratio-high": ([header()] + curve(flat, with_layer("update_ratio", 0.3)),
+                          [header()] + curve(flat, with_layer("update_ratio", 0.05))),
+    "update-ratio-low": ([header()] + curve(flat, with_layer("update_ratio", 1e-7)),
+                         [header()] + curve(flat, with_layer("update_ratio", 1e-4))),
+    "dead-relu": ([header()] + curve(healthy_loss(), with_layer("dead_frac", 0.8)),
+                  [header()] + curve(healthy_loss(), with_layer("dead_frac", 0.3))),
+    "saturated-activations": ([header(activation="tanh")] + curve(healthy_loss(), with_layer("sat_frac", 0.9)),
+                              [header(activation="tanh")] + curve(healthy_loss(), with_layer("sat_frac", 0.2))),
+    "symmetric-init": ([header()] + curve(healthy_loss(), with_layer("weight_norm", 0.0)),
+                       [header()] + curve(healthy_loss(), HEALTHY_LAYERS)),
+    "vanishing-activations": ([header()] + curve(healthy_loss(), with_layer("act_std", 1.0, 0.005)),
+                              [header()] + curve(healthy_loss(), with_layer("act_std", 1.0, 0.5))),
+    "vanishing-gradients": ([header()] + curve(healthy_loss(), with_layer("grad_norm", 1e-5)),
+                            [header()] + curve(healthy_loss(), with_layer("grad_norm", 0.05))),
+    "exploding-gradients": ([header()] + curve(healthy_loss(), with_layer("grad_norm", 5e3)),
+                            [header()] + curve(healthy_loss(), with_layer("grad_norm", 50.0))),
+    "input-not-centered": ([header(input_stats={"mean_abs_mean": 120.0, "std_mean": 60.0})] + curve(healthy_loss()),
+                           [header(input_stats={"mean_abs_mean": 0.13, "std_mean": 0.3})] + curve(healthy_loss())),
+    "sigmoid-hidden": ([header(activation="sigmoid")] + curve(healthy_loss()),
+                       [header(activation="relu")] + curve(healthy_loss())),
+}
+
+# Near misses that must not fire, beyond the "good" half of CASES.
+NEAR_MISSES: dict[str, list[Records]] = {
+    "loss-at-init": [[header()] + curve([1.1] * 3), [header(loss_fn="svm")] + curve([2.5] * 3),
+                     [header()] + [{"type": "step", "step": 50, "loss": 5.0}]],  # not at init
+    "plateau-then-drop": [[header()] + curve(np.concatenate([np.full(100, 1.1),
+                                                               np.linspace(1.1, 0.3, 40),
+                                                               np.full(200, 0.3)]))],  # short plateau
+    "loss-flat": [[header()] + curve(healthy_loss(800)),
+                  [header()] + curve(noisy(np.full(150, 1.1), 0.01))],  # too short to judge
+    "update-ratio-low": [[header()] + curve(np.concatenate([[1.1] * 20, np.full(300, 0.05)]),
+                                            with_layer("update_ratio", 1e-7))],  # converged
+    "overfitting": [[header(dataset={"X_val": [20, 2]})]  # 20 val examples: a 0.2 gap is noise
+                    + epochs([0.9] * 6, [0.7] * 6)],
+    "underfitting": [[header()] + epochs([0.95] * 8, [0.94] * 8)],  # high and flat is converged
+}

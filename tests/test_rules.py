@@ -1,0 +1,122 @@
+"""Each rule on synthetic metric sequences: the bad one fires exactly it, the good ones do not."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+
+from babysit.diagnostics.engine import Engine, build_rules
+from babysit.diagnostics.rule import SEVERITIES
+from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
+from tests.rule_cases import CASES, NEAR_MISSES, Records, curve, header, healthy_loss
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
+
+
+def fired(rule_id: str, records: Records) -> list[str]:
+    engine = Engine(build_rules(only=[rule_id]))
+    report = engine.push_all(copy.deepcopy(records))
+    return [f.rule for f in report.findings]
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_bad_sequence_fires(rule_id: str) -> None:
+    assert fired(rule_id, CASES[rule_id][0]) == [rule_id]
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_good_sequence_is_quiet(rule_id: str) -> None:
+    assert fired(rule_id, CASES[rule_id][1]) == []
+
+
+@pytest.mark.parametrize("rule_id,records", [(r, recs) for r, cases in NEAR_MISSES.items()
+                                             for recs in cases])
+def test_near_miss_is_quiet(rule_id: str, records: Records) -> None:
+    assert fired(rule_id, records) == []
+
+
+def test_every_rule_has_cases() -> None:
+    assert set(CASES) == set(RULES_BY_ID)
+
+
+def test_healthy_run_raises_nothing_with_all_rules() -> None:
+    report = Engine().push_all(copy.deepcopy(CASES["symmetric-init"][1]))
+    assert report.findings == []
+
+
+KNOWN_FIELDS = {"loss", "train_acc", "val_acc", "val_loss"} | {
+    f"layers.{f}" for f in ("weight_norm", "grad_norm", "update_ratio", "act_mean", "act_std",
+                            "dead_frac", "sat_frac")} | {
+    f"header.{f}" for f in ("num_classes", "activation", "input_stats")}
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)
+def test_rule_is_self_describing(rule: type) -> None:
+    assert re.fullmatch(r"[a-z]+(-[a-z]+)*", rule.id)
+    assert rule.severity in SEVERITIES
+    assert rule.__doc__ and "Why" in rule.__doc__ and rule.advice
+    assert set(rule.needs) <= KNOWN_FIELDS, set(rule.needs) - KNOWN_FIELDS
+    doc = DOCS.read_text()
+    section = doc.split(f"## `{rule.id}`", 1)
+    assert len(section) == 2, f"{rule.id} missing from docs/rules.md"
+    body = section[1].split("\n## ", 1)[0]
+    for name, value in rule.thresholds.items():
+        assert f"`{name}`" in body, f"{rule.id}: threshold {name} undocumented"
+
+
+def test_ids_are_unique() -> None:
+    ids = [r.id for r in ALL_RULES]
+    assert len(ids) == len(set(ids))
+
+
+def test_thresholds_override_and_unknown_names_fail() -> None:
+    records = CASES["loss-flat"][1]  # 15% drop: quiet at min_drop 0.05
+    engine = Engine(build_rules({"loss-flat": {"min_drop": 0.5}}, only=["loss-flat"]))
+    assert [f.rule for f in engine.push_all(copy.deepcopy(records)).findings] == ["loss-flat"]
+    from babysit.errors import BabysitError
+
+    with pytest.raises(BabysitError, match="no threshold"):
+        build_rules({"loss-flat": {"nope": 1.0}})
+    with pytest.raises(BabysitError, match="unknown rule"):
+        build_rules({"not-a-rule": {"x": 1.0}})
+
+
+def test_rules_without_their_fields_are_reported_not_checked() -> None:
+    report = Engine().push_all([{"loss": 1.0}, {"loss": 0.9}])
+    missing = {n["rule"]: n["needs"] for n in report.not_checked}
+    assert missing["dead-relu"] == ["layers.dead_frac"]
+    assert missing["loss-at-init"] == ["header.num_classes"]
+    assert "loss-nan" not in missing
+
+
+def test_classes_option_stands_in_for_the_header() -> None:
+    records = [{"loss": 9.0}, {"loss": 8.0}]
+    assert "loss-at-init" not in [f.rule for f in Engine().push_all(copy.deepcopy(records)).findings]
+    report = Engine(classes=10).push_all(copy.deepcopy(records))
+    assert "loss-at-init" in [f.rule for f in report.findings]
+
+
+def test_explosion_supersedes_its_symptoms() -> None:
+    records = [header()] + curve(list(healthy_loss(100)) + [1e3] * 300)
+    report = Engine().push_all(records)
+    ids = [f.rule for f in report.findings]
+    assert "loss-explosion" in ids and "loss-flat" not in ids
+
+
+def test_live_push_announces_each_finding_once() -> None:
+    engine = Engine()
+    announced = []
+    for rec in copy.deepcopy(CASES["loss-nan"][0]) + curve(["NaN"] * 5):
+        announced += [f.rule for f in engine.push(rec)]
+    assert announced.count("loss-nan") == 1
+    assert engine.findings[0].severity == "error"
+
+
+def test_docs_rules_md_is_up_to_date() -> None:
+    from babysit.diagnostics.catalogue import catalogue
+
+    assert DOCS.read_text() == catalogue(), (
+        "docs/rules.md is stale: python -m babysit.diagnostics.catalogue > docs/rules.md")
