@@ -63,7 +63,7 @@ def test_rule_is_self_describing(rule: type) -> None:
     section = doc.split(f"## `{rule.id}`", 1)
     assert len(section) == 2, f"{rule.id} missing from docs/rules.md"
     body = section[1].split("\n## ", 1)[0]
-    for name, value in rule.thresholds.items():
+    for name in rule.thresholds:
         assert f"`{name}`" in body, f"{rule.id}: threshold {name} undocumented"
 
 
