@@ -1,0 +1,162 @@
+"""Reading logs robustly and `babysit diagnose` end to end, including fuzzed input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from babysit.cli.app import app
+from babysit.diagnostics.engine import Engine
+from babysit.diagnostics.reader import ReadStats, number, read_records
+from babysit.errors import BabysitError
+
+runner = CliRunner()
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "run.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def diagnose_json(path: Path, *args: str) -> tuple[int, dict]:
+    result = runner.invoke(app, ["diagnose", str(path), "--json", *args])
+    return result.exit_code, json.loads(result.stdout) if result.exit_code in (0, 1) else {}
+
+
+@pytest.mark.parametrize("text", ["NaN", '"NaN"', '"nan"', "Infinity", '"-Infinity"', '"inf"'])
+def test_every_spelling_of_nonfinite_is_nonfinite(text: str) -> None:
+    value = number(json.loads(text))
+    assert value is not None and not math.isfinite(value)
+
+
+def test_null_with_a_nonfinite_flag_is_nan(tmp_path: Path) -> None:
+    path = write(tmp_path, '{"loss": 1.0}\n{"loss": null, "nonfinite": ["loss"]}\n')
+    code, out = diagnose_json(path)
+    assert code == 1 and out["findings"][0]["rule"] == "loss-nan"
+
+
+def test_minimal_log_from_another_framework(tmp_path: Path) -> None:
+    # What json.dumps({"loss": loss.item()}) writes, NaN token included.
+    lines = [json.dumps({"loss": 2.3 - 0.001 * i}) for i in range(30)] + ['{"loss": NaN}']
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    code, out = diagnose_json(path)
+    assert code == 1 and [f["rule"] for f in out["findings"]] == ["loss-nan"]
+    assert out["findings"][0]["step"] == 30  # line order stands in for the step
+    assert {"rule": "dead-relu", "needs": ["layers.dead_frac"]} in out["not_checked"]
+
+
+def test_malformed_lines_are_skipped_counted_and_named(tmp_path: Path) -> None:
+    body = '{"loss": 1.0}\nnot json\n[1, 2]\n{"loss": "abc"}\n{"loss": 0.9}\n{"loss": 0.8'
+    stats = ReadStats()
+    records = list(read_records(write(tmp_path, body), stats))
+    assert len(records) == 3 and stats.malformed == 2 and stats.malformed_lines == [2, 3]
+    assert stats.truncated_last_line
+    result = runner.invoke(app, ["diagnose", str(tmp_path / "run.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "skipped 2 malformed line(s): 2, 3" in result.output
+    assert "incomplete" in result.output
+
+
+def test_non_monotonic_steps_are_noted(tmp_path: Path) -> None:
+    body = "\n".join(json.dumps({"step": s, "loss": 1.0}) for s in [0, 1, 2, 1, 2, 3]) + "\n"
+    stats = ReadStats()
+    list(read_records(write(tmp_path, body), stats))
+    assert stats.non_monotonic_steps == 1
+
+
+def test_gzip_logs_are_read(tmp_path: Path) -> None:
+    lines = "".join(json.dumps({"loss": 1.0}) + "\n" for _ in range(5))
+    path = tmp_path / "run.jsonl.gz"
+    path.write_bytes(gzip.compress(lines.encode()))
+    assert len(list(read_records(path))) == 5
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: p / "missing.jsonl", "not found"),
+    (lambda p: p, "directory"),
+    (lambda p: write(p, ""), "empty"),
+    (lambda p: write(p, bytes(range(256)) * 10), "no readable JSON record"),
+    (lambda p: write(p, "hello\nworld\n"), "no readable JSON record"),
+    (lambda p: write(p, b"\x1f\x8b\x08garbage", "x.gz"), "cannot read"),
+])
+def test_unreadable_input_is_one_line_and_exit_2(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = make(tmp_path)
+    with pytest.raises(BabysitError, match=message):
+        list(read_records(path))
+    result = runner.invoke(app, ["diagnose", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip().startswith("error:") and len(result.output.strip().splitlines()) == 1
+
+
+def test_bad_options_exit_2(tmp_path: Path) -> None:
+    path = write(tmp_path, '{"loss": 1.0}\n')
+    assert runner.invoke(app, ["diagnose", str(path), "--set", "nope"]).exit_code == 2
+    assert runner.invoke(app, ["diagnose", str(path), "--classes", "1"]).exit_code == 2
+    toml = write(tmp_path, "[loss-flat]\nmin_drop = 'x'\n", "rules.toml")
+    assert runner.invoke(app, ["diagnose", str(path), "--rules-config", str(toml)]).exit_code == 2
+
+
+def test_rules_config_toml_changes_a_threshold(tmp_path: Path) -> None:
+    lines = [json.dumps({"loss": 1.1 * (1 - 0.0005 * i)}) for i in range(300)]  # 15% in 300 steps
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    assert diagnose_json(path)[0] == 0
+    toml = write(tmp_path, "[loss-flat]\nmin_drop = 0.5\n", "rules.toml")
+    code, out = diagnose_json(path, "--rules-config", str(toml))
+    assert code == 1 and out["findings"][0]["rule"] == "loss-flat"
+    code, out = diagnose_json(path, "--rules-config", str(toml), "--set", "loss-flat.min_drop=0.01")
+    assert code == 0  # --set wins over the file
+
+
+def test_diagnose_a_babysit_log(tmp_path: Path) -> None:
+    log = tmp_path / "r.jsonl"
+    assert runner.invoke(app, ["train", "--log", str(log), "--init", "zeros", "--epochs", "30"]).exit_code == 0
+    code, out = diagnose_json(log)
+    assert code == 1
+    assert out["findings"][0]["rule"] == "symmetric-init" and out["findings"][0]["severity"] == "error"
+    assert set(out) >= {"findings", "not_checked", "records"}
+    assert set(out["findings"][0]) >= {"rule", "severity", "step", "message", "advice", "evidence"}
+    shown = runner.invoke(app, ["diagnose", str(log)])
+    assert "symmetric-init" in shown.output and "Xavier" in shown.output
+
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+record_like = st.dictionaries(
+    st.sampled_from(["type", "step", "epoch", "loss", "data_loss", "val_loss", "train_acc",
+                     "val_acc", "lr", "layers", "num_classes", "activation", "input_stats",
+                     "nonfinite", "dataset"]),
+    json_scalars | st.lists(json_scalars, max_size=3) | st.dictionaries(
+        st.sampled_from(["fc1", "fc2", "act_std", "grad_norm", "weight_norm", "update_ratio",
+                         "dead_frac", "sat_frac", "mean_abs_mean", "std_mean", "X_val"]),
+        json_scalars | st.dictionaries(st.sampled_from(["act_std", "grad_norm", "weight_norm",
+                                                        "update_ratio", "dead_frac", "sat_frac"]),
+                                       json_scalars, max_size=6), max_size=4),
+    max_size=8)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(record_like, max_size=60))
+def test_engine_never_crashes_on_odd_records(records: list[dict]) -> None:
+    engine = Engine(classes=None)
+    for rec in records:
+        engine.push(rec)
+    report = engine.finish()
+    assert all(f.severity in ("info", "warning", "error") for f in report.findings)
+    json.dumps(report.to_dict(), default=str)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=400) | st.lists(record_like, max_size=20).map(
+    lambda rs: "\n".join(json.dumps(r) for r in rs).encode()))
+def test_reader_and_cli_never_crash(tmp_path: Path, payload: bytes) -> None:
+    path = write(tmp_path, payload, "fuzz.jsonl")
+    result = runner.invoke(app, ["diagnose", str(path), "--json"])
+    assert result.exit_code in (0, 1, 2), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
