@@ -11,8 +11,9 @@ from babysit.diagnostics.rule import Finding, Record, Rule, Window
 
 class Overfitting(Rule):
     """The train/val accuracy gap exceeds `gap` for `epochs` epoch records in a row, or the
-    validation loss stays `val_rise` above both its best and the training loss for `epochs`
-    records while the training loss keeps falling.
+    validation loss stays above both its best and the training loss by `val_rise` (or by
+    `z` / sqrt(n) on n validation examples, if larger) for `epochs` records while the training
+    loss keeps falling.
 
     Why: the lecture: "big gap -> overfitting -> increase regularization strength". A gap of
     0.1 is the usual line (AUTOTRAINER, SageMaker). On a small validation set the accuracy is
@@ -21,7 +22,9 @@ class Overfitting(Rule):
     falls is the other classic sign (UMLAUT); it needs no accuracy at all. The training loss is
     the engine's window average (a single minibatch is too noisy), and the validation loss must
     also exceed it: a validation loss below the training loss is not overfitting, whatever
-    its wiggles on a small validation set.
+    its wiggles on a small validation set. Per-example cross-entropy losses have a spread about
+    as large as their mean, so the validation loss of n examples moves by ~1/sqrt(n) of itself
+    from noise alone: on 60 examples a rise must exceed 39% to count.
     """
 
     id = "overfitting"
@@ -41,6 +44,10 @@ class Overfitting(Rule):
         self.train_loss_at_best: float | None = None
         self.rising = 0
         self.train_loss: float | None = None  # latest window average
+
+    def _rise_limit(self) -> float:
+        noise = self.t["z"] / math.sqrt(self.n_val) if self.n_val else 0.0
+        return max(self.t["val_rise"], noise)
 
     def on_window(self, window: Window) -> Finding | None:
         """Remember the smoothed training loss."""
@@ -73,9 +80,9 @@ class Overfitting(Rule):
         if is_finite(val_loss) and loss is not None:
             if val_loss < self.best_val_loss:
                 self.best_val_loss, self.train_loss_at_best, self.rising = val_loss, loss, 0
-            elif val_loss > (1 + self.t["val_rise"]) * self.best_val_loss:
+            elif val_loss > (1 + self._rise_limit()) * self.best_val_loss:
                 falling = self.train_loss_at_best is not None and loss < self.train_loss_at_best
-                above_train = val_loss > (1 + self.t["val_rise"]) * loss
+                above_train = val_loss > (1 + self._rise_limit()) * loss
                 self.rising = self.rising + 1 if falling and above_train else 0
                 if self.rising >= self.t["epochs"]:
                     return self.report(step, f"validation loss {val_loss:.4g} is "

@@ -7,14 +7,16 @@ from babysit.diagnostics.rules._util import Sustained, field, hidden_entries
 
 
 class VanishingActivations(Rule):
-    """The deepest hidden layer's act_std is below `min_ratio` x the first hidden layer's,
+    """Some deeper hidden layer's act_std is below `min_ratio` x the first hidden layer's,
     as a median over `samples` samples.
 
     Why: the lecture's deep net with small random init (std 0.01): every layer multiplies the
     spread by about std * sqrt(fan_in) < 1, so activations shrink toward zero layer by layer,
     and so do the gradients of the weights (they are proportional to the inputs). Two orders
-    of magnitude between the first and the last hidden layer is a collapse; Xavier/He init or
-    batch norm keep the spread roughly constant (ratios near 1 in healthy zoo runs).
+    of magnitude between the first hidden layer and any deeper one is a collapse; Xavier/He
+    init or batch norm keep the spread roughly constant (ratios near 1 in healthy zoo runs).
+    The smallest layer counts, not the last: once biases start to learn, the deepest layers'
+    spread across units can grow back while the signal from the input is still gone.
     """
 
     id = "vanishing-activations"
@@ -35,7 +37,8 @@ class VanishingActivations(Rule):
         stds = [(n, s) for n, s in stds if s is not None]
         if len(stds) < 2 or stds[0][1] <= 0:
             return None
-        (first, s0), (last, s1) = stds[0], stds[-1]
+        (first, s0) = stds[0]
+        last, s1 = min(stds[1:], key=lambda item: item[1])
         med = self.medians.add("ratio", s1 / s0)
         if med is not None and med < self.t["min_ratio"]:
             trail = ", ".join(f"{n} {s:.1e}" for n, s in stds)

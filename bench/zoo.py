@@ -1,0 +1,33 @@
+"""Run the fault zoo over several seeds: recall on broken runs, false alarms on healthy ones.
+
+Run: python bench/zoo.py [--seeds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from babysit.zoo import run_zoo, scores
+
+
+def main() -> None:
+    """Print one line per case and seed, then the totals."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    results = run_zoo(list(range(args.seeds)))
+    for r in results:
+        status = "ok" if not r["missed"] and not r["unexpected"] else "MISS/ALARM"
+        print(f"{status:10} seed {r['seed']}  {r['case']:42} missed={r['missed']} "
+              f"unexpected={r['unexpected']} fired={r['fired']}")
+    s = scores(results)
+    print(f"\nrecall {s['found']}/{s['labels']} = {100 * s['recall']:.1f}%   "
+          f"false alarms {s['false_alarm_runs']}/{s['healthy_runs']} healthy runs = "
+          f"{100 * s['false_alarm_rate']:.1f}%   broken runs with a forbidden finding: "
+          f"{s['broken_runs_with_forbidden_findings']}   ({time.perf_counter() - start:.0f}s)")
+
+
+if __name__ == "__main__":
+    main()
