@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-
 from babysit.api import prepare_data, train
 from babysit.config import Config
 from babysit.data import Dataset
