@@ -8,19 +8,22 @@ with the length of the log.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from babysit.diagnostics.reader import number
-from babysit.diagnostics.rule import SEVERITY_RANK, Finding, Record, Rule, Window
+from babysit.diagnostics.rule import SEVERITY_RANK, Finding, LayerSample, Record, Rule, Window
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
 from babysit.errors import BabysitError
 
 WINDOW = 10  # step records per loss window: averages out minibatch noise, ~3x less spread
+# Layer rules see at most one layer sample per LAYER_STRIDE steps (babysit's default sampling),
+# so "samples" means the same thing whether a tool logs layer statistics every step or every 10,
+# and a log with statistics on every record costs a tenth as much to diagnose.
+LAYER_STRIDE = 10
 _EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
-_HOOKS = ("on_header", "on_step", "on_window", "on_layers", "on_epoch", "finish")
+_HOOKS = ("on_header", "on_first_step", "on_step", "on_window", "on_layers", "on_epoch", "finish")
 _LAYER_FIELD_SAMPLES = 50  # layer records whose field names are collected (they rarely change)
 
 
@@ -60,6 +63,30 @@ def build_rules(overrides: Mapping[str, Mapping[str, float]] | None = None,
         raise BabysitError(str(exc.args[0])) from None
 
 
+def layer_sample(step: int, loss: float | None, layers: dict[str, Any]) -> LayerSample:
+    """Clean a record's `layers` object once: finite floats kept, non-finite ones listed."""
+    clean: list[tuple[str, dict[str, float]]] = []
+    nonfinite: list[str] = []
+    for name, entry in layers.items():
+        if not isinstance(entry, dict):
+            continue
+        stats: dict[str, float] = {}
+        for key, value in entry.items():
+            if value.__class__ is not float:
+                if key == "hist" or value is None:
+                    continue
+                value = number(value)
+                if value is None:
+                    continue
+            if value - value == 0.0:
+                stats[key] = value
+            else:
+                nonfinite.append(f"{name}.{key}")
+        clean.append((str(name), stats))
+    return LayerSample(step, loss if loss is not None and loss - loss == 0.0 else None, clean,
+                       nonfinite)
+
+
 def _overrides(rule: Rule, hook: str) -> bool:
     return getattr(type(rule), hook) is not getattr(Rule, hook)
 
@@ -68,12 +95,15 @@ class Engine:
     """Feeds records to rules; collects findings, retractions and what could not be checked."""
 
     def __init__(self, rules: list[Rule] | None = None, classes: int | None = None,
-                 window: int = WINDOW) -> None:
+                 window: int = WINDOW, layer_stride: int = LAYER_STRIDE) -> None:
         """`classes` stands in for (or overrides) the header's num_classes."""
         self.rules = rules if rules is not None else build_rules()
         self.classes = classes
         self.window_size = max(1, window)
-        self.hooks = {h: [r for r in self.rules if _overrides(r, h)] for h in _HOOKS}
+        self.layer_stride = max(1, layer_stride)
+        self._last_layer_step: int | None = None
+        self._hooks = {h: [(r, getattr(r, h)) for r in self.rules if _overrides(r, h)]
+                       for h in _HOOKS}
         self.seen: set[str] = set()
         self.header_seen = False
         self.records = 0
@@ -87,45 +117,62 @@ class Engine:
 
     # --- input ---------------------------------------------------------------------------
     def push(self, record: Record) -> list[Finding]:
-        """Feed one record; return findings that appeared for the first time because of it."""
+        """Feed one record; return findings that appeared for the first time because of it.
+
+        This runs once per logged iteration, so it avoids per-call overhead where it can:
+        hooks are pre-bound, and common cases (a float loss, no epoch fields) take fast paths.
+        """
         self.records += 1
         kind = record.get("type", "step")
-        if kind == "header":
-            return self._header(record)
-        if kind == "summary":
-            self.summary = record
-            return []
-        if kind not in ("step", "epoch"):
+        if kind != "step" and kind != "epoch":
+            if kind == "header":
+                return self._header(record)
+            if kind == "summary":
+                self.summary = record
             return []
         new: list[Finding] = []
         if not self.header_seen:
             new += self._header({"type": "header"})
         self.seen.update(record)
-        if "step" not in record:
-            record["step"] = self.steps
-        loss = number(record.get("loss"))
-        record["loss"] = loss
+        step = record.get("step")
+        if step is None:
+            step = record["step"] = self.steps
+        loss = record.get("loss")
+        if loss.__class__ is not float:
+            loss = record["loss"] = number(loss)
         if kind == "step":
+            if self.steps == 0:
+                self._call(self._hooks["on_first_step"], record, new)
             self.steps += 1
-            self._dispatch("on_step", record, new)
-            if loss is not None and math.isfinite(loss):
-                self._add_to_window(loss, record["step"], new)
-        if isinstance(record.get("layers"), dict):
+            self._call(self._hooks["on_step"], record, new)
+            if loss is not None and loss - loss == 0.0:  # finite
+                self._add_to_window(loss, step, new)
+        layers = record.get("layers")
+        if layers is not None and layers.__class__ is dict and self._take_layer_sample(step):
             if self._layer_records < _LAYER_FIELD_SAMPLES:
                 self._layer_records += 1
-                for entry in record["layers"].values():
+                for entry in layers.values():
                     if isinstance(entry, dict):
                         self.seen.update("layers." + k for k in entry)
-            self._dispatch("on_layers", record, new)
-        if any(k in record for k in _EPOCH_FIELDS):
-            self._dispatch("on_epoch", record, new)
+            self._call(self._hooks["on_layers"], layer_sample(step, loss, layers), new)
+        if "train_acc" in record or "val_acc" in record or "val_loss" in record:
+            self._call(self._hooks["on_epoch"], record, new)
         return new
 
     def push_all(self, records: Iterable[Record]) -> Report:
         """Feed a whole stream and finish."""
+        push = self.push
         for record in records:
-            self.push(record)
+            push(record)
         return self.finish()
+
+    def _take_layer_sample(self, step: int) -> bool:
+        """True unless the last sample was taken fewer than layer_stride steps before `step`."""
+        last = self._last_layer_step
+        if last is not None and last < step < last + self.layer_stride:
+            return False
+        self._last_layer_step = step
+        return True
 
     def _header(self, header: Record) -> list[Finding]:
         self.header_seen = True
@@ -134,7 +181,7 @@ class Engine:
             header["num_classes"] = self.classes
         self.seen.update("header." + k for k in header if header[k] is not None)
         new: list[Finding] = []
-        self._dispatch("on_header", header, new)
+        self._call(self._hooks["on_header"], header, new)
         return new
 
     def _add_to_window(self, loss: float, step: int, new: list[Finding]) -> None:
@@ -145,8 +192,10 @@ class Engine:
         else:
             w[0] += 1
             w[1] += loss
-            w[2] = min(w[2], loss)
-            w[3] = max(w[3], loss)
+            if loss < w[2]:
+                w[2] = loss
+            elif loss > w[3]:
+                w[3] = loss
         self._win_last = step
         if self._win[0] >= self.window_size:
             self._close_window(new)
@@ -157,15 +206,14 @@ class Engine:
                         total / count, lo, hi)
         self._window_index += 1
         self._win = []
-        self._dispatch("on_window", window, new)
+        self._call(self._hooks["on_window"], window, new)
 
-    def _dispatch(self, hook: str, arg: Any, new: list[Finding]) -> None:
-        for rule in self.hooks[hook]:
-            finding = getattr(rule, hook)(arg) if hook != "finish" else rule.finish()
-            if finding is not None and rule.id not in self._reported:
+    def _call(self, calls: list[tuple[Rule, Any]], arg: Any, new: list[Finding]) -> None:
+        for rule, hook in calls:
+            if hook(arg) is not None and rule.id not in self._reported:
                 self._reported.add(rule.id)
                 if rule.id not in self._superseded():
-                    new.append(finding)
+                    new.append(rule.finding)  # type: ignore[arg-type]
 
     # --- output --------------------------------------------------------------------------
     def _superseded(self) -> set[str]:
@@ -192,5 +240,7 @@ class Engine:
         new: list[Finding] = []
         if self._win and self._win[0] >= self.window_size / 2:
             self._close_window(new)
-        self._dispatch("finish", None, new)
+        for rule, hook in self._hooks["finish"]:
+            if hook() is not None:
+                self._reported.add(rule.id)
         return Report(self.findings, self.not_checked(), self.records, self.steps, self.summary)

@@ -32,6 +32,27 @@ class Window:
 
 
 @dataclass
+class LayerSample:
+    """One record's per-layer statistics, cleaned once by the engine for every layer rule.
+
+    `layers` keeps the log's order; each entry holds only the finite numeric fields (so a rule
+    reads entry.get("dead_frac") and gets a float or None). Non-finite values are listed in
+    `nonfinite` as "layer.field".
+    """
+
+    step: int
+    loss: float | None
+    layers: list[tuple[str, dict[str, float]]]
+    nonfinite: list[str] = field(default_factory=list)
+
+    @property
+    def hidden(self) -> list[tuple[str, dict[str, float]]]:
+        """The hidden layers: those with activation statistics, else all but the last."""
+        with_acts = [(n, e) for n, e in self.layers if "act_std" in e or "act_mean" in e]
+        return with_acts if with_acts else self.layers[:-1]
+
+
+@dataclass
 class Finding:
     """One diagnosed problem: where it starts, the evidence in numbers, what to do."""
 
@@ -55,9 +76,11 @@ class Finding:
 class Rule:
     """Base class: subclasses set the class attributes and implement the hooks they need.
 
-    Hooks (all optional): on_header(header), on_step(record) for every step record,
-    on_window(window) for every closed loss window, on_layers(record) for step records that
-    carry per-layer statistics, on_epoch(record) for records with epoch-end metrics, finish().
+    Hooks (all optional): on_header(header), on_first_step(record) for the first step record,
+    on_step(record) for every step record,
+    on_window(window) for every closed loss window, on_layers(sample) with the per-layer
+    statistics of a record (a LayerSample, at most one per engine layer stride),
+    on_epoch(record) for records with epoch-end metrics, finish().
     A hook returns a Finding to report, or None. A rule reports at most one finding; it may
     extend its end_step, or withdraw it (self.finding = None) when later evidence contradicts it.
     A rule listed in another's `supersedes` is not reported while that other rule has a finding
@@ -99,6 +122,10 @@ class Rule:
         """The run's header record."""
         return None
 
+    def on_first_step(self, record: Record) -> Finding | None:
+        """The first step record of the stream."""
+        return None
+
     def on_step(self, record: Record) -> Finding | None:
         """Every step record (keep this cheap: it runs once per iteration)."""
         return None
@@ -107,8 +134,8 @@ class Rule:
         """Every closed window of the loss."""
         return None
 
-    def on_layers(self, record: Record) -> Finding | None:
-        """Step records that carry a `layers` object."""
+    def on_layers(self, sample: LayerSample) -> Finding | None:
+        """Per-layer statistics of a step record, cleaned (see LayerSample)."""
         return None
 
     def on_epoch(self, record: Record) -> Finding | None:

@@ -1,35 +1,9 @@
-"""Small helpers shared by rules: reading layer entries and judging "sustained" conditions."""
+"""Helpers shared by rules: judging "sustained" conditions over the last few samples."""
 
 from __future__ import annotations
 
 from collections import deque
 from statistics import median
-from typing import Any
-
-from babysit.diagnostics.reader import is_finite, number
-
-
-def field(entry: Any, name: str) -> float | None:
-    """entry[name] as a finite float, or None."""
-    if not isinstance(entry, dict):
-        return None
-    value = number(entry.get(name))
-    return value if is_finite(value) else None
-
-
-def layer_entries(record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(name, stats) for each layer of a record, in order, skipping malformed entries."""
-    layers = record.get("layers")
-    if not isinstance(layers, dict):
-        return []
-    return [(name, entry) for name, entry in layers.items() if isinstance(entry, dict)]
-
-
-def hidden_entries(record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """The hidden layers: those with activation statistics, else all but the last layer."""
-    entries = layer_entries(record)
-    with_acts = [(n, e) for n, e in entries if "act_std" in e or "act_mean" in e]
-    return with_acts if with_acts else entries[:-1]
 
 
 class Sustained:

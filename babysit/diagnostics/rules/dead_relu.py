@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.rule import Finding, Record, Rule
-from babysit.diagnostics.rules._util import Sustained, field, layer_entries
+from babysit.diagnostics.rule import Finding, LayerSample, Rule
+from babysit.diagnostics.rules._util import Sustained
 
 
 class DeadReLU(Rule):
@@ -28,15 +28,15 @@ class DeadReLU(Rule):
         super().__init__(**overrides)
         self.medians = Sustained(int(self.t["samples"]))
 
-    def on_layers(self, record: Record) -> Finding | None:
+    def on_layers(self, sample: LayerSample) -> Finding | None:
         """Update each layer's median dead fraction."""
-        for name, entry in layer_entries(record):
-            dead = field(entry, "dead_frac")
+        for name, entry in sample.layers:
+            dead = entry.get("dead_frac")
             if dead is None:
                 continue
             med = self.medians.add(name, dead)
             if med is not None and med >= self.t["max_dead"]:
-                return self.report(record["step"], f"layer {name}: {100 * med:.0f}% of units dead "
+                return self.report(sample.step, f"layer {name}: {100 * med:.0f}% of units dead "
                                    f"(median of {self.medians.size} samples)", layer=name,
                                    dead_frac=med)
         return None

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.reader import is_finite, number
-from babysit.diagnostics.rule import Finding, Record, Rule
-from babysit.diagnostics.rules._util import Sustained, field, layer_entries
+from babysit.diagnostics.rule import Finding, LayerSample, Rule
+from babysit.diagnostics.rules._util import Sustained
 
 
-def relative_gradients(record: Record) -> list[tuple[str, float]]:
+def relative_gradients(sample: LayerSample) -> list[tuple[str, float]]:
     """Per layer, grad_norm / weight_norm (or grad_norm alone when weights are not logged).
 
     Dividing by the weight norm cancels the layer's size, which otherwise makes a wide first
     layer's gradient look large next to a narrow output layer's.
     """
     out = []
-    for name, entry in layer_entries(record):
-        g, w = field(entry, "grad_norm"), field(entry, "weight_norm")
+    for name, entry in sample.layers:
+        g, w = entry.get("grad_norm"), entry.get("weight_norm")
         if g is None:
             continue
         out.append((name, g / w if w else g))
@@ -43,14 +42,14 @@ class VanishingGradients(Rule):
         super().__init__(**overrides)
         self.medians = Sustained(int(self.t["samples"]))
 
-    def on_layers(self, record: Record) -> Finding | None:
+    def on_layers(self, sample: LayerSample) -> Finding | None:
         """Compare first and last layers."""
-        rel = relative_gradients(record)
+        rel = relative_gradients(sample)
         if len(rel) < 2 or rel[-1][1] <= 0:
             return None
         med = self.medians.add("ratio", rel[0][1] / rel[-1][1])
         if med is not None and med < self.t["min_ratio"]:
-            return self.report(record["step"], f"relative gradient of {rel[0][0]} is {med:.1e} x "
+            return self.report(sample.step, f"relative gradient of {rel[0][0]} is {med:.1e} x "
                                f"that of {rel[-1][0]}", ratio=med)
         return None
 
@@ -77,25 +76,25 @@ class ExplodingGradients(Rule):
         self.first_grad: dict[str, float] = {}
         self.first_loss: float | None = None
 
-    def on_layers(self, record: Record) -> Finding | None:
+    def on_layers(self, sample: LayerSample) -> Finding | None:
         """Compare across depth, then against the start."""
-        loss = number(record.get("loss"))
-        if self.first_loss is None and is_finite(loss):
+        loss = sample.loss
+        if self.first_loss is None and loss is not None:
             self.first_loss = loss
-        rel = relative_gradients(record)
+        rel = relative_gradients(sample)
         if len(rel) >= 2 and rel[-1][1] > 0:
             med = self.medians.add("ratio", rel[0][1] / rel[-1][1])
             if med is not None and med > self.t["max_ratio"]:
-                return self.report(record["step"], f"relative gradient of {rel[0][0]} is {med:.1e}"
+                return self.report(sample.step, f"relative gradient of {rel[0][0]} is {med:.1e}"
                                    f" x that of {rel[-1][0]}", ratio=med)
-        no_progress = is_finite(loss) and self.first_loss is not None and loss >= self.first_loss
-        for name, entry in layer_entries(record):
-            g = field(entry, "grad_norm")
+        no_progress = loss is not None and self.first_loss is not None and loss >= self.first_loss
+        for name, entry in sample.layers:
+            g = entry.get("grad_norm")
             if g is None:
                 continue
             g0 = self.first_grad.setdefault(name, g)
             if no_progress and g0 > 0 and g > self.t["growth"] * g0:
-                return self.report(record["step"], f"layer {name}: gradient norm grew from "
+                return self.report(sample.step, f"layer {name}: gradient norm grew from "
                                    f"{g0:.2e} to {g:.2e} while the loss rose to {loss:.4g}",
                                    layer=name, growth=g / g0)
         return None

@@ -35,7 +35,6 @@ class LossAtInit(Rule):
         super().__init__(**overrides)
         self.classes: int | None = None
         self.loss_fn = "softmax"
-        self.done = False
 
     def on_header(self, header: Record) -> Finding | None:
         """Read C and the loss function."""
@@ -44,11 +43,8 @@ class LossAtInit(Rule):
         self.loss_fn = str(header.get("loss_fn", "softmax"))
         return None
 
-    def on_step(self, record: Record) -> Finding | None:
-        """Judge the first step record only."""
-        if self.done:
-            return None
-        self.done = True
+    def on_first_step(self, record: Record) -> Finding | None:
+        """Judge the first step record."""
         if self.classes is None or record["step"] > self.t["max_first_step"]:
             return None
         loss = number(record.get("data_loss"))

@@ -18,13 +18,14 @@ class LossFlat(Rule):
     so ~2% on such an average) well inside that margin, in both directions: a loss that rose
     is not flat. Superseded by plateau-then-drop when the loss later falls suddenly (then the
     flat start was a bad initialization), and by loss-explosion / loss-nan.
-    A known limit: fine-tuning from a good starting point can improve by less than 5%.
+    Withdrawn once the loss has moved by `withdraw` x min_drop: then it was a slow start,
+    not a stuck run. A known limit: fine-tuning from a good start can improve by less than 5%.
     """
 
     id = "loss-flat"
     severity = "warning"
     needs = ("loss",)
-    thresholds = {"min_steps": 200, "min_drop": 0.05, "block": 5}
+    thresholds = {"min_steps": 200, "min_drop": 0.05, "block": 5, "withdraw": 4}
     advice = ("Raise the learning rate (try 10x); if that does not help, check that gradients "
               "reach the weights (dead units, zero init, vanishing activations).")
 
@@ -51,6 +52,8 @@ class LossFlat(Rule):
         if start <= 0:
             return None
         change = (start - now) / start
+        if self.fired and abs(change) >= self.t["withdraw"] * self.t["min_drop"]:
+            self.finding = None
         if abs(change) < self.t["min_drop"]:
             return self.report(window.last_step, f"loss moved {100 * change:+.1f}% in {span} steps "
                                f"(average {start:.4g} at the start, {now:.4g} now)",

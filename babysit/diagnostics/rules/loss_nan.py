@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 from babysit.diagnostics.reader import number
-from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.rule import Finding, LayerSample, Record, Rule
 
 _METRICS = ("loss", "data_loss", "val_loss")
-_LAYER_FIELDS = ("weight_norm", "grad_norm", "update_ratio", "act_mean", "act_std")
 
 
 class LossNaN(Rule):
@@ -27,22 +26,21 @@ class LossNaN(Rule):
     supersedes = ("loss-flat", "loss-oscillation", "underfitting", "overfitting", "val-plateau")
 
     def on_step(self, record: Record) -> Finding | None:
-        """Check the record's metrics (and its layer statistics, when present)."""
+        """Check the record's metrics."""
         for key in _METRICS:
             value = record.get(key)
-            if value is not None:
-                v = value if isinstance(value, float) else number(value)
-                if v is not None and not math.isfinite(v):
-                    return self.report(record["step"], f"{key} became {v} at step {record['step']}",
-                                       field=key, value=v)
-        layers = record.get("layers")
-        if isinstance(layers, dict):
-            for name, entry in layers.items():
-                if not isinstance(entry, dict):
-                    continue
-                for key in _LAYER_FIELDS:
-                    v = number(entry.get(key))
-                    if v is not None and not math.isfinite(v):
-                        return self.report(record["step"], f"layer {name} {key} became {v} at step "
-                                           f"{record['step']}", field=f"{name}.{key}", value=v)
+            if value is None or (value.__class__ is float and value - value == 0.0):
+                continue  # absent, or finite (inf - inf and nan - nan are nan): the fast path
+            v = number(value)
+            if v is not None and not math.isfinite(v):
+                return self.report(record["step"], f"{key} became {v} at step {record['step']}",
+                                   field=key, value=v)
+        return None
+
+    def on_layers(self, sample: LayerSample) -> Finding | None:
+        """Check the layer statistics (sampled: a NaN gradient makes the next loss NaN anyway)."""
+        if sample.nonfinite:
+            where = sample.nonfinite[0]
+            return self.report(sample.step, f"{where} became non-finite at step {sample.step}",
+                               field=where)
         return None

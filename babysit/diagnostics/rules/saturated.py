@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.rule import Finding, Record, Rule
-from babysit.diagnostics.rules._util import Sustained, field, layer_entries
+from babysit.diagnostics.rule import Finding, LayerSample, Rule
+from babysit.diagnostics.rules._util import Sustained
 
 
 class SaturatedActivations(Rule):
@@ -27,15 +27,15 @@ class SaturatedActivations(Rule):
         super().__init__(**overrides)
         self.medians = Sustained(int(self.t["samples"]))
 
-    def on_layers(self, record: Record) -> Finding | None:
+    def on_layers(self, sample: LayerSample) -> Finding | None:
         """Update each layer's median saturated fraction."""
-        for name, entry in layer_entries(record):
-            sat = field(entry, "sat_frac")
+        for name, entry in sample.layers:
+            sat = entry.get("sat_frac")
             if sat is None:
                 continue
             med = self.medians.add(name, sat)
             if med is not None and med >= self.t["max_saturated"]:
-                return self.report(record["step"], f"layer {name}: {100 * med:.0f}% of outputs "
+                return self.report(sample.step, f"layer {name}: {100 * med:.0f}% of outputs "
                                    f"saturated (median of {self.medians.size} samples)",
                                    layer=name, sat_frac=med)
         return None

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.rule import Finding, Record, Rule
-from babysit.diagnostics.rules._util import field, hidden_entries
+from babysit.diagnostics.rule import Finding, LayerSample, Rule
 
 
 class SymmetricInit(Rule):
@@ -27,17 +26,17 @@ class SymmetricInit(Rule):
         super().__init__(**overrides)
         self.done = False
 
-    def on_layers(self, record: Record) -> Finding | None:
+    def on_layers(self, sample: LayerSample) -> Finding | None:
         """Judge the first layer sample."""
         if self.done:
             return None
         self.done = True
-        for name, entry in hidden_entries(record):
-            norm, std = field(entry, "weight_norm"), field(entry, "act_std")
+        for name, entry in sample.hidden:
+            norm, std = entry.get("weight_norm"), entry.get("act_std")
             if norm == 0.0:
-                return self.report(record["step"], f"layer {name} starts with all-zero weights",
+                return self.report(sample.step, f"layer {name} starts with all-zero weights",
                                    layer=name, weight_norm=0.0)
             if std is not None and std < self.t["min_std"]:
-                return self.report(record["step"], f"layer {name}: every unit outputs the same "
+                return self.report(sample.step, f"layer {name}: every unit outputs the same "
                                    f"value at init (std {std:.1e})", layer=name, act_std=std)
         return None

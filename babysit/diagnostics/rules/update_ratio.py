@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.reader import is_finite, number
-from babysit.diagnostics.rule import Finding, Record, Rule
-from babysit.diagnostics.rules._util import Sustained, field, layer_entries
+from babysit.diagnostics.rule import Finding, LayerSample, Rule
+from babysit.diagnostics.rules._util import Sustained
 
 TARGET = 1e-3  # the lecture: weight update / weight value ~ 0.001
 
@@ -32,15 +31,15 @@ class UpdateRatioHigh(Rule):
         super().__init__(**overrides)
         self.medians = Sustained(int(self.t["samples"]))
 
-    def on_layers(self, record: Record) -> Finding | None:
+    def on_layers(self, sample: LayerSample) -> Finding | None:
         """Update each layer's median and compare it with `high`."""
-        for name, entry in layer_entries(record):
-            ratio = field(entry, "update_ratio")
+        for name, entry in sample.layers:
+            ratio = entry.get("update_ratio")
             if ratio is None:
                 continue
             med = self.medians.add(name, ratio)
             if med is not None and med > self.t["high"]:
-                return self.report(record["step"], f"layer {name}: median update/weight ratio "
+                return self.report(sample.step, f"layer {name}: median update/weight ratio "
                                    f"{med:.2e} over {self.medians.size} samples (target ~{TARGET:g}, "
                                    f"limit {self.t['high']:g})", layer=name, ratio=med)
         return None
@@ -68,20 +67,20 @@ class UpdateRatioLow(Rule):
         self.medians = Sustained(int(self.t["samples"]))
         self.first_loss: float | None = None
 
-    def on_layers(self, record: Record) -> Finding | None:
+    def on_layers(self, sample: LayerSample) -> Finding | None:
         """Update each layer's median and compare it with `low`."""
-        loss = number(record.get("loss"))
-        if is_finite(loss) and self.first_loss is None:
+        loss = sample.loss
+        if loss is not None and self.first_loss is None:
             self.first_loss = loss
-        learning = (self.first_loss is None or not is_finite(loss)
+        learning = (self.first_loss is None or loss is None
                     or loss > self.t["min_loss_fraction"] * self.first_loss)
-        for name, entry in layer_entries(record):
-            ratio = field(entry, "update_ratio")
+        for name, entry in sample.layers:
+            ratio = entry.get("update_ratio")
             if ratio is None:
                 continue
             med = self.medians.add(name, ratio)
             if learning and med is not None and med < self.t["low"]:
-                return self.report(record["step"], f"layer {name}: median update/weight ratio "
+                return self.report(sample.step, f"layer {name}: median update/weight ratio "
                                    f"{med:.2e} over {self.medians.size} samples (target ~{TARGET:g}, "
                                    f"limit {self.t['low']:g})", layer=name, ratio=med)
         return None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.rule import Finding, Record, Rule
-from babysit.diagnostics.rules._util import Sustained, field, hidden_entries
+from babysit.diagnostics.rule import Finding, LayerSample, Rule
+from babysit.diagnostics.rules._util import Sustained
 
 
 class VanishingActivations(Rule):
@@ -31,9 +31,9 @@ class VanishingActivations(Rule):
         super().__init__(**overrides)
         self.medians = Sustained(int(self.t["samples"]))
 
-    def on_layers(self, record: Record) -> Finding | None:
+    def on_layers(self, sample: LayerSample) -> Finding | None:
         """Compare the spread of the deepest hidden layer with the first."""
-        stds = [(n, field(e, "act_std")) for n, e in hidden_entries(record)]
+        stds = [(n, e.get("act_std")) for n, e in sample.hidden]
         stds = [(n, s) for n, s in stds if s is not None]
         if len(stds) < 2 or stds[0][1] <= 0:
             return None
@@ -42,6 +42,6 @@ class VanishingActivations(Rule):
         med = self.medians.add("ratio", s1 / s0)
         if med is not None and med < self.t["min_ratio"]:
             trail = ", ".join(f"{n} {s:.1e}" for n, s in stds)
-            return self.report(record["step"], f"activation std falls from {s0:.2e} ({first}) to "
+            return self.report(sample.step, f"activation std falls from {s0:.2e} ({first}) to "
                                f"{s1:.2e} ({last}): {trail}", ratio=med, first=s0, last=s1)
         return None
