@@ -7,6 +7,7 @@ import typer
 from babysit.cli.diagnose import diagnose
 from babysit.cli.gradcheck import gradcheck
 from babysit.cli.train import train
+from babysit.cli.watch import watch
 
 app = typer.Typer(
     name="babysit",
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.command()(train)
 app.command()(gradcheck)
 app.command()(diagnose)
+app.command()(watch)
 
 
 def main() -> None:

@@ -1,10 +1,10 @@
-"""`babysit train`: wire config -> data -> trainer -> sinks (log file, progress lines)."""
+"""`babysit train`: wire config -> data -> trainer -> sinks (log, diagnostics, dashboard)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -12,17 +12,21 @@ from rich.console import Console
 from babysit.api import prepare_data
 from babysit.cli.errors import reports_errors
 from babysit.cli.options import run_options
-from babysit.cli.progress import ProgressPrinter
 from babysit.cli.report import findings_table
 from babysit.cli.signals import graceful_stop
 from babysit.config import Config
+from babysit.dashboard.live import LiveDashboard
+from babysit.dashboard.plain import FindingPrinter
+from babysit.dashboard.progress import ProgressPrinter
+from babysit.dashboard.state import RunState
+from babysit.diagnostics.rule import SEVERITY_RANK, Finding
 from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.errors import BabysitError
 from babysit.training import JsonlSink, Trainer
-from babysit.training.trainer import new_run_id
+from babysit.training.trainer import STOPPED, new_run_id
 
-# Exit statuses (docs/cli.md): bad input is 2 (errors.py).
-EXIT_CODES = {"completed": 0, "diverged": 1, "interrupted": 130}
+# Exit statuses (docs/cli.md); bad input is 2 (errors.py).
+EXIT_CODES = {"completed": 0, "diverged": 1, "stopped": 3, "interrupted": 130}
 RUNS_DIR = Path("runs")
 
 
@@ -40,6 +44,18 @@ def open_log(path: Path | None, run_id: str, overwrite: bool) -> JsonlSink:
     raise BabysitError(f"no free log name for run {run_id} in {RUNS_DIR}/")
 
 
+def stop_on(trainer: Trainer, level: str):  # type: ignore[no-untyped-def]
+    """A findings listener that stops training at the first finding of `level` or worse."""
+    rank = SEVERITY_RANK[level]
+
+    def listener(finding: Finding) -> None:
+        if SEVERITY_RANK[finding.severity] >= rank:
+            trainer.request_stop(f"--stop-on {level}: {finding.rule} at step {finding.step}: "
+                                 f"{finding.message}", status=STOPPED)
+
+    return listener
+
+
 @reports_errors
 @run_options
 def train(
@@ -48,17 +64,35 @@ def train(
         help="JSONL log path [default: runs/<date>-<time>.jsonl]")] = None,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace the --log file if it exists")] = False,
+    live: Annotated[bool | None, typer.Option(
+        "--live/--no-live", help="Full-screen dashboard [default: when stdout is a terminal]",
+        show_default=False)] = None,
+    stop_on_level: Annotated[Literal["error", "warning"] | None, typer.Option(
+        "--stop-on", help="Stop training at the first finding of this severity or worse")] = None,
 ) -> None:
     """Train a fully-connected net, logging one metric record per iteration."""
     data = prepare_data(config)
     run_id = new_run_id()
     sink = open_log(log, run_id, overwrite)
+    console = Console(highlight=False)
+    use_live = console.is_terminal if live is None else live
     doctor = DiagnosticsSink()
-    trainer = Trainer(config, data, [sink, doctor, ProgressPrinter(sys.stdout)], run_id=run_id)
+    if use_live:
+        state = RunState(str(sink.path))
+        trainer = Trainer(config, data, [sink, doctor, state], run_id=run_id)
+    else:
+        doctor.listeners.append(FindingPrinter(sys.stdout))
+        trainer = Trainer(config, data, [sink, doctor, ProgressPrinter(sys.stdout)], run_id=run_id)
+    if stop_on_level is not None:
+        doctor.listeners.append(stop_on(trainer, stop_on_level))
     with graceful_stop(trainer.request_stop):
-        summary = trainer.run()
+        if use_live:
+            with LiveDashboard(state, lambda: doctor.engine.findings, console):
+                summary = trainer.run()
+        else:
+            summary = trainer.run()
     if doctor.report is not None:
-        Console(highlight=False).print(findings_table(doctor.report.findings))
+        console.print(findings_table(doctor.report.findings))
     status = summary["status"]
     line = (f"{status}: {summary['steps']} steps in {summary['wall_time']:.2f}s, "
             f"train acc {100 * summary['train_acc']:.1f}%")
@@ -66,6 +100,6 @@ def train(
         line += f", val acc {100 * summary['val_acc']:.1f}%"
     if summary.get("reason"):
         line += f" ({summary['reason']})"
-    typer.echo(line)
-    typer.echo(f"log: {sink.path}")
+    console.print(line, soft_wrap=True)
+    console.print(f"log: {sink.path}", soft_wrap=True)
     raise typer.Exit(EXIT_CODES.get(status, 1))

@@ -44,7 +44,8 @@ samples of per-layer statistics (`samples`), so one odd batch does not fire them
 
 **Supersession.** Some findings are symptoms of another: once `loss-explosion` or `loss-nan`
 fires, `loss-flat`, `loss-oscillation`, `underfitting`, `overfitting` and `val-plateau` are not
-reported; `plateau-then-drop` replaces `loss-flat` (the flat start was a bad initialization).
+reported; `plateau-then-drop` replaces `loss-flat` (the flat start was a bad initialization);
+`dead-relu` hides `vanishing-activations` (dead layers output zeros, so their spread collapses).
 """
 
 

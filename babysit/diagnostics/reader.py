@@ -68,11 +68,16 @@ class ReadStats:
             self.malformed_lines.append(line_no)
 
 
-def _open(path: Path) -> IO[bytes]:
+def check_readable(path: Path) -> None:
+    """A BabysitError unless `path` is an existing file."""
     if not path.exists():
         raise BabysitError(f"log not found: {path}")
     if path.is_dir():
         raise BabysitError(f"{path} is a directory, expected a JSONL log file")
+
+
+def _open(path: Path) -> IO[bytes]:
+    check_readable(path)
     try:
         fh: IO[bytes] = path.open("rb")
         magic = fh.read(2)
@@ -85,7 +90,19 @@ def _open(path: Path) -> IO[bytes]:
     return fh
 
 
-def _normalize(obj: Record, index: int) -> Record:
+def parse_line(text: bytes) -> Record | None:
+    """One log line as a JSON object, or None if it is not one (any JSON dialect we accept)."""
+    try:
+        obj = _fast_loads(text)
+    except (ValueError, RecursionError):
+        try:  # bare NaN / Infinity tokens, as Python's json.dumps writes them
+            obj = json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+    return obj if isinstance(obj, dict) else None
+
+
+def normalize(obj: Record, index: int) -> Record:
     """Default the type to step and the step to the record's position; flags -> NaN."""
     kind = obj.setdefault("type", "step")
     if kind == "step":
@@ -116,20 +133,14 @@ def read_records(path: Path, stats: ReadStats | None = None) -> Iterator[Record]
                 text = raw.strip()
                 if not text:
                     continue
-                try:
-                    obj = _fast_loads(text)
-                except (ValueError, RecursionError):
-                    try:  # bare NaN / Infinity tokens, as Python's json.dumps writes them
-                        obj = json.loads(text)
-                    except (ValueError, RecursionError):
-                        obj = None
-                if not isinstance(obj, dict):
+                obj = parse_line(text)
+                if obj is None:
                     if not complete:
                         stats.truncated_last_line = True
                     else:
                         stats.note_malformed(stats.lines)
                     continue
-                rec = _normalize(obj, step_index)
+                rec = normalize(obj, step_index)
                 if rec["type"] == "step":
                     step_index += 1
                     if last_step is not None and rec["step"] <= last_step:

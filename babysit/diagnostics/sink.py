@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from babysit.diagnostics.engine import Engine, Report
 from babysit.diagnostics.rule import Finding, Record
 
 
 class DiagnosticsSink:
-    """Pushes each record into an Engine; `new` collects findings as they first appear."""
+    """Pushes each record into an Engine and tells listeners about each finding as it appears."""
 
-    def __init__(self, engine: Engine | None = None) -> None:
-        """Use `engine`, or one with every rule at its defaults."""
+    def __init__(self, engine: Engine | None = None,
+                 listeners: Iterable[Callable[[Finding], None]] = ()) -> None:
+        """Use `engine` (default: every rule at its defaults); call each listener per new finding."""
         self.engine = engine if engine is not None else Engine()
-        self.new: list[Finding] = []
+        self.listeners = list(listeners)
         self.report: Report | None = None
 
     def emit(self, record: Record) -> None:
         """Diagnose one more record."""
-        self.new.extend(self.engine.push(dict(record)))
+        for finding in self.engine.push(dict(record)):
+            for listener in self.listeners:
+                listener(finding)
 
     def close(self) -> None:
         """Conclude the diagnosis."""

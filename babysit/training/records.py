@@ -37,7 +37,8 @@ def encode(record: dict[str, Any]) -> str:
 
 
 def header_record(
-    config: Config, dataset: Dataset, run_id: str, started_at: str, num_params: int
+    config: Config, dataset: Dataset, run_id: str, started_at: str, num_params: int,
+    steps_per_epoch: int,
 ) -> dict[str, Any]:
     """The first record: what is being trained, on what data, with which versions."""
     return {
@@ -56,6 +57,7 @@ def header_record(
         "activation": config.activation,
         "loss_fn": config.loss,
         "num_params": num_params,
+        "steps_per_epoch": steps_per_epoch,
         "input_stats": input_stats(dataset.X_train),
         "seed": config.seed,
         "versions": {"babysit": __version__, "numpy": np.__version__,

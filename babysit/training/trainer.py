@@ -23,7 +23,8 @@ from babysit.training.records import header_record, summary_record
 from babysit.training.sinks import Record, Sink
 from babysit.training.stats import layer_stats
 
-COMPLETED, DIVERGED, INTERRUPTED, CRASHED = "completed", "diverged", "interrupted", "crashed"
+COMPLETED, DIVERGED, INTERRUPTED, STOPPED, CRASHED = (
+    "completed", "diverged", "interrupted", "stopped", "crashed")
 
 
 def new_run_id() -> str:
@@ -56,11 +57,15 @@ class Trainer:
         self.eval_idx = np.sort(eval_rng.permutation(n)[: config.eval_samples])
         self.iters_per_epoch = max(1, math.ceil(n / config.batch_size))
         self.step = 0
-        self._stop_reason: str | None = None
+        self._stop: tuple[str, str] | None = None  # (status, reason)
 
-    def request_stop(self, reason: str = "interrupted by signal") -> None:
-        """Ask the loop to end after the current iteration (safe to call from a signal handler)."""
-        self._stop_reason = reason
+    def request_stop(self, reason: str = "interrupted by signal", status: str = INTERRUPTED) -> None:
+        """Ask the loop to end after the current iteration (safe to call from a signal handler).
+
+        `status` is what the summary will say: interrupted (a signal) or stopped (a rule).
+        """
+        if self._stop is None:
+            self._stop = (status, reason)
 
     def _emit(self, record: Record) -> None:
         for sink in self.sinks:
@@ -103,10 +108,11 @@ class Trainer:
         """Train for config.epochs (or until diverged / stopped); return the summary record."""
         cfg = self.config
         started = time.perf_counter()
-        self._stop_reason = None
+        self._stop = None
         self._emit(header_record(cfg, self.dataset, self.run_id,
                                  datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                 sum(p.size for p in self.net.params.values())))
+                                 sum(p.size for p in self.net.params.values()),
+                                 self.iters_per_epoch))
         status, reason = COMPLETED, None
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -139,8 +145,8 @@ class Trainer:
             self.step += 1
             if diverged:
                 return DIVERGED, f"loss became {rec['loss']} at step {rec['step']}"
-            if self._stop_reason is not None:
-                return INTERRUPTED, self._stop_reason
+            if self._stop is not None:
+                return self._stop
         return COMPLETED, None
 
     def _finish(self, status: str, started: float, reason: str | None) -> Record:

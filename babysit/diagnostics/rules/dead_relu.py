@@ -22,6 +22,9 @@ class DeadReLU(Rule):
     thresholds = {"max_dead": 0.5, "samples": 3}
     advice = ("Lower the learning rate; use He init; start ReLU biases slightly positive "
               "(--bias-init 0.01); or switch to Leaky ReLU / ELU, which do not die.")
+    # Dead layers output zeros, so the spread of activations collapses behind them: that
+    # collapse is this problem, not an initialization scale problem.
+    supersedes = ("vanishing-activations",)
 
     def __init__(self, **overrides: float) -> None:
         """Per-layer sliding medians."""

@@ -11,7 +11,8 @@ class SymmetricInit(Rule):
     Why: lecture: "if W = 0, all neurons perform the same way". Units with identical weights
     compute the same output and receive the same gradient, so they stay identical forever and
     the layer is as good as one unit. Zero weights (norm exactly 0) or a zero spread of the
-    layer's outputs (act_std below `min_std`) at initialization show it.
+    layer's outputs (act_std below `min_std`) at initialization show it; a layer whose ReLUs
+    are all dead also has zero spread, so a fully dead layer is left to dead-relu.
     """
 
     id = "symmetric-init"
@@ -36,7 +37,8 @@ class SymmetricInit(Rule):
             if norm == 0.0:
                 return self.report(sample.step, f"layer {name} starts with all-zero weights",
                                    layer=name, weight_norm=0.0)
-            if std is not None and std < self.t["min_std"]:
+            dead = entry.get("dead_frac")
+            if std is not None and std < self.t["min_std"] and (dead is None or dead < 1.0):
                 return self.report(sample.step, f"layer {name}: every unit outputs the same "
                                    f"value at init (std {std:.1e})", layer=name, act_std=std)
         return None

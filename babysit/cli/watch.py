@@ -1,0 +1,72 @@
+"""`babysit watch LOG`: the live dashboard and diagnosis for a log another process is writing."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from babysit.cli.errors import reports_errors
+from babysit.cli.report import findings_table, read_notes
+from babysit.dashboard.follow import follow_records
+from babysit.dashboard.live import LiveDashboard
+from babysit.dashboard.plain import FindingPrinter
+from babysit.dashboard.progress import ProgressPrinter
+from babysit.dashboard.state import RunState
+from babysit.diagnostics.engine import Engine
+from babysit.diagnostics.reader import ReadStats, check_readable
+from babysit.diagnostics.sink import DiagnosticsSink
+from babysit.errors import BabysitError
+
+
+@reports_errors
+def watch(
+    log: Annotated[Path, typer.Argument(help="JSONL log being written by a training run")],
+    follow: Annotated[bool, typer.Option(
+        "--follow", help="Keep following after the run's summary record")] = False,
+    classes: Annotated[int | None, typer.Option(
+        help="Number of classes, for the initial-loss check (overrides the header)")] = None,
+    live: Annotated[bool | None, typer.Option(
+        "--live/--no-live", help="Full-screen dashboard [default: when stdout is a terminal]",
+        show_default=False)] = None,
+) -> None:
+    """Watch a run as its log grows: dashboard, diagnosis and advice, until its summary or Ctrl-C.
+
+    Exit status: 0 no warning or error, 1 at least one, 2 unreadable input or bad options.
+    """
+    if classes is not None and classes < 2:
+        raise BabysitError(f"--classes must be at least 2, got {classes}")
+    check_readable(log)
+    console = Console(highlight=False)
+    use_live = console.is_terminal if live is None else live
+    state = RunState(str(log))
+    doctor = DiagnosticsSink(Engine(classes=classes))
+    sinks = [doctor, state]
+    if not use_live:
+        doctor.listeners.append(FindingPrinter(sys.stdout))
+        sinks.append(ProgressPrinter(sys.stdout))  # type: ignore[arg-type]
+    stats = ReadStats()
+    try:
+        if use_live:
+            with LiveDashboard(state, lambda: doctor.engine.findings, console):
+                for record in follow_records(log, stats, until_summary=not follow):
+                    for sink in sinks:
+                        sink.emit(record)
+        else:
+            for record in follow_records(log, stats, until_summary=not follow):
+                for sink in sinks:
+                    sink.emit(record)
+    except KeyboardInterrupt:
+        pass
+    report = doctor.engine.finish()
+    console.print(findings_table(report.findings))
+    for note in read_notes(stats):
+        console.print(f"Note: {note}", style="dim")
+    summary = state.snapshot().summary
+    ended = f"run {summary.get('status')}" if summary else "stopped watching"
+    console.print(f"{ended}: {report.steps} steps read from {log}")
+    serious = any(f.severity in ("warning", "error") for f in report.findings)
+    raise typer.Exit(1 if serious else 0)

@@ -1,0 +1,1 @@
+"""Watching a run: the live Rich dashboard, its state and panels, and the plain-text fallback."""

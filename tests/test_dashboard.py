@@ -1,0 +1,188 @@
+"""The dashboard: panels rendered for the main states, a real terminal, watch, stop-on, plain mode."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from babysit.api import train
+from babysit.cli.app import app
+from babysit.config import Config
+from babysit.dashboard.plot import plot_lines, sparkline
+from babysit.dashboard.state import MAX_POINTS, RunState
+from babysit.dashboard.views import Dashboard
+from babysit.diagnostics.engine import Engine
+from babysit.diagnostics.sink import DiagnosticsSink
+
+runner = CliRunner()
+FAST = Config(epochs=15, hidden=(30, 20))
+
+
+def screen(state: RunState, engine: Engine, width: int = 100, height: int = 30) -> str:
+    console = Console(file=io.StringIO(), width=width, height=height, color_system=None,
+                      legacy_windows=False)
+    console.print(Dashboard(state.snapshot(), engine.findings))
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def run_into_dashboard(config: Config) -> tuple[RunState, Engine]:
+    state, doctor = RunState("runs/test.jsonl"), DiagnosticsSink()
+    train(config, [state, doctor])
+    return state, doctor.engine
+
+
+def test_healthy_run_screen() -> None:
+    out = screen(*run_into_dashboard(FAST))
+    lines = out.splitlines()
+    assert len(lines) == 30 and all(len(line) <= 100 for line in lines)
+    for text in ("babysit", "spiral (240, 2)", "30-20 relu", "loss (log)", "accuracy · gap",
+                 "layers (step", "fc1", "fc2", "fc3", "upd/w", "advice", "runs/test.jsonl",
+                 "expected initial loss 1.099", "completed"):
+        assert text in out, text
+    assert "No problems found" in out or "INFO" in out
+
+
+def test_nan_run_screen_shows_the_error() -> None:
+    out = screen(*run_into_dashboard(replace(FAST, optimizer="sgd", lr=1e6)))
+    assert "ERROR" in out and ("loss-nan" in out or "loss-explosion" in out)
+    assert "diverged" in out
+
+
+def test_dead_relu_screen() -> None:
+    out = screen(*run_into_dashboard(replace(FAST, bias_init=-5.0)))
+    assert "dead-relu" in out and "Leaky ReLU" in out
+    row = next(line for line in out.splitlines() if "fc1 " in line)
+    assert "%" in row  # the dead column is filled
+
+
+def test_minimal_log_shows_only_its_panels() -> None:
+    state, engine = RunState("other.jsonl"), Engine()
+    for i in range(200):
+        rec = {"type": "step", "step": i, "loss": 2.3 * 0.99**i}
+        state.emit(rec)
+        engine.push(dict(rec))
+    out = screen(state, engine, 80, 24)
+    assert "loss (log)" in out and "advice" in out
+    assert "layers" not in out and "accuracy" not in out
+    assert len(out.splitlines()) == 24
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)])
+def test_layout_fits_the_terminal(size: tuple[int, int]) -> None:
+    out = screen(*run_into_dashboard(FAST), *size)
+    assert len(out.splitlines()) == size[1]
+    assert max(len(line) for line in out.splitlines()) <= size[0]
+
+
+def test_loss_series_stays_bounded() -> None:
+    state = RunState()
+    for i in range(10 * MAX_POINTS):
+        state.emit({"type": "step", "step": i, "loss": 1.0 / (i + 1)})
+    snap = state.snapshot()
+    assert MAX_POINTS // 2 <= len(snap.loss) <= MAX_POINTS
+    assert snap.loss[-1][0] > 9 * MAX_POINTS  # still reaches the latest steps
+
+
+def test_plot_and_sparkline() -> None:
+    rows, lo, hi = plot_lines([([(0, 1.0), (1, 2.0), (2, 4.0)], "")], 10, 3, log_y=True)
+    assert len(rows) == 3 and all(len(r.plain) == 10 for r in rows) and (lo, hi) == (1.0, 4.0)
+    assert sparkline([0, 1, 4]) == " ▄█" and sparkline([0, 0]) == "  "
+
+
+def test_stop_on_error_stops_and_keeps_the_log(tmp_path: Path) -> None:
+    log = tmp_path / "r.jsonl"
+    result = runner.invoke(app, ["train", "--log", str(log), "--init", "zeros", "--stop-on",
+                                 "error", "--no-live", "--epochs", "50"])
+    assert result.exit_code == 3, result.output
+    assert "--stop-on error: symmetric-init" in result.output
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert records[-1]["status"] == "stopped" and records[-1]["steps"] < 50 * 8
+
+
+def test_plain_mode_prints_findings_as_they_appear_without_color(tmp_path: Path) -> None:
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.run([sys.executable, "-m", "babysit", "train", "--log", str(tmp_path / "r.jsonl"),
+                           "--bias-init", "-5", "--epochs", "20"], capture_output=True, text=True,
+                          env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "WARNING dead-relu at step" in proc.stdout and "\x1b[" not in proc.stdout
+    assert proc.stdout.count("epoch ") <= 12
+
+
+def _append_slowly(path: Path, records: list[dict], delay: float) -> None:
+    with path.open("a") as fh:
+        for i, rec in enumerate(records):
+            line = json.dumps(rec) + "\n"
+            if i == 5:  # a half-written line, finished a little later
+                fh.write(line[:7])
+                fh.flush()
+                time.sleep(delay * 5)
+                fh.write(line[7:])
+            else:
+                fh.write(line)
+            fh.flush()
+            time.sleep(delay)
+
+
+def test_watch_follows_a_growing_file(tmp_path: Path) -> None:
+    log = tmp_path / "grow.jsonl"
+    log.write_text(json.dumps({"type": "header", "num_classes": 3}) + "\n")
+    records = [{"step": i, "loss": 1.1} for i in range(40)] + [{"step": 40, "loss": "NaN"}]
+    records.append({"type": "summary", "status": "diverged"})
+    writer = threading.Thread(target=_append_slowly, args=(log, records, 0.01))
+    proc = subprocess.Popen([sys.executable, "-m", "babysit", "watch", str(log), "--no-live"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writer.start()
+    out, err = proc.communicate(timeout=60)
+    writer.join()
+    assert proc.returncode == 1, err
+    assert "ERROR loss-nan at step 40" in out  # printed live, as it appeared
+    assert "run diverged: 41 steps" in out
+    assert "malformed" not in out  # the half-written line was waited for, not rejected
+
+
+def test_watch_missing_file_is_exit_2() -> None:
+    result = runner.invoke(app, ["watch", "/nonexistent/run.jsonl"])
+    assert result.exit_code == 2 and "not found" in result.output
+
+
+def test_real_terminal_dashboard_and_ctrl_c(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    pyte = pytest.importorskip("pyte")
+    log = tmp_path / "r.jsonl"
+    child = pexpect.spawn(sys.executable, ["-m", "babysit", "train", "--log", str(log),
+                                           "--epochs", "100000", "--hidden", "50,50"],
+                          dimensions=(30, 100), cwd=str(tmp_path), env={**os.environ, "TERM": "xterm"},
+                          encoding="utf-8", codec_errors="replace")
+    term = pyte.Screen(100, 30)
+    stream = pyte.Stream(term)
+    deadline = time.monotonic() + 30
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            stream.feed(child.read_nonblocking(65536, timeout=0.5))
+        except pexpect.TIMEOUT:
+            pass
+        text = "\n".join(term.display)
+        if "layers (step" in text and "accuracy" in text and "ETA" in text:
+            break
+    for panel in ("babysit", "loss (log)", "accuracy", "layers (step", "advice", "ETA", "it/s"):
+        assert panel in text, f"{panel} not on screen:\n{text}"
+    child.sendintr()
+    child.expect(pexpect.EOF, timeout=30)
+    child.close()
+    assert child.exitstatus == 130
+    records = [json.loads(line) for line in log.read_text().splitlines()]  # nothing half-written
+    assert records[-1]["type"] == "summary" and records[-1]["status"] == "interrupted"
+    assert records[-1]["steps"] == records[-2]["step"] + 1
