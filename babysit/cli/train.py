@@ -87,7 +87,7 @@ def train(
         doctor.listeners.append(stop_on(trainer, stop_on_level))
     with graceful_stop(trainer.request_stop):
         if use_live:
-            with LiveDashboard(state, lambda: doctor.engine.findings, console):
+            with LiveDashboard(state, lambda: doctor.engine.findings):
                 summary = trainer.run()
         else:
             summary = trainer.run()

@@ -51,7 +51,7 @@ def watch(
     stats = ReadStats()
     try:
         if use_live:
-            with LiveDashboard(state, lambda: doctor.engine.findings, console):
+            with LiveDashboard(state, lambda: doctor.engine.findings):
                 for record in follow_records(log, stats, until_summary=not follow):
                     for sink in sinks:
                         sink.emit(record)

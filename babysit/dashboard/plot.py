@@ -1,70 +1,54 @@
-"""Line plots drawn with Unicode braille characters: 2 x 4 dots per terminal cell."""
+"""Line plots drawn with Unicode braille characters: 2 x 4 dots per terminal cell.
+
+Everything is computed with numpy on a boolean dot grid, so a frame costs well under a
+millisecond however long the series is: the dashboard must stay cheap to draw.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
+import numpy as np
 from rich.text import Text
 
-# Dot bit for (column 0..1, row 0..3) inside one braille cell (Unicode's numbering).
-_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+# Weight of the dot at (row 0..3, column 0..1) inside one braille cell (Unicode's numbering).
+_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]])
 _BLANK = 0x2800
 
 
-class Canvas:
-    """A width x height grid of braille cells, addressed in dots (2 per column, 4 per row)."""
-
-    def __init__(self, width: int, height: int) -> None:
-        """An empty canvas of `width` x `height` terminal cells."""
-        self.width, self.height = max(1, width), max(1, height)
-        self.cells = [[0] * self.width for _ in range(self.height)]
-        self.styles: list[list[str]] = [[""] * self.width for _ in range(self.height)]
-
-    @property
-    def dots(self) -> tuple[int, int]:
-        """(dots across, dots down)."""
-        return 2 * self.width, 4 * self.height
-
-    def set(self, x: int, y: int, style: str) -> None:
-        """Light the dot at (x, y), y counted from the top; the cell takes `style`."""
-        if 0 <= x < 2 * self.width and 0 <= y < 4 * self.height:
-            row, col = y // 4, x // 2
-            self.cells[row][col] |= _BITS[y % 4][x % 2]
-            self.styles[row][col] = style
-
-    def line(self, x0: int, y0: int, x1: int, y1: int, style: str) -> None:
-        """Light the dots of a straight segment (Bresenham)."""
-        dx, dy = abs(x1 - x0), -abs(y1 - y0)
-        sx, sy = (1 if x0 < x1 else -1), (1 if y0 < y1 else -1)
-        err = dx + dy
-        while True:
-            self.set(x0, y0, style)
-            if x0 == x1 and y0 == y1:
-                return
-            e2 = 2 * err
-            if e2 >= dy:
-                err += dy
-                x0 += sx
-            if e2 <= dx:
-                err += dx
-                y0 += sy
-
-    def rows(self) -> list[Text]:
-        """The canvas as styled lines of text."""
-        out = []
-        for cells, styles in zip(self.cells, self.styles, strict=True):
-            text = Text()
-            for bits, style in zip(cells, styles, strict=True):
-                text.append(chr(_BLANK + bits), style=style or None)
-            out.append(text)
-        return out
-
-
-def _scale(value: float, lo: float, hi: float, log: bool) -> float:
+def _to_dots(values: np.ndarray, lo: float, hi: float, log: bool, size: int) -> np.ndarray:
+    """Map values in [lo, hi] to dot indices 0..size-1 (0 = lo)."""
     if log:
-        value, lo, hi = math.log10(value), math.log10(lo), math.log10(hi)
-    return 0.5 if hi == lo else (value - lo) / (hi - lo)
+        values, lo, hi = np.log10(values), math.log10(lo), math.log10(hi)
+    frac = np.full(values.shape, 0.5) if hi == lo else (values - lo) / (hi - lo)
+    return np.rint(frac * (size - 1)).astype(int)
+
+
+def _spans(px: np.ndarray, py: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per dot column, the lowest and highest dot row to light (empty columns: top > bottom).
+
+    A column covers the min..max of its points, stretched to meet the previous drawn column
+    so the line stays connected.
+    """
+    top = np.full(w, np.iinfo(np.int64).max)
+    bottom = np.full(w, -1)
+    np.minimum.at(top, px, py)
+    np.maximum.at(bottom, px, py)
+    cols = np.flatnonzero(bottom >= 0)
+    if len(cols) > 1:
+        prev_top, prev_bottom = top[cols[:-1]], bottom[cols[:-1]]
+        cur = cols[1:]
+        top[cur] = np.minimum(top[cur], prev_bottom)
+        bottom[cur] = np.maximum(bottom[cur], prev_top)
+    return top, bottom
+
+
+def _cells(dots: np.ndarray) -> np.ndarray:
+    """A (4 rows x 2 cols)-blocked boolean dot grid -> braille code points per cell."""
+    h, w = dots.shape
+    blocks = dots.reshape(h // 4, 4, w // 2, 2)
+    return _BLANK + np.einsum("rica,ia->rc", blocks.astype(np.int64), _BITS)
 
 
 def plot_lines(
@@ -77,37 +61,56 @@ def plot_lines(
     """Draw (points, style) series and horizontal (y, style) lines; return rows and the y range.
 
     Points are (x, y). Non-finite points (and non-positive ones on a log scale) are skipped.
+    Each dot column shows the min..max envelope of the points that fall in it.
     """
-    def usable(y: float) -> bool:
-        return math.isfinite(y) and (y > 0 or not log_y)
-
-    ys = [y for pts, _ in series for _, y in pts if usable(y)] + [y for y, _ in hlines if usable(y)]
-    xs = [x for pts, _ in series for x, y in pts if usable(y)]
-    canvas = Canvas(width, height)
-    if not ys or not xs:
-        return canvas.rows(), math.nan, math.nan
-    lo, hi = min(ys), max(ys)
-    x0, x1 = min(xs), max(xs)
-    w, h = canvas.dots
-    for y, style in hlines:
-        if usable(y):
-            row = round((1 - _scale(y, lo, hi, log_y)) * (h - 1))
-            for x in range(0, w, 2):  # dotted
-                canvas.set(x, row, style)
+    width, height = max(1, width), max(1, height)
+    w, h = 2 * width, 4 * height
+    arrays = []
     for points, style in series:
-        prev = None
-        for x, y in points:
-            if not usable(y):
-                prev = None
-                continue
-            px = round((x - x0) / (x1 - x0) * (w - 1)) if x1 > x0 else 0
-            py = round((1 - _scale(y, lo, hi, log_y)) * (h - 1))
-            if prev is not None:
-                canvas.line(prev[0], prev[1], px, py, style)
-            else:
-                canvas.set(px, py, style)
-            prev = (px, py)
-    return canvas.rows(), lo, hi
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)
+        keep = np.isfinite(pts[:, 1]) & ((pts[:, 1] > 0) if log_y else True)
+        if keep.any():
+            arrays.append((pts[keep], style))
+    lines = [(y, s) for y, s in hlines if math.isfinite(y) and (y > 0 or not log_y)]
+    blank = chr(_BLANK) * width
+    if not arrays:
+        return [Text(blank) for _ in range(height)], math.nan, math.nan
+    all_y = np.concatenate([a[:, 1] for a, _ in arrays] + [np.array([y for y, _ in lines])])
+    lo, hi = float(all_y.min()), float(all_y.max())
+    all_x = np.concatenate([a[:, 0] for a, _ in arrays])
+    x0, x1 = float(all_x.min()), float(all_x.max())
+    layers: list[tuple[np.ndarray, str]] = []
+    rows_idx = np.arange(h)[:, None]
+    for y, style in lines:
+        dots = np.zeros((h, w), dtype=bool)
+        dots[h - 1 - int(_to_dots(np.array([y]), lo, hi, log_y, h)[0]), ::2] = True  # dotted
+        layers.append((dots, style))
+    for pts, style in arrays:
+        px = (np.rint((pts[:, 0] - x0) / (x1 - x0) * (w - 1)).astype(int) if x1 > x0
+              else np.zeros(len(pts), dtype=int))
+        py = h - 1 - _to_dots(pts[:, 1], lo, hi, log_y, h)
+        top, bottom = _spans(px, py, w)
+        layers.append(((rows_idx >= top[None, :]) & (rows_idx <= bottom[None, :]), style))
+    codes = np.full((height, width), _BLANK)
+    styles = np.zeros((height, width), dtype=int)  # index into layers, +1; 0 = unstyled
+    for i, (dots, _) in enumerate(layers):
+        cells = _cells(dots)
+        lit = cells != _BLANK
+        codes = np.where(lit, codes | cells, codes)
+        styles[lit] = i + 1  # later layers (the series) win over reference lines
+    names = [""] + [s for _, s in layers]
+    out = []
+    for r in range(height):
+        text = Text()
+        row_styles = styles[r]
+        bounds = np.flatnonzero(np.diff(row_styles)) + 1
+        start = 0
+        chars = "".join(map(chr, codes[r]))
+        for end in [*bounds.tolist(), width]:
+            text.append(chars[start:end], style=names[row_styles[start]] or None)
+            start = end
+        out.append(text)
+    return out, lo, hi
 
 
 SPARK = "▁▂▃▄▅▆▇█"

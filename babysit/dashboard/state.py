@@ -1,7 +1,7 @@
 """What the dashboard shows, kept up to date from the record stream in bounded memory.
 
-RunState is a sink: the training thread calls emit() (cheap: a few appends), the render
-thread calls snapshot() and draws from the copy, so drawing never blocks training for long.
+RunState is a sink: the training thread calls emit() (cheap: a few appends); a few times a
+second the dashboard takes a snapshot() copy and hands it to the drawing process.
 """
 
 from __future__ import annotations

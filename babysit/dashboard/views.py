@@ -7,7 +7,6 @@ import math
 from collections.abc import Iterable
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.layout import Layout
 from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -73,8 +72,7 @@ def header_panel(snap: Snapshot, width: int) -> RenderableType:
     if snap.summary:
         status.append(f"   {snap.status}", style="bold green" if snap.status == "completed"
                       else "bold red")
-    return Panel(Group(line1, progress, status), title="babysit", title_align="left",
-                 border_style="blue")
+    return Group(line1, progress, status)
 
 
 class LossPlot:
@@ -98,7 +96,8 @@ class LossPlot:
         for i, row in enumerate(rows):
             label = _fmt(hi) if i == 0 else _fmt(lo) if i == len(rows) - 1 else ""
             yield Text(f"{label:>9} ").append_text(row)
-        legend = Text(" " * 10 + ("log scale" if self.log_y else "linear"), style="dim")
+        legend = Text(" " * 10 + ("log scale" if self.log_y else "linear"), style="dim",
+                      no_wrap=True, overflow="ellipsis")
         if hlines:
             legend.append(f" · dotted: expected initial loss {hlines[0][0]:.3f}", style="dim")
         yield legend
@@ -114,7 +113,7 @@ class AccuracyView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         """The latest numbers, then a plot filling the rest of the region."""
         train, val = latest_accuracies(self.snap)
-        line = Text()
+        line = Text(no_wrap=True, overflow="crop")
         line.append(f"train {_pct(train)}", style="green")
         line.append(f"  val {_pct(val)}", style="magenta")
         yield line
@@ -151,28 +150,38 @@ def _ratio_style(ratio: object) -> str:
     return "green" if distance <= 1 else "yellow" if distance <= 2 else "bold red"
 
 
+_COLUMNS = (("layer", 8, "<"), ("act mean", 9, ">"), ("act std", 9, ">"), ("dead", 7, ">"),
+            ("sat", 7, ">"), ("grad norm", 10, ">"), ("upd/w", 9, ">"))
+
+
 def layers_table(snap: Snapshot) -> RenderableType:
-    """Per-layer statistics of the latest sample, update ratio coloured against ~1e-3."""
-    table = Table(expand=True, box=None, padding=(0, 1), header_style="bold")
-    for name, justify in (("layer", "left"), ("act mean", "right"), ("act std", "right"),
-                          ("dead", "right"), ("sat", "right"), ("grad norm", "right"),
-                          ("upd/w", "right"), ("activations", "left")):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    """Per-layer statistics of the latest sample, update ratio coloured against ~1e-3.
+
+    Formatted by hand into fixed-width columns: a rich Table measures every cell on every
+    frame, which costs more than the whole rest of the dashboard.
+    """
+    # Rows are cropped, never wrapped: on a narrow terminal the histogram is what goes.
+    head = Text(" ".join(f"{name:{align}{width}}" for name, width, align in _COLUMNS) +
+                "  activations", style="bold", no_wrap=True, overflow="crop")
+    lines = [head]
     for name, st in snap.layers.items():
-        hist = st.get("hist") if isinstance(st.get("hist"), dict) else None
-        spark = Text()
-        if hist and isinstance(hist.get("counts"), list):
-            spark = Text(sparkline([c for c in hist["counts"] if isinstance(c, (int, float))]),
-                         style="bright_cyan")
-            spark.append(f" {_fmt(hist.get('lo'), '.2g')}..{_fmt(hist.get('hi'), '.2g')}",
-                         style="dim")
         ratio = st.get("update_ratio")
-        table.add_row(name, _fmt(st.get("act_mean")), _fmt(st.get("act_std")),
-                      _pct(st.get("dead_frac")) if "dead_frac" in st else "-",
-                      _pct(st.get("sat_frac")) if "sat_frac" in st else "-",
-                      _fmt(st.get("grad_norm")),
-                      Text(_fmt(ratio, ".1e"), style=_ratio_style(ratio)), spark)
-    return table
+        cells = [str(name)[:8], _fmt(st.get("act_mean")), _fmt(st.get("act_std")),
+                 _pct(st.get("dead_frac")) if "dead_frac" in st else "-",
+                 _pct(st.get("sat_frac")) if "sat_frac" in st else "-", _fmt(st.get("grad_norm"))]
+        line = Text(" ".join(f"{c:{a}{w}}" for c, (_, w, a) in zip(cells, _COLUMNS, strict=False)),
+                    no_wrap=True, overflow="crop")
+        line.append(" ")
+        line.append(f"{_fmt(ratio, '.1e'):>9}", style=_ratio_style(ratio))
+        hist = st.get("hist") if isinstance(st.get("hist"), dict) else None
+        if hist and isinstance(hist.get("counts"), list):
+            line.append("  ")
+            line.append(sparkline([c for c in hist["counts"] if isinstance(c, (int, float))]),
+                        style="bright_cyan")
+            line.append(f" {_fmt(hist.get('lo'), '.2g')}..{_fmt(hist.get('hi'), '.2g')}",
+                        style="dim")
+        lines.append(line)
+    return Group(*lines)
 
 
 def advice_panel(findings: list[Finding], new: Iterable[str], max_lines: int) -> RenderableType:
@@ -208,36 +217,41 @@ class Dashboard:
         self.snap, self.findings, self.new, self.log_y = snap, findings, list(new), log_y
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        """Split the screen: header, plots, layers, advice; panels without data are left out."""
+        """Stack the panels to fill the screen: header, plots, layers, advice.
+
+        Panels without data are left out. Heights are computed here and given to each panel,
+        which is much cheaper to render than a rich.layout.Layout.
+        """
         width, height = options.max_width, options.height or console.height
         snap = self.snap
-        layout = Layout()
-        parts = [Layout(header_panel(snap, width), name="header", size=5)]
-        advice_lines = sum(2 for _ in self.findings) or 1
+        header_size = 5
+        advice_lines = 2 * len(self.findings) or 1
         advice_size = min(max(3, advice_lines + 2), max(3, height // 3))
-        layer_size = len(snap.layers) + 3 if snap.layers else 0
-        plots_size = height - 5 - advice_size - layer_size
+        layer_size = len(snap.layers) + 3 if snap.layers else 0  # borders + column names
+        plots_size = height - header_size - advice_size - layer_size
         if plots_size < 6 and layer_size:
             layer_size, plots_size = 0, plots_size + layer_size  # small terminal: plots first
-        plots = Layout(name="plots", size=max(4, plots_size))
+        plots_size = max(4, plots_size)
+        yield Panel(header_panel(snap, width - 4), title="babysit", title_align="left",
+                    border_style="blue", height=header_size)
         scale = "log" if self.log_y else "linear"
         loss_panel = Panel(LossPlot(snap, self.log_y), title=f"loss ({scale})", title_align="left",
-                           border_style="cyan")
+                           border_style="cyan", height=plots_size)
         if snap.epochs:
-            plots.split_row(Layout(loss_panel, ratio=2),
-                            Layout(Panel(AccuracyView(snap), title=accuracy_title(snap),
-                                         title_align="left", border_style="magenta"), ratio=1))
+            row = Table.grid(expand=True)
+            row.add_column(ratio=2)
+            row.add_column(ratio=1)
+            row.add_row(loss_panel, Panel(AccuracyView(snap), title=accuracy_title(snap),
+                                          title_align="left", border_style="magenta",
+                                          height=plots_size))
+            yield row
         else:
-            plots.update(loss_panel)
-        parts.append(plots)
+            yield loss_panel
         if layer_size:
             step = f" (step {snap.layers_step})" if snap.layers_step is not None else ""
-            parts.append(Layout(Panel(layers_table(snap), title=f"layers{step}", title_align="left",
-                                      border_style="green"), size=layer_size))
-        parts.append(Layout(Panel(advice_panel(self.findings, self.new, advice_size - 2),
-                                  title="advice", title_align="left",
-                                  border_style="red" if any(f.severity == "error" for f in self.findings)
-                                  else "yellow" if self.findings else "green"),
-                            name="advice", size=advice_size))
-        layout.split_column(*parts)
-        yield layout
+            yield Panel(layers_table(snap), title=f"layers{step}", title_align="left",
+                        border_style="green", height=layer_size)
+        border = ("red" if any(f.severity == "error" for f in self.findings)
+                  else "yellow" if self.findings else "green")
+        yield Panel(advice_panel(self.findings, self.new, advice_size - 2), title="advice",
+                    title_align="left", border_style=border, height=advice_size)
