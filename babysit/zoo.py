@@ -95,7 +95,7 @@ ZOO: tuple[Case, ...] = (
     Case("healthy: leaky relu, dropout, reg", Config(activation="leaky_relu", dropout=0.1,
                                                      reg=1e-3, epochs=100), healthy=True),
     Case("healthy: elu, svm loss, rmsprop", Config(activation="elu", loss="svm",
-                                                   optimizer="rmsprop", lr=3e-3, epochs=80),
+                                                   optimizer="rmsprop", lr=3e-3, epochs=150),
          healthy=True),
     Case("healthy: maxout, nesterov", Config(activation="maxout", optimizer="nesterov", lr=0.05,
                                              epochs=80), healthy=True),

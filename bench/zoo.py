@@ -15,9 +15,10 @@ def main() -> None:
     """Print one line per case and seed, then the totals."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0)
     args = parser.parse_args()
     start = time.perf_counter()
-    results = run_zoo(list(range(args.seeds)))
+    results = run_zoo(list(range(args.first_seed, args.first_seed + args.seeds)))
     for r in results:
         status = "ok" if not r["missed"] and not r["unexpected"] else "MISS/ALARM"
         print(f"{status:10} seed {r['seed']}  {r['case']:42} missed={r['missed']} "

@@ -94,8 +94,8 @@ t300 = np.arange(300)
 
 # rule id -> (must fire, must not fire), each a list of records (header first)
 CASES: dict[str, tuple[Records, Records]] = {
-    "loss-at-init": ([header()] + curve([5.0, 4.0, 3.0]),
-                     [header()] + curve([1.9, 1.5, 1.2])),  # log(3) + 0.8: within limit
+    "loss-at-init": ([header()] + curve([8.0, 6.0, 4.0]),
+                     [header()] + curve([4.9, 3.5, 2.2])),  # log(3) + 3.8: within limit
     "loss-nan": ([header()] + curve(list(healthy_loss(50)) + ["NaN"]),
                  [header()] + curve(healthy_loss(400))),
     "loss-explosion": ([header()] + curve(np.concatenate([healthy_loss(100), np.geomspace(0.5, 50, 100)])),

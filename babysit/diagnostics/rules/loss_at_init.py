@@ -13,11 +13,13 @@ class LossAtInit(Rule):
 
     Why: with small random weights every class gets about the same score, so the softmax
     assigns 1/C to the right class and the loss is -log(1/C) = log(C) (lecture: "double check
-    that the loss is reasonable"). Logits of variance s^2 add at most about s^2/2 nats. He init
-    gives logits of variance ~2 (measured in the zoo: up to 1.7 nats of excess with maxout or 64
-    inputs), so `max_excess` = 3 nats (logit variance ~6, three times He's) is beyond any
-    variance-preserving init, while weights far too large add tens of nats. For the SVM the
-    same logit variance keeps every margin term below 2, hence the limit 2 (C - 1).
+    that the loss is reasonable"). Logits of variance s^2 add at most about s^2/2 nats.
+    Measured on the spiral and digits over 10 seeds, variance-preserving inits give logits of
+    variance 0.3 (Xavier, tanh/sigmoid) to 2-2.7 (He, ReLU/ELU) and up to 6 (He with maxout);
+    on a single first batch the excess reached 1.7 nats. `max_excess` = 4 nats (logit
+    variance ~8) clears all of them; weights 10x too large add tens of nats. For the SVM each
+    of the C - 1 margin terms is 1 with small weights and measured up to 3.2 under He init;
+    `max_svm_term` = 4.
     A loss below `min_ratio` x log(C) before any training
     means the first record is not at init, or the labels leak into the inputs.
     Checks the data loss when logged (regularization off, as the lecture asks), else the loss.
@@ -26,7 +28,7 @@ class LossAtInit(Rule):
     id = "loss-at-init"
     severity = "warning"
     needs = ("loss", "header.num_classes")
-    thresholds = {"max_excess": 3.0, "min_ratio": 0.5, "max_first_step": 1}
+    thresholds = {"max_excess": 4.0, "max_svm_term": 4.0, "min_ratio": 0.5, "max_first_step": 1}
     advice = ("Check the weight scale (small random or Xavier/He init, not large), that "
               "regularization is off for this check, and that labels are 0..C-1 and match the data.")
 
@@ -54,7 +56,7 @@ class LossAtInit(Rule):
             return None
         c = self.classes
         if self.loss_fn == "svm":
-            expected, high = c - 1.0, 2.0 * (c - 1.0)
+            expected, high = c - 1.0, self.t["max_svm_term"] * (c - 1.0)
         else:
             expected, high = math.log(c), math.log(c) + self.t["max_excess"]
         low = self.t["min_ratio"] * expected

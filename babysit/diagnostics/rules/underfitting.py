@@ -6,19 +6,22 @@ from collections import deque
 
 from babysit.diagnostics.reader import is_finite, number
 from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.rules._util import accuracy_noise, fitted_level, validation_size
 
 
 class Underfitting(Rule):
     """After `min_epochs` epochs, training accuracy is below `low_fraction` of the way from
     chance to perfect, gained less than `min_gain` over the last `patience` epochs, and
-    validation is within `gap` of it.
+    validation is within `gap` of it (or within `z` standard errors of the validation
+    accuracy, when the header gives the validation size and that is larger).
 
     Why: the lecture: "no gap -> increase model capacity". A net that fits its own training
     data poorly and has stopped improving cannot be helped by regularization. The lecture's
     rule has no accuracy condition; "low" only keeps converged, near-perfect runs (which also
     show no gap) from firing. It is measured from chance, 1/C (C from the header; 0.6 without
     it, AUTOTRAINER's bound): 0.83 for 3 classes, 0.78 for 10. "Stopped" follows AUTOTRAINER's
-    slow-convergence test (gain below 0.01).
+    slow-convergence test (gain below 0.01). "No gap" allows for the noise of a small
+    validation set, as overfitting does.
     Withdrawn if training accuracy later climbs past the low mark.
     """
 
@@ -26,7 +29,7 @@ class Underfitting(Rule):
     severity = "warning"
     needs = ("train_acc",)
     thresholds = {"min_epochs": 5, "patience": 3, "min_gain": 0.01, "gap": 0.05,
-                  "low_fraction": 0.75, "low_default": 0.6}
+                  "low_fraction": 0.75, "low_default": 0.6, "z": 3.0}
     advice = ("Increase capacity: wider or deeper layers; check that regularization and dropout "
               "are not too strong, and that the learning rate is not too low.")
 
@@ -37,13 +40,14 @@ class Underfitting(Rule):
         self.recent: deque[float] = deque(maxlen=int(self.t["patience"]))
         self.best_before = -1.0
         self.epochs = 0
+        self.n_val: int | None = None
 
     def on_header(self, header: Record) -> Finding | None:
-        """Set the low mark from the number of classes."""
+        """Set the low mark from the number of classes; read the validation size."""
         c = number(header.get("num_classes"))
-        if is_finite(c) and c >= 2:
-            chance = 1.0 / c
-            self.low = chance + self.t["low_fraction"] * (1.0 - chance)
+        self.low = fitted_level(int(c) if is_finite(c) else None, self.t["low_fraction"],
+                                self.t["low_default"])
+        self.n_val = validation_size(header)
         return None
 
     def on_epoch(self, record: Record) -> Finding | None:
@@ -62,7 +66,8 @@ class Underfitting(Rule):
             return None
         gain = max(self.recent) - self.best_before
         val = number(record.get("val_acc"))
-        small_gap = not is_finite(val) or train - val < self.t["gap"]
+        small_gap = not is_finite(val) or train - val < max(
+            self.t["gap"], accuracy_noise(val, self.n_val, self.t["z"]))
         if train < self.low and gain < self.t["min_gain"] and small_gap:
             return self.report(record["step"], f"training accuracy {train:.3f} is low (below "
                                f"{self.low:.3f}) and gained {gain:+.3f} over the last "
