@@ -125,3 +125,19 @@ def test_whole_net_with_regularization(activation: str, batchnorm: bool, dropout
     for name, param in net.params.items():
         num = numerical_gradient(lambda: net.loss(x, y, np.random.default_rng(5))[0].total, param)
         assert relative_error(grads[name], num) < TOL, name
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_input_gradient(batchnorm: bool) -> None:
+    spec = NetSpec(input_dim=4, num_classes=3, hidden=(6, 5), activation="tanh", init="xavier",
+                   batchnorm=batchnorm)
+    net = MLP(spec, np.random.default_rng(0))
+    data = np.random.default_rng(1)
+    x, y = data.normal(size=(7, 4)), data.integers(0, 3, size=7)
+    scores, cache = net.forward(x, train=True)
+    _, dscores = net.loss_fn(scores, y)
+    grads, dx = net.backward(dscores, cache, input_grad=True)
+    assert dx is not None and dx.shape == x.shape
+    num = numerical_gradient(lambda: net.loss_fn(net.forward(x, train=True)[0], y)[0], x)
+    assert relative_error(dx, num) < TOL
+    assert net.backward(dscores, cache)[1] is None

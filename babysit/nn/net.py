@@ -150,8 +150,10 @@ class MLP:
         scores, cache.out_cache = affine_forward(h, p[f"W{self.num_layers}"], p[f"b{self.num_layers}"])
         return scores, cache
 
-    def backward(self, dscores: Array, cache: ForwardCache) -> dict[str, Array]:
-        """Gradients of the data loss for every parameter, given dscores (N, C)."""
+    def backward(self, dscores: Array, cache: ForwardCache,
+                 input_grad: bool = False) -> tuple[dict[str, Array], Array | None]:
+        """Gradients of the data loss for every parameter given dscores (N, C), and the
+        gradient w.r.t. the inputs x (N, D) if `input_grad` (training skips that matmul)."""
         grads: dict[str, Array] = {}
         last = self.num_layers
         dh, grads[f"W{last}"], grads[f"b{last}"] = affine_backward(dscores, cache.out_cache)
@@ -161,10 +163,13 @@ class MLP:
             da = self.act.backward(dh, layer["act"])
             if self.spec.batchnorm:
                 da, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward(da, layer["bn"])
-                dh, grads[f"W{i}"], _ = affine_backward(da, layer["affine"])
-            else:
-                dh, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(da, layer["affine"])
-        return grads
+            x, w = layer["affine"]
+            if i > 1 or input_grad:
+                dh = da @ w.T
+            grads[f"W{i}"] = x.T @ da
+            if not self.spec.batchnorm:
+                grads[f"b{i}"] = da.sum(axis=0)
+        return grads, (dh if input_grad else None)
 
     def reg_loss(self) -> float:
         """0.5 * reg * sum of squared weights (biases and batch-norm parameters excluded)."""
@@ -180,7 +185,7 @@ class MLP:
         """Training-mode loss on a batch, gradients of the total loss, and the forward cache."""
         scores, cache = self.forward(x, train=True, rng=rng)
         data_loss, dscores = self.loss_fn(scores, y)
-        grads = self.backward(dscores, cache)
+        grads, _ = self.backward(dscores, cache)
         if self.spec.reg:
             for i in range(1, self.num_layers + 1):
                 grads[f"W{i}"] += self.spec.reg * self.params[f"W{i}"]
