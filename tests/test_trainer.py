@@ -151,3 +151,21 @@ def test_jsonl_refuses_to_replace_a_log(tmp_path: Path) -> None:
 def test_default_run_learns_the_spiral() -> None:
     summary = train(Config())
     assert summary["status"] == "completed" and summary["train_acc"] >= 0.95
+
+
+def test_request_stop_as_completed_ends_the_run() -> None:
+    # A stop marked "completed" (sanity-check's "memorized") must end the run, not the epoch.
+    cfg = replace(FAST, subset=16, batch_size=16, epochs=50)
+    trainer = Trainer(cfg, prepare_data(cfg))
+
+    class StopAt3:
+        def emit(self, record: dict[str, Any]) -> None:
+            if record.get("step") == 3:
+                trainer.request_stop("enough", status="completed")
+
+        def close(self) -> None:
+            pass
+
+    trainer.sinks.append(StopAt3())
+    summary = trainer.run()
+    assert summary["status"] == "completed" and summary["steps"] == 4

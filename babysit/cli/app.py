@@ -6,6 +6,7 @@ import typer
 
 from babysit.cli.diagnose import diagnose
 from babysit.cli.gradcheck import gradcheck
+from babysit.cli.sanity import sanity_check
 from babysit.cli.train import train
 from babysit.cli.watch import watch
 
@@ -20,6 +21,7 @@ app.command()(train)
 app.command()(gradcheck)
 app.command()(diagnose)
 app.command()(watch)
+app.command("sanity-check")(sanity_check)
 
 
 def main() -> None:

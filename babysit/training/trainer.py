@@ -118,8 +118,9 @@ class Trainer:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 # Overflow is how divergence shows up; it is reported as a status, not warnings.
                 for epoch in range(cfg.epochs):
-                    status, reason = self._run_epoch(epoch, started)
-                    if status != COMPLETED:
+                    ended = self._run_epoch(epoch, started)
+                    if ended is not None:
+                        status, reason = ended
                         break
         except KeyboardInterrupt:
             status, reason = INTERRUPTED, "KeyboardInterrupt"
@@ -128,7 +129,7 @@ class Trainer:
             raise
         return self._finish(status, started, reason)
 
-    def _run_epoch(self, epoch: int, started: float) -> tuple[str, str | None]:
+    def _run_epoch(self, epoch: int, started: float) -> tuple[str, str | None] | None:
         """One pass over a fresh shuffle of the data; (status, reason) if the run must end."""
         cfg, n, bs = self.config, len(self.X), self.config.batch_size
         order = self.shuffle_rng.permutation(n)
@@ -147,7 +148,7 @@ class Trainer:
                 return DIVERGED, f"loss became {rec['loss']} at step {rec['step']}"
             if self._stop is not None:
                 return self._stop
-        return COMPLETED, None
+        return None
 
     def _finish(self, status: str, started: float, reason: str | None) -> Record:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

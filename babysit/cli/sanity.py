@@ -1,0 +1,87 @@
+"""`babysit sanity-check`: the babysitting recipe before a long run, one row per check."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console, RenderableType
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.table import Table
+from rich.text import Text
+
+from babysit.api import prepare_data
+from babysit.cli.errors import reports_errors
+from babysit.cli.options import run_options
+from babysit.config import Config
+from babysit.sanity.checks import CHECKS, FAIL, CheckResult, run_checks
+
+STATUS_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red"}
+
+
+def checks_table(results: list[CheckResult], running: str | None) -> RenderableType:
+    """All checks: finished ones with status and numbers, the running one with a spinner."""
+    table = Table(expand=True, show_lines=True, header_style="bold")
+    table.add_column("check", no_wrap=True)
+    table.add_column("", no_wrap=True, width=4)
+    table.add_column("measured, and what to do", ratio=1)
+    done = {r.name: r for r in results}
+    for name, _ in CHECKS:
+        if name in done:
+            r = done[name]
+            body = Text(r.message)
+            if r.advice:
+                body.append("\n-> " + r.advice, style="italic")
+            table.add_row(name, Text(r.status, style=STATUS_STYLE[r.status]), body)
+        elif name == running:
+            table.add_row(name, Spinner("dots"), Text("running", style="dim"))
+        else:
+            table.add_row(name, "", Text("waiting", style="dim"))
+    return table
+
+
+@reports_errors
+@run_options
+def sanity_check(
+    config: Config,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    live: Annotated[bool | None, typer.Option(
+        "--live/--no-live", help="Fill in a table as checks run [default: on a terminal]",
+        show_default=False)] = None,
+) -> None:
+    """Check data, loss at init, regularization, gradients, overfitting a subset, learning
+    rates, an input-independent baseline and batch independence before a long run.
+
+    Exit status: 0 when no check fails (WARN is not a failure), 1 when one does, 2 bad input.
+    """
+    data = prepare_data(config)
+    console = Console(highlight=False)
+    use_live = (console.is_terminal if live is None else live) and not json_out
+    results: list[CheckResult] = []
+    if use_live:
+        names = [name for name, _ in CHECKS]
+        with Live(checks_table([], names[0]), console=console, refresh_per_second=8) as view:
+
+            def show(result: CheckResult) -> None:
+                results.append(result)
+                nxt = names[len(results)] if len(results) < len(names) else None
+                view.update(checks_table(results, nxt))
+
+            run_checks(config, data, show)
+    elif json_out:
+        results = run_checks(config, data)
+        typer.echo(json.dumps({"checks": [r.to_dict() for r in results],
+                               "passed": all(r.status != FAIL for r in results)}, default=str))
+    else:
+        def line(result: CheckResult) -> None:
+            console.print(f"{result.status} {result.name}: {result.message}"
+                          + (f" -> {result.advice}" if result.advice else ""), soft_wrap=True)
+
+        results = run_checks(config, data, line)
+    failed = [r.name for r in results if r.status == FAIL]
+    if not json_out:
+        console.print(f"{len(results) - len(failed)}/{len(results)} checks passed"
+                      + (f"; failed: {', '.join(failed)}" if failed else ""))
+    raise typer.Exit(1 if failed else 0)

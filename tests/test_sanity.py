@@ -1,0 +1,122 @@
+"""sanity-check: a healthy net passes every check; each kind of breakage fails the right one."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from babysit.api import prepare_data
+from babysit.cli.app import app
+from babysit.config import Config
+from babysit.nn import activations, losses
+from babysit.sanity import checks
+
+runner = CliRunner()
+HEALTHY = Config()
+
+
+def run_json(*args: str) -> tuple[int, dict]:
+    result = runner.invoke(app, ["sanity-check", "--json", *args])
+    return result.exit_code, json.loads(result.stdout) if result.exit_code in (0, 1) else {}
+
+
+def by_name(out: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in out["checks"]}
+
+
+def test_healthy_configuration_passes_every_check() -> None:
+    code, out = run_json()
+    assert code == 0 and out["passed"]
+    assert [c["status"] for c in out["checks"]] == ["PASS"] * 8
+    assert len(out["checks"]) == len(checks.CHECKS)
+
+
+def test_a_wrong_backward_fails_gradcheck_and_overfit(monkeypatch: pytest.MonkeyPatch) -> None:
+    def softmax_without_the_minus_one(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        loss, _ = losses.softmax_loss(scores, y)
+        return loss, losses.softmax_probs(scores) / len(y)  # forgot dscores[y] -= 1
+
+    monkeypatch.setitem(losses.LOSSES, "softmax", softmax_without_the_minus_one)
+    code, out = run_json()
+    results = by_name(out)
+    assert code == 1
+    assert results["gradient check"]["status"] == "FAIL"
+    assert results["overfit small subset"]["status"] == "FAIL"
+    assert "likely a bug" in results["overfit small subset"]["message"]
+
+
+@pytest.mark.parametrize("args,cause", [
+    (["--hidden", "1"], "too little capacity"),
+    (["--optimizer", "sgd", "--lr", "1000"], "learning rate too high (NaN)"),
+    (["--optimizer", "sgd", "--lr", "1e-7"], "learning rate too low"),
+])
+def test_overfit_failure_is_explained(args: list[str], cause: str) -> None:
+    code, out = run_json(*args)
+    overfit = by_name(out)["overfit small subset"]
+    assert code == 1 and overfit["status"] == "FAIL"
+    assert overfit["numbers"]["cause"] == cause
+
+
+def test_regularization_raises_the_loss_as_the_lecture_says() -> None:
+    data = prepare_data(HEALTHY)
+    for reg in (0.0, 1e-4, 1.0):
+        result = checks.check_reg_raises_loss(replace(HEALTHY, reg=reg), data)
+        assert result.status == "PASS"
+        assert result.numbers["loss_reg_on"] > result.numbers["loss_reg_off"]
+    # Zero weights carry no L2 penalty: the check says so instead of passing.
+    assert checks.check_reg_raises_loss(replace(HEALTHY, init="zeros"), data).status == "FAIL"
+
+
+def test_loss_at_init_fails_for_huge_weights() -> None:
+    data = prepare_data(HEALTHY)
+    assert checks.check_init_loss(HEALTHY, data).status == "PASS"
+    big = checks.check_init_loss(replace(HEALTHY, init="small", init_std=10.0), data)
+    assert big.status == "FAIL" and big.numbers["loss"] > big.numbers["warn_below"]
+
+
+def test_input_baseline_fails_when_inputs_carry_nothing() -> None:
+    data = prepare_data(HEALTHY)
+    constant = replace(data, X_train=np.ones_like(data.X_train), X_val=np.ones_like(data.X_val))
+    assert checks.check_input_baseline(HEALTHY, data).status == "PASS"
+    assert checks.check_input_baseline(HEALTHY, constant).status == "FAIL"
+
+
+def test_batch_independence_catches_mixing(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = prepare_data(HEALTHY)
+    assert checks.check_batch_independence(HEALTHY, data).status == "PASS"
+    relu = activations.ACTIVATIONS["relu"]
+
+    def mixing_forward(x: np.ndarray) -> tuple[np.ndarray, tuple]:
+        return relu.forward(x - x.mean(axis=0))  # a reduction over the batch axis
+
+    def mixing_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
+        d = relu.backward(dout, cache)
+        return d - d.mean(axis=0)
+
+    monkeypatch.setitem(activations.ACTIVATIONS, "relu",
+                        activations.Activation("relu", mixing_forward, mixing_backward, "relu"))
+    result = checks.check_batch_independence(HEALTHY, data)
+    assert result.status == "FAIL" and result.numbers["leaking"]
+
+
+def test_data_check_warns_about_uncentered_input_and_lr_probe_finds_a_range() -> None:
+    raw = prepare_data(replace(HEALTHY, preprocess="none"))
+    shifted = replace(raw, X_train=raw.X_train + 5.0)
+    assert checks.check_data(HEALTHY, shifted).status == "WARN"
+    probe = checks.check_lr_probe(HEALTHY, prepare_data(HEALTHY))
+    verdicts = {row["lr"]: row["verdict"] for row in probe.numbers["probe"]}
+    assert verdicts[1e-6] == "flat" and verdicts[1e-2] == "learning" and verdicts[10.0] == "exploded"
+    lo, hi = probe.numbers["range"]
+    assert lo <= 1e-2 <= hi
+
+
+def test_plain_output_and_bad_input() -> None:
+    result = runner.invoke(app, ["sanity-check", "--no-live"])
+    assert result.exit_code == 0 and "8/8 checks passed" in result.output
+    assert result.output.count("PASS ") == 8
+    bad = runner.invoke(app, ["sanity-check", "--data", "missing.npz"])
+    assert bad.exit_code == 2 and bad.output.startswith("error:")
