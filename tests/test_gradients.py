@@ -136,7 +136,7 @@ def test_input_gradient(batchnorm: bool) -> None:
     x, y = data.normal(size=(7, 4)), data.integers(0, 3, size=7)
     scores, cache = net.forward(x, train=True)
     _, dscores = net.loss_fn(scores, y)
-    grads, dx = net.backward(dscores, cache, input_grad=True)
+    _, dx = net.backward(dscores, cache, input_grad=True)
     assert dx is not None and dx.shape == x.shape
     num = numerical_gradient(lambda: net.loss_fn(net.forward(x, train=True)[0], y)[0], x)
     assert relative_error(dx, num) < TOL

@@ -405,7 +405,7 @@ def run_checks(config: Config, data: Dataset,
                on_result: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
     """Run every check in order; on_result is called as each one finishes."""
     results: list[CheckResult] = []
-    for name, check in CHECKS:
+    for _, check in CHECKS:
         if check is check_overfit:
             grads = next((r for r in results if r.name == "gradient check"), None)
             result = check(config, data, gradients_ok=None if grads is None else grads.status == PASS)
