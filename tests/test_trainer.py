@@ -169,3 +169,13 @@ def test_request_stop_as_completed_ends_the_run() -> None:
     trainer.sinks.append(StopAt3())
     summary = trainer.run()
     assert summary["status"] == "completed" and summary["steps"] == 4
+
+
+def test_fast_histogram_and_moments_match_numpy() -> None:
+    from babysit.training.stats import activation_stats, histogram
+
+    h = np.random.default_rng(0).normal(0.3, 2.0, size=(64, 50))
+    expected, _ = np.histogram(np.clip(h, -3, 3), bins=16, range=(-3, 3))
+    assert histogram(h, -3.0, 3.0) == expected.tolist()
+    stats = activation_stats(h, "tanh")
+    assert stats["act_mean"] == pytest.approx(h.mean()) and stats["act_std"] == pytest.approx(h.std())

@@ -21,9 +21,24 @@ def _norm(a: np.ndarray) -> float:
     return float(np.sqrt(np.dot(flat, flat)))
 
 
+def histogram(values: np.ndarray, lo: float, hi: float, bins: int = HIST_BINS) -> list[int]:
+    """Counts of `values` in `bins` equal bins over [lo, hi] (outside values go to the ends).
+
+    np.histogram takes ~175 us for a 32 x 100 batch; binning by arithmetic and bincount ~15 us.
+    """
+    scaled = (values.ravel() - lo) * (bins / (hi - lo))
+    idx = np.clip(scaled, 0, bins - 1).astype(np.intp)
+    return np.bincount(idx, minlength=bins).tolist()
+
+
 def activation_stats(h: np.ndarray, activation: str) -> dict[str, Any]:
     """Mean, std, dead and saturated fractions and a histogram of one layer's outputs (N, H)."""
-    stats: dict[str, Any] = {"act_mean": float(h.mean()), "act_std": float(h.std())}
+    flat = h.ravel()
+    n = flat.size
+    mean = float(flat.sum()) / n
+    # One pass for the second moment; a monitoring statistic tolerates its round-off.
+    var = max(float(np.dot(flat, flat)) / n - mean * mean, 0.0)
+    stats: dict[str, Any] = {"act_mean": mean, "act_std": var ** 0.5}
     if activation == "relu":
         # Dead: zero for every example in the batch, so no gradient reaches its weights.
         stats["dead_frac"] = float(1.0 - (h > 0).any(axis=0).mean())
@@ -34,8 +49,7 @@ def activation_stats(h: np.ndarray, activation: str) -> dict[str, Any]:
     lo, hi = _BOUNDED.get(activation, (float(h.min()), float(h.max())))
     if hi <= lo:
         hi = lo + 1e-12
-    counts, _ = np.histogram(h, bins=HIST_BINS, range=(lo, hi))
-    stats["hist"] = {"lo": lo, "hi": hi, "counts": counts.tolist()}
+    stats["hist"] = {"lo": lo, "hi": hi, "counts": histogram(h, lo, hi)}
     return stats
 
 
