@@ -38,7 +38,7 @@ def test_every_spelling_of_nonfinite_is_nonfinite(text: str) -> None:
 
 
 def test_null_with_a_nonfinite_flag_is_nan(tmp_path: Path) -> None:
-    path = write(tmp_path, '{"loss": 1.0}\n{"loss": null, "nonfinite": ["loss"]}\n')
+    path = write(tmp_path, '{"loss": 1.0}\n{"step": 1, "loss": null, "nonfinite": ["loss"]}\n')
     code, out = diagnose_json(path)
     assert code == 1 and out["findings"][0]["rule"] == "loss-nan"
 

@@ -8,6 +8,7 @@ with the length of the log.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,8 @@ WINDOW = 10  # step records per loss window: averages out minibatch noise, ~3x l
 # and a log with statistics on every record costs a tenth as much to diagnose.
 LAYER_STRIDE = 10
 _EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
-_HOOKS = ("on_header", "on_first_step", "on_step", "on_window", "on_layers", "on_epoch", "finish")
+_HOOKS = ("on_header", "on_first_step", "on_step", "on_nonfinite", "on_window", "on_layers",
+          "on_epoch", "finish")
 _LAYER_FIELD_SAMPLES = 50  # layer records whose field names are collected (they rarely change)
 
 
@@ -104,6 +106,7 @@ class Engine:
         self._last_layer_step: int | None = None
         self._hooks = {h: [(r, getattr(r, h)) for r in self.rules if _overrides(r, h)]
                        for h in _HOOKS}
+        self._on_step = self._hooks["on_step"]
         self.seen: set[str] = set()
         self.header_seen = False
         self.records = 0
@@ -144,9 +147,29 @@ class Engine:
             if self.steps == 0:
                 self._call(self._hooks["on_first_step"], record, new)
             self.steps += 1
-            self._call(self._hooks["on_step"], record, new)
-            if loss is not None and loss - loss == 0.0:  # finite
-                self._add_to_window(loss, step, new)
+            if self._on_step:
+                self._call(self._on_step, record, new)
+            if loss is not None and loss - loss == 0.0:  # finite: into the current window
+                w = self._win
+                if w:
+                    w[0] += 1
+                    w[1] += loss
+                    if loss < w[2]:
+                        w[2] = loss
+                    elif loss > w[3]:
+                        w[3] = loss
+                else:
+                    self._win = w = [1, loss, loss, loss, loss]
+                    self._win_first = step
+                self._win_last = step
+                if w[0] >= self.window_size:
+                    self._close_window(new)
+        # NaN/Infinity, however written: checked here once rather than by a rule on every step.
+        # The common case (finite float loss and data_loss, no val_loss) costs three tests.
+        dl = record.get("data_loss")
+        if (loss is None or loss - loss != 0.0 or "val_loss" in record
+                or (dl is not None and (dl.__class__ is not float or dl - dl != 0.0))):
+            self._check_nonfinite(record, new)
         layers = record.get("layers")
         if layers is not None and layers.__class__ is dict and self._take_layer_sample(step):
             if self._layer_records < _LAYER_FIELD_SAMPLES:
@@ -158,6 +181,13 @@ class Engine:
         if "train_acc" in record or "val_acc" in record or "val_loss" in record:
             self._call(self._hooks["on_epoch"], record, new)
         return new
+
+    def _check_nonfinite(self, record: Record, new: list[Finding]) -> None:
+        for key in ("loss", "data_loss", "val_loss"):
+            v = number(record.get(key))
+            if v is not None and not math.isfinite(v):
+                self._call(self._hooks["on_nonfinite"], (record, key, v), new)
+                return
 
     def push_all(self, records: Iterable[Record]) -> Report:
         """Feed a whole stream and finish."""
@@ -183,22 +213,6 @@ class Engine:
         new: list[Finding] = []
         self._call(self._hooks["on_header"], header, new)
         return new
-
-    def _add_to_window(self, loss: float, step: int, new: list[Finding]) -> None:
-        w = self._win
-        if not w:
-            self._win = [1, loss, loss, loss, loss]
-            self._win_first = step
-        else:
-            w[0] += 1
-            w[1] += loss
-            if loss < w[2]:
-                w[2] = loss
-            elif loss > w[3]:
-                w[3] = loss
-        self._win_last = step
-        if self._win[0] >= self.window_size:
-            self._close_window(new)
 
     def _close_window(self, new: list[Finding]) -> None:
         count, total, lo, hi, first = self._win

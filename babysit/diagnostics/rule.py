@@ -77,7 +77,8 @@ class Rule:
     """Base class: subclasses set the class attributes and implement the hooks they need.
 
     Hooks (all optional): on_header(header), on_first_step(record) for the first step record,
-    on_step(record) for every step record,
+    on_step(record) for every step record, on_nonfinite((record, field, value)) when the loss,
+    data_loss or val_loss of a record is NaN or infinite,
     on_window(window) for every closed loss window, on_layers(sample) with the per-layer
     statistics of a record (a LayerSample, at most one per engine layer stride),
     on_epoch(record) for records with epoch-end metrics, finish().
@@ -128,6 +129,10 @@ class Rule:
 
     def on_step(self, record: Record) -> Finding | None:
         """Every step record (keep this cheap: it runs once per iteration)."""
+        return None
+
+    def on_nonfinite(self, event: tuple[Record, str, float]) -> Finding | None:
+        """(record, field, value) for a record whose loss, data_loss or val_loss is not finite."""
         return None
 
     def on_window(self, window: Window) -> Finding | None:

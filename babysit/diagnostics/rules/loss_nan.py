@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
-from babysit.diagnostics.reader import number
 from babysit.diagnostics.rule import Finding, LayerSample, Record, Rule
-
-_METRICS = ("loss", "data_loss", "val_loss")
 
 
 class LossNaN(Rule):
@@ -25,17 +20,11 @@ class LossNaN(Rule):
               "rate gives NaN. Also check for log(0) or division by zero in custom code.")
     supersedes = ("loss-flat", "loss-oscillation", "underfitting", "overfitting", "val-plateau")
 
-    def on_step(self, record: Record) -> Finding | None:
-        """Check the record's metrics."""
-        for key in _METRICS:
-            value = record.get(key)
-            if value is None or (value.__class__ is float and value - value == 0.0):
-                continue  # absent, or finite (inf - inf and nan - nan are nan): the fast path
-            v = number(value)
-            if v is not None and not math.isfinite(v):
-                return self.report(record["step"], f"{key} became {v} at step {record['step']}",
-                                   field=key, value=v)
-        return None
+    def on_nonfinite(self, event: tuple[Record, str, float]) -> Finding | None:
+        """The engine saw a NaN or infinite loss, data_loss or val_loss."""
+        record, key, value = event
+        return self.report(record["step"], f"{key} became {value} at step {record['step']}",
+                           field=key, value=value)
 
     def on_layers(self, sample: LayerSample) -> Finding | None:
         """Check the layer statistics (sampled: a NaN gradient makes the next loss NaN anyway)."""

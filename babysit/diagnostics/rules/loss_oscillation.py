@@ -47,10 +47,12 @@ class LossOscillation(Rule):
             return None
         swing = (max(m) - min(m)) / level
         progress = (m[0] - m[-1]) / m[0] if m[0] > 0 else 0.0
+        if not (swing > self.t["swing"] and progress < self.t["max_progress"]
+                and level > self.t["min_level"] * self.start):
+            return None  # the cheap conditions first: most windows stop here
         diffs = [b - a for a, b in pairwise(m)]
         turns = sum(1 for a, b in pairwise(diffs) if a * b < 0) / max(1, len(diffs) - 1)
-        if (swing > self.t["swing"] and turns >= self.t["turns"]
-                and progress < self.t["max_progress"] and level > self.t["min_level"] * self.start):
+        if turns >= self.t["turns"]:
             return self.report(window.last_step, f"loss swings by {100 * swing:.0f}% of its level "
                                f"{level:.3g} over the last {len(m)} windows, turning "
                                f"{100 * turns:.0f}% of the time, with {100 * progress:.1f}% net "
