@@ -7,6 +7,7 @@ import typer
 from babysit.cli.diagnose import diagnose
 from babysit.cli.gradcheck import gradcheck
 from babysit.cli.sanity import sanity_check
+from babysit.cli.search import search
 from babysit.cli.train import train
 from babysit.cli.watch import watch
 
@@ -22,6 +23,7 @@ app.command()(gradcheck)
 app.command()(diagnose)
 app.command()(watch)
 app.command("sanity-check")(sanity_check)
+app.command()(search)
 
 
 def main() -> None:

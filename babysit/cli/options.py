@@ -86,8 +86,17 @@ def config_from_options(**values: Any) -> Config:
     return Config(**values).validated()
 
 
-def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Give `command(config, ...)` the shared model options; it receives them as one Config."""
+def run_options(command: Callable[..., Any] | None = None, *,
+                defaults: dict[str, Any] | None = None) -> Any:
+    """Give `command(config, ...)` the shared model options; it receives them as one Config.
+
+    Use as @run_options, or @run_options(defaults={"epochs": 5}) for a command whose
+    sensible default differs (a search's coarse trials are short).
+    """
+    if command is None:
+        return lambda cmd: run_options(cmd, defaults=defaults)
+    shared_params = [p.replace(default=defaults[p.name]) if defaults and p.name in defaults else p
+                     for p in RUN_PARAMETERS]
     own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
            if p.name != "config"]
 
@@ -96,7 +105,7 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         shared = {p.name: kwargs.pop(p.name) for p in RUN_PARAMETERS}
         return command(config_from_options(**shared), **kwargs)
 
-    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + RUN_PARAMETERS
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared_params
     wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     del wrapper.__wrapped__  # Typer must see the new signature, not the wrapped one

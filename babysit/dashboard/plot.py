@@ -127,3 +127,29 @@ def sparkline(counts: Sequence[float]) -> str:
         return " " * len(counts)
     return "".join(" " if c <= 0 else SPARK[min(7, int(math.sqrt(c / peak) * 7.999))]
                    for c in counts)
+
+
+def plot_points(points: Sequence[tuple[float, float]], width: int, height: int,
+                log_x: bool = False, y_range: tuple[float, float] | None = None,
+                style: str = "") -> tuple[list[Text], float, float]:
+    """A scatter of (x, y) points as braille dots; returns rows and the x range drawn."""
+    width, height = max(1, width), max(1, height)
+    w, h = 2 * width, 4 * height
+    pts = np.asarray(points, dtype=float).reshape(-1, 2)
+    keep = np.isfinite(pts).all(axis=1) & ((pts[:, 0] > 0) if log_x else True)
+    pts = pts[keep]
+    blank = [Text(chr(_BLANK) * width) for _ in range(height)]
+    if not len(pts):
+        return blank, math.nan, math.nan
+    xs = np.log10(pts[:, 0]) if log_x else pts[:, 0]
+    x0, x1 = float(xs.min()), float(xs.max())
+    y0, y1 = y_range if y_range else (float(pts[:, 1].min()), float(pts[:, 1].max()))
+    px = np.zeros(len(xs), int) if x1 == x0 else np.rint((xs - x0) / (x1 - x0) * (w - 1)).astype(int)
+    fy = np.full(len(xs), 0.5) if y1 == y0 else (np.clip(pts[:, 1], y0, y1) - y0) / (y1 - y0)
+    py = h - 1 - np.rint(fy * (h - 1)).astype(int)
+    dots = np.zeros((h, w), dtype=bool)
+    dots[py, px] = True
+    codes = _cells(dots)
+    rows = [Text("".join(map(chr, codes[r])), style=style or None) for r in range(height)]
+    lo, hi = (10 ** x0, 10 ** x1) if log_x else (x0, x1)
+    return rows, lo, hi

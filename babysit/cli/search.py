@@ -1,0 +1,151 @@
+"""`babysit search`: coarse-to-fine random search over the shared model options."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from babysit.api import prepare_data
+from babysit.cli.errors import reports_errors
+from babysit.cli.options import run_options
+from babysit.config import Config, parse_hidden
+from babysit.errors import BabysitError
+from babysit.nn.activations import ACTIVATIONS
+from babysit.nn.init import INITS
+from babysit.nn.optim import OPTIMIZERS
+from babysit.nn.schedules import SCHEDULES
+from babysit.search.runner import DaskRunner, LocalRunner
+from babysit.search.search import Outcome, run_search, stage_plan
+from babysit.search.space import Choice, Space, parse_range
+from babysit.search.view import Progress, leaderboard
+
+SEARCH = "Search"
+
+
+def _choices(text: str | None, name: str, allowed: Any) -> Choice | None:
+    if not text:
+        return None
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise BabysitError(f"--{name} {text!r}: choose from {', '.join(allowed)}")
+    return Choice(values)
+
+
+def build_space(lr_range: str, reg_range: str, dropout_range: str | None, hidden: str | None,
+                activations: str | None, inits: str | None, optimizers: str | None,
+                schedules: str | None) -> Space:
+    """The search space from the command's range and choice options."""
+    space: Space = {"lr": parse_range(lr_range, "lr-range", log=True),
+                    "reg": parse_range(reg_range, "reg-range", log=True)}
+    if dropout_range:
+        rng = parse_range(dropout_range, "dropout-range", log=False)
+        if not 0 <= rng.lo <= rng.hi < 1:
+            raise BabysitError(f"--dropout-range {dropout_range}: dropout lies in [0, 1)")
+        space["dropout"] = rng
+    if hidden:
+        space["hidden"] = Choice(tuple(parse_hidden(h) for h in hidden.split(";") if h.strip()))
+    for key, text, allowed in (("activation", activations, ACTIVATIONS), ("init", inits, INITS),
+                               ("optimizer", optimizers, OPTIMIZERS),
+                               ("lr_schedule", schedules, SCHEDULES)):
+        choice = _choices(text, f"{key.replace('_', '-')}-choices", allowed)
+        if choice is not None:
+            space[key] = choice
+    return space
+
+
+def _opt(help_text: str) -> Any:
+    return typer.Option(help=help_text, rich_help_panel=SEARCH)
+
+
+@reports_errors
+@run_options(defaults={"epochs": 5})
+def search(
+    config: Config,
+    trials: Annotated[int, _opt("Trials in the coarse stage")] = 20,
+    fine_epochs: Annotated[int, _opt("Epochs per trial in the fine stages")] = 20,
+    stages: Annotated[int, _opt("Stages: 1 coarse, then fine ones around the best")] = 2,
+    lr_range: Annotated[str, _opt("Learning-rate range, sampled log-uniformly")] = "1e-5:1e-1",
+    reg_range: Annotated[str, _opt("L2 range, sampled log-uniformly")] = "1e-6:1e-1",
+    dropout_range: Annotated[str | None, _opt("Dropout range, e.g. 0:0.5 (uniform)")] = None,
+    hidden_choices: Annotated[str | None, _opt("Architectures, e.g. '100;100,100;200'")] = None,
+    activation_choices: Annotated[str | None, _opt("e.g. relu,tanh,elu")] = None,
+    init_choices: Annotated[str | None, _opt("e.g. he,xavier")] = None,
+    optimizer_choices: Annotated[str | None, _opt("e.g. adam,momentum")] = None,
+    schedule_choices: Annotated[str | None, _opt("e.g. constant,step")] = None,
+    results: Annotated[Path | None, _opt("Results JSONL [default: runs/search-<time>.jsonl]")] = None,
+    resume: Annotated[bool, _opt("Continue the search in --results, skipping finished trials")] = False,
+    workers: Annotated[int | None, _opt("Worker processes [default: number of cores]")] = None,
+    scheduler: Annotated[str | None, _opt("Run trials on this dask.distributed scheduler")] = None,
+    ensemble: Annotated[int, _opt("Average the top K models' predictions on validation")] = 0,
+    live: Annotated[bool | None, typer.Option(
+        "--live/--no-live", help="Live leaderboard [default: on a terminal]",
+        show_default=False)] = None,
+) -> None:
+    """Random search for learning rate, L2 and more: a short coarse stage, then finer, longer
+    stages around the best trials (all trials share the data split of --seed)."""
+    if trials < 1 or stages < 1 or fine_epochs < 1 or ensemble < 0:
+        raise BabysitError("--trials, --stages and --fine-epochs must be positive, --ensemble >= 0")
+    if resume and results is None:
+        raise BabysitError("--resume needs --results PATH (the search to continue)")
+    space = build_space(lr_range, reg_range, dropout_range, hidden_choices, activation_choices,
+                        init_choices, optimizer_choices, schedule_choices)
+    data = prepare_data(config)
+    path = results or Path("runs") / f"search-{datetime.now().strftime('%Y%m%d-%H%M%S')}.jsonl"
+    plan = stage_plan(trials, config.epochs, fine_epochs, stages)
+    runner = DaskRunner(scheduler) if scheduler else LocalRunner(workers or os.cpu_count() or 1)
+    console = Console(highlight=False)
+    progress = Progress(stages=len(plan))
+    use_live = console.is_terminal if live is None else live
+    outcome: Outcome | None = None
+    try:
+        if use_live:
+            with Live(leaderboard(progress, console.width), console=console,
+                      refresh_per_second=4) as view:
+                def on_event(kind: str, payload: Any) -> None:
+                    progress.event(kind, payload)
+                    view.update(leaderboard(progress, console.width))
+
+                outcome = run_search(config, space, plan, data, path, runner, resume, ensemble,
+                                     on_event)
+        else:
+            def on_line(kind: str, payload: Any) -> None:
+                progress.event(kind, payload)
+                if kind == "result":
+                    acc = payload.get("val_acc")
+                    console.print(f"{payload['trial']} {payload['status']:9} val acc "
+                                  f"{'-' if acc is None else f'{100 * acc:.1f}%'} "
+                                  f"{json.dumps(payload['params'])}", soft_wrap=True)
+                elif kind == "stage":
+                    console.print(f"stage {payload['stage']}: {payload['trials']} trials x "
+                                  f"{payload['epochs']} epochs over {payload['space']}",
+                                  soft_wrap=True)
+                elif kind == "warning":
+                    console.print(f"warning: {payload}", soft_wrap=True)
+
+            outcome = run_search(config, space, plan, data, path, runner, resume, ensemble,
+                                 on_line)
+    except KeyboardInterrupt:
+        runner.close(cancel=True)
+        console.print(f"interrupted: {len(progress.rows)} finished trials kept in {path}; "
+                      f"rerun with --resume --results {path}")
+        raise typer.Exit(130) from None
+    runner.close()
+    best = outcome.best
+    if best is None:
+        console.print(f"no trial completed (see {path}); lower the learning-rate range")
+        raise typer.Exit(1)
+    console.print(f"best: {best['trial']} val acc {100 * best['val_acc']:.1f}% with "
+                  f"{json.dumps(best['params'])}", soft_wrap=True)
+    if outcome.ensemble:
+        e = outcome.ensemble
+        console.print(f"ensemble of the top {len(e['members'])}: val acc {100 * e['val_acc']:.1f}% "
+                      f"(best single model {100 * e['best_single_val_acc']:.1f}%)")
+    console.print(f"results: {path}")

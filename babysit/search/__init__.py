@@ -1,0 +1,1 @@
+"""`babysit search`: coarse-to-fine random hyperparameter search, local or on Dask."""

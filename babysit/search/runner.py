@@ -1,0 +1,85 @@
+"""Where trials run: worker processes on this machine, or a Dask cluster. Both look the same
+to the search: submit(fn, *args) returns a future, as_completed(futures) yields them done."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import as_completed as local_as_completed
+from typing import Any
+
+from babysit.errors import BabysitError
+
+_BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class LocalRunner:
+    """A pool of spawned worker processes, each with cores // workers BLAS threads."""
+
+    def __init__(self, workers: int) -> None:
+        """Start `workers` processes (at least 1)."""
+        self.workers = max(1, workers)
+        self.threads = max(1, (os.cpu_count() or 1) // self.workers)
+        saved = {k: os.environ.get(k) for k in _BLAS_ENV}
+        # Spawned workers read these when they import numpy: set them only around the spawn.
+        os.environ.update({k: str(self.threads) for k in _BLAS_ENV})
+        try:
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Run fn(*args) in a worker."""
+        return self.pool.submit(fn, *args)
+
+    def share(self, value: Any) -> Any:
+        """Data every trial needs: pickled along with each task."""
+        return value
+
+    def as_completed(self, futures: Iterable[Future]) -> Iterator[Future]:
+        """Futures as they finish."""
+        return local_as_completed(list(futures))
+
+    def close(self, cancel: bool = False) -> None:
+        """Stop the workers (dropping queued trials if `cancel`)."""
+        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+class DaskRunner:
+    """Trials on a running dask.distributed scheduler (pip install 'babysit[dask]')."""
+
+    def __init__(self, address: str) -> None:
+        """Connect to the scheduler at `address` (e.g. tcp://127.0.0.1:8786)."""
+        try:
+            from distributed import Client
+        except ImportError:
+            raise BabysitError("--scheduler needs dask.distributed: pip install 'babysit[dask]'") from None
+        try:
+            self.client = Client(address, timeout=10)
+        except (OSError, TimeoutError) as exc:
+            raise BabysitError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        self.threads = None
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run fn(*args) on the cluster; not cached (each trial is its own work)."""
+        return self.client.submit(fn, *args, pure=False)
+
+    def share(self, value: Any) -> Any:
+        """Send data once to the workers instead of with every task."""
+        return self.client.scatter(value, broadcast=True)
+
+    def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
+        """Futures as they finish."""
+        from distributed import as_completed
+
+        return iter(as_completed(list(futures)))
+
+    def close(self, cancel: bool = False) -> None:
+        """Disconnect (cancelling queued trials if `cancel`)."""
+        self.client.close()

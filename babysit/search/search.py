@@ -1,0 +1,181 @@
+"""Coarse-to-fine random search, as the lecture describes it.
+
+Stage 1 samples many configurations and trains each for a few epochs; each later stage samples
+fewer, trains them longer, in ranges narrowed around the best trials of the stage before.
+Every finished trial is appended to a results JSONL at once, so an interrupted search loses
+nothing finished and `resume` picks up where it stopped. Sampling depends only on the seed,
+the stage and the results of earlier stages, so the same seed gives the same trials whatever
+runs them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from babysit.config import Config
+from babysit.data import Dataset
+from babysit.errors import BabysitError
+from babysit.search.runner import DaskRunner, LocalRunner
+from babysit.search.space import Space, edge_warnings, sample
+from babysit.search.trial import run_trial
+
+TOP_FRACTION = 0.2  # a stage's ranges are narrowed around its best fifth (at least 3 trials)
+MOSTLY_DIVERGED = 0.5  # warn when more than half of a stage's trials diverged
+FINISHED = ("completed", "diverged", "hopeless")  # statuses written to the results file
+
+Event = Callable[[str, Any], None]
+
+
+@dataclass
+class Stage:
+    """How many trials a stage samples and how many epochs each trains."""
+
+    trials: int
+    epochs: int
+
+
+@dataclass
+class Outcome:
+    """What a search found."""
+
+    rows: list[dict[str, Any]]
+    spaces: list[Space]
+    warnings: list[str] = field(default_factory=list)
+    ensemble: dict[str, Any] | None = None
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        """The completed trial with the highest validation accuracy (ties: the earliest)."""
+        done = [r for r in self.rows if r["status"] == "completed" and r.get("val_acc") is not None]
+        return max(done, key=lambda r: r["val_acc"]) if done else None
+
+
+def trial_seed(seed: int, stage: int, index: int) -> int:
+    """The seed of one trial's init, shuffling and dropout (the data split is shared)."""
+    return seed * 10_000 + stage * 1_000 + index
+
+
+def plan_stage(space: Space, seed: int, stage: int, trials: int) -> list[tuple[str, dict[str, Any], int]]:
+    """(trial id, sampled values, trial seed) for every trial of a stage."""
+    rng = np.random.default_rng([seed, stage])
+    return [(f"s{stage + 1}-t{i:03d}", sample(space, rng), trial_seed(seed, stage, i))
+            for i in range(trials)]
+
+
+def narrow(space: Space, rows: list[dict[str, Any]]) -> Space:
+    """Each dimension narrowed around the best completed trials of `rows`."""
+    done = sorted((r for r in rows if r["status"] == "completed" and r.get("val_acc") is not None),
+                  key=lambda r: -r["val_acc"])
+    if not done:
+        return space
+    top = done[: max(3, int(len(done) * TOP_FRACTION))]
+    values = {name: [_hashable(r["params"][name]) for r in top] for name in space}
+    return {name: dim.narrow(values[name]) for name, dim in space.items()}
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def load_results(path: Path) -> dict[str, dict[str, Any]]:
+    """Finished trials already in a results file, by trial id (unreadable lines skipped)."""
+    rows: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return rows
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash: that trial simply runs again
+        if isinstance(row, dict) and row.get("status") in FINISHED and "trial" in row:
+            rows[row["trial"]] = row
+    return rows
+
+
+def run_search(base: Config, space: Space, stages: list[Stage], data: Dataset,
+               results: Path, runner: LocalRunner | DaskRunner, resume: bool = False,
+               ensemble: int = 0, on_event: Event | None = None) -> Outcome:
+    """Run every stage; append each finished trial to `results`; return what was found."""
+    emit = on_event or (lambda kind, payload: None)
+    if results.exists() and not resume:
+        raise BabysitError(f"results file {results} exists: pass --resume to continue that "
+                           "search, or choose another --results")
+    done = load_results(results) if resume else {}
+    results.parent.mkdir(parents=True, exist_ok=True)
+    out_dir = results.with_suffix("")  # trial logs and models live beside the results file
+    shared = runner.share(data)
+    outcome = Outcome(rows=[], spaces=[])
+    with results.open("a", encoding="utf-8") as sink:
+        for index, stage in enumerate(stages):
+            outcome.spaces.append(space)
+            planned = plan_stage(space, base.seed, index, stage.trials)
+            emit("stage", {"stage": index + 1, "trials": len(planned), "epochs": stage.epochs,
+                           "space": {k: str(v) for k, v in space.items()}})
+            rows = [done[tid] for tid, _, _ in planned if tid in done]
+            for row in rows:
+                emit("result", row)
+            todo = [(tid, values, seed) for tid, values, seed in planned if tid not in done]
+            futures = [runner.submit(run_trial, base, {**values, "epochs": stage.epochs}, tid,
+                                     index + 1, seed, shared, str(out_dir), runner.threads)
+                       for tid, values, seed in todo]
+            emit("running", len(futures))
+            for future in runner.as_completed(futures):
+                row = future.result()
+                if row["status"] not in FINISHED:
+                    continue  # interrupted: not finished, a resume runs it again
+                sink.write(json.dumps(row) + "\n")
+                sink.flush()
+                rows.append(row)
+                emit("result", row)
+            outcome.rows.extend(sorted(rows, key=lambda r: r["trial"]))
+            warnings = stage_warnings(space, rows, index + 1)
+            outcome.warnings.extend(warnings)
+            for warning in warnings:
+                emit("warning", warning)
+            space = narrow(space, rows)
+    if ensemble:
+        outcome.ensemble = make_ensemble(outcome.rows, data, ensemble)
+    return outcome
+
+
+def stage_warnings(space: Space, rows: list[dict[str, Any]], stage: int) -> list[str]:
+    """Edge-of-range and mostly-diverged warnings for one stage's rows."""
+    out = []
+    diverged = sum(r["status"] == "diverged" for r in rows)
+    if rows and diverged / len(rows) > MOSTLY_DIVERGED:
+        out.append(f"stage {stage}: {diverged} of {len(rows)} trials diverged: lower the "
+                   "learning-rate range")
+    done = [r for r in rows if r["status"] == "completed" and r.get("val_acc") is not None]
+    if done:
+        best = max(done, key=lambda r: r["val_acc"])
+        out += [f"stage {stage}: {w}" for w in edge_warnings(space, best["params"])]
+    return out
+
+
+def make_ensemble(rows: list[dict[str, Any]], data: Dataset, k: int) -> dict[str, Any] | None:
+    """Average the validation class probabilities of the top k models; compare with the best."""
+    ranked = sorted((r for r in rows if r.get("model") and r.get("val_acc") is not None),
+                    key=lambda r: -r["val_acc"])[:k]
+    if not ranked or not len(data.y_val):
+        return None
+    probs = np.mean([np.load(r["model"])["val_probs"] for r in ranked], axis=0)
+    accuracy = float((probs.argmax(axis=1) == data.y_val).mean())
+    return {"members": [r["trial"] for r in ranked], "val_acc": accuracy,
+            "best_single_val_acc": ranked[0]["val_acc"]}
+
+
+def stage_plan(trials: int, epochs: int, fine_epochs: int, stages: int) -> list[Stage]:
+    """Stage 1: `trials` x `epochs`; each later stage a third of the trials (at least 3) x
+    `fine_epochs`."""
+    plan = [Stage(trials, epochs)]
+    for _ in range(1, stages):
+        plan.append(Stage(max(3, plan[-1].trials // 3), fine_epochs))
+    return plan
+
+
