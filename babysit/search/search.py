@@ -83,6 +83,15 @@ def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _ends_with_newline(path: Path) -> bool:
+    """True for an empty file or one whose last byte is a newline."""
+    with path.open("rb") as fh:
+        if fh.seek(0, 2) == 0:
+            return True
+        fh.seek(-1, 2)
+        return fh.read(1) == b"\n"
+
+
 def load_results(path: Path) -> dict[str, dict[str, Any]]:
     """Finished trials already in a results file, by trial id (unreadable lines skipped)."""
     rows: dict[str, dict[str, Any]] = {}
@@ -112,6 +121,8 @@ def run_search(base: Config, space: Space, stages: list[Stage], data: Dataset,
     shared = runner.share(data)
     outcome = Outcome(rows=[], spaces=[])
     with results.open("a", encoding="utf-8") as sink:
+        if not _ends_with_newline(results):
+            sink.write("\n")  # a line cut short by a crash: start the next row on its own line
         for index, stage in enumerate(stages):
             outcome.spaces.append(space)
             planned = plan_stage(space, base.seed, index, stage.trials)

@@ -1,0 +1,131 @@
+"""babysit search: sampling, narrowing, warnings, divergence, resume, workers, Dask, ensembles."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from babysit.api import prepare_data
+from babysit.cli.app import app
+from babysit.config import Config
+from babysit.search.runner import LocalRunner
+from babysit.search.search import load_results, narrow, plan_stage, run_search, stage_plan
+from babysit.search.space import Choice, LinRange, LogRange, edge_warnings
+
+BASE = Config(epochs=3, hidden=(30,))
+SPACE = {"lr": LogRange(1e-4, 1e-1), "reg": LogRange(1e-6, 1e-2)}
+
+
+def test_log_uniform_sampling() -> None:
+    rng = np.random.default_rng(0)
+    dim = LogRange(1e-6, 1e-1)
+    logs = np.log10([dim.sample(rng) for _ in range(4000)])
+    assert logs.min() >= -6 and logs.max() <= -1
+    # Uniform in log space: each decade gets about a fifth of the samples.
+    counts = np.histogram(logs, bins=5, range=(-6, -1))[0]
+    assert np.all(np.abs(counts / 4000 - 0.2) < 0.03)
+
+
+def test_same_seed_same_trials_and_stage_two_lies_inside_stage_one() -> None:
+    assert plan_stage(SPACE, 7, 0, 5) == plan_stage(SPACE, 7, 0, 5)
+    assert plan_stage(SPACE, 7, 0, 5) != plan_stage(SPACE, 8, 0, 5)
+    rows = [{"status": "completed", "val_acc": acc, "params": {"lr": lr, "reg": 1e-4}}
+            for acc, lr in [(0.9, 1e-3), (0.85, 2e-3), (0.8, 5e-4), (0.3, 5e-2), (0.2, 1e-4)]]
+    fine = narrow(SPACE, rows)
+    assert SPACE["lr"].lo <= fine["lr"].lo < 5e-4 and 2e-3 < fine["lr"].hi <= SPACE["lr"].hi
+    assert fine["lr"].hi < 5e-2  # the poor trials do not stretch it
+    assert Choice(("relu", "tanh", "elu")).narrow(["tanh", "relu"]).options == ("relu", "tanh")
+    assert LinRange(0.0, 0.5).narrow([0.2]).lo >= 0.0
+
+
+def test_edge_warning_fires_only_at_the_edge() -> None:
+    assert edge_warnings(SPACE, {"lr": 9e-2, "reg": 1e-4})[0].startswith("the best lr")
+    assert edge_warnings(SPACE, {"lr": 1.1e-4, "reg": 1e-4})[0].startswith("the best lr")
+    assert edge_warnings(SPACE, {"lr": 3e-3, "reg": 1e-4}) == []
+
+
+def run(tmp_path: Path, workers: int = 1, name: str = "r.jsonl", **kw) -> tuple:  # type: ignore[no-untyped-def]
+    data = prepare_data(BASE)
+    runner = LocalRunner(workers)
+    try:
+        outcome = run_search(BASE, kw.pop("space", SPACE), kw.pop("plan", stage_plan(6, 3, 6, 2)),
+                             data, tmp_path / name, runner, **kw)
+    finally:
+        runner.close()
+    return outcome, tmp_path / name
+
+
+def test_diverging_trials_are_recorded_and_the_search_goes_on(tmp_path: Path) -> None:
+    space = {"lr": LogRange(1e2, 1e4), "reg": LogRange(1e-6, 1e-5)}
+    outcome, path = run(tmp_path, space=space, plan=stage_plan(4, 3, 3, 2))
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(rows) == 4 + 3 and {r["status"] for r in rows} <= {"diverged", "hopeless", "completed"}
+    assert sum(r["status"] == "diverged" for r in rows) >= 4
+    assert any("diverged: lower the learning-rate range" in w for w in outcome.warnings)
+    assert all(Path(r["log"]).exists() for r in rows)
+
+
+def test_resume_does_not_rerun_finished_trials(tmp_path: Path) -> None:
+    _, path = run(tmp_path)
+    lines = path.read_text().splitlines()
+    # Pretend the search was interrupted after 4 trials (one line cut short by the crash).
+    path.write_text("\n".join(lines[:4]) + "\n" + lines[4][:10])
+    kept = {json.loads(line)["trial"]: Path(json.loads(line)["log"]).stat().st_mtime_ns
+            for line in lines[:4]}
+    outcome, _ = run(tmp_path, resume=True)
+    assert len(load_results(path)) == len(lines)
+    for trial, mtime in kept.items():  # their logs were not rewritten
+        assert Path(next(r["log"] for r in outcome.rows if r["trial"] == trial)).stat().st_mtime_ns == mtime
+    with pytest.raises(Exception, match="exists"):
+        run(tmp_path)  # an existing results file is never overwritten without --resume
+
+
+def test_one_and_two_workers_give_identical_results(tmp_path: Path) -> None:
+    one, _ = run(tmp_path, workers=1, name="one.jsonl")
+    two, _ = run(tmp_path, workers=2, name="two.jsonl")
+    key = [(r["trial"], r["params"], r["status"], r["val_acc"]) for r in one.rows]
+    assert key == [(r["trial"], r["params"], r["status"], r["val_acc"]) for r in two.rows]
+
+
+def test_ensemble_averages_the_top_models(tmp_path: Path) -> None:
+    outcome, _ = run(tmp_path, ensemble=3)
+    e = outcome.ensemble
+    assert e is not None and len(e["members"]) == 3
+    assert e["best_single_val_acc"] == outcome.best["val_acc"]
+    assert 0.0 <= e["val_acc"] <= 1.0 and math.isfinite(e["val_acc"])
+
+
+def test_dask_path_on_a_local_cluster(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        result = CliRunner().invoke(app, [
+            "search", "--trials", "4", "--stages", "2", "--epochs", "2", "--fine-epochs", "2",
+            "--hidden", "20", "--results", str(tmp_path / "dask.jsonl"), "--scheduler",
+            cluster.scheduler_address, "--no-live"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (tmp_path / "dask.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 + 3 and "best:" in result.output
+
+
+def test_cli_search_and_bad_options(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "cli.jsonl"
+    result = runner.invoke(app, ["search", "--trials", "4", "--epochs", "2", "--fine-epochs", "3",
+                                 "--hidden", "20", "--results", str(out), "--workers", "1",
+                                 "--hidden-choices", "10;20,20", "--activation-choices",
+                                 "relu,tanh", "--ensemble", "2", "--no-live"])
+    assert result.exit_code == 0, result.output
+    assert "best:" in result.output and "ensemble of the top 2" in result.output
+    params = [json.loads(line)["params"] for line in out.read_text().splitlines()]
+    assert all(p["activation"] in ("relu", "tanh") and p["hidden"] in ([10], [20, 20]) for p in params)
+    for bad in (["--lr-range", "1e-1:1e-5"], ["--lr-range", "x"], ["--activation-choices", "nope"],
+                ["--resume"], ["--scheduler", "tcp://127.0.0.1:1"]):
+        res = runner.invoke(app, ["search", "--trials", "2", "--no-live", *bad])
+        assert res.exit_code == 2, (bad, res.output)
+        assert res.output.startswith("error:")
