@@ -59,16 +59,21 @@ def nesterov(w: Array, dw: Array, state: State, lr: float) -> None:
     w += s
 
 
-def adagrad(w: Array, dw: Array, state: State, lr: float) -> None:
-    """Per-parameter step lr / sqrt(sum of all squared gradients so far)."""
-    cache, s = _buffer(state, "cache", w), _buffer(state, "scratch", w, zero=False)
-    np.multiply(dw, dw, out=s)
-    cache += s
+def _scaled_step(w: Array, dw: Array, cache: Array, s: Array, lr: float) -> None:
+    """w -= lr * dw / (sqrt(cache) + eps), through the scratch buffer s."""
     np.sqrt(cache, out=s)
     s += EPS
     np.divide(dw, s, out=s)
     s *= lr
     w -= s
+
+
+def adagrad(w: Array, dw: Array, state: State, lr: float) -> None:
+    """Per-parameter step lr / sqrt(sum of all squared gradients so far)."""
+    cache, s = _buffer(state, "cache", w), _buffer(state, "scratch", w, zero=False)
+    np.multiply(dw, dw, out=s)
+    cache += s
+    _scaled_step(w, dw, cache, s, lr)
 
 
 def rmsprop(w: Array, dw: Array, state: State, lr: float) -> None:
@@ -78,11 +83,7 @@ def rmsprop(w: Array, dw: Array, state: State, lr: float) -> None:
     np.multiply(dw, dw, out=s)
     s *= 1.0 - DECAY_RATE
     cache += s
-    np.sqrt(cache, out=s)
-    s += EPS
-    np.divide(dw, s, out=s)
-    s *= lr
-    w -= s
+    _scaled_step(w, dw, cache, s, lr)
 
 
 def adam(w: Array, dw: Array, state: State, lr: float) -> None:

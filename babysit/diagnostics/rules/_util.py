@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import ClassVar
+
+from babysit.diagnostics.rule import Finding, LayerSample, Rule
 
 
 class Sustained:
@@ -64,3 +67,40 @@ def fitted_level(num_classes: int | None, fraction: float, default: float) -> fl
         return default
     chance = 1.0 / num_classes
     return chance + fraction * (1.0 - chance)
+
+
+class LayerFieldRule(Rule):
+    """Base for rules of the form "a layer's `field`, as a median over `samples` samples, is
+    beyond a threshold": subclasses set `field` and implement `beyond` and `describe`."""
+
+    field: ClassVar[str]
+
+    def __init__(self, **overrides: float) -> None:
+        """Per-layer sliding medians of `field`."""
+        super().__init__(**overrides)
+        self.medians = Sustained(int(self.t["samples"]))
+
+    def beyond(self, median: float) -> bool:
+        """True when the median is past the threshold."""
+        raise NotImplementedError
+
+    def describe(self, layer: str, median: float) -> str:
+        """The finding's message, with the numbers."""
+        raise NotImplementedError
+
+    def applies(self, sample: LayerSample) -> bool:
+        """Extra conditions on the whole sample (default: none)."""
+        return True
+
+    def on_layers(self, sample: LayerSample) -> Finding | None:
+        """Update each layer's median and report the first layer past the threshold."""
+        applies = self.applies(sample)
+        for name, entry in sample.layers:
+            value = entry.get(self.field)
+            if value is None:
+                continue
+            med = self.medians.add(name, value)
+            if applies and med is not None and self.beyond(med):
+                return self.report(sample.step, self.describe(name, med), layer=name,
+                                   **{self.field: med})
+        return None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.rule import Finding, LayerSample, Rule
-from babysit.diagnostics.rules._util import Sustained
+from babysit.diagnostics.rules._util import LayerFieldRule
 
 
-class DeadReLU(Rule):
+class DeadReLU(LayerFieldRule):
     """A layer's dead fraction has a median of at least `max_dead` over `samples` samples.
 
     Why: a ReLU whose input is negative for every example gets no gradient and never recovers
@@ -19,6 +18,7 @@ class DeadReLU(Rule):
     id = "dead-relu"
     severity = "warning"
     needs = ("layers.dead_frac",)
+    field = "dead_frac"
     thresholds = {"max_dead": 0.5, "samples": 3}
     advice = ("Lower the learning rate; use He init; start ReLU biases slightly positive "
               "(--bias-init 0.01); or switch to Leaky ReLU / ELU, which do not die.")
@@ -26,20 +26,10 @@ class DeadReLU(Rule):
     # collapse is this problem, not an initialization scale problem.
     supersedes = ("vanishing-activations",)
 
-    def __init__(self, **overrides: float) -> None:
-        """Per-layer sliding medians."""
-        super().__init__(**overrides)
-        self.medians = Sustained(int(self.t["samples"]))
+    def beyond(self, median: float) -> bool:
+        """At least max_dead of the units dead."""
+        return median >= self.t["max_dead"]
 
-    def on_layers(self, sample: LayerSample) -> Finding | None:
-        """Update each layer's median dead fraction."""
-        for name, entry in sample.layers:
-            dead = entry.get("dead_frac")
-            if dead is None:
-                continue
-            med = self.medians.add(name, dead)
-            if med is not None and med >= self.t["max_dead"]:
-                return self.report(sample.step, f"layer {name}: {100 * med:.0f}% of units dead "
-                                   f"(median of {self.medians.size} samples)", layer=name,
-                                   dead_frac=med)
-        return None
+    def describe(self, layer: str, median: float) -> str:
+        """'layer fc1: 60% of units dead ...'."""
+        return f"layer {layer}: {100 * median:.0f}% of units dead (median of {self.medians.size} samples)"

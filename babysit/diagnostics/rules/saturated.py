@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.rule import Finding, LayerSample, Rule
-from babysit.diagnostics.rules._util import Sustained
+from babysit.diagnostics.rules._util import LayerFieldRule
 
 
-class SaturatedActivations(Rule):
+class SaturatedActivations(LayerFieldRule):
     """A layer's saturated fraction has a median of at least `max_saturated` over `samples`.
 
     Why: lecture: "saturated neurons kill the gradient". A sigmoid output below 0.01 or above
@@ -18,24 +17,16 @@ class SaturatedActivations(Rule):
     id = "saturated-activations"
     severity = "warning"
     needs = ("layers.sat_frac",)
+    field = "sat_frac"
     thresholds = {"max_saturated": 0.5, "samples": 3}
     advice = ("Initialize smaller (Xavier: randn / sqrt(fan_in)), add batch norm, or use ReLU "
               "in hidden layers.")
 
-    def __init__(self, **overrides: float) -> None:
-        """Per-layer sliding medians."""
-        super().__init__(**overrides)
-        self.medians = Sustained(int(self.t["samples"]))
+    def beyond(self, median: float) -> bool:
+        """At least max_saturated of the outputs saturated."""
+        return median >= self.t["max_saturated"]
 
-    def on_layers(self, sample: LayerSample) -> Finding | None:
-        """Update each layer's median saturated fraction."""
-        for name, entry in sample.layers:
-            sat = entry.get("sat_frac")
-            if sat is None:
-                continue
-            med = self.medians.add(name, sat)
-            if med is not None and med >= self.t["max_saturated"]:
-                return self.report(sample.step, f"layer {name}: {100 * med:.0f}% of outputs "
-                                   f"saturated (median of {self.medians.size} samples)",
-                                   layer=name, sat_frac=med)
-        return None
+    def describe(self, layer: str, median: float) -> str:
+        """'layer fc1: 90% of outputs saturated ...'."""
+        return (f"layer {layer}: {100 * median:.0f}% of outputs saturated "
+                f"(median of {self.medians.size} samples)")

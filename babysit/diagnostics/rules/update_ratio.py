@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.rule import Finding, LayerSample, Rule
-from babysit.diagnostics.rules._util import Sustained
+from babysit.diagnostics.rule import LayerSample
+from babysit.diagnostics.rules._util import LayerFieldRule
 
 TARGET = 1e-3  # the lecture: weight update / weight value ~ 0.001
 
 
-class UpdateRatioHigh(Rule):
+class UpdateRatioHigh(LayerFieldRule):
     """A layer's update/weight ratio has a median above `high` over its last `samples` samples.
 
     Why: the lecture's check, "weight_update / weight_value ~ 0.001". Healthy runs measured in
@@ -23,29 +23,21 @@ class UpdateRatioHigh(Rule):
     id = "update-ratio-high"
     severity = "warning"
     needs = ("layers.update_ratio",)
+    field = "update_ratio"
     thresholds = {"high": 1e-1, "samples": 10}
     advice = "Lower the learning rate: updates should be about 1e-3 of the weights."
 
-    def __init__(self, **overrides: float) -> None:
-        """Per-layer sliding medians."""
-        super().__init__(**overrides)
-        self.medians = Sustained(int(self.t["samples"]))
+    def beyond(self, median: float) -> bool:
+        """Above `high`."""
+        return median > self.t["high"]
 
-    def on_layers(self, sample: LayerSample) -> Finding | None:
-        """Update each layer's median and compare it with `high`."""
-        for name, entry in sample.layers:
-            ratio = entry.get("update_ratio")
-            if ratio is None:
-                continue
-            med = self.medians.add(name, ratio)
-            if med is not None and med > self.t["high"]:
-                return self.report(sample.step, f"layer {name}: median update/weight ratio "
-                                   f"{med:.2e} over {self.medians.size} samples (target ~{TARGET:g}, "
-                                   f"limit {self.t['high']:g})", layer=name, ratio=med)
-        return None
+    def describe(self, layer: str, median: float) -> str:
+        """The median ratio against the target and the limit."""
+        return (f"layer {layer}: median update/weight ratio {median:.2e} over "
+                f"{self.medians.size} samples (target ~{TARGET:g}, limit {self.t['high']:g})")
 
 
-class UpdateRatioLow(Rule):
+class UpdateRatioLow(LayerFieldRule):
     """A layer's update/weight ratio has a median below `low` over its last `samples` samples,
     while the loss is still above `min_loss_fraction` of its first value.
 
@@ -58,29 +50,28 @@ class UpdateRatioLow(Rule):
     id = "update-ratio-low"
     severity = "warning"
     needs = ("layers.update_ratio", "loss")
+    field = "update_ratio"
     thresholds = {"low": 1e-5, "samples": 10, "min_loss_fraction": 0.5}
     advice = "Raise the learning rate: updates should be about 1e-3 of the weights."
 
     def __init__(self, **overrides: float) -> None:
-        """Per-layer sliding medians and the first loss."""
+        """Also remembers the first loss."""
         super().__init__(**overrides)
-        self.medians = Sustained(int(self.t["samples"]))
         self.first_loss: float | None = None
 
-    def on_layers(self, sample: LayerSample) -> Finding | None:
-        """Update each layer's median and compare it with `low`."""
+    def applies(self, sample: LayerSample) -> bool:
+        """Only while the net is still learning: loss above min_loss_fraction of the first."""
         loss = sample.loss
         if loss is not None and self.first_loss is None:
             self.first_loss = loss
-        learning = (self.first_loss is None or loss is None
-                    or loss > self.t["min_loss_fraction"] * self.first_loss)
-        for name, entry in sample.layers:
-            ratio = entry.get("update_ratio")
-            if ratio is None:
-                continue
-            med = self.medians.add(name, ratio)
-            if learning and med is not None and med < self.t["low"]:
-                return self.report(sample.step, f"layer {name}: median update/weight ratio "
-                                   f"{med:.2e} over {self.medians.size} samples (target ~{TARGET:g}, "
-                                   f"limit {self.t['low']:g})", layer=name, ratio=med)
-        return None
+        return (self.first_loss is None or loss is None
+                or loss > self.t["min_loss_fraction"] * self.first_loss)
+
+    def beyond(self, median: float) -> bool:
+        """Below `low`."""
+        return median < self.t["low"]
+
+    def describe(self, layer: str, median: float) -> str:
+        """The median ratio against the target and the limit."""
+        return (f"layer {layer}: median update/weight ratio {median:.2e} over "
+                f"{self.medians.size} samples (target ~{TARGET:g}, limit {self.t['low']:g})")
