@@ -117,12 +117,16 @@ def test_cli_search_and_bad_options(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "cli.jsonl"
     result = runner.invoke(app, ["search", "--trials", "4", "--epochs", "2", "--fine-epochs", "3",
+                                 "--fine-trials", "2",
                                  "--hidden", "20", "--results", str(out), "--workers", "1",
                                  "--hidden-choices", "10;20,20", "--activation-choices",
                                  "relu,tanh", "--ensemble", "2", "--no-live"])
     assert result.exit_code == 0, result.output
     assert "best:" in result.output and "ensemble of the top 2" in result.output
-    params = [json.loads(line)["params"] for line in out.read_text().splitlines()]
+    assert len(out.read_text().splitlines()) == 4 + 2
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    params = [r["params"] for r in rows]
+    assert all(r["config"]["activation"] == r["params"]["activation"] for r in rows)
     assert all(p["activation"] in ("relu", "tanh") and p["hidden"] in ([10], [20, 20]) for p in params)
     for bad in (["--lr-range", "1e-1:1e-5"], ["--lr-range", "x"], ["--activation-choices", "nope"],
                 ["--resume"], ["--scheduler", "tcp://127.0.0.1:1"]):

@@ -71,6 +71,8 @@ def search(
     config: Config,
     trials: Annotated[int, _opt("Trials in the coarse stage")] = 20,
     fine_epochs: Annotated[int, _opt("Epochs per trial in the fine stages")] = 20,
+    fine_trials: Annotated[int | None, _opt(
+        "Trials per fine stage [default: a third of the stage before, at least 3]")] = None,
     stages: Annotated[int, _opt("Stages: 1 coarse, then fine ones around the best")] = 2,
     lr_range: Annotated[str, _opt("Learning-rate range, sampled log-uniformly")] = "1e-5:1e-1",
     reg_range: Annotated[str, _opt("L2 range, sampled log-uniformly")] = "1e-6:1e-1",
@@ -91,15 +93,17 @@ def search(
 ) -> None:
     """Random search for learning rate, L2 and more: a short coarse stage, then finer, longer
     stages around the best trials (all trials share the data split of --seed)."""
-    if trials < 1 or stages < 1 or fine_epochs < 1 or ensemble < 0:
-        raise BabysitError("--trials, --stages and --fine-epochs must be positive, --ensemble >= 0")
+    if trials < 1 or stages < 1 or fine_epochs < 1 or ensemble < 0 or (
+            fine_trials is not None and fine_trials < 1):
+        raise BabysitError("--trials, --fine-trials, --stages and --fine-epochs must be "
+                           "positive, --ensemble >= 0")
     if resume and results is None:
         raise BabysitError("--resume needs --results PATH (the search to continue)")
     space = build_space(lr_range, reg_range, dropout_range, hidden_choices, activation_choices,
                         init_choices, optimizer_choices, schedule_choices)
     data = prepare_data(config)
     path = results or Path("runs") / f"search-{datetime.now().strftime('%Y%m%d-%H%M%S')}.jsonl"
-    plan = stage_plan(trials, config.epochs, fine_epochs, stages)
+    plan = stage_plan(trials, config.epochs, fine_epochs, stages, fine_trials)
     runner = DaskRunner(scheduler) if scheduler else LocalRunner(workers or os.cpu_count() or 1)
     console = Console(highlight=False)
     progress = Progress(stages=len(plan))

@@ -181,12 +181,14 @@ def make_ensemble(rows: list[dict[str, Any]], data: Dataset, k: int) -> dict[str
             "best_single_val_acc": ranked[0]["val_acc"]}
 
 
-def stage_plan(trials: int, epochs: int, fine_epochs: int, stages: int) -> list[Stage]:
-    """Stage 1: `trials` x `epochs`; each later stage a third of the trials (at least 3) x
-    `fine_epochs`."""
+def stage_plan(trials: int, epochs: int, fine_epochs: int, stages: int,
+               fine_trials: int | None = None) -> list[Stage]:
+    """Stage 1: `trials` x `epochs`; each later stage `fine_trials` (default: a third of the
+    stage before, at least 3) x `fine_epochs`."""
     plan = [Stage(trials, epochs)]
     for _ in range(1, stages):
-        plan.append(Stage(max(3, plan[-1].trials // 3), fine_epochs))
+        n = fine_trials if fine_trials is not None else max(3, plan[-1].trials // 3)
+        plan.append(Stage(n, fine_epochs))
     return plan
 
 

@@ -65,6 +65,7 @@ def run_trial(base: Config, overrides: dict[str, Any], trial_id: str, stage: int
     summary = trainer.run()
     row: dict[str, Any] = {
         "trial": trial_id, "stage": stage, "seed": seed, "params": _jsonable(overrides),
+        "config": config.to_dict(),
         "status": summary["status"], "reason": summary.get("reason"),
         "val_acc": summary.get("val_acc"), "val_loss": summary.get("val_loss"),
         "train_acc": summary.get("train_acc"), "steps": summary["steps"],
