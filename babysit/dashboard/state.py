@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from babysit.diagnostics.reader import number
@@ -36,7 +36,6 @@ class Snapshot:
     total_steps: int | None
     log_path: str | None
     status: str = "running"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class RunState:
