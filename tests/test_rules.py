@@ -120,3 +120,21 @@ def test_docs_rules_md_is_up_to_date() -> None:
 
     assert DOCS.read_text() == catalogue(), (
         "docs/rules.md is stale: python -m babysit.diagnostics.catalogue > docs/rules.md")
+
+
+def test_layer_samples_thin_out_on_long_runs() -> None:
+    from babysit.diagnostics.rule import Rule
+
+    class Count(Rule):
+        id, severity, needs, advice = "count", "info", (), ""
+        calls = 0
+
+        def on_layers(self, sample):  # type: ignore[no-untyped-def]
+            Count.calls += 1
+
+    engine = Engine([Count()])
+    layers = {"fc1": {"grad_norm": 1.0}}
+    for step in range(100_000):
+        engine.push({"step": step, "loss": 1.0, "layers": layers})
+    # every 10 steps up to 10,000 (1,000 samples), then ~1000 per decade: ~1000 * ln(10) more
+    assert 3000 < Count.calls < 3600

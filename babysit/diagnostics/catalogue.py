@@ -40,7 +40,10 @@ not fitted to the test suite.
 
 **Smoothing.** Loss rules look at windows of {WINDOW} consecutive step records (their mean, min,
 max and first value), not at single minibatches. Layer rules take medians over the last few
-samples of per-layer statistics (`samples`), so one odd batch does not fire them.
+samples of per-layer statistics (`samples`), so one odd batch does not fire them. They see at
+most one layer sample per 10 steps (babysit's default sampling, so a log with statistics on
+every step reads the same), and past step 10,000 one per step/1,000 steps: about 1,000 samples
+per decade of a long run.
 
 **Supersession.** Some findings are symptoms of another: once `loss-explosion` or `loss-nan`
 fires, `loss-flat`, `loss-oscillation`, `underfitting`, `overfitting` and `val-plateau` are not

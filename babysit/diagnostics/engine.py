@@ -20,9 +20,12 @@ from babysit.errors import BabysitError
 
 WINDOW = 10  # step records per loss window: averages out minibatch noise, ~3x less spread
 # Layer rules see at most one layer sample per LAYER_STRIDE steps (babysit's default sampling),
-# so "samples" means the same thing whether a tool logs layer statistics every step or every 10,
-# and a log with statistics on every record costs a tenth as much to diagnose.
+# so "samples" means the same thing whether a tool logs layer statistics every step or every 10.
+# Past LAYER_DENSE_STEPS the spacing grows with the step (step / 1000, like cockpit's sparser
+# schedules): about 1000 samples per decade of steps, so a million-step log costs ~5600 layer
+# samples instead of 100,000, while a sustained problem late in a run still shows.
 LAYER_STRIDE = 10
+LAYER_DENSE_STEPS = 10_000
 _EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
 _HOOKS = ("on_header", "on_first_step", "on_step", "on_nonfinite", "on_window", "on_layers",
           "on_epoch", "finish")
@@ -138,8 +141,10 @@ class Engine:
             new += self._header({"type": "header"})
         self.seen.update(record)
         step = record.get("step")
-        if step is None:
-            step = record["step"] = self.steps
+        if step.__class__ is not int:  # absent, or a float / string from some other tool
+            value = number(step)
+            step = record["step"] = int(value) if value is not None and math.isfinite(value) \
+                else self.steps
         loss = record.get("loss")
         if loss.__class__ is not float:
             loss = record["loss"] = number(loss)
@@ -197,9 +202,12 @@ class Engine:
         return self.finish()
 
     def _take_layer_sample(self, step: int) -> bool:
-        """True unless the last sample was taken fewer than layer_stride steps before `step`."""
+        """True unless the last sample was taken less than a stride before `step`."""
         last = self._last_layer_step
-        if last is not None and last < step < last + self.layer_stride:
+        stride = self.layer_stride
+        if step > LAYER_DENSE_STEPS:
+            stride = max(stride, step * stride // LAYER_DENSE_STEPS)
+        if last is not None and last < step < last + stride:
             return False
         self._last_layer_step = step
         return True
