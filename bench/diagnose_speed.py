@@ -23,11 +23,13 @@ from pathlib import Path
 
 
 def write_log(path: Path, n: int, every: int) -> None:
-    """A babysit-style log: header, n step records, summary."""
+    """A babysit log (schema 2: `layers` last in each step): header, n steps, summary."""
     rng = random.Random(0)
     hist = {"lo": 0.0, "hi": 4.0, "counts": [120, 80, 40, 20, 10, 5, 3, 2, 1, 1, 0, 0, 0, 0, 0, 1]}
     with path.open("w") as fh:
-        fh.write(json.dumps({"type": "header", "num_classes": 10, "activation": "relu"}) + "\n")
+        fh.write(json.dumps({"type": "header", "schema_version": 2, "run_id": "bench",
+                             "config": {"hidden": [512, 512]}, "num_classes": 10,
+                             "activation": "relu"}) + "\n")
         for step in range(n):
             loss = 2.3 * math.exp(-step / 2e5) + 0.1 + 0.05 * rng.random()
             rec = {"type": "step", "step": step, "epoch": step // 1000, "loss": loss,

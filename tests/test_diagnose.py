@@ -160,3 +160,27 @@ def test_reader_and_cli_never_crash(tmp_path: Path, payload: bytes) -> None:
     result = runner.invoke(app, ["diagnose", str(path), "--json"])
     assert result.exit_code in (0, 1, 2), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_unwanted_layer_statistics_are_skipped_without_changing_the_diagnosis(tmp_path: Path) -> None:
+    from babysit.api import train
+    from babysit.config import Config
+    from babysit.training import JsonlSink
+
+    log = tmp_path / "dense.jsonl"
+    train(Config(epochs=40, stats_every=1, bias_init=-5.0), [JsonlSink(log)])
+    assert json.loads(log.read_text().splitlines()[1])["layers"]  # stats on every step
+    full = Engine().push_all(read_records(log))
+    engine = Engine()
+    has_layers: list[bool] = []
+
+    def tap(records):  # type: ignore[no-untyped-def]
+        for r in records:  # read lazily, as diagnose does: the engine decides as it goes
+            if r.get("type") == "step":
+                has_layers.append("layers" in r)
+            yield r
+
+    fast = engine.push_all(tap(read_records(log, layers_wanted=engine.wants_layers)))
+    assert has_layers.count(False) > len(has_layers) // 2  # most layers were never parsed
+    assert [(f.rule, f.step) for f in fast.findings] == [(f.rule, f.step) for f in full.findings]
+    assert "dead-relu" in {f.rule for f in fast.findings}

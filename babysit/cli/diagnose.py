@@ -42,7 +42,7 @@ def diagnose(
         raise BabysitError(f"--classes must be at least 2, got {classes}")
     engine = Engine(rules_from_options(rules_config, set_), classes=classes)
     stats = ReadStats()
-    report = engine.push_all(read_records(log, stats))
+    report = engine.push_all(read_records(log, stats, layers_wanted=engine.wants_layers))
     notes = read_notes(stats)
     if json_out:
         out = report.to_dict()

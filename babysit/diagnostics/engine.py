@@ -201,13 +201,17 @@ class Engine:
             push(record)
         return self.finish()
 
-    def _take_layer_sample(self, step: int) -> bool:
-        """True unless the last sample was taken less than a stride before `step`."""
+    def wants_layers(self, step: int) -> bool:
+        """Whether a record at `step` would be a layer sample (readers may skip the others)."""
         last = self._last_layer_step
         stride = self.layer_stride
         if step > LAYER_DENSE_STEPS:
             stride = max(stride, step * stride // LAYER_DENSE_STEPS)
-        if last is not None and last < step < last + stride:
+        return last is None or not last < step < last + stride
+
+    def _take_layer_sample(self, step: int) -> bool:
+        """True (and remembered) unless the last sample was taken less than a stride before."""
+        if not self.wants_layers(step):
             return False
         self._last_layer_step = step
         return True

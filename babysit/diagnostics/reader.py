@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -118,27 +118,62 @@ def normalize(obj: Record, index: int) -> Record:
     return obj
 
 
-def read_records(path: Path, stats: ReadStats | None = None) -> Iterator[Record]:
+LAYERS_LAST_SCHEMA = 2  # babysit logs from this schema on write `layers` as the last field
+_LAYERS_KEY = b',"layers":'
+
+
+def _layers_last(header: Record) -> bool:
+    """True for a header of babysit's own log with `layers` written last on every step."""
+    version = header.get("schema_version")
+    return (isinstance(version, int) and version >= LAYERS_LAST_SCHEMA
+            and isinstance(header.get("config"), dict) and "run_id" in header)
+
+
+def _without_layers(raw: bytes, wanted: Callable[[int], bool]) -> Record | None:
+    """The record parsed without its `layers` object, if its step's layers are not wanted.
+
+    Only for babysit logs (see _layers_last), where `layers` is the last field: cutting the
+    line before it leaves valid JSON. None when the layers are wanted or cannot be cut.
+    """
+    cut = raw.find(_LAYERS_KEY)
+    if cut < 0:
+        return None
+    try:
+        head = _fast_loads(raw[:cut] + b"}")
+    except ValueError:
+        return None
+    step = head.get("step") if isinstance(head, dict) else None
+    if step.__class__ is not int or wanted(step):
+        return None
+    return head
+
+
+def read_records(path: Path, stats: ReadStats | None = None,
+                 layers_wanted: Callable[[int], bool] | None = None) -> Iterator[Record]:
     """Yield the log's records in order (header, steps, summary), normalized.
 
     A step record always has an int `step`. Raises BabysitError only if the file cannot be
     opened, or when it is exhausted without a single readable record. The loop is written for
     speed (a million lines should take seconds): a well-formed step line takes the fast path,
-    anything unusual falls back to parse_line and normalize.
+    anything unusual falls back to parse_line and normalize. With `layers_wanted(step)`, a
+    babysit log's layer statistics are not parsed for steps whose layers will not be used.
     """
     stats = stats if stats is not None else ReadStats()
     step_index = 0
     last_step = -(2**63)
     lines = records = 0
     loads = _fast_loads
+    skip_layers = False
     with _open(path) as fh:
         try:
             for raw in fh:
                 lines += 1
-                try:
-                    obj = loads(raw)  # JSON allows the trailing newline as whitespace
-                except (ValueError, RecursionError):
-                    obj = None
+                obj = _without_layers(raw, layers_wanted) if skip_layers else None  # type: ignore[arg-type]
+                if obj is None:
+                    try:
+                        obj = loads(raw)  # JSON allows the trailing newline as whitespace
+                    except (ValueError, RecursionError):
+                        obj = None
                 if obj.__class__ is not dict:
                     text = raw.strip()
                     if not text:
@@ -152,6 +187,8 @@ def read_records(path: Path, stats: ReadStats | None = None) -> Iterator[Record]
                         continue
                 kind = obj.get("type")
                 step = obj.get("step")
+                if kind == "header" and layers_wanted is not None:
+                    skip_layers = _layers_last(obj)
                 if kind is None or kind == "step":
                     if kind is None or step.__class__ is not int or "nonfinite" in obj:
                         obj = normalize(obj, step_index)

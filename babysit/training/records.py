@@ -13,7 +13,7 @@ from babysit import __version__
 from babysit.config import Config
 from babysit.data import Dataset, input_stats
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: `layers` is the last field of a step record
 # Strict JSON has no NaN or Infinity: they are written as these strings (docs/log-format.md).
 NONFINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 

@@ -142,6 +142,8 @@ class Trainer:
             if not diverged and it == self.iters_per_epoch - 1:
                 rec.update(self._evaluate())
             rec["time"] = round(time.perf_counter() - started, 6)
+            if "layers" in rec:  # last, by contract (docs/log-format.md): readers may skip it
+                rec["layers"] = rec.pop("layers")
             self._emit(rec)
             self.step += 1
             if diverged:
