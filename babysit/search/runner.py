@@ -13,20 +13,47 @@ from typing import Any
 from babysit.errors import BabysitError
 
 _BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_SHARED: dict[int, Any] = {}  # in a worker: data handed over once, at start-up
+
+
+class Shared:
+    """A handle to data a local worker received once at start-up (instead of with every task)."""
+
+    def __init__(self, key: int) -> None:
+        """Refer to _SHARED[key] in the worker."""
+        self.key = key
+
+    def get(self) -> Any:
+        """The data, in the worker."""
+        return _SHARED[self.key]
+
+
+def _init_worker(shared: dict[int, Any]) -> None:
+    _SHARED.update(shared)
+
+
+def resolve(value: Any) -> Any:
+    """The value itself, or the data a Shared handle refers to."""
+    return value.get() if isinstance(value, Shared) else value
 
 
 class LocalRunner:
     """A pool of spawned worker processes, each with cores // workers BLAS threads."""
 
     def __init__(self, workers: int) -> None:
-        """Start `workers` processes (at least 1)."""
+        """Prepare `workers` processes (at least 1); they start at the first submit."""
         self.workers = max(1, workers)
         self.threads = max(1, (os.cpu_count() or 1) // self.workers)
+        self.shared: dict[int, Any] = {}
+        self.pool: ProcessPoolExecutor | None = None
+
+    def _start(self) -> ProcessPoolExecutor:
         saved = {k: os.environ.get(k) for k in _BLAS_ENV}
         # Spawned workers read these when they import numpy: set them only around the spawn.
         os.environ.update({k: str(self.threads) for k in _BLAS_ENV})
         try:
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+            return ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
+                                       initializer=_init_worker, initargs=(self.shared,))
         finally:
             for k, v in saved.items():
                 if v is None:
@@ -36,11 +63,17 @@ class LocalRunner:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         """Run fn(*args) in a worker."""
+        if self.pool is None:
+            self.pool = self._start()
         return self.pool.submit(fn, *args)
 
-    def share(self, value: Any) -> Any:
-        """Data every trial needs: pickled along with each task."""
-        return value
+    def share(self, value: Any) -> Shared:
+        """Data every trial needs: sent once to each worker when it starts, not per task."""
+        if self.pool is not None:
+            raise RuntimeError("share() must come before the first submit()")
+        key = len(self.shared)
+        self.shared[key] = value
+        return Shared(key)
 
     def as_completed(self, futures: Iterable[Future]) -> Iterator[Future]:
         """Futures as they finish."""
@@ -48,7 +81,8 @@ class LocalRunner:
 
     def close(self, cancel: bool = False) -> None:
         """Stop the workers (dropping queued trials if `cancel`)."""
-        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if self.pool is not None:
+            self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
 
 
 class DaskRunner:

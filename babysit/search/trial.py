@@ -14,6 +14,7 @@ from babysit.config import Config
 from babysit.data import Dataset
 from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.nn.losses import softmax_probs
+from babysit.search.runner import Shared, resolve
 from babysit.training import JsonlSink, Trainer
 
 DIVERGED_RULES = ("loss-nan", "loss-explosion")
@@ -48,10 +49,11 @@ class EarlyCut:
 
 
 def run_trial(base: Config, overrides: dict[str, Any], trial_id: str, stage: int, seed: int,
-              data: Dataset, out_dir: str, threads: int | None = None) -> dict[str, Any]:
+              data: Dataset | Shared, out_dir: str, threads: int | None = None) -> dict[str, Any]:
     """Train one configuration; write its log and validation probabilities; return its row."""
     if threads is not None:
         _limit_blas_threads(threads)
+    data = resolve(data)
     values = dict(overrides)
     if "hidden" in values:
         values["hidden"] = tuple(values["hidden"])
