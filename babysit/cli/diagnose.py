@@ -13,11 +13,12 @@ from babysit.cli.errors import reports_errors
 from babysit.cli.report import read_notes, report_view
 from babysit.diagnostics.engine import Engine, build_rules
 from babysit.diagnostics.reader import ReadStats, read_records
+from babysit.diagnostics.rule import Rule
 from babysit.diagnostics.thresholds import load_toml, merge, parse_set
 from babysit.errors import BabysitError
 
 
-def rules_from_options(rules_config: Path | None, set_: list[str] | None):  # type: ignore[no-untyped-def]
+def rules_from_options(rules_config: Path | None, set_: list[str] | None) -> list[Rule]:
     """Rules with thresholds from --rules-config, then --set (which wins)."""
     overrides = merge(load_toml(rules_config) if rules_config else {}, parse_set(set_ or []))
     return build_rules(overrides)

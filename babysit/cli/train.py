@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -44,7 +45,7 @@ def open_log(path: Path | None, run_id: str, overwrite: bool) -> JsonlSink:
     raise BabysitError(f"no free log name for run {run_id} in {RUNS_DIR}/")
 
 
-def stop_on(trainer: Trainer, level: str):  # type: ignore[no-untyped-def]
+def stop_on(trainer: Trainer, level: str) -> Callable[[Finding], None]:
     """A findings listener that stops training at the first finding of `level` or worse."""
     rank = SEVERITY_RANK[level]
 
