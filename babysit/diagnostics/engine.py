@@ -30,6 +30,7 @@ _EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
 _HOOKS = ("on_header", "on_first_step", "on_step", "on_nonfinite", "on_window", "on_layers",
           "on_epoch", "finish")
 _LAYER_FIELD_SAMPLES = 50  # layer records whose field names are collected (they rarely change)
+_FIELD_SAMPLES = 1000  # step records whose top-level field names are all collected
 
 
 @dataclass
@@ -139,7 +140,8 @@ class Engine:
         new: list[Finding] = []
         if not self.header_seen:
             new += self._header({"type": "header"})
-        self.seen.update(record)
+        if self.steps < _FIELD_SAMPLES:
+            self.seen.update(record)  # later records rarely bring new fields (epoch ones do: below)
         step = record.get("step")
         if step.__class__ is not int:  # absent, or a float / string from some other tool
             value = number(step)
@@ -184,6 +186,7 @@ class Engine:
                         self.seen.update("layers." + k for k in entry)
             self._call(self._hooks["on_layers"], layer_sample(step, loss, layers), new)
         if "train_acc" in record or "val_acc" in record or "val_loss" in record:
+            self.seen.update(record)
             self._call(self._hooks["on_epoch"], record, new)
         return new
 
