@@ -52,7 +52,7 @@ def header_panel(snap: Snapshot, width: int) -> RenderableType:
                 f"{cfg.get('optimizer')} lr {_fmt(cfg.get('lr'), 'g')} · reg {_fmt(cfg.get('reg'), 'g')}")
     else:
         what = "a run" + (f" ({h['activation']})" if h.get("activation") else "")
-    line1 = Text(what, style="bold")
+    line1 = Text(what, style="bold", no_wrap=True, overflow="ellipsis")
     rate = f"{snap.rate:,.0f} it/s" if snap.rate else "- it/s"
     progress: RenderableType
     if snap.total_steps:
