@@ -155,6 +155,21 @@ def test_watch_follows_a_growing_file(tmp_path: Path) -> None:
 def test_watch_missing_file_is_exit_2() -> None:
     result = runner.invoke(app, ["watch", "/nonexistent/run.jsonl"])
     assert result.exit_code == 2 and "not found" in result.output
+    result = runner.invoke(app, ["watch", "/nonexistent/run.jsonl", "--wait"])
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_watch_waits_for_a_log_that_does_not_exist_yet(tmp_path: Path) -> None:
+    log = tmp_path / "later.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "babysit", "watch", str(log), "--wait",
+                             "--no-live"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    assert proc.poll() is None  # still waiting, no error
+    log.write_text("".join(json.dumps({"step": i, "loss": 1.0}) + "\n" for i in range(5))
+                   + json.dumps({"type": "summary", "status": "completed"}) + "\n")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "waiting for" in out and "run completed: 5 steps" in out
 
 
 def test_real_terminal_dashboard_and_ctrl_c(tmp_path: Path) -> None:

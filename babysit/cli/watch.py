@@ -11,7 +11,7 @@ from rich.console import Console
 
 from babysit.cli.errors import reports_errors
 from babysit.cli.report import findings_table, read_notes
-from babysit.dashboard.follow import follow_records
+from babysit.dashboard.follow import follow_records, wait_for
 from babysit.dashboard.live import LiveDashboard
 from babysit.dashboard.plain import FindingPrinter
 from babysit.dashboard.progress import ProgressPrinter
@@ -32,6 +32,8 @@ def watch(
     live: Annotated[bool | None, typer.Option(
         "--live/--no-live", help="Full-screen dashboard [default: when stdout is a terminal]",
         show_default=False)] = None,
+    wait: Annotated[bool, typer.Option(
+        "--wait", help="Wait for the log to appear (start watching before the run starts)")] = False,
 ) -> None:
     """Watch a run as its log grows: dashboard, diagnosis and advice, until its summary or Ctrl-C.
 
@@ -39,8 +41,16 @@ def watch(
     """
     if classes is not None and classes < 2:
         raise BabysitError(f"--classes must be at least 2, got {classes}")
-    check_readable(log)
     console = Console(highlight=False)
+    if wait and not log.exists():
+        if not log.parent.is_dir():
+            raise BabysitError(f"cannot wait for {log}: directory {log.parent} does not exist")
+        console.print(f"waiting for {log} to appear (Ctrl-C to stop)")
+        try:
+            wait_for(log)
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+    check_readable(log)
     use_live = console.is_terminal if live is None else live
     state = RunState(str(log))
     doctor = DiagnosticsSink(Engine(classes=classes))

@@ -13,6 +13,12 @@ Record = dict
 POLL_SECONDS = 0.2
 
 
+def wait_for(path: Path, poll: float = POLL_SECONDS) -> None:
+    """Block until `path` exists (a run that has not created its log yet)."""
+    while not path.exists():
+        time.sleep(poll)
+
+
 def follow_records(path: Path, stats: ReadStats | None = None, until_summary: bool = True,
                    poll: float = POLL_SECONDS) -> Iterator[Record]:
     """Yield records as lines are completed; a half-written last line waits for its newline.
