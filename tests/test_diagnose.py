@@ -184,3 +184,46 @@ def test_unwanted_layer_statistics_are_skipped_without_changing_the_diagnosis(tm
     assert has_layers.count(False) > len(has_layers) // 2  # most layers were never parsed
     assert [(f.rule, f.step) for f in fast.findings] == [(f.rule, f.step) for f in full.findings]
     assert "dead-relu" in {f.rule for f in fast.findings}
+
+
+def test_keras_csv_log(tmp_path: Path) -> None:
+    rows = ["epoch,accuracy,loss,val_accuracy,val_loss"]
+    rows += [f"{e},{0.5 + 0.05 * e},{1.0 - 0.05 * e},{0.5 + 0.05 * e},{1.0 - 0.04 * e}" for e in range(5)]
+    rows += ["5,NA,nan,NA,NA"]
+    path = write(tmp_path, "\n".join(rows) + "\n", "training.log.csv")
+    code, out = diagnose_json(path)
+    assert code == 1 and out["findings"][0]["rule"] == "loss-nan"
+    assert out["findings"][0]["step"] == 5 and out["records"] == 6
+
+
+def test_lightning_csv_log_overfits(tmp_path: Path) -> None:
+    header = "epoch,step,train_acc_epoch,train_loss_step,val_acc,val_loss"
+    rows = [header]
+    for e in range(8):
+        for s in range(3):
+            rows.append(f"{e},{e * 4 + s},,{max(0.05, 1.0 - 0.15 * e):.3f},,")
+        rows.append(f"{e},{e * 4 + 3},{min(1.0, 0.6 + 0.1 * e):.2f},,{0.62:.2f},{0.9 + 0.1 * e:.2f}")
+    path = write(tmp_path, "\n".join(rows) + "\n", "metrics.csv")
+    code, out = diagnose_json(path)
+    assert code == 1 and "overfitting" in [f["rule"] for f in out["findings"]]
+
+
+def test_hugging_face_trainer_state(tmp_path: Path) -> None:
+    history = [{"loss": 2.3, "learning_rate": 5e-5, "epoch": 0.1 * i, "step": 10 * i} for i in range(10)]
+    history += [{"loss": 2.3 * 3 ** i, "learning_rate": 5e-5, "epoch": 1 + 0.1 * i, "step": 100 + 10 * i}
+                for i in range(1, 12)]
+    history.append({"eval_loss": 9.9, "eval_accuracy": 0.1, "epoch": 2.0, "step": 220})
+    path = write(tmp_path, json.dumps({"log_history": history, "global_step": 220}, indent=2),
+                 "trainer_state.json")
+    code, out = diagnose_json(path, "--classes", "10")
+    assert code == 1 and out["findings"][0]["rule"] == "loss-explosion"
+
+
+def test_other_formats_bad_input(tmp_path: Path) -> None:
+    no_metrics = write(tmp_path, "a,b\n1,2\n", "x.csv")
+    assert runner.invoke(app, ["diagnose", str(no_metrics)]).exit_code == 2
+    not_hf = write(tmp_path, '{\n "something": 1\n}\n', "y.json")
+    result = runner.invoke(app, ["diagnose", str(not_hf)])
+    assert result.exit_code == 2 and "log_history" in result.output
+    jsonl_named_json = write(tmp_path, '{"loss": 1.0}\n{"loss": 0.9}\n', "z.json")
+    assert runner.invoke(app, ["diagnose", str(jsonl_named_json)]).exit_code == 0

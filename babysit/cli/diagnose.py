@@ -12,7 +12,7 @@ from rich.console import Console
 from babysit.cli.errors import reports_errors
 from babysit.cli.report import read_notes, report_view
 from babysit.diagnostics.engine import Engine, build_rules
-from babysit.diagnostics.reader import ReadStats, read_records
+from babysit.diagnostics.reader import ReadStats, read_log
 from babysit.diagnostics.rule import Rule
 from babysit.diagnostics.thresholds import load_toml, merge, parse_set
 from babysit.errors import BabysitError
@@ -26,7 +26,8 @@ def rules_from_options(rules_config: Path | None, set_: list[str] | None) -> lis
 
 @reports_errors
 def diagnose(
-    log: Annotated[Path, typer.Argument(help="Run log (JSONL, optionally gzip-compressed)")],
+    log: Annotated[Path, typer.Argument(
+        help="Run log: JSONL (or .gz), a Keras/Lightning CSV log, or a trainer_state.json")],
     classes: Annotated[int | None, typer.Option(
         help="Number of classes, for the initial-loss check (overrides the header)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
@@ -43,7 +44,7 @@ def diagnose(
         raise BabysitError(f"--classes must be at least 2, got {classes}")
     engine = Engine(rules_from_options(rules_config, set_), classes=classes)
     stats = ReadStats()
-    report = engine.push_all(read_records(log, stats, layers_wanted=engine.wants_layers))
+    report = engine.push_all(read_log(log, stats, layers_wanted=engine.wants_layers))
     notes = read_notes(stats)
     if json_out:
         out = report.to_dict()

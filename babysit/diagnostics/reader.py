@@ -210,3 +210,27 @@ def read_records(path: Path, stats: ReadStats | None = None,
         what = "is empty" if lines == 0 else "has no readable JSON record"
         raise BabysitError(f"{path} {what} (expected one JSON object per line, see "
                            "docs/log-format.md)")
+
+
+def read_log(path: Path, stats: ReadStats | None = None,
+             layers_wanted: Callable[[int], bool] | None = None) -> Iterator[Record]:
+    """Any log babysit reads, by its name: .csv (Keras or Lightning CSVLogger), .json
+    (Hugging Face trainer_state.json), anything else JSONL (plain or gzip)."""
+    from babysit.diagnostics.formats import read_csv_log, read_hf_state
+
+    stats = stats if stats is not None else ReadStats()
+    check_readable(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return read_csv_log(path, stats)
+    if suffix == ".json" and not _first_line_is_a_record(path):
+        return read_hf_state(path, stats)
+    return read_records(path, stats, layers_wanted)
+
+
+def _first_line_is_a_record(path: Path) -> bool:
+    """True when the file's first line is a whole JSON object: JSONL that happens to be
+    named .json (a trainer_state.json is one pretty-printed object, its first line "{")."""
+    with path.open("rb") as fh:
+        first = fh.readline(1 << 20)
+    return parse_line(first.strip()) is not None
