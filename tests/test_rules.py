@@ -138,3 +138,19 @@ def test_layer_samples_thin_out_on_long_runs() -> None:
         engine.push({"step": step, "loss": 1.0, "layers": layers})
     # every 10 steps up to 10,000 (1,000 samples), then ~1000 per decade: ~1000 * ln(10) more
     assert 3000 < Count.calls < 3600
+
+
+def test_rules_command_lists_every_rule_and_threshold() -> None:
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from babysit.cli.app import app
+
+    result = CliRunner().invoke(app, ["rules", "--json"])
+    assert result.exit_code == 0
+    listed = {r["id"]: r for r in _json.loads(result.stdout)["rules"]}
+    assert set(listed) == set(RULES_BY_ID)
+    assert listed["loss-flat"]["thresholds"] == RULES_BY_ID["loss-flat"].thresholds
+    table = CliRunner().invoke(app, ["rules"])
+    assert table.exit_code == 0 and "min_drop=0.05" in table.output

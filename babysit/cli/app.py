@@ -6,6 +6,7 @@ import typer
 
 from babysit.cli.diagnose import diagnose
 from babysit.cli.gradcheck import gradcheck
+from babysit.cli.rules import rules
 from babysit.cli.sanity import sanity_check
 from babysit.cli.search import search
 from babysit.cli.train import train
@@ -24,6 +25,7 @@ app.command()(diagnose)
 app.command()(watch)
 app.command("sanity-check")(sanity_check)
 app.command()(search)
+app.command()(rules)
 
 
 def main() -> None:
