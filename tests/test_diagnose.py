@@ -227,3 +227,37 @@ def test_other_formats_bad_input(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "log_history" in result.output
     jsonl_named_json = write(tmp_path, '{"loss": 1.0}\n{"loss": 0.9}\n', "z.json")
     assert runner.invoke(app, ["diagnose", str(jsonl_named_json)]).exit_code == 0
+
+
+def test_live_and_offline_diagnosis_agree(tmp_path: Path) -> None:
+    from babysit.api import train
+    from babysit.config import Config
+    from babysit.diagnostics.sink import DiagnosticsSink
+    from babysit.training import JsonlSink
+
+    log = tmp_path / "run.jsonl"
+    live = DiagnosticsSink()
+    train(Config(epochs=40, bias_init=-5.0, hidden=(50, 50)), [JsonlSink(log), live])
+    offline = Engine().push_all(read_records(log))
+    assert live.report is not None and live.report.findings
+    assert [f.to_dict() for f in live.report.findings] == [f.to_dict() for f in offline.findings]
+
+
+def test_engine_memory_stays_flat_on_long_streams() -> None:
+    import tracemalloc
+
+    def peak(n: int) -> int:
+        engine = Engine()
+        layers = {"fc1": {"grad_norm": 1.0, "weight_norm": 2.0, "update_ratio": 1e-3,
+                          "act_std": 0.5, "dead_frac": 0.1}}
+        tracemalloc.start()
+        for step in range(n):
+            engine.push({"step": step, "loss": 1.0 / (1 + step), "layers": layers,
+                         **({"train_acc": 0.9, "val_acc": 0.9} if step % 100 == 99 else {})})
+        engine.finish()
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    small, large = peak(20_000), peak(200_000)
+    assert large < 2 * small + 200_000  # ten times the records, not ten times the memory
