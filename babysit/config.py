@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from babysit import names
 from babysit.errors import BabysitError
-from babysit.nn import NetSpec
-from babysit.nn.activations import ACTIVATIONS
-from babysit.nn.init import INITS
-from babysit.nn.losses import LOSSES
-from babysit.nn.optim import OPTIMIZERS
-from babysit.nn.schedules import SCHEDULES
+
+if TYPE_CHECKING:
+    from babysit.nn import NetSpec
 
 
 @dataclass(frozen=True)
@@ -55,6 +53,8 @@ class Config:
 
     def net_spec(self, input_dim: int, num_classes: int) -> NetSpec:
         """The architecture part of the config, for a given input width and class count."""
+        from babysit.nn import NetSpec
+
         return NetSpec(
             input_dim=input_dim, num_classes=num_classes, hidden=self.hidden,
             activation=self.activation, init=self.init, init_std=self.init_std,
@@ -72,8 +72,8 @@ class Config:
     def validated(self) -> Config:
         """self, or a BabysitError naming the first bad option."""
         choices = {
-            "activation": ACTIVATIONS, "init": INITS, "loss": LOSSES, "optimizer": OPTIMIZERS,
-            "lr_schedule": SCHEDULES, "dtype": ("float32", "float64"),
+            "activation": names.ACTIVATIONS, "init": names.INITS, "loss": names.LOSSES,
+            "optimizer": names.OPTIMIZERS, "lr_schedule": names.SCHEDULES, "dtype": names.DTYPES,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

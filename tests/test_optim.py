@@ -75,3 +75,16 @@ def test_schedules() -> None:
     assert learning_rate("inv", 0.1, 4.0, 0.5) == pytest.approx(0.1 / 3.0)
     with pytest.raises(ValueError):
         learning_rate("cosine", 0.1, 1.0, 0.5)
+
+
+def test_option_names_match_the_implementations() -> None:
+    # babysit.names lets the CLI start without numpy; it must list exactly what exists.
+    from babysit import names
+    from babysit.nn.activations import ACTIVATIONS
+    from babysit.nn.losses import LOSSES
+
+    assert set(names.ACTIVATIONS) == set(ACTIVATIONS)
+    assert set(names.LOSSES) == set(LOSSES)
+    assert set(names.OPTIMIZERS) == set(optim.OPTIMIZERS)
+    for schedule in names.SCHEDULES:
+        learning_rate(schedule, 0.1, 1.0, 0.5)  # every name is implemented

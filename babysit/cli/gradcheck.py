@@ -5,15 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated
 
-import numpy as np
 import typer
 
-from babysit.api import prepare_data
 from babysit.cli.errors import reports_errors
 from babysit.cli.options import run_options
 from babysit.config import Config
-from babysit.nn import MLP
-from babysit.nn.gradcheck import check_net
 
 
 @reports_errors
@@ -25,6 +21,12 @@ def gradcheck(
     tol: Annotated[float, typer.Option(help="Largest acceptable relative error")] = 1e-7,
 ) -> None:
     """Compare every parameter's backprop gradient with a centred numerical one (float64)."""
+    import numpy as np
+
+    from babysit.api import prepare_data
+    from babysit.nn import MLP
+    from babysit.nn.gradcheck import check_net
+
     if config.dtype != "float64":
         typer.echo("note: gradients are checked in float64 (float32 round-off is ~1e-4)")
     config = replace(config, dtype="float64")

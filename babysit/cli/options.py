@@ -15,12 +15,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from babysit.config import Config, parse_hidden
-from babysit.data import PREPROCESS
-from babysit.nn.activations import ACTIVATIONS
-from babysit.nn.init import INITS
-from babysit.nn.losses import LOSSES
-from babysit.nn.optim import OPTIMIZERS
-from babysit.nn.schedules import SCHEDULES
+from babysit.names import ACTIVATIONS, DTYPES, INITS, LOSSES, OPTIMIZERS, PREPROCESS, SCHEDULES
 
 DEFAULTS = Config()
 DATA, MODEL, OPTIM = "Data", "Model", "Optimization"
@@ -58,7 +53,7 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
     "lr_step": (int, "step: epochs between drops", OPTIM),
     "epochs": (int, "Passes over the training data", OPTIM),
     "batch_size": (int, "Minibatch size", OPTIM),
-    "dtype": (_choice(("float64", "float32")), "Floating-point precision", OPTIM),
+    "dtype": (_choice(DTYPES), "Floating-point precision", OPTIM),
     "seed": (int, "Seed for data split, init, shuffling and dropout", OPTIM),
     "stats_every": (int, "Per-layer statistics every k iterations (always at step 0)", OPTIM),
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console, RenderableType
@@ -12,17 +12,20 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from babysit.api import prepare_data
 from babysit.cli.errors import reports_errors
 from babysit.cli.options import run_options
 from babysit.config import Config
-from babysit.sanity.checks import CHECKS, FAIL, CheckResult, run_checks
+
+if TYPE_CHECKING:
+    from babysit.sanity.checks import CheckResult
 
 STATUS_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red"}
 
 
 def checks_table(results: list[CheckResult], running: str | None) -> RenderableType:
     """All checks: finished ones with status and numbers, the running one with a spinner."""
+    from babysit.sanity.checks import CHECKS
+
     table = Table(expand=True, show_lines=True, header_style="bold")
     table.add_column("check", no_wrap=True)
     table.add_column("", no_wrap=True, width=4)
@@ -56,6 +59,9 @@ def sanity_check(
 
     Exit status: 0 when no check fails (WARN is not a failure), 1 when one does, 2 bad input.
     """
+    from babysit.api import prepare_data
+    from babysit.sanity.checks import CHECKS, FAIL, run_checks
+
     data = prepare_data(config)
     console = Console(highlight=False)
     use_live = (console.is_terminal if live is None else live) and not json_out

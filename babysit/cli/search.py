@@ -6,30 +6,28 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.live import Live
 
-from babysit.api import prepare_data
 from babysit.cli.errors import reports_errors
 from babysit.cli.options import run_options
 from babysit.config import Config, parse_hidden
 from babysit.errors import BabysitError
-from babysit.nn.activations import ACTIVATIONS
-from babysit.nn.init import INITS
-from babysit.nn.optim import OPTIMIZERS
-from babysit.nn.schedules import SCHEDULES
-from babysit.search.runner import DaskRunner, LocalRunner
-from babysit.search.search import Outcome, run_search, stage_plan
-from babysit.search.space import Choice, Space, parse_range
-from babysit.search.view import Progress, leaderboard
+from babysit.names import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
+
+if TYPE_CHECKING:  # numpy and the search machinery load when the command runs
+    from babysit.search.search import Outcome
+    from babysit.search.space import Choice, Space
 
 SEARCH = "Search"
 
 
 def _choices(text: str | None, name: str, allowed: Any) -> Choice | None:
+    from babysit.search.space import Choice
+
     if not text:
         return None
     values = tuple(v.strip() for v in text.split(",") if v.strip())
@@ -43,6 +41,8 @@ def build_space(lr_range: str, reg_range: str, dropout_range: str | None, hidden
                 activations: str | None, inits: str | None, optimizers: str | None,
                 schedules: str | None) -> Space:
     """The search space from the command's range and choice options."""
+    from babysit.search.space import Choice, parse_range
+
     space: Space = {"lr": parse_range(lr_range, "lr-range", log=True),
                     "reg": parse_range(reg_range, "reg-range", log=True)}
     if dropout_range:
@@ -93,6 +93,11 @@ def search(
 ) -> None:
     """Random search for learning rate, L2 and more: a short coarse stage, then finer, longer
     stages around the best trials (all trials share the data split of --seed)."""
+    from babysit.api import prepare_data
+    from babysit.search.runner import DaskRunner, LocalRunner
+    from babysit.search.search import run_search, stage_plan
+    from babysit.search.view import Progress, leaderboard
+
     if trials < 1 or stages < 1 or fine_epochs < 1 or ensemble < 0 or (
             fine_trials is not None and fine_trials < 1):
         raise BabysitError("--trials, --fine-trials, --stages and --fine-epochs must be "

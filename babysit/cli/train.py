@@ -5,26 +5,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
 
-from babysit.api import prepare_data
 from babysit.cli.errors import reports_errors
 from babysit.cli.options import run_options
 from babysit.cli.report import findings_table
 from babysit.cli.signals import graceful_stop
 from babysit.config import Config
-from babysit.dashboard.live import LiveDashboard
-from babysit.dashboard.plain import FindingPrinter
-from babysit.dashboard.progress import ProgressPrinter
-from babysit.dashboard.state import RunState
 from babysit.diagnostics.rule import SEVERITY_RANK, Finding
-from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.errors import BabysitError
-from babysit.training import JsonlSink, Trainer
-from babysit.training.trainer import STOPPED, new_run_id
+
+if TYPE_CHECKING:  # the training stack (numpy) is imported when a command runs, not at start
+    from babysit.training import JsonlSink, Trainer
 
 # Exit statuses (docs/cli.md); bad input is 2 (errors.py).
 EXIT_CODES = {"completed": 0, "diverged": 1, "stopped": 3, "interrupted": 130}
@@ -33,6 +28,8 @@ RUNS_DIR = Path("runs")
 
 def open_log(path: Path | None, run_id: str, overwrite: bool) -> JsonlSink:
     """The requested log, or runs/<run_id>.jsonl (with -2, -3 ... if that name is taken)."""
+    from babysit.training import JsonlSink
+
     if path is not None:
         return JsonlSink(path, overwrite=overwrite)
     for n in range(1, 1000):
@@ -47,6 +44,8 @@ def open_log(path: Path | None, run_id: str, overwrite: bool) -> JsonlSink:
 
 def stop_on(trainer: Trainer, level: str) -> Callable[[Finding], None]:
     """A findings listener that stops training at the first finding of `level` or worse."""
+    from babysit.training.trainer import STOPPED
+
     rank = SEVERITY_RANK[level]
 
     def listener(finding: Finding) -> None:
@@ -72,6 +71,15 @@ def train(
         "--stop-on", help="Stop training at the first finding of this severity or worse")] = None,
 ) -> None:
     """Train a fully-connected net, logging one metric record per iteration."""
+    from babysit.api import prepare_data
+    from babysit.dashboard.live import LiveDashboard
+    from babysit.dashboard.plain import FindingPrinter
+    from babysit.dashboard.progress import ProgressPrinter
+    from babysit.dashboard.state import RunState
+    from babysit.diagnostics.sink import DiagnosticsSink
+    from babysit.training import Trainer
+    from babysit.training.trainer import new_run_id
+
     data = prepare_data(config)
     run_id = new_run_id()
     sink = open_log(log, run_id, overwrite)

@@ -12,7 +12,6 @@ from rich.console import Console
 from babysit.cli.errors import reports_errors
 from babysit.cli.report import findings_table, read_notes
 from babysit.dashboard.follow import follow_records, wait_for
-from babysit.dashboard.live import LiveDashboard
 from babysit.dashboard.plain import FindingPrinter
 from babysit.dashboard.progress import ProgressPrinter
 from babysit.dashboard.state import RunState
@@ -39,6 +38,8 @@ def watch(
 
     Exit status: 0 no warning or error, 1 at least one, 2 unreadable input or bad options.
     """
+    from babysit.dashboard.live import LiveDashboard  # multiprocessing: only when watching
+
     if classes is not None and classes < 2:
         raise BabysitError(f"--classes must be at least 2, got {classes}")
     console = Console(highlight=False)

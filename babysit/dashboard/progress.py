@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from babysit.training.sinks import Record
-
+Record = dict[str, Any]
 LINES_PER_RUN = 10
 
 

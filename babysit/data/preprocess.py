@@ -8,8 +8,7 @@ import numpy as np
 
 from babysit.data.dataset import Dataset
 from babysit.errors import BabysitError
-
-PREPROCESS = ("none", "center", "standardize", "mean-image", "per-channel")
+from babysit.names import PREPROCESS
 
 
 def preprocess(ds: Dataset, method: str) -> Dataset:

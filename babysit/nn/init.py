@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from babysit.names import INITS
 from babysit.nn.layers import Array
-
-INITS = ("zeros", "small", "xavier", "he")
 
 
 def init_weights(

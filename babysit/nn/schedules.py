@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-SCHEDULES = ("constant", "step", "exp", "inv")
+from babysit.names import SCHEDULES
 
 
 def learning_rate(
