@@ -14,7 +14,7 @@ from babysit.cli.watch import watch
 
 app = typer.Typer(
     name="babysit",
-    help="Babysit neural-network training: train, check gradients, diagnose runs.",
+    help="Babysit neural-network training: train and watch it, check it, diagnose it, search it.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,

@@ -54,9 +54,10 @@ def sanity_check(
         "--live/--no-live", help="Fill in a table as checks run [default: on a terminal]",
         show_default=False)] = None,
 ) -> None:
-    """Check data, loss at init, regularization, gradients, overfitting a subset, learning
-    rates, an input-independent baseline and batch independence before a long run.
+    """Run the lecture's checks before a long run (data, init loss, gradients, overfitting...).
 
+    Data, loss at init, regularization, gradients, overfitting a 20-example subset, a
+    learning-rate probe, an input-independent baseline and batch independence.
     Exit status: 0 when no check fails (WARN is not a failure), 1 when one does, 2 bad input.
     """
     from babysit.api import prepare_data

@@ -91,8 +91,11 @@ def search(
         "--live/--no-live", help="Live leaderboard [default: on a terminal]",
         show_default=False)] = None,
 ) -> None:
-    """Random search for learning rate, L2 and more: a short coarse stage, then finer, longer
-    stages around the best trials (all trials share the data split of --seed)."""
+    """Coarse-to-fine random search over learning rate, L2 and more, with ensembles.
+
+    A short coarse stage, then finer, longer stages around the best trials; all trials share
+    the data split of --seed.
+    """
     from babysit.api import prepare_data
     from babysit.search.runner import DaskRunner, LocalRunner
     from babysit.search.search import run_search, stage_plan
