@@ -33,7 +33,7 @@ def mnist_like(n: int = 4096, seed: int = 0) -> Dataset:
 
 
 def time_per_step(config: Config, data: Dataset, log_dir: Path) -> float:
-    """Median-free single measurement: wall time of a whole run / steps."""
+    """One measurement: the wall time of a whole run divided by its steps."""
     with tempfile.NamedTemporaryFile(dir=log_dir, suffix=".jsonl", delete=False) as fh:
         path = Path(fh.name)
     path.unlink()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from babysit.diagnostics.reader import number
@@ -41,8 +41,6 @@ class Report:
     not_checked: list[dict[str, Any]]
     records: int
     steps: int
-    summary: Record | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def worst(self) -> str | None:
@@ -52,7 +50,7 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, as `babysit diagnose --json` prints it."""
         return {"findings": [f.to_dict() for f in self.findings], "not_checked": self.not_checked,
-                "records": self.records, "steps": self.steps, "notes": self.notes}
+                "records": self.records, "steps": self.steps}
 
 
 def build_rules(overrides: Mapping[str, Mapping[str, float]] | None = None,
@@ -115,7 +113,6 @@ class Engine:
         self.header_seen = False
         self.records = 0
         self.steps = 0
-        self.summary: Record | None = None
         self._layer_records = 0
         self._window_index = 0
         self._win: list[float] = []  # count, sum, min, max, first: a list for speed
@@ -134,8 +131,6 @@ class Engine:
         if kind != "step" and kind != "epoch":
             if kind == "header":
                 return self._header(record)
-            if kind == "summary":
-                self.summary = record
             return []
         new: list[Finding] = []
         if not self.header_seen:
@@ -272,4 +267,4 @@ class Engine:
         for rule, hook in self._hooks["finish"]:
             if hook() is not None:
                 self._reported.add(rule.id)
-        return Report(self.findings, self.not_checked(), self.records, self.steps, self.summary)
+        return Report(self.findings, self.not_checked(), self.records, self.steps)
