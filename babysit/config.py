@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -74,23 +75,48 @@ class Config:
         choices = {
             "activation": names.ACTIVATIONS, "init": names.INITS, "loss": names.LOSSES,
             "optimizer": names.OPTIMIZERS, "lr_schedule": names.SCHEDULES, "dtype": names.DTYPES,
+            "preprocess": names.PREPROCESS,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise BabysitError(f"--{name.replace('_', '-')} {getattr(self, name)!r} is not one of "
+                raise BabysitError(f"{_flag(name)} {getattr(self, name)!r} is not one of "
                                    f"{', '.join(allowed)}")
+        # NaN and infinity pass every comparison below the wrong way (or train to NaN): refuse
+        # them first, by name, so that no run "diverges" because of a typo.
+        for name in ("lr", "reg", "init_std", "bias_init", "dropout", "leaky_alpha", "elu_alpha",
+                     "lr_decay", "val_fraction"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise BabysitError(f"{_flag(name)} must be a finite number, got {value}")
         positive = {"lr": self.lr, "epochs": self.epochs, "batch_size": self.batch_size,
                     "stats_every": self.stats_every, "init_std": self.init_std,
-                    "eval_samples": self.eval_samples}
+                    "eval_samples": self.eval_samples, "lr_step": self.lr_step}
         for name, value in positive.items():
             if not value > 0:
-                raise BabysitError(f"--{name.replace('_', '-')} must be positive, got {value}")
+                raise BabysitError(f"{_flag(name)} must be positive, got {value}")
+        if not 0 <= self.seed < 2**63:
+            raise BabysitError(f"--seed must be between 0 and 2**63 - 1, got {self.seed}")
+        if not 2 <= self.classes <= MAX_CLASSES:
+            raise BabysitError(f"--classes must be between 2 and {MAX_CLASSES:,}, got {short_int(self.classes)}")
+        if self.points < 1:
+            raise BabysitError(f"--points must be at least 1, got {short_int(self.points)}")
         if not self.hidden or any(h <= 0 for h in self.hidden):
             raise BabysitError(f"--hidden needs one or more positive sizes, got {self.hidden}")
         if not 0.0 <= self.dropout < 1.0:
             raise BabysitError(f"--dropout is a drop probability in [0, 1), got {self.dropout}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise BabysitError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
         if self.reg < 0:
             raise BabysitError(f"--reg must be >= 0, got {self.reg}")
+        if self.leaky_alpha < 0 or self.elu_alpha < 0:
+            raise BabysitError("--leaky-alpha and --elu-alpha must be >= 0, got "
+                               f"{self.leaky_alpha} and {self.elu_alpha}")
+        if self.lr_schedule == "step" and not 0 < self.lr_decay <= 1:
+            raise BabysitError(f"--lr-decay is the step schedule's factor per drop, in (0, 1], "
+                               f"got {self.lr_decay}")
+        if self.lr_schedule in ("exp", "inv") and self.lr_decay < 0:
+            raise BabysitError(f"--lr-decay is the {self.lr_schedule} schedule's rate per epoch, "
+                               f">= 0 (a negative rate makes the learning rate grow), got {self.lr_decay}")
         if self.maxout_pieces < 2:
             raise BabysitError(f"--maxout-pieces must be at least 2, got {self.maxout_pieces}")
         if self.subset is not None and self.subset < 1:
@@ -98,11 +124,25 @@ class Config:
         return self
 
 
+MAX_CLASSES = 1_000_000  # beyond any real classifier's label set (ImageNet-21k: 21,841)
+
+
+def _flag(name: str) -> str:
+    return f"--{name.replace('_', '-')}"
+
+
+def short_int(value: int) -> str:
+    """An integer as typed, unless it is absurdly long (then its digit count)."""
+    text = str(value)
+    return text if len(text) <= 20 else f"a {len(text)}-digit number"
+
+
 def parse_hidden(text: str) -> tuple[int, ...]:
     """'100,50' -> (100, 50), or a BabysitError."""
+    parts = [part.strip() for part in text.split(",")]
     try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
+        sizes = tuple(int(part) for part in parts)
+    except ValueError:  # also an empty part: '100,,100' is a typo, not two layers
         raise BabysitError(f"--hidden expects comma-separated integers like 100,100, got {text!r}") from None
     if not sizes or any(s <= 0 for s in sizes):
         raise BabysitError(f"--hidden needs one or more positive sizes, got {text!r}")

@@ -182,7 +182,9 @@ def test_real_terminal_dashboard_and_ctrl_c(tmp_path: Path) -> None:
                           encoding="utf-8", codec_errors="replace")
     term = pyte.Screen(100, 30)
     stream = pyte.Stream(term)
-    deadline = time.monotonic() + 30
+    panels = ("babysit", "loss (log)", "accuracy", "layers (step", "advice", "ETA", "it/s")
+    # A read can land mid-redraw: wait for one screen that shows every panel at once.
+    deadline = time.monotonic() + 60
     text = ""
     while time.monotonic() < deadline:
         try:
@@ -190,10 +192,10 @@ def test_real_terminal_dashboard_and_ctrl_c(tmp_path: Path) -> None:
         except pexpect.TIMEOUT:
             pass
         text = "\n".join(term.display)
-        if "layers (step" in text and "accuracy" in text and "ETA" in text:
+        if all(panel in text for panel in panels):
             break
-    for panel in ("babysit", "loss (log)", "accuracy", "layers (step", "advice", "ETA", "it/s"):
-        assert panel in text, f"{panel} not on screen:\n{text}"
+    missing = [panel for panel in panels if panel not in text]
+    assert not missing, f"{missing} not on screen:\n{text}"
     child.sendintr()
     child.expect(pexpect.EOF, timeout=30)
     child.close()

@@ -11,6 +11,7 @@ from babysit.cli.sanity import sanity_check
 from babysit.cli.search import search
 from babysit.cli.train import train
 from babysit.cli.watch import watch
+from babysit.output import make_output_safe
 
 app = typer.Typer(
     name="babysit",
@@ -30,4 +31,5 @@ app.command()(rules)
 
 def main() -> None:
     """Console-script entry point."""
+    make_output_safe()
     app()

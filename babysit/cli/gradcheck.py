@@ -10,6 +10,7 @@ import typer
 from babysit.cli.errors import reports_errors
 from babysit.cli.options import run_options
 from babysit.config import Config
+from babysit.errors import BabysitError
 
 
 @reports_errors
@@ -27,13 +28,18 @@ def gradcheck(
     from babysit.nn import MLP
     from babysit.nn.gradcheck import check_net
 
+    if examples < 1 or max_entries < 1:
+        raise BabysitError(f"--examples and --max-entries must be at least 1, got {examples} "
+                           f"and {max_entries}")
+    if not 0 < tol < 1:
+        raise BabysitError(f"--tol is a relative error in (0, 1), got {tol}")
     if config.dtype != "float64":
         typer.echo("note: gradients are checked in float64 (float32 round-off is ~1e-4)")
     config = replace(config, dtype="float64")
     data = prepare_data(config)
     rng = np.random.default_rng(config.seed)
     idx = rng.choice(len(data.X_train), size=min(examples, len(data.X_train)), replace=False)
-    net = MLP(config.net_spec(data.num_features, data.num_classes), rng)
+    net = MLP(config.net_spec(data.num_features, data.num_classes), rng, rows=len(idx))
     results = check_net(net, data.X_train[idx], data.y_train[idx], dropout_seed=config.seed,
                         max_entries=max_entries, rng=rng)
     ok = True

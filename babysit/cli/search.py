@@ -51,7 +51,11 @@ def build_space(lr_range: str, reg_range: str, dropout_range: str | None, hidden
             raise BabysitError(f"--dropout-range {dropout_range}: dropout lies in [0, 1)")
         space["dropout"] = rng
     if hidden:
-        space["hidden"] = Choice(tuple(parse_hidden(h) for h in hidden.split(";") if h.strip()))
+        architectures = tuple(parse_hidden(h) for h in hidden.split(";") if h.strip())
+        if not architectures:
+            raise BabysitError(f"--hidden-choices {hidden!r}: give architectures separated by ';', "
+                               "e.g. '100;100,100'")
+        space["hidden"] = Choice(architectures)
     for key, text, allowed in (("activation", activations, ACTIVATIONS), ("init", inits, INITS),
                                ("optimizer", optimizers, OPTIMIZERS),
                                ("lr_schedule", schedules, SCHEDULES)):
@@ -105,6 +109,8 @@ def search(
             fine_trials is not None and fine_trials < 1):
         raise BabysitError("--trials, --fine-trials, --stages and --fine-epochs must be "
                            "positive, --ensemble >= 0")
+    if workers is not None and workers < 1:
+        raise BabysitError(f"--workers must be at least 1, got {workers}")
     if resume and results is None:
         raise BabysitError("--resume needs --results PATH (the search to continue)")
     space = build_space(lr_range, reg_range, dropout_range, hidden_choices, activation_choices,

@@ -86,15 +86,19 @@ def train(
     console = Console(highlight=False)
     use_live = console.is_terminal if live is None else live
     doctor = DiagnosticsSink()
-    if use_live:
-        state = RunState(str(sink.path))
-        trainer = Trainer(config, data, [sink, doctor, state], run_id=run_id)
-    else:
-        doctor.listeners.append(FindingPrinter(sys.stdout))
-        trainer = Trainer(config, data, [sink, doctor, ProgressPrinter(sys.stdout)], run_id=run_id)
+    try:  # a net too big for memory fails here: the log (and an old one it replaces) stays as it was
+        if use_live:
+            state = RunState(str(sink.path))
+            trainer = Trainer(config, data, [sink, doctor, state], run_id=run_id)
+        else:
+            doctor.listeners.append(FindingPrinter(sys.stdout))
+            trainer = Trainer(config, data, [sink, doctor, ProgressPrinter(sys.stdout)], run_id=run_id)
+    except BaseException:
+        sink.close()
+        raise
     if stop_on_level is not None:
         doctor.listeners.append(stop_on(trainer, stop_on_level))
-    with graceful_stop(trainer.request_stop):
+    with graceful_stop(trainer.request_stop, trainer.force_stop):
         if use_live:
             with LiveDashboard(state, lambda: doctor.engine.findings):
                 summary = trainer.run()

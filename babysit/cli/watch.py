@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from babysit.cli.diagnose import check_classes
 from babysit.cli.errors import reports_errors
 from babysit.cli.report import findings_table, read_notes
 from babysit.dashboard.follow import follow_records, wait_for
@@ -40,8 +41,7 @@ def watch(
     """
     from babysit.dashboard.live import LiveDashboard  # multiprocessing: only when watching
 
-    if classes is not None and classes < 2:
-        raise BabysitError(f"--classes must be at least 2, got {classes}")
+    check_classes(classes)
     console = Console(highlight=False)
     if wait and not log.exists():
         if not log.parent.is_dir():

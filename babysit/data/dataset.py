@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from babysit.config import MAX_CLASSES
 from babysit.errors import BabysitError
 
 
@@ -28,16 +29,23 @@ class Dataset:
 
 
 def as_labels(y: np.ndarray, what: str) -> np.ndarray:
-    """y as an int64 vector, or a BabysitError if it is not integer-valued."""
+    """y as an int64 vector of labels in [0, MAX_CLASSES), or a BabysitError saying why not."""
     y = np.asarray(y)
     if y.ndim != 1:
         raise BabysitError(f"{what} must be a 1-D vector of labels, got shape {y.shape}")
-    if y.dtype.kind in "iu":
-        return y.astype(np.int64)
-    if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-        return y.astype(np.int64)
-    raise BabysitError(f"{what} must hold integer class labels (got dtype {y.dtype}"
-                       f"{', with fractional or non-finite values' if y.dtype.kind == 'f' else ''})")
+    if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not (
+            np.all(np.isfinite(y)) and np.all(y == np.round(y)))):
+        raise BabysitError(f"{what} must hold integer class labels (got dtype {y.dtype}"
+                           f"{', with fractional or non-finite values' if y.dtype.kind == 'f' else ''})")
+    if len(y):
+        # Compare before casting: 1e300 cast to int64 wraps to a negative number.
+        lo, hi = y.min(), y.max()
+        if lo < 0:
+            raise BabysitError(f"{what} has negative label {lo:g}; labels must be 0 .. C-1")
+        if hi >= MAX_CLASSES:
+            raise BabysitError(f"{what} has label {hi:g}: labels must be 0 .. C-1 with at most "
+                               f"{MAX_CLASSES:,} classes")
+    return y.astype(np.int64)
 
 
 def as_features(x: np.ndarray, what: str) -> tuple[np.ndarray, tuple[int, int, int] | None]:
@@ -47,6 +55,8 @@ def as_features(x: np.ndarray, what: str) -> tuple[np.ndarray, tuple[int, int, i
         raise BabysitError(f"{what} must be numeric, got dtype {x.dtype}")
     if x.ndim < 2:
         raise BabysitError(f"{what} must have shape (N, D) or (N, H, W, C), got {x.shape}")
+    if 0 in x.shape[1:]:
+        raise BabysitError(f"{what} has no features: shape {x.shape}")
     image_shape = None
     if x.ndim == 3:
         image_shape = (x.shape[1], x.shape[2], 1)
@@ -54,7 +64,7 @@ def as_features(x: np.ndarray, what: str) -> tuple[np.ndarray, tuple[int, int, i
         image_shape = (x.shape[1], x.shape[2], x.shape[3])
     elif x.ndim > 4:
         raise BabysitError(f"{what} has too many dimensions: {x.shape}")
-    x = x.reshape(x.shape[0], -1).astype(np.float64)
+    x = x.reshape(x.shape[0], int(np.prod(x.shape[1:]))).astype(np.float64)
     if not np.all(np.isfinite(x)):
         bad = int(np.sum(~np.isfinite(x)))
         raise BabysitError(f"{what} contains {bad} NaN or infinite value(s)")
@@ -79,8 +89,10 @@ def validate(ds: Dataset) -> Dataset:
         raise BabysitError(f"{ds.name}: the training labels hold {len(present)} class; "
                            "classification needs at least 2")
     if len(ds.y_val) and ds.y_val.max() >= ds.num_classes:
-        raise BabysitError(f"{ds.name}: y_val has label {int(ds.y_val.max())}, out of range for "
-                           f"the {ds.num_classes} classes seen in training (0 .. {ds.num_classes - 1})")
+        raise BabysitError(f"{ds.name}: class {int(ds.y_val.max())} has validation examples but "
+                           f"no training example (training labels: 0 .. {ds.num_classes - 1}); "
+                           "too little data for the split: give more examples or a smaller "
+                           "--val-fraction")
     return ds
 
 
@@ -106,9 +118,9 @@ def make_dataset(
     rng: np.random.Generator,
 ) -> Dataset:
     """Clean raw arrays into a validated Dataset, splitting off validation data if none is given."""
-    if x_train is None or len(x_train) == 0:
-        raise BabysitError(f"{name}: the training set is empty")
     xt, image_shape = as_features(x_train, f"{name}: X_train")
+    if len(xt) == 0:
+        raise BabysitError(f"{name}: the training set is empty")
     yt = as_labels(y_train, f"{name}: y_train")
     if len(xt) != len(yt):
         raise BabysitError(f"{name}: X_train has {len(xt)} rows but y_train has {len(yt)}")
@@ -119,5 +131,8 @@ def make_dataset(
             raise BabysitError(f"{name}: X_val is given without y_val")
         xv, _ = as_features(x_val, f"{name}: X_val")
         yv = as_labels(y_val, f"{name}: y_val")
+        if len(xv) == 0 or len(yv) == 0:
+            raise BabysitError(f"{name}: X_val / y_val are empty: leave them out to hold out "
+                               "--val-fraction of the training data (0 for no validation)")
     num_classes = int(yt.max()) + 1 if len(yt) else 0
     return validate(Dataset(name, xt, yt, xv, yv, num_classes, image_shape))

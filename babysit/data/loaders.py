@@ -11,6 +11,7 @@ import numpy as np
 from babysit.data.dataset import Dataset, make_dataset
 from babysit.data.spiral import spiral
 from babysit.errors import BabysitError
+from babysit.memory import require_memory
 
 
 def load_spiral(classes: int, points: int, val_fraction: float, seed: int) -> Dataset:
@@ -19,6 +20,9 @@ def load_spiral(classes: int, points: int, val_fraction: float, seed: int) -> Da
         raise BabysitError(f"--classes must be at least 2, got {classes}")
     if points < 1:
         raise BabysitError(f"--points must be at least 1, got {points}")
+    # Each point: 2 coordinates, a label, and the copies a split and preprocessing make.
+    require_memory(classes * points * 8 * 3 * 4, f"a spiral of {classes} x {points:,} points",
+                   "use fewer --points or --classes")
     rng = np.random.default_rng(seed)
     x, y = spiral(classes, points, rng)
     return make_dataset("spiral", x, y, None, None, val_fraction, rng)
@@ -38,10 +42,20 @@ def load_digits(val_fraction: float, seed: int) -> Dataset:
 
 def load_npz(path: Path, val_fraction: float, seed: int) -> Dataset:
     """Arrays X_train, y_train and optionally X_val, y_val from a NumPy .npz archive."""
+    # np.load takes anything that is not a zip for a pickle, and then blames "pickled data".
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise BabysitError(f"cannot read {path}: {exc.strerror}") from None
+    if magic != b"PK\x03\x04":
+        what = "an empty file" if not magic else "not a zip archive"
+        raise BabysitError(f"{path} is not a .npz archive ({what}); save one with "
+                           "numpy.savez(path, X_train=..., y_train=...)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         raise BabysitError(f"cannot read {path} as .npz: {exc}") from None
     missing = [key for key in ("X_train", "y_train") if key not in arrays]
     if missing:
@@ -56,8 +70,12 @@ def load_npz(path: Path, val_fraction: float, seed: int) -> Dataset:
 def load_csv(path: Path, label_column: str | None, val_fraction: float, seed: int) -> Dataset:
     """A CSV with a header row: numeric feature columns and one integer label column."""
     try:
-        with path.open(newline="") as fh:
-            rows = list(csv.reader(fh))
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            try:
+                rows = list(reader)
+            except csv.Error as exc:  # e.g. a field over csv.field_size_limit(): not a number
+                raise BabysitError(f"{path}:{reader.line_num}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BabysitError(f"cannot read {path}: {exc}") from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]

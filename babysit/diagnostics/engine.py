@@ -41,6 +41,7 @@ class Report:
     not_checked: list[dict[str, Any]]
     records: int
     steps: int
+    measured: int = 0  # records with a loss, an epoch metric or layer statistics
 
     @property
     def worst(self) -> str | None:
@@ -113,6 +114,7 @@ class Engine:
         self.header_seen = False
         self.records = 0
         self.steps = 0
+        self.measured = 0
         self._layer_records = 0
         self._window_index = 0
         self._win: list[float] = []  # count, sum, min, max, first: a list for speed
@@ -145,6 +147,8 @@ class Engine:
         loss = record.get("loss")
         if loss.__class__ is not float:
             loss = record["loss"] = number(loss)
+        if loss is not None:
+            self.measured += 1
         if kind == "step":
             if self.steps == 0:
                 self._call(self._hooks["on_first_step"], record, new)
@@ -173,6 +177,8 @@ class Engine:
                 or (dl is not None and (dl.__class__ is not float or dl - dl != 0.0))):
             self._check_nonfinite(record, new)
         layers = record.get("layers")
+        if layers is not None and layers.__class__ is dict and loss is None:
+            self.measured += 1
         if layers is not None and layers.__class__ is dict and self._take_layer_sample(step):
             if self._layer_records < _LAYER_FIELD_SAMPLES:
                 self._layer_records += 1
@@ -181,6 +187,7 @@ class Engine:
                         self.seen.update("layers." + k for k in entry)
             self._call(self._hooks["on_layers"], layer_sample(step, loss, layers), new)
         if "train_acc" in record or "val_acc" in record or "val_loss" in record:
+            self.measured += loss is None
             self.seen.update(record)
             self._call(self._hooks["on_epoch"], record, new)
         return new
@@ -267,4 +274,4 @@ class Engine:
         for rule, hook in self._hooks["finish"]:
             if hook() is not None:
                 self._reported.add(rule.id)
-        return Report(self.findings, self.not_checked(), self.records, self.steps)
+        return Report(self.findings, self.not_checked(), self.records, self.steps, self.measured)

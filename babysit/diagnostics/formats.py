@@ -85,6 +85,8 @@ def read_hf_state(path: Path, stats: ReadStats) -> Iterator[Record]:
     """Hugging Face Trainer's trainer_state.json: its log_history, train and eval entries."""
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise BabysitError(f"cannot read {path} as JSON: nested too deeply") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise BabysitError(f"cannot read {path} as JSON: {exc}") from None
     history = state.get("log_history") if isinstance(state, dict) else None

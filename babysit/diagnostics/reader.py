@@ -7,14 +7,15 @@ file that cannot be read at all, or holds no readable record, is a BabysitError.
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from babysit.diagnostics.inputs import check_readable, is_stream, open_log_bytes
 from babysit.errors import BabysitError
 
 try:  # orjson parses log lines ~4x faster; it rejects the bare NaN tokens json accepts
@@ -60,6 +61,12 @@ class ReadStats:
     malformed_lines: list[int] = field(default_factory=list)
     truncated_last_line: bool = False
     non_monotonic_steps: int = 0
+    long_lines: int = 0
+    bad_values: int = 0
+    bad_value_examples: list[str] = field(default_factory=list)
+    corrupt: str | None = None  # why reading stopped early (a damaged gzip stream)
+    run_header: bool = False  # a babysit header (with a run id): such a run ends with a summary
+    summary: bool = False
 
     def note_malformed(self, line_no: int) -> None:
         """Count a line that is not a JSON object."""
@@ -67,27 +74,12 @@ class ReadStats:
         if len(self.malformed_lines) < MAX_REPORTED_LINES:
             self.malformed_lines.append(line_no)
 
-
-def check_readable(path: Path) -> None:
-    """A BabysitError unless `path` is an existing file."""
-    if not path.exists():
-        raise BabysitError(f"log not found: {path}")
-    if path.is_dir():
-        raise BabysitError(f"{path} is a directory, expected a JSONL log file")
-
-
-def _open(path: Path) -> IO[bytes]:
-    check_readable(path)
-    try:
-        fh: IO[bytes] = path.open("rb")
-        magic = fh.read(2)
-        fh.seek(0)
-    except OSError as exc:
-        raise BabysitError(f"cannot read {path}: {exc.strerror}") from None
-    if magic == b"\x1f\x8b":
-        fh.close()
-        return gzip.open(path, "rb")
-    return fh
+    def note_bad_value(self, line_no: int, key: str, value: Any) -> None:
+        """Count a metric that is neither a number nor null (true, {}, [], "abc")."""
+        self.bad_values += 1
+        if len(self.bad_value_examples) < MAX_REPORTED_LINES:
+            text = json.dumps(value) if isinstance(value, (bool, str, list, dict)) else repr(value)
+            self.bad_value_examples.append(f"line {line_no} {key}={text[:20]}")
 
 
 def parse_line(text: bytes) -> Record | None:
@@ -116,6 +108,21 @@ def normalize(obj: Record, index: int) -> Record:
             if isinstance(key, str) and obj.get(key) is None:
                 obj[key] = math.nan
     return obj
+
+
+# Metric fields whose value must be a number (or null, or a NaN / Infinity spelling).
+METRIC_KEYS = ("loss", "data_loss", "reg_loss", "val_loss", "train_acc", "val_acc", "lr")
+# Longer lines are skipped (and counted) unread: memory stays bounded on any input.
+MAX_LINE_BYTES = 16 << 20
+
+
+def check_values(obj: Record, line_no: int, stats: ReadStats) -> None:
+    """Note metric values that are not numbers; they are then ignored like absent ones."""
+    for key in METRIC_KEYS:
+        value = obj.get(key)
+        if value is not None and value.__class__ is not float and number(value) is None:
+            stats.note_bad_value(line_no, key, value)
+            obj[key] = None
 
 
 LAYERS_LAST_SCHEMA = 2  # babysit logs from this schema on write `layers` as the last field
@@ -164,10 +171,18 @@ def read_records(path: Path, stats: ReadStats | None = None,
     lines = records = 0
     loads = _fast_loads
     skip_layers = False
-    with _open(path) as fh:
+    limit = MAX_LINE_BYTES
+    with open_log_bytes(path) as fh:
+        readline = fh.readline
         try:
-            for raw in fh:
+            while raw := readline(limit):
                 lines += 1
+                if len(raw) == limit and not raw.endswith(b"\n"):
+                    while (rest := readline(limit)) and not rest.endswith(b"\n"):
+                        pass  # skip the rest of the overlong line without keeping it
+                    stats.long_lines += 1
+                    stats.note_malformed(lines)
+                    continue
                 obj = _without_layers(raw, layers_wanted) if skip_layers else None  # type: ignore[arg-type]
                 if obj is None:
                     try:
@@ -187,8 +202,12 @@ def read_records(path: Path, stats: ReadStats | None = None,
                         continue
                 kind = obj.get("type")
                 step = obj.get("step")
-                if kind == "header" and layers_wanted is not None:
-                    skip_layers = _layers_last(obj)
+                check_values(obj, lines, stats)
+                if kind == "header":
+                    stats.run_header = "run_id" in obj
+                    if layers_wanted is not None:
+                        skip_layers = _layers_last(obj)
+                stats.summary = kind == "summary"
                 if kind is None or kind == "step":
                     if kind is None or step.__class__ is not int or "nonfinite" in obj:
                         obj = normalize(obj, step_index)
@@ -199,11 +218,16 @@ def read_records(path: Path, stats: ReadStats | None = None,
                     last_step = step
                 records += 1
                 yield obj
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            # A truncated or corrupt gzip stream: keep what was read, note the rest.
+        except EOFError:  # gzip cut short: a run still writing, or a copy taken too early
             stats.truncated_last_line = True
             if records == 0:
-                raise BabysitError(f"cannot read {path}: {exc}") from None
+                raise BabysitError(f"cannot read {path}: its gzip data ends before the first "
+                                   "whole line") from None
+        except (OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError: CRC, bad data
+            where = f"after line {lines}" if lines else "at its start"
+            stats.corrupt = f"damaged gzip data {where} ({exc})"
+            if records == 0:
+                raise BabysitError(f"cannot read {path}: {stats.corrupt}") from None
         finally:
             stats.lines, stats.records = lines, records
     if records == 0:
@@ -214,23 +238,35 @@ def read_records(path: Path, stats: ReadStats | None = None,
 
 def read_log(path: Path, stats: ReadStats | None = None,
              layers_wanted: Callable[[int], bool] | None = None) -> Iterator[Record]:
-    """Any log babysit reads, by its name: .csv (Keras or Lightning CSVLogger), .json
-    (Hugging Face trainer_state.json), anything else JSONL (plain or gzip)."""
+    """Any log babysit reads: .csv (Keras or Lightning CSVLogger), a Hugging Face
+    trainer_state.json, anything else JSONL (plain or gzip). Pipes and stdin are JSONL."""
     from babysit.diagnostics.formats import read_csv_log, read_hf_state
 
     stats = stats if stats is not None else ReadStats()
     check_readable(path)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return read_csv_log(path, stats)
-    if suffix == ".json" and not _first_line_is_a_record(path):
-        return read_hf_state(path, stats)
+    if not is_stream(path):
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            return read_csv_log(path, stats)
+        if suffix == ".json" and _is_trainer_state(path):
+            return read_hf_state(path, stats)
     return read_records(path, stats, layers_wanted)
 
 
-def _first_line_is_a_record(path: Path) -> bool:
-    """True when the file's first line is a whole JSON object: JSONL that happens to be
-    named .json (a trainer_state.json is one pretty-printed object, its first line "{")."""
+def _is_trainer_state(path: Path) -> bool:
+    """True for one JSON object (a trainer_state.json), False for JSONL named .json.
+
+    A trainer_state.json is pretty-printed, its first line a lone "{", or written on one line
+    with a log_history; a JSONL log's first line is a whole record of its own.
+    """
     with path.open("rb") as fh:
-        first = fh.readline(1 << 20)
-    return parse_line(first.strip()) is not None
+        first = b""
+        while not first.strip():
+            first = fh.readline(1 << 20)
+            if not first:
+                return False
+    text = first.strip()
+    if text == b"{":
+        return True
+    obj = parse_line(text)
+    return obj is not None and "log_history" in obj

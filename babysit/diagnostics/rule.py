@@ -101,6 +101,11 @@ class Rule:
         if unknown:
             raise KeyError(f"rule {self.id} has no threshold {', '.join(sorted(unknown))}; "
                            f"it has {', '.join(sorted(self.thresholds)) or 'none'}")
+        for name, value in overrides.items():
+            # Every threshold is a count, a ratio or a level: NaN would silently switch the
+            # rule off (every comparison false), and a negative one means nothing.
+            if not (math.isfinite(value) and value >= 0):
+                raise KeyError(f"{self.id}.{name} must be a finite number >= 0, got {value}")
         self.t: dict[str, float] = {**self.thresholds, **overrides}
         self.finding: Finding | None = None
 

@@ -30,13 +30,22 @@ def parse_set(items: list[str]) -> Overrides:
     return out
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a thresholds file is a few lines; anything bigger is not one
+
+
 def load_toml(path: Path) -> Overrides:
     """A TOML file with one table per rule id: [loss-flat] min_drop = 0.02."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BabysitError(f"rules config not found: {path}") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        if not path.is_file():  # /dev/zero or a FIFO would be read forever
+            what = "not found" if not path.exists() else "not a regular file"
+            raise BabysitError(f"rules config {path}: {what}")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise BabysitError(f"rules config {path} is over {MAX_CONFIG_BYTES >> 20} MiB: not a "
+                               "thresholds file")
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
         raise BabysitError(f"cannot read rules config {path}: {exc}") from None
     out: Overrides = {}
     for rule, table in data.items():

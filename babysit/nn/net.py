@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from babysit.memory import require_memory
 from babysit.nn.activations import ACTIVATIONS, Activation
 from babysit.nn.init import init_weights
 from babysit.nn.layers import (
@@ -47,6 +48,33 @@ class NetSpec:
     dtype: str = "float64"
 
 
+EVAL_ROWS = 2048  # evaluation runs in chunks of this many rows (MLP.scores)
+# Bytes per parameter element while training: the weights, their gradient, up to three
+# optimizer buffers (Adam's two moments and a scratch array) and the statistics' copy.
+_COPIES_PER_PARAM = 6
+# Arrays of (rows, width) kept per hidden layer: affine output, activation and its cache,
+# dropout mask, gradient.
+_COPIES_PER_UNIT = 5
+
+
+def parameter_count(spec: NetSpec) -> int:
+    """Number of weights and biases (or batch-norm scales and shifts) of the net `spec` builds."""
+    widen = spec.maxout_pieces if spec.activation == "maxout" else 1
+    fan_in, total = spec.input_dim, 0
+    for width in spec.hidden:
+        total += fan_in * width * widen + 2 * width * widen
+        fan_in = width
+    return total + fan_in * spec.num_classes + spec.num_classes
+
+
+def memory_bytes(spec: NetSpec, rows: int) -> int:
+    """Rough peak memory of training `spec` on batches (and evaluation chunks) of `rows` rows."""
+    widen = spec.maxout_pieces if spec.activation == "maxout" else 1
+    units = sum(spec.hidden) * widen + spec.num_classes
+    itemsize = np.dtype(spec.dtype).itemsize
+    return itemsize * (_COPIES_PER_PARAM * parameter_count(spec) + _COPIES_PER_UNIT * rows * units)
+
+
 @dataclass
 class Losses:
     """The loss of one batch, split as the log reports it."""
@@ -72,12 +100,20 @@ class ForwardCache:
 class MLP:
     """A multi-layer perceptron built from a NetSpec, with its parameters and batch-norm state."""
 
-    def __init__(self, spec: NetSpec, rng: np.random.Generator) -> None:
-        """Initialize weights with spec.init; biases with spec.bias_init (hidden layers only)."""
+    def __init__(self, spec: NetSpec, rng: np.random.Generator, rows: int = EVAL_ROWS) -> None:
+        """Initialize weights with spec.init; biases with spec.bias_init (hidden layers only).
+
+        A BabysitError, before anything is allocated, if training and evaluating it on
+        batches of `rows` rows cannot fit in the memory available.
+        """
         if spec.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {spec.activation!r}")
         if spec.loss not in LOSSES:
             raise ValueError(f"unknown loss {spec.loss!r}")
+        require_memory(memory_bytes(spec, rows),
+                       f"a {spec.input_dim}-{'-'.join(map(str, spec.hidden))}-{spec.num_classes} net "
+                       f"({parameter_count(spec):,} parameters)",
+                       "use fewer or narrower --hidden layers, or a smaller --batch-size")
         self.spec = spec
         self.act: Activation = ACTIVATIONS[spec.activation]
         self.act_kwargs: dict[str, Any] = {
@@ -206,7 +242,7 @@ class MLP:
             parts.append(svm_kink_side(scores, y).tobytes())
         return b"".join(parts)
 
-    def scores(self, x: Array, batch_size: int = 2048) -> Array:
+    def scores(self, x: Array, batch_size: int = EVAL_ROWS) -> Array:
         """Evaluation-mode scores (no dropout, running batch-norm statistics), in chunks."""
         chunks = [self.forward(x[i : i + batch_size], train=False)[0]
                   for i in range(0, len(x), batch_size)]

@@ -96,7 +96,7 @@ class DaskRunner:
             raise BabysitError("--scheduler needs dask.distributed: pip install 'babysit[dask]'") from None
         try:
             self.client = Client(address, timeout=10)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: a malformed address
             raise BabysitError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         self.threads = None
 

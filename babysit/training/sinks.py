@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import io
+import errno
+import os
+import stat
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,31 +25,96 @@ class Sink(Protocol):
 
 
 class JsonlSink:
-    """Writes one strict-JSON line per record and flushes it, so a crash loses at most one line."""
+    """Writes one strict-JSON line per record straight to the OS, so a crash loses at most one.
+
+    The log is never left with a half-written line, nor emptied by a run that never started:
+    each line goes out in full or the file is cut back to the line before and a BabysitError
+    says why (disk full, file-size limit); with `overwrite` the new log is written under a
+    temporary name beside the old one and renamed over it when its first record arrives. An
+    existing file that is not a regular one (a FIFO, /dev/null) is written in place.
+    """
 
     def __init__(self, path: Path, overwrite: bool = False) -> None:
         """Open `path` for writing; refuse to replace an existing log unless overwrite."""
         self.path = path
+        self._offset = 0  # bytes of whole lines written: where to cut back to after a failure
+        self._temp: Path | None = None  # renamed to `path` at the first record
+        self._created = False  # this sink made the file (removed again if nothing is written)
+        if path.is_dir():
+            raise BabysitError(f"log {path} is a directory; give a file name, e.g. {path / 'run.jsonl'}")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh: io.TextIOWrapper | None = path.open("w" if overwrite else "x", encoding="utf-8")
+        except (FileExistsError, NotADirectoryError):
+            raise BabysitError(f"cannot create log {path}: a part of {path.parent} is a file, "
+                               "not a directory") from None
+        except OSError as exc:
+            raise BabysitError(f"cannot create log {path}: {exc.strerror}") from None
+        try:
+            if path.exists() and not path.is_file():
+                self._fd = _open_special(path)
+            elif path.exists() and overwrite:
+                self._temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                self._fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            else:
+                self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                self._created = True
         except FileExistsError:
             raise BabysitError(f"log {path} already exists (pass --overwrite to replace it)") from None
         except OSError as exc:
             raise BabysitError(f"cannot write log {path}: {exc.strerror}") from None
 
     def emit(self, record: Record) -> None:
-        """Append the record as one line and flush it to the OS."""
-        if self._fh is None:
+        """Append the record as one line, written through to the OS."""
+        if self._fd is None:
             return
-        self._fh.write(encode(record) + "\n")
-        self._fh.flush()
+        data = (encode(record) + "\n").encode("utf-8")
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+            if self._temp is not None:  # the run has started: now replace the old log
+                os.replace(self._temp, self.path)
+                self._temp = None
+        except OSError as exc:
+            self._fail(exc)
+        self._offset += len(data)
+        self._created = False
+
+    def _fail(self, exc: OSError) -> None:
+        """Cut the partial line off, close, and raise the one-line error."""
+        fd, self._fd = self._fd, None
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):  # type: ignore[arg-type]
+                os.ftruncate(fd, self._offset)  # type: ignore[arg-type]
+        except OSError:
+            pass
+        os.close(fd)  # type: ignore[arg-type]
+        if self._temp is not None:
+            self._temp.unlink(missing_ok=True)
+            self._temp = None
+        raise BabysitError(f"cannot write log {self.path}: {exc.strerror or exc}") from None
 
     def close(self) -> None:
-        """Close the file (idempotent)."""
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        """Close the file (idempotent); a log that never got a record is removed again."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        unwritten = self._temp if self._temp is not None else self.path if self._created else None
+        if unwritten is not None:
+            unwritten.unlink(missing_ok=True)
+        self._temp, self._created = None, False
+
+
+def _open_special(path: Path) -> int:
+    """Open a FIFO or device for writing without blocking on a FIFO nobody reads."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise BabysitError(f"cannot write log {path}: it is a FIFO nobody is reading") from None
+        raise
+    os.set_blocking(fd, True)
+    return fd
 
 
 class MemorySink:

@@ -17,6 +17,7 @@ import numpy as np
 from babysit.config import Config
 from babysit.data import Dataset
 from babysit.nn import MLP
+from babysit.nn.net import EVAL_ROWS
 from babysit.nn.optim import OPTIMIZERS
 from babysit.nn.schedules import learning_rate
 from babysit.training.records import header_record, summary_record
@@ -51,13 +52,15 @@ class Trainer:
         # Independent streams, so e.g. turning dropout on does not change the initial weights.
         init_rng, self.shuffle_rng, self.dropout_rng, eval_rng = np.random.default_rng(
             config.seed).spawn(4)
-        self.net = MLP(config.net_spec(dataset.num_features, dataset.num_classes), init_rng)
+        rows = min(max(config.batch_size, EVAL_ROWS), max(n, len(self.X_val)))
+        self.net = MLP(config.net_spec(dataset.num_features, dataset.num_classes), init_rng, rows)
         self.update = OPTIMIZERS[config.optimizer]
         self.opt_state: dict[str, dict[str, Any]] = {name: {} for name in self.net.params}
         self.eval_idx = np.sort(eval_rng.permutation(n)[: config.eval_samples])
         self.iters_per_epoch = max(1, math.ceil(n / config.batch_size))
         self.step = 0
         self._stop: tuple[str, str] | None = None  # (status, reason)
+        self._finishing = False  # the summary is being written: a repeated Ctrl-C must wait
 
     def request_stop(self, reason: str = "interrupted by signal", status: str = INTERRUPTED) -> None:
         """Ask the loop to end after the current iteration (safe to call from a signal handler).
@@ -66,6 +69,12 @@ class Trainer:
         """
         if self._stop is None:
             self._stop = (status, reason)
+
+    def force_stop(self) -> None:
+        """A repeated Ctrl-C: abandon the current step at once (KeyboardInterrupt), unless the
+        summary is already being written, which takes milliseconds and must not be cut."""
+        if not self._finishing:
+            raise KeyboardInterrupt
 
     def _emit(self, record: Record) -> None:
         for sink in self.sinks:
@@ -109,6 +118,7 @@ class Trainer:
         cfg = self.config
         started = time.perf_counter()
         self._stop = None
+        self._finishing = False
         self._emit(header_record(cfg, self.dataset, self.run_id,
                                  datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                  sum(p.size for p in self.net.params.values()),
@@ -153,11 +163,19 @@ class Trainer:
         return None
 
     def _finish(self, status: str, started: float, reason: str | None) -> Record:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            final = self._final() if status != CRASHED else {}
+        final: dict[str, float | None] = {}
+        if status != CRASHED:
+            try:  # a pass over all the data: slow on a big net, so a second Ctrl-C may skip it
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    final = self._final()
+            except KeyboardInterrupt:
+                reason = f"{reason}; final evaluation skipped" if reason else "final evaluation skipped"
+        self._finishing = True
         summary = summary_record(status, self.step, self.step // self.iters_per_epoch,
                                  time.perf_counter() - started, final, reason)
-        self._emit(summary)
-        for sink in self.sinks:
-            sink.close()
+        try:
+            self._emit(summary)
+        finally:
+            for sink in self.sinks:
+                sink.close()
         return summary

@@ -1,0 +1,130 @@
+"""Opening a log for reading: a regular file, a pipe (`<(cat log)`, `-` for stdin) or gzip.
+
+Anything else is refused up front, because reading it would never end: a device such as
+/dev/zero streams forever, and a FIFO that no process writes to blocks forever. Pipes are
+read as streams (no seeking), so the gzip check peeks at the first bytes instead.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import stat
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+from babysit.errors import BabysitError
+
+STDIN = "-"
+# How long to wait for a process to start writing into a named FIFO before giving up: long
+# enough for a writer started in the same shell line, short enough not to look hung.
+FIFO_WAIT_SECONDS = 10.0
+_POLL = 0.05
+
+
+def is_stdin(path: Path) -> bool:
+    """True for `-`, the conventional name of standard input."""
+    return str(path) == STDIN
+
+
+def is_stream(path: Path) -> bool:
+    """True for stdin and pipes: read once, front to back, never seeked or reopened."""
+    if is_stdin(path):
+        return True
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def check_readable(path: Path) -> None:
+    """A BabysitError unless `path` is `-`, an existing regular file or a pipe."""
+    if is_stdin(path):
+        return
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise BabysitError(f"log not found: {path}") from None
+    except OSError as exc:
+        raise BabysitError(f"cannot read {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise BabysitError(f"{path} is a directory, expected a JSONL log file")
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        raise BabysitError(f"{path} is not a regular file or a pipe (a device?): it cannot be "
+                           "read as a log")
+
+
+class _PrefixedPipe(io.RawIOBase):
+    """A pipe's descriptor, with the bytes already read while waiting for a writer put back."""
+
+    def __init__(self, fd: int, prefix: bytes) -> None:
+        self._fd, self._prefix = fd, prefix
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._prefix:
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        data = os.read(self._fd, len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
+
+
+def _open_pipe(path: Path, wait: float) -> IO[bytes]:
+    """Open a pipe without blocking forever when no process writes to it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise BabysitError(f"cannot read {path}: {exc.strerror}") from None
+    deadline = time.monotonic() + wait
+    first = b""
+    while True:
+        try:
+            first = os.read(fd, 1 << 16)
+        except BlockingIOError:  # a writer is there, with nothing written yet
+            break
+        if first:
+            break
+        if time.monotonic() > deadline:  # end of file: no writer has the pipe open
+            os.close(fd)
+            raise BabysitError(f"no process is writing to {path} (waited {wait:g} s)")
+        time.sleep(_POLL)
+    os.set_blocking(fd, True)
+    return io.BufferedReader(_PrefixedPipe(fd, first), 1 << 16)
+
+
+def open_log_bytes(path: Path, fifo_wait: float | None = None) -> IO[bytes]:
+    """The log's bytes, gunzipped if they start with gzip's magic number."""
+    check_readable(path)
+    fifo_wait = FIFO_WAIT_SECONDS if fifo_wait is None else fifo_wait
+    if is_stdin(path):
+        fh: IO[bytes] = io.BufferedReader(io.FileIO(os.dup(sys.stdin.fileno()), "rb"), 1 << 16)
+    elif is_stream(path):
+        fh = _open_pipe(path, fifo_wait)
+    else:
+        try:
+            fh = path.open("rb")
+        except OSError as exc:
+            raise BabysitError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        magic = fh.peek(2)[:2]  # type: ignore[attr-defined]
+    except OSError as exc:
+        fh.close()
+        raise BabysitError(f"cannot read {path}: {exc.strerror}") from None
+    if magic == b"\x1f\x8b":
+        gz = gzip.GzipFile(fileobj=fh, mode="rb")
+        gz.myfileobj = fh  # type: ignore[attr-defined]  # closed with it, as gzip.open does
+        return gz  # type: ignore[return-value]
+    return fh
