@@ -97,7 +97,8 @@ class Config:
         if not 0 <= self.seed < 2**63:
             raise BabysitError(f"--seed must be between 0 and 2**63 - 1, got {self.seed}")
         if not 2 <= self.classes <= MAX_CLASSES:
-            raise BabysitError(f"--classes must be between 2 and {MAX_CLASSES:,}, got {short_int(self.classes)}")
+            raise BabysitError(f"--classes must be between 2 and {MAX_CLASSES:,}, "
+                               f"got {short_int(self.classes)}")
         if self.points < 1:
             raise BabysitError(f"--points must be at least 1, got {short_int(self.points)}")
         if not self.hidden or any(h <= 0 for h in self.hidden):

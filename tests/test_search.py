@@ -49,6 +49,13 @@ def test_edge_warning_fires_only_at_the_edge() -> None:
     assert edge_warnings(SPACE, {"lr": 3e-3, "reg": 1e-4}) == []
 
 
+def trial_rows(path: Path) -> list[dict]:
+    """The results file's trial rows (after its header line)."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert rows[0]["type"] == "search"  # the header: what a --resume must match
+    return rows[1:]
+
+
 def run(tmp_path: Path, workers: int = 1, name: str = "r.jsonl", **kw) -> tuple:  # type: ignore[no-untyped-def]
     data = prepare_data(BASE)
     runner = LocalRunner(workers)
@@ -63,7 +70,7 @@ def run(tmp_path: Path, workers: int = 1, name: str = "r.jsonl", **kw) -> tuple:
 def test_diverging_trials_are_recorded_and_the_search_goes_on(tmp_path: Path) -> None:
     space = {"lr": LogRange(1e2, 1e4), "reg": LogRange(1e-6, 1e-5)}
     outcome, path = run(tmp_path, space=space, plan=stage_plan(4, 3, 3, 2))
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows = trial_rows(path)
     assert len(rows) == 4 + 3 and {r["status"] for r in rows} <= {"diverged", "hopeless", "completed"}
     assert sum(r["status"] == "diverged" for r in rows) >= 4
     assert any("diverged: lower the learning-rate range" in w for w in outcome.warnings)
@@ -76,9 +83,9 @@ def test_resume_does_not_rerun_finished_trials(tmp_path: Path) -> None:
     # Pretend the search was interrupted after 4 trials (one line cut short by the crash).
     path.write_text("\n".join(lines[:4]) + "\n" + lines[4][:10])
     kept = {json.loads(line)["trial"]: Path(json.loads(line)["log"]).stat().st_mtime_ns
-            for line in lines[:4]}
+            for line in lines[1:4]}
     outcome, _ = run(tmp_path, resume=True)
-    assert len(load_results(path)) == len(lines)
+    assert len(load_results(path)) == len(lines) - 1
     for trial, mtime in kept.items():  # their logs were not rewritten
         assert Path(next(r["log"] for r in outcome.rows if r["trial"] == trial)).stat().st_mtime_ns == mtime
     with pytest.raises(Exception, match="exists"):
@@ -109,7 +116,7 @@ def test_dask_path_on_a_local_cluster(tmp_path: Path) -> None:
             "--hidden", "20", "--results", str(tmp_path / "dask.jsonl"), "--scheduler",
             cluster.scheduler_address, "--no-live"])
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in (tmp_path / "dask.jsonl").read_text().splitlines()]
+    rows = trial_rows(tmp_path / "dask.jsonl")
     assert len(rows) == 4 + 3 and "best:" in result.output
 
 
@@ -123,8 +130,8 @@ def test_cli_search_and_bad_options(tmp_path: Path) -> None:
                                  "relu,tanh", "--ensemble", "2", "--no-live"])
     assert result.exit_code == 0, result.output
     assert "best:" in result.output and "ensemble of the top 2" in result.output
-    assert len(out.read_text().splitlines()) == 4 + 2
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = trial_rows(out)
+    assert len(rows) == 4 + 2
     params = [r["params"] for r in rows]
     assert all(r["config"]["activation"] == r["params"]["activation"] for r in rows)
     assert all(p["activation"] in ("relu", "tanh") and p["hidden"] in ([10], [20, 20]) for p in params)

@@ -6,7 +6,7 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.live import Live
 
 from babysit.cli.errors import reports_errors
 from babysit.cli.options import run_options
+from babysit.cli.signals import graceful_stop
 from babysit.config import Config, parse_hidden
 from babysit.errors import BabysitError
 from babysit.names import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
@@ -21,6 +22,7 @@ from babysit.names import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
 if TYPE_CHECKING:  # numpy and the search machinery load when the command runs
     from babysit.search.search import Outcome
     from babysit.search.space import Choice, Space
+    from babysit.search.view import Progress
 
 SEARCH = "Search"
 
@@ -63,6 +65,26 @@ def build_space(lr_range: str, reg_range: str, dropout_range: str | None, hidden
         if choice is not None:
             space[key] = choice
     return space
+
+
+def _print_event(console: Console, kind: str, payload: Any) -> None:
+    """One plain line per result, stage and warning."""
+    if kind == "result":
+        acc = payload.get("val_acc")
+        console.print(f"{payload['trial']} {payload['status']:9} val acc "
+                      f"{'-' if acc is None else f'{100 * acc:.1f}%'} "
+                      f"{json.dumps(payload['params'])}", soft_wrap=True)
+    elif kind == "stage":
+        console.print(f"stage {payload['stage']}: {payload['trials']} trials x "
+                      f"{payload['epochs']} epochs over {payload['space']}", soft_wrap=True)
+    elif kind == "warning":
+        console.print(f"warning: {payload}", soft_wrap=True)
+
+
+def _interrupted(console: Console, progress: Progress, path: Path) -> NoReturn:
+    console.print(f"interrupted: {len(progress.rows)} finished trials kept in {path}; "
+                  f"rerun with --resume --results {path}", soft_wrap=True)
+    raise typer.Exit(130)
 
 
 def _opt(help_text: str) -> Any:
@@ -124,38 +146,33 @@ def search(
     use_live = console.is_terminal if live is None else live
     outcome: Outcome | None = None
     try:
-        if use_live:
-            with Live(leaderboard(progress, console.width), console=console,
-                      refresh_per_second=4) as view:
-                def on_event(kind: str, payload: Any) -> None:
+        # Ctrl-C / SIGTERM: running trials stop at their next step and finished ones are kept;
+        # a second Ctrl-C kills the workers at once.
+        with graceful_stop(lambda reason: runner.request_stop()):
+            if use_live:
+                with Live(leaderboard(progress, console.width), console=console,
+                          refresh_per_second=4) as view:
+                    def on_event(kind: str, payload: Any) -> None:
+                        progress.event(kind, payload)
+                        view.update(leaderboard(progress, console.width))
+
+                    outcome = run_search(config, space, plan, data, path, runner, resume,
+                                         ensemble, on_event)
+            else:
+                def on_line(kind: str, payload: Any) -> None:
                     progress.event(kind, payload)
-                    view.update(leaderboard(progress, console.width))
+                    _print_event(console, kind, payload)
 
                 outcome = run_search(config, space, plan, data, path, runner, resume, ensemble,
-                                     on_event)
-        else:
-            def on_line(kind: str, payload: Any) -> None:
-                progress.event(kind, payload)
-                if kind == "result":
-                    acc = payload.get("val_acc")
-                    console.print(f"{payload['trial']} {payload['status']:9} val acc "
-                                  f"{'-' if acc is None else f'{100 * acc:.1f}%'} "
-                                  f"{json.dumps(payload['params'])}", soft_wrap=True)
-                elif kind == "stage":
-                    console.print(f"stage {payload['stage']}: {payload['trials']} trials x "
-                                  f"{payload['epochs']} epochs over {payload['space']}",
-                                  soft_wrap=True)
-                elif kind == "warning":
-                    console.print(f"warning: {payload}", soft_wrap=True)
-
-            outcome = run_search(config, space, plan, data, path, runner, resume, ensemble,
-                                 on_line)
+                                     on_line)
     except KeyboardInterrupt:
         runner.close(cancel=True)
-        console.print(f"interrupted: {len(progress.rows)} finished trials kept in {path}; "
-                      f"rerun with --resume --results {path}")
-        raise typer.Exit(130) from None
-    runner.close()
+        _interrupted(console, progress, path)
+    finally:
+        runner.close()  # waits for the workers to exit: none is left behind, orphaned
+    assert outcome is not None
+    if outcome.interrupted:
+        _interrupted(console, progress, path)
     best = outcome.best
     if best is None:
         console.print(f"no trial completed (see {path}); lower the learning-rate range")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import as_completed as local_as_completed
@@ -14,6 +15,7 @@ from babysit.errors import BabysitError
 
 _BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _SHARED: dict[int, Any] = {}  # in a worker: data handed over once, at start-up
+_STOP: Any = None  # in a worker: the search's stop event (a multiprocessing.Event)
 
 
 class Shared:
@@ -28,8 +30,17 @@ class Shared:
         return _SHARED[self.key]
 
 
-def _init_worker(shared: dict[int, Any]) -> None:
+def _init_worker(shared: dict[int, Any], stop: Any) -> None:
+    global _STOP
+    # Ctrl-C reaches the whole process group: the search decides, and tells workers via `stop`.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _SHARED.update(shared)
+    _STOP = stop
+
+
+def stop_requested() -> bool:
+    """In a worker: whether the search asked running trials to stop."""
+    return _STOP is not None and _STOP.is_set()
 
 
 def resolve(value: Any) -> Any:
@@ -46,14 +57,25 @@ class LocalRunner:
         self.threads = max(1, (os.cpu_count() or 1) // self.workers)
         self.shared: dict[int, Any] = {}
         self.pool: ProcessPoolExecutor | None = None
+        self._context = mp.get_context("spawn")
+        self._stop = self._context.Event()
+
+    def request_stop(self) -> None:
+        """Ask running trials to stop at their next step (safe in a signal handler)."""
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether request_stop() was called."""
+        return self._stop.is_set()
 
     def _start(self) -> ProcessPoolExecutor:
         saved = {k: os.environ.get(k) for k in _BLAS_ENV}
         # Spawned workers read these when they import numpy: set them only around the spawn.
         os.environ.update({k: str(self.threads) for k in _BLAS_ENV})
         try:
-            return ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
-                                       initializer=_init_worker, initargs=(self.shared,))
+            return ProcessPoolExecutor(self.workers, mp_context=self._context,
+                                       initializer=_init_worker, initargs=(self.shared, self._stop))
         finally:
             for k, v in saved.items():
                 if v is None:
@@ -80,9 +102,16 @@ class LocalRunner:
         return local_as_completed(list(futures))
 
     def close(self, cancel: bool = False) -> None:
-        """Stop the workers (dropping queued trials if `cancel`)."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        """Stop the workers and wait for them to exit; with `cancel`, kill them at once."""
+        if self.pool is None:
+            return
+        if cancel:
+            self._stop.set()
+            # A second Ctrl-C: do not wait for a trial's step. The executor has no public way
+            # to kill its workers before Python 3.14, so its process table is used directly.
+            for proc in list(getattr(self.pool, "_processes", {}).values()):
+                proc.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class DaskRunner:
@@ -99,6 +128,11 @@ class DaskRunner:
         except (OSError, TimeoutError, ValueError) as exc:  # ValueError: a malformed address
             raise BabysitError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         self.threads = None
+        self.stop_requested = False
+
+    def request_stop(self) -> None:
+        """Stop collecting: queued trials are cancelled, running ones dropped."""
+        self.stop_requested = True
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run fn(*args) on the cluster; not cached (each trial is its own work)."""

@@ -11,7 +11,7 @@ runs them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,13 +21,13 @@ import numpy as np
 from babysit.config import Config
 from babysit.data import Dataset
 from babysit.errors import BabysitError
+from babysit.search.results import FINISHED, ends_with_newline, load_results, search_header
 from babysit.search.runner import DaskRunner, LocalRunner
 from babysit.search.space import Space, edge_warnings, sample
 from babysit.search.trial import run_trial
 
 TOP_FRACTION = 0.2  # a stage's ranges are narrowed around its best fifth (at least 3 trials)
 MOSTLY_DIVERGED = 0.5  # warn when more than half of a stage's trials diverged
-FINISHED = ("completed", "diverged", "hopeless")  # statuses written to the results file
 
 Event = Callable[[str, Any], None]
 
@@ -48,6 +48,7 @@ class Outcome:
     spaces: list[Space]
     warnings: list[str] = field(default_factory=list)
     ensemble: dict[str, Any] | None = None
+    interrupted: bool = False
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -83,46 +84,36 @@ def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _ends_with_newline(path: Path) -> bool:
-    """True for an empty file or one whose last byte is a newline."""
-    with path.open("rb") as fh:
-        if fh.seek(0, 2) == 0:
-            return True
-        fh.seek(-1, 2)
-        return fh.read(1) == b"\n"
-
-
-def load_results(path: Path) -> dict[str, dict[str, Any]]:
-    """Finished trials already in a results file, by trial id (unreadable lines skipped)."""
-    rows: dict[str, dict[str, Any]] = {}
-    if not path.exists():
-        return rows
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue  # a line cut short by a crash: that trial simply runs again
-        if isinstance(row, dict) and row.get("status") in FINISHED and "trial" in row:
-            rows[row["trial"]] = row
-    return rows
-
-
 def run_search(base: Config, space: Space, stages: list[Stage], data: Dataset,
                results: Path, runner: LocalRunner | DaskRunner, resume: bool = False,
                ensemble: int = 0, on_event: Event | None = None) -> Outcome:
-    """Run every stage; append each finished trial to `results`; return what was found."""
+    """Run every stage; append each finished trial to `results`; return what was found.
+
+    After runner.request_stop() (Ctrl-C), no new trial starts, running ones stop at their next
+    step, and every trial that finished meanwhile is still written: outcome.interrupted.
+    """
     emit = on_event or (lambda kind, payload: None)
+    if results.is_dir():
+        raise BabysitError(f"--results {results} is a directory; give a file name, e.g. "
+                           f"{results / 'search.jsonl'}")
     if results.exists() and not resume:
         raise BabysitError(f"results file {results} exists: pass --resume to continue that "
                            "search, or choose another --results")
-    done = load_results(results) if resume else {}
-    results.parent.mkdir(parents=True, exist_ok=True)
+    header = search_header(base, space, [(s.trials, s.epochs) for s in stages], data)
+    done = load_results(results, expected=header) if resume else {}
+    try:
+        results.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BabysitError(f"cannot create {results}: {exc.strerror or exc}") from None
     out_dir = results.with_suffix("")  # trial logs and models live beside the results file
     shared = runner.share(data)
     outcome = Outcome(rows=[], spaces=[])
     with results.open("a", encoding="utf-8") as sink:
-        if not _ends_with_newline(results):
+        if not ends_with_newline(results):
             sink.write("\n")  # a line cut short by a crash: start the next row on its own line
+        if sink.tell() == 0:
+            sink.write(json.dumps(header) + "\n")
+            sink.flush()
         for index, stage in enumerate(stages):
             outcome.spaces.append(space)
             planned = plan_stage(space, base.seed, index, stage.trials)
@@ -136,15 +127,15 @@ def run_search(base: Config, space: Space, stages: list[Stage], data: Dataset,
                                      index + 1, seed, shared, str(out_dir), runner.threads)
                        for tid, values, seed in todo]
             emit("running", len(futures))
-            for future in runner.as_completed(futures):
-                row = future.result()
-                if row["status"] not in FINISHED:
-                    continue  # interrupted: not finished, a resume runs it again
+            for row in _finished_rows(runner, futures):
                 sink.write(json.dumps(row) + "\n")
                 sink.flush()
                 rows.append(row)
                 emit("result", row)
             outcome.rows.extend(sorted(rows, key=lambda r: r["trial"]))
+            if runner.stop_requested:
+                outcome.interrupted = True
+                return outcome
             warnings = stage_warnings(space, rows, index + 1)
             outcome.warnings.extend(warnings)
             for warning in warnings:
@@ -153,6 +144,26 @@ def run_search(base: Config, space: Space, stages: list[Stage], data: Dataset,
     if ensemble:
         outcome.ensemble = make_ensemble(outcome.rows, data, ensemble)
     return outcome
+
+
+def _finished_rows(runner: LocalRunner | DaskRunner, futures: list[Any]) -> Iterator[dict[str, Any]]:
+    """Rows of finished trials as they complete; once a stop is requested, queued trials are
+    cancelled and the running ones are waited for (they stop at their next step)."""
+    remaining = set(range(len(futures)))
+    index = {id(f): i for i, f in enumerate(futures)}
+    cancelled = False
+    for future in runner.as_completed(futures):
+        remaining.discard(index[id(future)])
+        if not future.cancelled():
+            row = future.result()
+            if row["status"] in FINISHED:  # an interrupted trial is not: a resume reruns it
+                yield row
+        if runner.stop_requested and not cancelled:
+            cancelled = True
+            for i in remaining:
+                futures[i].cancel()
+            if isinstance(runner, DaskRunner):  # its running tasks cannot be stopped: drop them
+                return
 
 
 def stage_warnings(space: Space, rows: list[dict[str, Any]], stage: int) -> list[str]:

@@ -33,6 +33,7 @@ class LogRange:
 
     def narrow(self, best: list[float]) -> LogRange:
         """A range around the best values, +-NARROW_MARGIN decades, inside this one."""
+        best = [min(max(b, self.lo), self.hi) for b in best]  # values from outside stay inside
         lo = max(self.lo, min(best) * 10 ** -NARROW_MARGIN)
         hi = min(self.hi, max(best) * 10 ** NARROW_MARGIN)
         return LogRange(lo, hi)
@@ -59,6 +60,7 @@ class LinRange:
     def narrow(self, best: list[float]) -> LinRange:
         """A range around the best values, widened by a quarter of this range, inside it."""
         pad = 0.25 * (self.hi - self.lo)
+        best = [min(max(b, self.lo), self.hi) for b in best]
         return LinRange(max(self.lo, min(best) - pad), min(self.hi, max(best) + pad))
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ from babysit.config import Config
 from babysit.data import Dataset
 from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.nn.losses import softmax_probs
-from babysit.search.runner import Shared, resolve
+from babysit.search.runner import Shared, resolve, stop_requested
 from babysit.training import JsonlSink, Trainer
 
 DIVERGED_RULES = ("loss-nan", "loss-explosion")
@@ -37,7 +37,9 @@ class EarlyCut:
             self.trainer.request_stop(f"{finding.rule}: {finding.message}", status="diverged")
 
     def emit(self, record: dict[str, Any]) -> None:
-        """Stop after the first epoch if validation accuracy is at chance."""
+        """Stop when the search is stopping, or after the first epoch if at chance."""
+        if stop_requested():
+            self.trainer.request_stop("the search was interrupted")
         if "val_acc" in record:
             self.epochs_seen += 1
             if self.epochs_seen == 1 and record["val_acc"] <= self.chance + HOPELESS_MARGIN:
