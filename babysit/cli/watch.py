@@ -12,19 +12,26 @@ from rich.console import Console
 from babysit.cli.diagnose import check_classes
 from babysit.cli.errors import reports_errors
 from babysit.cli.report import findings_table, read_notes
+from babysit.cli.signals import graceful_stop
 from babysit.dashboard.follow import follow_records, wait_for
 from babysit.dashboard.plain import FindingPrinter
 from babysit.dashboard.progress import ProgressPrinter
 from babysit.dashboard.state import RunState
 from babysit.diagnostics.engine import Engine
-from babysit.diagnostics.reader import ReadStats, check_readable
+from babysit.diagnostics.inputs import check_readable
+from babysit.diagnostics.reader import ReadStats
 from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.errors import BabysitError
 
 
+def _interrupt(reason: str = "") -> None:
+    raise KeyboardInterrupt
+
+
 @reports_errors
 def watch(
-    log: Annotated[Path, typer.Argument(help="JSONL log being written by a training run")],
+    log: Annotated[Path, typer.Argument(
+        help="JSONL log being written by a training run (or a pipe; - for stdin)")],
     follow: Annotated[bool, typer.Option(
         "--follow", help="Keep following after the run's summary record")] = False,
     classes: Annotated[int | None, typer.Option(
@@ -60,16 +67,26 @@ def watch(
         doctor.listeners.append(FindingPrinter(sys.stdout))
         sinks.append(ProgressPrinter(sys.stdout))  # type: ignore[arg-type]
     stats = ReadStats()
-    try:
-        if use_live:
-            with LiveDashboard(state, lambda: doctor.engine.findings):
-                for record in follow_records(log, stats, until_summary=not follow):
-                    for sink in sinks:
-                        sink.emit(record)
-        else:
-            for record in follow_records(log, stats, until_summary=not follow):
-                for sink in sinks:
-                    sink.emit(record)
+
+    def replaced() -> None:  # a new run took the log's name: watch that one from its start
+        state.reset()
+        stats.__init__()  # type: ignore[misc]  # the notes are about the new file
+        doctor.engine = Engine(classes=classes)
+        if not use_live:
+            console.print(f"{log} was replaced: following the new run", soft_wrap=True)
+
+    def watch_records() -> None:
+        for record in follow_records(log, stats, until_summary=not follow, on_replaced=replaced):
+            for sink in sinks:
+                sink.emit(record)
+
+    try:  # SIGTERM and SIGHUP end watching like Ctrl-C: with the findings so far, not silently
+        with graceful_stop(_interrupt, _interrupt):
+            if use_live:
+                with LiveDashboard(state, lambda: doctor.engine.findings):
+                    watch_records()
+            else:
+                watch_records()
     except KeyboardInterrupt:
         pass
     report = doctor.engine.finish()

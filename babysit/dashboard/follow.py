@@ -1,12 +1,27 @@
-"""Follow a log that another process is still writing, like `tail -f`, record by record."""
+"""Follow a log that another process is still writing, like `tail -F`, record by record.
+
+A half-written last line waits for its newline. A log that is replaced (a new run with
+--overwrite renames a new file over it, or log rotation moves it away) or truncated is
+noticed by its inode and size, and the new run is followed from its start. A pipe is read
+as a stream: it ends when its writer does.
+"""
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from babysit.diagnostics.reader import ReadStats, check_readable, normalize, parse_line
+from babysit.diagnostics.inputs import check_readable, is_stream
+from babysit.diagnostics.reader import (
+    MAX_LINE_BYTES,
+    ReadStats,
+    check_values,
+    normalize,
+    parse_line,
+    read_records,
+)
 
 Record = dict
 
@@ -20,22 +35,56 @@ def wait_for(path: Path, poll: float = POLL_SECONDS) -> None:
 
 
 def follow_records(path: Path, stats: ReadStats | None = None, until_summary: bool = True,
-                   poll: float = POLL_SECONDS) -> Iterator[Record]:
-    """Yield records as lines are completed; a half-written last line waits for its newline.
+                   poll: float = POLL_SECONDS,
+                   on_replaced: Callable[[], None] | None = None) -> Iterator[Record]:
+    """Yield records as lines are completed, across replacements of the file.
 
     Ends after a summary record when `until_summary`, otherwise runs until interrupted.
+    `on_replaced()` is called when the log was replaced or truncated, before the new run's
+    first record.
     """
     check_readable(path)
     stats = stats if stats is not None else ReadStats()
+    if is_stream(path):
+        yield from read_records(path, stats)
+        return
+    while (yield from _follow_file(path, stats, until_summary, poll)):
+        if on_replaced is not None:
+            on_replaced()
+
+
+def _replaced(path: Path, inode: int, position: int) -> bool:
+    """True when `path` now names another file, or its file shrank below what was read."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:  # between a rotation's move and the new file: keep waiting
+        return False
+    return st.st_ino != inode or st.st_size < position
+
+
+def _follow_file(path: Path, stats: ReadStats, until_summary: bool,
+                 poll: float) -> Iterator[Record]:
+    """Follow one file; return True if it was replaced, False after its summary."""
     pending = b""
+    skipping = False  # inside a line longer than MAX_LINE_BYTES: dropped up to its newline
     steps = 0
     with path.open("rb") as fh:
+        inode = os.fstat(fh.fileno()).st_ino
         while True:
             chunk = fh.read(1 << 16)
             if not chunk:
+                if _replaced(path, inode, fh.tell()):
+                    return True
                 time.sleep(poll)
                 continue
             *lines, pending = (pending + chunk).split(b"\n")
+            if skipping and lines:
+                lines[0], skipping = b"", False
+            if len(pending) > MAX_LINE_BYTES:
+                stats.lines += 1
+                stats.long_lines += 1
+                stats.note_malformed(stats.lines)
+                pending, skipping = b"", True
             for line in lines:
                 stats.lines += 1
                 if not line.strip():
@@ -44,9 +93,10 @@ def follow_records(path: Path, stats: ReadStats | None = None, until_summary: bo
                 if obj is None:
                     stats.note_malformed(stats.lines)
                     continue
+                check_values(obj, stats.lines, stats)
                 rec = normalize(obj, steps)
                 steps += rec.get("type") == "step"
                 stats.records += 1
                 yield rec
                 if until_summary and rec.get("type") == "summary":
-                    return
+                    return False

@@ -45,6 +45,14 @@ class RunState:
         """Empty state; `log_path` is shown in the header."""
         self.lock = threading.Lock()
         self.log_path = log_path
+        self._clear()
+
+    def reset(self) -> None:
+        """Forget the run: its log was replaced by another run's."""
+        with self.lock:
+            self._clear()
+
+    def _clear(self) -> None:
         self.header: Record | None = None
         self.loss: list[tuple[float, float]] = []
         self._bucket = 1  # steps averaged into one point
