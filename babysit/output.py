@@ -7,9 +7,37 @@ then on; characters the encoding lacks are written as escapes.
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 from typing import Any, TextIO
+
+ONE_CELL = "babysit-one-cell"  # an encoding error handler for full-screen drawing (below)
+_SPARK = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
+_SPARK_ASCII = "_.-=+*%#"
+_SIMILAR = {"\u00b7": ".", "\u2026": ".", "\u2192": ">", "\u2190": "<", "\u2014": "-",
+            "\u2013": "-", "\u00b1": "+"}
+
+
+def _one_cell(char: str) -> str:
+    """An ASCII stand-in of the same width: braille plot dots by density, bars by height."""
+    code = ord(char)
+    if 0x2800 <= code <= 0x28FF:  # braille: the plots
+        dots = (code - 0x2800).bit_count()
+        return " " if dots == 0 else "." if dots <= 2 else ":" if dots <= 5 else "#"
+    if char in _SPARK:
+        return _SPARK_ASCII[_SPARK.index(char)]
+    return _SIMILAR.get(char, "?")
+
+
+def _one_cell_errors(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    return "".join(_one_cell(c) for c in exc.object[exc.start:exc.end]), exc.end
+
+
+# Escapes like \u2800 would be six cells wide and tear a full-screen layout apart.
+codecs.register_error(ONE_CELL, _one_cell_errors)
 
 
 class DisposableStream:
@@ -50,11 +78,12 @@ class DisposableStream:
         return getattr(self._stream, name)
 
 
-def make_output_safe() -> None:
-    """Make sys.stdout disposable and both output streams escape unencodable characters."""
+def make_output_safe(errors: str = "backslashreplace") -> None:
+    """Make sys.stdout disposable, and both output streams write characters their encoding
+    lacks as escapes (or, with errors=ONE_CELL, as ASCII look-alikes one cell wide)."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
+            reconfigure(errors=errors)
     if sys.stdout is not None and not isinstance(sys.stdout, DisposableStream):
         sys.stdout = DisposableStream(sys.stdout)  # type: ignore[assignment]

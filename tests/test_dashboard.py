@@ -24,6 +24,7 @@ from babysit.dashboard.state import MAX_POINTS, RunState
 from babysit.dashboard.views import Dashboard
 from babysit.diagnostics.engine import Engine
 from babysit.diagnostics.sink import DiagnosticsSink
+from tests.waiting import Lines
 
 runner = CliRunner()
 FAST = Config(epochs=15, hidden=(30, 20))
@@ -163,22 +164,23 @@ def test_watch_waits_for_a_log_that_does_not_exist_yet(tmp_path: Path) -> None:
     log = tmp_path / "later.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "babysit", "watch", str(log), "--wait",
                              "--no-live"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
-    assert proc.poll() is None  # still waiting, no error
+    out = Lines(proc.stdout)  # type: ignore[arg-type]
+    out.wait_for("waiting for")  # started, and waiting: the log does not exist yet
     log.write_text("".join(json.dumps({"step": i, "loss": 1.0}) + "\n" for i in range(5))
                    + json.dumps({"type": "summary", "status": "completed"}) + "\n")
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert "waiting for" in out and "run completed: 5 steps" in out
+    out.wait_for("run completed: 5 steps")
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()  # type: ignore[union-attr]
 
 
-def test_real_terminal_dashboard_and_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoding", ["utf-8", "ascii"])  # ascii: a C locale must not crash drawing
+def test_real_terminal_dashboard_and_ctrl_c(tmp_path: Path, encoding: str) -> None:
     pexpect = pytest.importorskip("pexpect")
     pyte = pytest.importorskip("pyte")
     log = tmp_path / "r.jsonl"
+    env = {**os.environ, "TERM": "xterm", "PYTHONIOENCODING": encoding}
     child = pexpect.spawn(sys.executable, ["-m", "babysit", "train", "--log", str(log),
                                            "--epochs", "100000", "--hidden", "50,50"],
-                          dimensions=(30, 100), cwd=str(tmp_path), env={**os.environ, "TERM": "xterm"},
+                          dimensions=(30, 100), cwd=str(tmp_path), env=env,
                           encoding="utf-8", codec_errors="replace")
     term = pyte.Screen(100, 30)
     stream = pyte.Stream(term)
@@ -196,6 +198,7 @@ def test_real_terminal_dashboard_and_ctrl_c(tmp_path: Path) -> None:
             break
     missing = [panel for panel in panels if panel not in text]
     assert not missing, f"{missing} not on screen:\n{text}"
+    assert "Traceback" not in text and "dashboard error" not in text, text
     child.sendintr()
     child.expect(pexpect.EOF, timeout=30)
     child.close()

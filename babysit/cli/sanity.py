@@ -61,9 +61,11 @@ def sanity_check(
     Exit status: 0 when no check fails (WARN is not a failure), 1 when one does, 2 bad input.
     """
     from babysit.api import prepare_data
+    from babysit.nn.net import ensure_fits
     from babysit.sanity.checks import CHECKS, FAIL, run_checks
 
     data = prepare_data(config)
+    ensure_fits(config.net_spec(data.num_features, data.num_classes))  # before any check runs
     console = Console(highlight=False)
     use_live = (console.is_terminal if live is None else live) and not json_out
     results: list[CheckResult] = []

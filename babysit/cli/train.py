@@ -107,10 +107,10 @@ def train(
     if doctor.report is not None:
         console.print(findings_table(doctor.report.findings))
     status = summary["status"]
-    line = (f"{status}: {summary['steps']} steps in {summary['wall_time']:.2f}s, "
-            f"train acc {100 * summary['train_acc']:.1f}%")
-    if summary.get("val_acc") is not None:
-        line += f", val acc {100 * summary['val_acc']:.1f}%"
+    line = f"{status}: {summary['steps']} steps in {summary['wall_time']:.2f}s"
+    for key, name in (("train_acc", "train acc"), ("val_acc", "val acc")):
+        if isinstance(summary.get(key), (int, float)):  # absent when the evaluation was skipped
+            line += f", {name} {100 * summary[key]:.1f}%"
     if summary.get("reason"):
         line += f" ({summary['reason']})"
     console.print(line, soft_wrap=True)

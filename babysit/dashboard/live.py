@@ -22,7 +22,7 @@ from typing import Any
 
 from babysit.dashboard.state import RunState
 from babysit.diagnostics.rule import Finding
-from babysit.output import make_output_safe
+from babysit.output import ONE_CELL, make_output_safe
 
 FPS = 4  # frames per second: smooth enough to watch
 NEW_SECONDS = 8.0  # how long a new finding carries its NEW badge
@@ -31,7 +31,7 @@ NEW_SECONDS = 8.0  # how long a new finding carries its NEW badge
 def _draw_loop(frames: Any, fps: float, log_y: bool, virtual: tuple[int, int] | None) -> None:
     """Child process: draw every snapshot that arrives, until a None (or the parent is gone)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the training process's to handle
-    make_output_safe()  # a fresh interpreter: a hung-up terminal or ASCII locale must not crash it
+    make_output_safe(ONE_CELL)  # a fresh interpreter: a hung-up or ASCII terminal must not crash it
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text

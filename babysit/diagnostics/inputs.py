@@ -110,7 +110,9 @@ def open_log_bytes(path: Path, fifo_wait: float | None = None) -> IO[bytes]:
     check_readable(path)
     fifo_wait = FIFO_WAIT_SECONDS if fifo_wait is None else fifo_wait
     if is_stdin(path):
-        fh: IO[bytes] = io.BufferedReader(io.FileIO(os.dup(sys.stdin.fileno()), "rb"), 1 << 16)
+        fh: IO[bytes] = sys.stdin.buffer
+        if not hasattr(fh, "peek"):  # not a real stream (a test runner's): give it a buffer
+            fh = io.BufferedReader(fh)  # type: ignore[arg-type]
     elif is_stream(path):
         fh = _open_pipe(path, fifo_wait)
     else:

@@ -75,6 +75,14 @@ def memory_bytes(spec: NetSpec, rows: int) -> int:
     return itemsize * (_COPIES_PER_PARAM * parameter_count(spec) + _COPIES_PER_UNIT * rows * units)
 
 
+def ensure_fits(spec: NetSpec, rows: int = EVAL_ROWS) -> None:
+    """A BabysitError if training `spec` on `rows`-row batches cannot fit in available memory."""
+    require_memory(memory_bytes(spec, rows),
+                   f"a {spec.input_dim}-{'-'.join(map(str, spec.hidden))}-{spec.num_classes} net "
+                   f"({parameter_count(spec):,} parameters)",
+                   "use fewer or narrower --hidden layers, or a smaller --batch-size")
+
+
 @dataclass
 class Losses:
     """The loss of one batch, split as the log reports it."""
@@ -110,10 +118,7 @@ class MLP:
             raise ValueError(f"unknown activation {spec.activation!r}")
         if spec.loss not in LOSSES:
             raise ValueError(f"unknown loss {spec.loss!r}")
-        require_memory(memory_bytes(spec, rows),
-                       f"a {spec.input_dim}-{'-'.join(map(str, spec.hidden))}-{spec.num_classes} net "
-                       f"({parameter_count(spec):,} parameters)",
-                       "use fewer or narrower --hidden layers, or a smaller --batch-size")
+        ensure_fits(spec, rows)
         self.spec = spec
         self.act: Activation = ACTIVATIONS[spec.activation]
         self.act_kwargs: dict[str, Any] = {
