@@ -180,11 +180,13 @@ def test_watch_follows_a_new_run_in_the_same_log(tmp_path: Path, how: str) -> No
 
 def test_sigterm_ends_watch_with_its_findings(tmp_path: Path) -> None:
     log = tmp_path / "r.jsonl"
-    log.write_text(_header("run") + "".join(json.dumps({"step": i, "loss": 1.0}) + "\n" for i in range(7)))
+    steps = [{"step": i, "loss": 1.0} for i in range(7)]
+    steps[-1]["val_acc"] = 0.5  # an epoch's end: watch prints a progress line for it
+    log.write_text(_header("run") + "".join(json.dumps(s) + "\n" for s in steps))
     proc = subprocess.Popen([*BABYSIT, "watch", str(log), "--no-live"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     out = Lines(proc.stdout)  # type: ignore[arg-type]
-    out.wait_for("training ?")
+    out.wait_for("step 6")  # every record read: now it only waits for more
     proc.send_signal(signal.SIGTERM)
     out.wait_for("stopped watching: 7 steps read")
     assert proc.wait(timeout=60) == 0

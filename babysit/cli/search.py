@@ -175,7 +175,7 @@ def search(
         _interrupted(console, progress, path)
     best = outcome.best
     if best is None:
-        console.print(f"no trial completed (see {path}); lower the learning-rate range")
+        console.print(f"no trial completed (see {path}); lower the learning-rate range", soft_wrap=True)
         raise typer.Exit(1)
     console.print(f"best: {best['trial']} val acc {100 * best['val_acc']:.1f}% with "
                   f"{json.dumps(best['params'])}", soft_wrap=True)
@@ -183,4 +183,4 @@ def search(
         e = outcome.ensemble
         console.print(f"ensemble of the top {len(e['members'])}: val acc {100 * e['val_acc']:.1f}% "
                       f"(best single model {100 * e['best_single_val_acc']:.1f}%)")
-    console.print(f"results: {path}")
+    console.print(f"results: {path}", soft_wrap=True)

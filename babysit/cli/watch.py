@@ -53,7 +53,7 @@ def watch(
     if wait and not log.exists():
         if not log.parent.is_dir():
             raise BabysitError(f"cannot wait for {log}: directory {log.parent} does not exist")
-        console.print(f"waiting for {log} to appear (Ctrl-C to stop)")
+        console.print(f"waiting for {log} to appear (Ctrl-C to stop)", soft_wrap=True)
         try:
             wait_for(log)
         except KeyboardInterrupt:
@@ -95,6 +95,6 @@ def watch(
         console.print(f"Note: {note}", style="dim")
     summary = state.snapshot().summary
     ended = f"run {summary.get('status')}" if summary else "stopped watching"
-    console.print(f"{ended}: {report.steps} steps read from {log}")
+    console.print(f"{ended}: {report.steps} steps read from {log}", soft_wrap=True)
     serious = any(f.severity in ("warning", "error") for f in report.findings)
     raise typer.Exit(1 if serious else 0)
