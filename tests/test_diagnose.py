@@ -261,3 +261,46 @@ def test_engine_memory_stays_flat_on_long_streams() -> None:
 
     small, large = peak(20_000), peak(200_000)
     assert large < 2 * small + 200_000  # ten times the records, not ten times the memory
+
+
+def _notes(path: Path) -> list[str]:
+    result = runner.invoke(app, ["diagnose", str(path), "--json"])
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)["notes"]
+
+
+def test_a_damaged_gzip_is_not_called_a_run_still_writing(tmp_path: Path) -> None:
+    data = "".join(json.dumps({"step": i, "loss": 1.0}) + "\n" for i in range(300)).encode()
+    packed = gzip.compress(data)
+    crc = bytearray(packed)
+    crc[-8] ^= 0xFF  # the CRC-32 in the trailer
+    damaged = _notes(write(tmp_path, bytes(crc), "crc.jsonl.gz"))
+    assert any("damaged gzip data after line 300" in n and "CRC" in n for n in damaged), damaged
+    assert not any("still writing" in n for n in damaged)
+    cut = _notes(write(tmp_path, packed[: len(packed) - 40], "cut.jsonl.gz"))
+    assert any("still writing" in n for n in cut) and not any("damaged" in n for n in cut), cut
+
+
+def test_a_babysit_log_without_a_summary_is_noted_as_cut(tmp_path: Path) -> None:
+    header = json.dumps({"type": "header", "run_id": "x", "num_classes": 3}) + "\n"
+    steps = "".join(json.dumps({"step": i, "loss": 1.0}) + "\n" for i in range(20))
+    summary = json.dumps({"type": "summary", "status": "completed"}) + "\n"
+    assert any("ends without a summary" in n for n in _notes(write(tmp_path, header + steps)))
+    assert not any("summary" in n for n in _notes(write(tmp_path, header + steps + summary)))
+    assert not any("summary" in n for n in _notes(write(tmp_path, steps)))  # not babysit's format
+
+
+def test_metric_values_that_are_not_numbers_are_counted(tmp_path: Path) -> None:
+    body = '{"loss": true}\n{"loss": {}}\n{"loss": []}\n{"loss": "abc"}\n' + '{"loss": 1.0}\n' * 20
+    notes = _notes(write(tmp_path, body))
+    assert any("ignored 4 metric value(s) that are not numbers: line 1 loss=true, line 2 loss={}, "
+               'line 3 loss=[], line 4 loss="abc"' in n for n in notes), notes
+
+
+def test_an_overlong_line_is_skipped_unread(tmp_path: Path) -> None:
+    good = '{"loss": 1.0}\n' * 20
+    path = write(tmp_path, good + '{"loss": "' + "x" * (17 << 20) + '"}\n' + good)
+    stats = ReadStats()
+    assert len(list(read_records(path, stats))) == 40
+    assert stats.long_lines == 1 and stats.malformed_lines == [21]
+    assert any("exceeded 16 MiB" in n for n in _notes(path))

@@ -140,3 +140,30 @@ def test_cli_search_and_bad_options(tmp_path: Path) -> None:
         res = runner.invoke(app, ["search", "--trials", "2", "--no-live", *bad])
         assert res.exit_code == 2, (bad, res.output)
         assert res.output.startswith("error:")
+
+
+def test_resume_refuses_another_search(tmp_path: Path) -> None:
+    cli = CliRunner()
+    results = tmp_path / "s.jsonl"
+    base = ["search", "--no-live", "--trials", "2", "--stages", "1", "--epochs", "1", "--hidden", "8",
+            "--workers", "1", "--results", str(results)]
+    assert cli.invoke(app, base).exit_code == 0
+    for change, named in ((["--data", "digits"], "--data spiral -> digits"),
+                          (["--hidden", "16"], "--hidden [8] -> [16]"),
+                          (["--lr-range", "1e-3:1"], "ranges"),
+                          (["--epochs", "2"], "--epochs 1 -> 2"),
+                          (["--seed", "1"], "--seed 0 -> 1")):
+        result = cli.invoke(app, [*base, "--resume", *change])
+        assert result.exit_code == 2 and "holds a different search" in result.output, result.output
+        assert named in result.output, (named, result.output)
+    resumed = cli.invoke(app, [*base, "--resume", "--stages", "2", "--fine-trials", "1",
+                               "--fine-epochs", "1"])
+    assert resumed.exit_code == 0, resumed.output  # more stages: the same search, continued
+    assert len(trial_rows(results)) == 3
+
+
+def test_narrowing_keeps_ranges_valid_for_values_outside_them() -> None:
+    rows = [{"status": "completed", "val_acc": 0.9, "params": {"lr": 5.0, "reg": 1e-9}}]
+    fine = narrow(SPACE, rows)
+    assert SPACE["lr"].lo <= fine["lr"].lo <= fine["lr"].hi <= SPACE["lr"].hi
+    assert SPACE["reg"].lo <= fine["reg"].lo <= fine["reg"].hi <= SPACE["reg"].hi
