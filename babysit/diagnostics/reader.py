@@ -110,7 +110,8 @@ def normalize(obj: Record, index: int) -> Record:
     return obj
 
 
-# Metric fields whose value must be a number (or null, or a NaN / Infinity spelling).
+# Metric fields whose value must be a number (or null, or a NaN / Infinity spelling). They are
+# checked on every line whose loss is not a plain float and on every epoch-end line.
 METRIC_KEYS = ("loss", "data_loss", "reg_loss", "val_loss", "train_acc", "val_acc", "lr")
 # Longer lines are skipped (and counted) unread: memory stays bounded on any input.
 MAX_LINE_BYTES = 16 << 20
@@ -172,6 +173,7 @@ def read_records(path: Path, stats: ReadStats | None = None,
     loads = _fast_loads
     skip_layers = False
     limit = MAX_LINE_BYTES
+    last_kind = None
     with open_log_bytes(path) as fh:
         readline = fh.readline
         try:
@@ -202,12 +204,15 @@ def read_records(path: Path, stats: ReadStats | None = None,
                         continue
                 kind = obj.get("type")
                 step = obj.get("step")
-                check_values(obj, lines, stats)
+                # A float loss on a line without epoch metrics is the common, well-formed case.
+                if (obj.get("loss").__class__ is not float or "val_loss" in obj
+                        or "val_acc" in obj or "train_acc" in obj):
+                    check_values(obj, lines, stats)
                 if kind == "header":
                     stats.run_header = "run_id" in obj
                     if layers_wanted is not None:
                         skip_layers = _layers_last(obj)
-                stats.summary = kind == "summary"
+                last_kind = kind
                 if kind is None or kind == "step":
                     if kind is None or step.__class__ is not int or "nonfinite" in obj:
                         obj = normalize(obj, step_index)
@@ -230,6 +235,7 @@ def read_records(path: Path, stats: ReadStats | None = None,
                 raise BabysitError(f"cannot read {path}: {stats.corrupt}") from None
         finally:
             stats.lines, stats.records = lines, records
+            stats.summary = last_kind == "summary"
     if records == 0:
         what = "is empty" if lines == 0 else "has no readable JSON record"
         raise BabysitError(f"{path} {what} (expected one JSON object per line, see "
