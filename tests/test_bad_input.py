@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from babysit.cli.app import app
-from babysit.diagnostics import inputs
+from babysit.diagnostics.readers import inputs
 
 runner = CliRunner()
 FAST = ["--epochs", "1", "--hidden", "8"]

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from babysit.cli.app import app
 from babysit.diagnostics.engine import Engine
-from babysit.diagnostics.reader import ReadStats, number, read_records
+from babysit.diagnostics.readers.common import ReadStats, number
+from babysit.diagnostics.readers.jsonl import read_records
 from babysit.errors import BabysitError
 
 runner = CliRunner()

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from babysit.cli.app import app
 from babysit.dashboard.follow import follow_records
 from babysit.data import load_data
-from babysit.diagnostics.reader import ReadStats
+from babysit.diagnostics.readers.common import ReadStats
 from babysit.diagnostics.thresholds import load_toml
 from babysit.errors import BabysitError
 from babysit.search.results import load_results

@@ -13,7 +13,7 @@ from babysit.cli.errors import reports_errors
 from babysit.cli.report import read_notes, report_view
 from babysit.config import MAX_CLASSES, short_int
 from babysit.diagnostics.engine import Engine, build_rules
-from babysit.diagnostics.reader import ReadStats, read_log
+from babysit.diagnostics.readers import ReadStats, read_log
 from babysit.diagnostics.rule import Rule
 from babysit.diagnostics.thresholds import load_toml, merge, parse_set
 from babysit.errors import BabysitError

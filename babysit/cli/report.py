@@ -7,7 +7,8 @@ from rich.table import Table
 from rich.text import Text
 
 from babysit.diagnostics.engine import Report
-from babysit.diagnostics.reader import MAX_LINE_BYTES, ReadStats
+from babysit.diagnostics.readers.common import ReadStats
+from babysit.diagnostics.readers.jsonl import MAX_LINE_BYTES
 from babysit.diagnostics.rule import Finding
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}

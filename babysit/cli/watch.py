@@ -18,8 +18,8 @@ from babysit.dashboard.plain import FindingPrinter
 from babysit.dashboard.progress import ProgressPrinter
 from babysit.dashboard.state import RunState
 from babysit.diagnostics.engine import Engine
-from babysit.diagnostics.inputs import check_readable
-from babysit.diagnostics.reader import ReadStats
+from babysit.diagnostics.readers.common import ReadStats
+from babysit.diagnostics.readers.inputs import check_readable
 from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.errors import BabysitError
 

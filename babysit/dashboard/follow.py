@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from babysit.diagnostics.inputs import check_readable, is_stream
-from babysit.diagnostics.reader import (
+from babysit.diagnostics.readers.common import ReadStats
+from babysit.diagnostics.readers.inputs import check_readable, is_stream
+from babysit.diagnostics.readers.jsonl import (
     MAX_LINE_BYTES,
-    ReadStats,
     check_values,
     normalize,
     parse_line,

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from babysit.diagnostics.reader import number
+from babysit.diagnostics.readers.common import number
 
 Record = dict[str, Any]
 MAX_POINTS = 2048  # loss points kept; beyond that neighbours are averaged (halving resolution)

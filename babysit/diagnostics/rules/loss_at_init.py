@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from babysit.diagnostics.reader import is_finite, number
+from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.rule import Finding, Record, Rule
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from babysit.diagnostics.reader import is_finite, number
+from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
 from babysit.diagnostics.rules._util import accuracy_noise, fitted_level, loss_noise, validation_size
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from babysit.diagnostics.reader import is_finite, number
+from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.rule import Finding, Record, Rule
 from babysit.diagnostics.rules._util import accuracy_noise, fitted_level, validation_size
 

@@ -1,4 +1,4 @@
-"""Reads run logs robustly: babysit's own, or the minimal JSONL other training code writes.
+"""JSONL logs, read robustly: babysit's own, or the minimal JSONL other training code writes.
 
 Never raises on a bad line: malformed lines are skipped and counted with their line numbers,
 a half-written last line (a run still writing) is noted, gzip is read transparently. Only a
@@ -11,76 +11,16 @@ import json
 import math
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from babysit.diagnostics.inputs import check_readable, is_stream, open_log_bytes
+from babysit.diagnostics.readers.common import ReadStats, Record, Run, is_finite, number
+from babysit.diagnostics.readers.inputs import open_log_bytes
 from babysit.errors import BabysitError
 
 try:  # orjson parses log lines ~4x faster; it rejects the bare NaN tokens json accepts
     from orjson import loads as _fast_loads
 except ImportError:  # pragma: no cover - orjson is a dependency, but stay usable without it
     _fast_loads = json.loads
-
-Record = dict[str, Any]
-MAX_REPORTED_LINES = 20  # line numbers kept per problem kind: bounded memory on huge logs
-_NONFINITE_STRINGS = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity",
-                      "-infinity"}
-
-
-def number(value: Any) -> float | None:
-    """A metric value as float; NaN/Infinity however written; None when it is not a number."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _NONFINITE_STRINGS:
-            return float(text.replace("infinity", "inf"))
-        try:
-            return float(text)
-        except ValueError:
-            return None
-    return None
-
-
-def is_finite(value: float | None) -> bool:
-    """True for a real, finite number."""
-    return value is not None and math.isfinite(value)
-
-
-@dataclass
-class ReadStats:
-    """What the reader had to skip or guess, for the report."""
-
-    lines: int = 0
-    records: int = 0
-    malformed: int = 0
-    malformed_lines: list[int] = field(default_factory=list)
-    truncated_last_line: bool = False
-    non_monotonic_steps: int = 0
-    long_lines: int = 0
-    bad_values: int = 0
-    bad_value_examples: list[str] = field(default_factory=list)
-    corrupt: str | None = None  # why reading stopped early (a damaged gzip stream)
-    run_header: bool = False  # a babysit header (with a run id): such a run ends with a summary
-    summary: bool = False
-
-    def note_malformed(self, line_no: int) -> None:
-        """Count a line that is not a JSON object."""
-        self.malformed += 1
-        if len(self.malformed_lines) < MAX_REPORTED_LINES:
-            self.malformed_lines.append(line_no)
-
-    def note_bad_value(self, line_no: int, key: str, value: Any) -> None:
-        """Count a metric that is neither a number nor null (true, {}, [], "abc")."""
-        self.bad_values += 1
-        if len(self.bad_value_examples) < MAX_REPORTED_LINES:
-            text = json.dumps(value) if isinstance(value, (bool, str, list, dict)) else repr(value)
-            self.bad_value_examples.append(f"line {line_no} {key}={text[:20]}")
-
 
 def parse_line(text: bytes) -> Record | None:
     """One log line as a JSON object, or None if it is not one (any JSON dialect we accept)."""
@@ -242,37 +182,9 @@ def read_records(path: Path, stats: ReadStats | None = None,
                            "docs/log-format.md)")
 
 
-def read_log(path: Path, stats: ReadStats | None = None,
-             layers_wanted: Callable[[int], bool] | None = None) -> Iterator[Record]:
-    """Any log babysit reads: .csv (Keras or Lightning CSVLogger), a Hugging Face
-    trainer_state.json, anything else JSONL (plain or gzip). Pipes and stdin are JSONL."""
-    from babysit.diagnostics.formats import read_csv_log, read_hf_state
-
-    stats = stats if stats is not None else ReadStats()
-    check_readable(path)
-    if not is_stream(path):
-        suffix = path.suffix.lower()
-        if suffix == ".csv":
-            return read_csv_log(path, stats)
-        if suffix == ".json" and _is_trainer_state(path):
-            return read_hf_state(path, stats)
-    return read_records(path, stats, layers_wanted)
-
-
-def _is_trainer_state(path: Path) -> bool:
-    """True for one JSON object (a trainer_state.json), False for JSONL named .json.
-
-    A trainer_state.json is pretty-printed, its first line a lone "{", or written on one line
-    with a log_history; a JSONL log's first line is a whole record of its own.
-    """
-    with path.open("rb") as fh:
-        first = b""
-        while not first.strip():
-            first = fh.readline(1 << 20)
-            if not first:
-                return False
-    text = first.strip()
-    if text == b"{":
-        return True
-    obj = parse_line(text)
-    return obj is not None and "log_history" in obj
+def open_runs(path: Path, fields: object = None) -> list[Run] | None:
+    """A JSONL log (plain or gzip, a file or a stream): the fallback for any non-directory."""
+    if path.is_dir():
+        return None
+    return [Run(path.name, path.name, "jsonl",
+                lambda stats, wanted: read_records(path, stats, wanted))]

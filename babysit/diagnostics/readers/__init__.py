@@ -1,0 +1,58 @@
+"""Every log format babysit reads, behind one call: `find_runs(path)`, the runs an input holds.
+
+Each format is a module with `open_runs(path, fields) -> list[Run] | None` (None: not this
+format). They are asked in order; JSONL, which takes any file or stream, is last. Adding a
+format is one module and one entry in READERS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from babysit.diagnostics.readers import jsonl, mlflow, tables, tensorboard
+from babysit.diagnostics.readers.common import LayersWanted, ReadStats, Record, Run, is_finite, number
+from babysit.diagnostics.readers.fields import FieldMap, parse_maps
+from babysit.diagnostics.readers.inputs import check_readable, is_stream
+from babysit.errors import BabysitError
+
+READERS = (tensorboard, mlflow, tables, jsonl)
+
+__all__ = ["FieldMap", "LayersWanted", "ReadStats", "Record", "Run", "find_runs", "is_finite",
+           "number", "parse_maps", "read_log"]
+
+
+def find_runs(path: Path, fields: FieldMap | None = None, run: str | None = None) -> list[Run]:
+    """The runs in `path` (a log file, a stream, a TensorBoard or MLflow directory or store),
+    only the one named `run` if given; a BabysitError when there is none."""
+    fields = fields or FieldMap()
+    if not path.is_dir():
+        check_readable(path)
+    found: list[Run] | None = None
+    if is_stream(path):
+        found = jsonl.open_runs(path)
+    else:
+        for reader in READERS:
+            found = reader.open_runs(path, fields)
+            if found is not None:
+                break
+    if not found:
+        raise BabysitError(f"{path} is a directory with no log babysit reads (TensorBoard event "
+                           "files, an MLflow store, a trainer_state.json); see docs/log-format.md")
+    if run is not None:
+        chosen = [r for r in found if run in (r.id, r.name)]
+        if not chosen:
+            names = ", ".join(r.name if r.name == r.id else f"{r.name} ({r.id})" for r in found)
+            raise BabysitError(f"no run {run!r} in {path}; it has: {names}")
+        return chosen
+    return found
+
+
+def read_log(path: Path, stats: ReadStats | None = None, layers_wanted: LayersWanted = None,
+             fields: FieldMap | None = None) -> Iterator[Record]:
+    """The records of the one run in `path` (a BabysitError if it holds several)."""
+    runs = find_runs(path, fields)
+    if len(runs) > 1:
+        raise BabysitError(f"{path} holds {len(runs)} runs; choose one with --run "
+                           f"({', '.join(r.id for r in runs[:5])}{', ...' if len(runs) > 5 else ''})")
+    return runs[0].read(stats if stats is not None else ReadStats(), layers_wanted)

@@ -1,0 +1,113 @@
+"""Which metric name of another tool means which babysit field, and how named scalars become
+babysit's step records.
+
+The alias table (docs/log-format.md lists it) is matched case-insensitively; for each field the
+earliest name in its tuple wins when a log has several (a Lightning log with both
+`train_loss_step` and `train_loss_epoch` reads the per-step one). `--map loss=my/train_loss`
+puts a name of the user's own in front of them all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from babysit.diagnostics.readers.common import Record, number
+from babysit.errors import BabysitError
+
+# babysit field -> names other tools give it (lower case), most specific first.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "loss": ("loss", "train_loss", "train_loss_step", "train/loss", "training_loss", "loss/train",
+             "train/loss_step", "train_loss_epoch", "epoch_loss", "train/epoch_loss"),
+    "train_acc": ("train_acc", "accuracy", "acc", "train_accuracy", "train_acc_step",
+                  "train/acc", "train/accuracy", "accuracy/train", "acc/train", "train_acc_epoch",
+                  "epoch_accuracy", "train/epoch_accuracy"),
+    "val_acc": ("val_acc", "val_accuracy", "eval_accuracy", "eval/accuracy", "val/acc",
+                "val/accuracy", "accuracy/val", "accuracy/validation", "acc/val",
+                "val_acc_epoch", "validation_accuracy", "validation/epoch_accuracy"),
+    "val_loss": ("val_loss", "eval_loss", "eval/loss", "val/loss", "loss/val", "loss/validation",
+                 "val_loss_epoch", "validation_loss", "validation/epoch_loss"),
+    "lr": ("lr", "learning_rate", "train/learning_rate", "lr-adam", "lr-sgd", "lr-adamw",
+           "learning_rate/train"),
+    "epoch": ("epoch", "train/epoch", "epochs"),
+}
+_MISSING = {"", "na", "n/a", "none", "null"}
+
+
+def parse_maps(items: list[str] | None) -> dict[str, str]:
+    """['loss=my/train_loss', ...] -> {'my/train_loss': 'loss'}, or a BabysitError."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        field, sep, name = item.partition("=")
+        field, name = field.strip(), name.strip()
+        if not sep or not name or field not in ALIASES:
+            raise BabysitError(f"--map expects FIELD=NAME with FIELD one of "
+                               f"{', '.join(ALIASES)}, got {item!r}")
+        out[name.lower()] = field
+    return out
+
+
+class FieldMap:
+    """Resolves metric names to babysit fields, with the user's --map names first."""
+
+    def __init__(self, extra: Mapping[str, str] | None = None) -> None:
+        """`extra`: name -> field, from parse_maps."""
+        self._rank: dict[str, tuple[str, int]] = {}
+        for field, names in ALIASES.items():
+            for rank, name in enumerate(names):
+                self._rank.setdefault(name, (field, rank))
+        for name, field in (extra or {}).items():
+            self._rank[name.lower()] = (field, -1)
+
+    def field_of(self, name: str) -> tuple[str, int] | None:
+        """(field, rank) for a metric name, lower rank preferred; None when it is not used."""
+        return self._rank.get(name.lower())
+
+    def pick(self, row: Mapping[str, Any]) -> Record:
+        """The fields a row of named values holds, each from its best-ranked name."""
+        best: dict[str, tuple[int, float]] = {}
+        for name, raw in row.items():
+            hit = self.field_of(str(name))
+            if hit is None or (isinstance(raw, str) and raw.strip().lower() in _MISSING):
+                continue
+            value = number(raw)
+            if value is not None and (hit[0] not in best or hit[1] < best[hit[0]][0]):
+                best[hit[0]] = (hit[1], value)
+        return {field: value for field, (_, value) in best.items()}
+
+
+def scalar_records(scalars: Iterable[tuple[str, int, float, float]], fields: FieldMap) -> list[Record]:
+    """Step records from (name, step, value, wall_time) scalars, one record per step.
+
+    Scalars logged at the same step (a training loss and the epoch's validation metrics)
+    share a record; a later value of the same name at the same step replaces an earlier one.
+    `time` is seconds since the first scalar.
+    """
+    by_step: dict[int, dict[str, tuple[int, float]]] = {}
+    times: dict[int, float] = {}
+    start = math.inf
+    for name, step, value, wall_time in scalars:
+        hit = fields.field_of(name)
+        if hit is None:
+            continue
+        field, rank = hit
+        slot = by_step.setdefault(step, {})
+        if field not in slot or rank <= slot[field][0]:
+            slot[field] = (rank, value)
+        if math.isfinite(wall_time) and wall_time > 0:
+            times[step] = max(times.get(step, wall_time), wall_time)
+            start = min(start, wall_time)
+    out = []
+    for step in sorted(by_step):
+        rec: Record = {"type": "step", "step": step}
+        for field, (_, value) in by_step[step].items():
+            if field == "epoch":
+                if math.isfinite(value):
+                    rec["epoch"] = int(value)
+            else:
+                rec[field] = value
+        if step in times:
+            rec["time"] = round(times[step] - start, 6)
+        out.append(rec)
+    return out

@@ -1,0 +1,156 @@
+"""MLflow runs, from its SQLite store (`mlflow.db`, the default since MLflow 3.7) or its older
+`mlruns/` file store, read with the standard library (sqlite3 and plain files).
+
+SQLite: tables `runs` (run_uuid, name, status, lifecycle_stage), `metrics` (key, value,
+timestamp in ms, step, run_uuid, is_nan: NaN is stored as is_nan = 1) and `params`.
+File store: `mlruns/<experiment>/<run>/meta.yaml` (run_name, status as a number) and
+`metrics/<key>` files of `timestamp value step` lines (a key with `/` is a subdirectory).
+Deleted runs are skipped. A finished run gets a summary record; a running one does not.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from babysit.diagnostics.readers.common import ReadStats, Record, Run
+from babysit.diagnostics.readers.fields import FieldMap, scalar_records
+from babysit.errors import BabysitError
+
+FORMAT = "mlflow"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+DB_NAME = "mlflow.db"
+# MLflow's RunStatus (names in SQLite, numbers in meta.yaml) -> babysit's summary status.
+_STATUS = {"FINISHED": "completed", "3": "completed", "FAILED": "crashed", "4": "crashed",
+           "KILLED": "interrupted", "5": "interrupted"}
+
+
+def is_sqlite(path: Path) -> bool:
+    """True for an SQLite database file."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db.execute("SELECT run_uuid, status, lifecycle_stage FROM runs LIMIT 1").fetchall()
+        db.execute("SELECT key, value, timestamp, step, is_nan FROM metrics LIMIT 1").fetchall()
+    except sqlite3.Error as exc:
+        raise BabysitError(f"cannot read {path} as an MLflow store: {exc}") from None
+    return db
+
+
+def sqlite_runs(path: Path) -> dict[str, str]:
+    """run id -> name, of the runs that are not deleted."""
+    db = _connect(path)
+    try:
+        rows = db.execute("SELECT run_uuid, name FROM runs WHERE lifecycle_stage != 'deleted' "
+                          "ORDER BY start_time, run_uuid").fetchall()
+    except sqlite3.Error as exc:
+        raise BabysitError(f"cannot read {path} as an MLflow store: {exc}") from None
+    finally:
+        db.close()
+    return {str(uuid): str(name or uuid) for uuid, name in rows}
+
+
+def _finish(run: str, status: str | None, steps: list[Record], stats: ReadStats) -> Iterator[Record]:
+    stats.records = len(steps)
+    if not steps:
+        raise BabysitError(f"MLflow run {run} has no metric babysit can use (keys such as loss, "
+                           "train_loss, val_loss; add one with --map loss=KEY)")
+    yield {"type": "header", "source": FORMAT, "run_id": run}
+    yield from steps
+    if status in _STATUS:
+        yield {"type": "summary", "status": _STATUS[status]}
+
+
+def sqlite_records(path: Path, run: str, stats: ReadStats, fields: FieldMap) -> Iterator[Record]:
+    """One run of an SQLite store as babysit records."""
+    db = _connect(path)
+    try:
+        status = db.execute("SELECT status FROM runs WHERE run_uuid = ?", (run,)).fetchone()
+        rows = db.execute("SELECT key, step, value, is_nan, timestamp FROM metrics WHERE "
+                          "run_uuid = ? ORDER BY step, timestamp", (run,)).fetchall()
+    except sqlite3.Error as exc:
+        raise BabysitError(f"cannot read {path} as an MLflow store: {exc}") from None
+    finally:
+        db.close()
+    stats.lines = len(rows)
+    scalars = ((str(key), int(step or 0), math.nan if is_nan else float(value), (ts or 0) / 1000)
+               for key, step, value, is_nan, ts in rows)
+    yield from _finish(run, status[0] if status else None, scalar_records(scalars, fields), stats)
+
+
+def _meta(run_dir: Path) -> dict[str, str]:
+    """The flat `key: value` lines of a run's meta.yaml (all babysit needs of it)."""
+    out = {}
+    try:
+        for line in (run_dir / "meta.yaml").read_text(encoding="utf-8").splitlines():
+            key, sep, value = line.partition(":")
+            if sep and not line.startswith(" "):
+                out[key.strip()] = value.strip().strip("'\"")
+    except (OSError, UnicodeDecodeError):
+        pass
+    return out
+
+
+def file_store_runs(root: Path) -> dict[str, Path]:
+    """run id -> run directory, for a store (`mlruns/`), an experiment or a run directory."""
+    candidates = [root, *root.glob("*"), *root.glob("*/*")]
+    runs = {}
+    for path in candidates:
+        if (path / "metrics").is_dir() and (path / "meta.yaml").is_file():
+            if _meta(path).get("lifecycle_stage") != "deleted":
+                runs[_meta(path).get("run_id") or path.name] = path
+    return runs
+
+
+def file_store_records(run_dir: Path, stats: ReadStats, fields: FieldMap) -> Iterator[Record]:
+    """One run of a file store as babysit records."""
+    metrics = run_dir / "metrics"
+
+    def scalars() -> Iterator[tuple[str, int, float, float]]:
+        for path in sorted(p for p in metrics.rglob("*") if p.is_file()):
+            key = str(path.relative_to(metrics))
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                stats.note_malformed(stats.lines + 1)
+                continue
+            for line in lines:
+                stats.lines += 1
+                parts = line.split()
+                try:
+                    ts, value, step = float(parts[0]), float(parts[1]), int(parts[2])
+                except (ValueError, IndexError):
+                    stats.note_malformed(stats.lines)
+                    continue
+                yield key, step, value, ts / 1000
+
+    meta = _meta(run_dir)
+    yield from _finish(meta.get("run_name") or run_dir.name, meta.get("status"),
+                       scalar_records(scalars(), fields), stats)
+
+
+def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
+    """The runs of an MLflow store (mlflow.db, a directory holding it, or mlruns/); None when
+    `path` is not one."""
+    db = path / DB_NAME if path.is_dir() else path
+    if db.is_file() and is_sqlite(db):
+        return [Run(run_id, name, FORMAT,
+                    lambda stats, _wanted, run_id=run_id: sqlite_records(db, run_id, stats, fields))
+                for run_id, name in sqlite_runs(db).items()]
+    if not path.is_dir():
+        return None
+    runs = file_store_runs(path)
+    if not runs:
+        return None
+    return [Run(run_id, _meta(run_dir).get("run_name") or run_id, FORMAT,
+                lambda stats, _wanted, run_dir=run_dir: file_store_records(run_dir, stats, fields))
+            for run_id, run_dir in runs.items()]

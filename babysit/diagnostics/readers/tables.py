@@ -1,0 +1,115 @@
+"""Tables of metrics written by other tools, read as babysit records: Keras's and Lightning's
+CSV loggers, and Hugging Face's trainer_state.json. Only the fields the rules use are mapped
+(readers/fields.py)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from babysit.diagnostics.readers.common import ReadStats, Record, Run, is_finite, number
+from babysit.diagnostics.readers.fields import ALIASES, FieldMap
+from babysit.diagnostics.readers.jsonl import parse_line
+from babysit.errors import BabysitError
+
+
+def _to_record(row: dict[str, Any], index: int, stats: ReadStats, fields: FieldMap) -> Record | None:
+    """One row of another tool's log as a step record (None if it has no metric we use)."""
+    rec: Record = {"type": "step", **fields.pick(row)}
+    if not set(rec) - {"type", "epoch"}:
+        return None
+    step = number(row.get("step"))
+    rec["step"] = int(step) if is_finite(step) else index
+    if isinstance(rec.get("epoch"), float):
+        rec["epoch"] = int(rec["epoch"]) if is_finite(rec["epoch"]) else None
+    stats.records += 1
+    return rec
+
+
+HF_STATE = "trainer_state.json"
+
+
+def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
+    """A CSV log, a trainer_state.json (or a checkpoint directory holding one); else None."""
+    if path.is_dir() and (path / HF_STATE).is_file():
+        path = path / HF_STATE
+    if not path.is_file():
+        return None
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return [Run(path.name, path.name, "csv", lambda stats, _: read_csv_log(path, stats, fields))]
+    if suffix == ".json" and is_trainer_state(path):
+        return [Run(path.name, path.name, "trainer_state",
+                    lambda stats, _: read_hf_state(path, stats, fields))]
+    return None
+
+
+def is_trainer_state(path: Path) -> bool:
+    """True for one JSON object (a trainer_state.json), False for JSONL named .json.
+
+    A trainer_state.json is pretty-printed, its first line a lone "{", or written on one line
+    with a log_history; a JSONL log's first line is a whole record of its own.
+    """
+    with path.open("rb") as fh:
+        first = b""
+        while not first.strip():
+            first = fh.readline(1 << 20)
+            if not first:
+                return False
+    text = first.strip()
+    if text == b"{":
+        return True
+    obj = parse_line(text)
+    return obj is not None and "log_history" in obj
+
+
+def read_csv_log(path: Path, stats: ReadStats, fields: FieldMap) -> Iterator[Record]:
+    """Keras CSVLogger (one row per epoch) or Lightning CSVLogger (a row per log call)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise BabysitError(f"cannot read {path} as a CSV log: {exc}") from None
+    stats.lines = len(rows) + 1
+    keras_style = bool(rows) and "step" not in rows[0] and "epoch" in rows[0]
+    produced = 0
+    for index, row in enumerate(rows):
+        if keras_style:  # one row per epoch: the epoch is the step
+            row = {**row, "step": row.get("epoch")}
+        rec = _to_record(row, index, stats, fields)
+        if rec is None:
+            continue
+        produced += 1
+        yield rec
+    if not produced:
+        raise BabysitError(f"{path}: no column babysit can use (expected one of "
+                           f"{', '.join(ALIASES['loss'] + ALIASES['val_loss'])})")
+
+
+def read_hf_state(path: Path, stats: ReadStats, fields: FieldMap) -> Iterator[Record]:
+    """Hugging Face Trainer's trainer_state.json: its log_history, train and eval entries."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise BabysitError(f"cannot read {path} as JSON: nested too deeply") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BabysitError(f"cannot read {path} as JSON: {exc}") from None
+    history = state.get("log_history") if isinstance(state, dict) else None
+    if not isinstance(history, list):
+        raise BabysitError(f"{path}: no log_history list (a Hugging Face trainer_state.json "
+                           "has one)")
+    stats.lines = len(history)
+    produced = 0
+    for index, entry in enumerate(history):
+        if not isinstance(entry, dict):
+            stats.note_malformed(index + 1)
+            continue
+        rec = _to_record(entry, index, stats, fields)
+        if rec is not None:
+            produced += 1
+            yield rec
+    if not produced:
+        raise BabysitError(f"{path}: log_history has no loss or eval metric")
