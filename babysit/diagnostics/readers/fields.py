@@ -86,18 +86,22 @@ def scalar_records(scalars: Iterable[tuple[str, int, float, float]], fields: Fie
     """
     by_step: dict[int, dict[str, tuple[int, float]]] = {}
     times: dict[int, float] = {}
-    start = math.inf
+    hits: dict[str, tuple[str, int] | None] = {}  # a log repeats a few names many times
     for name, step, value, wall_time in scalars:
-        hit = fields.field_of(name)
+        hit = hits[name] if name in hits else hits.setdefault(name, fields.field_of(name))
         if hit is None:
             continue
         field, rank = hit
-        slot = by_step.setdefault(step, {})
+        slot = by_step.get(step)
+        if slot is None:
+            slot = by_step[step] = {}
+            times[step] = wall_time
+        elif wall_time > times[step]:
+            times[step] = wall_time
         if field not in slot or rank <= slot[field][0]:
             slot[field] = (rank, value)
-        if math.isfinite(wall_time) and wall_time > 0:
-            times[step] = max(times.get(step, wall_time), wall_time)
-            start = min(start, wall_time)
+    valid = [t for t in times.values() if math.isfinite(t) and t > 0]
+    start = min(valid) if valid else math.inf
     out = []
     for step in sorted(by_step):
         rec: Record = {"type": "step", "step": step}
@@ -107,7 +111,7 @@ def scalar_records(scalars: Iterable[tuple[str, int, float, float]], fields: Fie
                     rec["epoch"] = int(value)
             else:
                 rec[field] = value
-        if step in times:
+        if math.isfinite(start) and math.isfinite(times[step]) and times[step] > 0:
             rec["time"] = round(times[step] - start, 6)
         out.append(rec)
     return out

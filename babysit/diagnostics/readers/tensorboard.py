@@ -10,6 +10,7 @@ in one directory (a restarted writer) are read in name order, which is time orde
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def read_scalars(files: list[tuple[str, Path]], stats: ReadStats) -> Iterator[tu
                     stats.lines += 1
                     try:
                         found = scalars(data)
-                    except (ValueError, IndexError, UnicodeDecodeError):  # a malformed Event
+                    except (ValueError, IndexError, struct.error):  # a malformed Event
                         stats.note_malformed(stats.lines)
                         continue
                     for s in found:

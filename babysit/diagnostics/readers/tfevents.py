@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import IO
+from typing import IO, NamedTuple
 
 import google_crc32c
 
@@ -42,8 +41,7 @@ class DamagedRecord(Exception):
     """A record whose length or data CRC does not match: the file is damaged there."""
 
 
-@dataclass(frozen=True)
-class Scalar:
+class Scalar(NamedTuple):  # a tuple: cheap to create 100,000 times
     """One logged number: tag, step, value and wall-clock time (seconds since the epoch)."""
 
     tag: str
@@ -58,31 +56,37 @@ def masked_crc(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
-def records(fh: IO[bytes]) -> Iterator[bytes]:
+def records(fh: IO[bytes], chunk: int = 1 << 22) -> Iterator[bytes]:
     """The data of each whole record from the current position; stops before a cut-off one.
 
     After the iterator ends, fh is positioned at the start of the first incomplete record, so
     a follower can read on from there when more bytes arrive. Raises DamagedRecord on a CRC
-    mismatch.
+    mismatch. The file is read in chunks of `chunk` bytes and records sliced out of them.
     """
-    read, tell, seek = fh.read, fh.tell, fh.seek
+    offset = fh.tell()  # file position of buf[0]
+    buf = b""
+    pos = 0
+    unpack_header, unpack_footer = _HEADER.unpack_from, _FOOTER.unpack_from
     while True:
-        start = tell()
-        header = read(12)
-        if len(header) < 12:
-            seek(start)
+        avail = len(buf) - pos
+        need = 12
+        if avail >= 12:
+            length, length_crc = unpack_header(buf, pos)
+            if masked_crc(buf[pos : pos + 8]) != length_crc or length > MAX_RECORD_BYTES:
+                raise DamagedRecord(f"bad record header at byte {offset + pos}")
+            need = 16 + length
+            if avail >= need:
+                data = buf[pos + 12 : pos + 12 + length]
+                if masked_crc(data) != unpack_footer(buf, pos + 12 + length)[0]:
+                    raise DamagedRecord(f"bad record data at byte {offset + pos}")
+                pos += need
+                yield data
+                continue
+        more = fh.read(max(chunk, need - avail))
+        if not more:
+            fh.seek(offset + pos)
             return
-        length, length_crc = _HEADER.unpack(header)
-        if masked_crc(header[:8]) != length_crc or length > MAX_RECORD_BYTES:
-            raise DamagedRecord(f"bad record header at byte {start}")
-        data = read(length)
-        footer = read(4)
-        if len(data) < length or len(footer) < 4:
-            seek(start)
-            return
-        if masked_crc(data) != _FOOTER.unpack(footer)[0]:
-            raise DamagedRecord(f"bad record data at byte {start}")
-        yield data
+        buf, offset, pos = buf[pos:] + more, offset + pos, 0
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -147,8 +151,34 @@ def _tensor_scalar(buf: bytes) -> float | None:
     return float(values[0]) if len(values) == 1 else None
 
 
+def _simple_scalar(data: bytes) -> Scalar | None:
+    """The one scalar of an Event laid out as add_scalar writes it, read without the general
+    parser (2x faster); None for any other layout. Lengths below 128 are one-byte varints."""
+    n = len(data)
+    if n < 24 or data[0] != 0x09 or data[9] != 0x10 or n > 127 + 16:
+        return None
+    step = data[10]
+    pos = 11
+    if step >= 0x80:
+        step, pos = _varint(data, 10)
+    # summary (0x2a), its one value (0x0a), the value's tag (0x0a), then simple_value (0x15)
+    if data[pos] != 0x2A or data[pos + 1] != n - pos - 2 or data[pos + 2] != 0x0A \
+            or data[pos + 3] != n - pos - 4 or data[pos + 4] != 0x0A:
+        return None
+    start = pos + 6
+    end = start + data[pos + 5]
+    if end + 5 != n or data[end] != 0x15:
+        return None
+    return Scalar(data[start:end].decode("utf-8", "replace"),
+                  step if step < 1 << 63 else step - (1 << 64),
+                  _FLOAT.unpack_from(data, end + 1)[0], _DOUBLE.unpack_from(data, 1)[0])
+
+
 def scalars(data: bytes) -> list[Scalar]:
     """The scalars in one Event record (none for graphs, images, histograms, metadata)."""
+    simple = _simple_scalar(data)
+    if simple is not None:
+        return [simple]
     wall_time, step, summary = 0.0, 0, None
     for number, wire, value in _fields(data):
         if number == 1 and wire == 1:

@@ -1,0 +1,272 @@
+"""TensorBoard and MLflow logs written by the real libraries, read back by babysit's readers."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from babysit.cli.app import app
+from babysit.diagnostics.readers import ReadStats, find_runs
+from babysit.diagnostics.readers.tfevents import masked_crc
+
+runner = CliRunner()
+
+
+def diagnose(*args: str) -> tuple[int, dict]:
+    result = runner.invoke(app, ["diagnose", *args, "--json"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, json.loads(result.stdout) if result.exit_code in (0, 1) else {"error": result.output}
+
+
+def findings(report: dict) -> list[tuple[str, int]]:
+    return [(f["rule"], f["step"]) for f in report["findings"]]
+
+
+def digits_run(log_step, log_epoch, epochs: int = 3, lr: float = 0.05, blow_up: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """A small PyTorch MLP on sklearn's digits; the learning rate jumps to 1e4 in the last epoch."""
+    torch = pytest.importorskip("torch")
+    from sklearn.datasets import load_digits
+
+    torch.manual_seed(0)
+    x, y = load_digits(return_X_y=True)
+    x = torch.tensor(x / 16.0, dtype=torch.float32)
+    y = torch.tensor(y)
+    train, val = slice(0, 1400), slice(1400, None)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    step = 0
+    for epoch in range(epochs):
+        if blow_up and epoch == epochs - 1:
+            for group in opt.param_groups:
+                group["lr"] = 1e4
+        for i in range(0, 1400, 50):
+            loss = torch.nn.functional.cross_entropy(model(x[train][i:i + 50]), y[train][i:i + 50])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            log_step(step, float(loss.detach()))
+            step += 1
+        with torch.no_grad():
+            scores = model(x[val])
+            val_loss = float(torch.nn.functional.cross_entropy(scores, y[val]))
+            val_acc = float((scores.argmax(1) == y[val]).float().mean())
+        log_epoch(step - 1, epoch, val_loss, val_acc)
+
+
+def test_summarywriter_run_reads_like_the_same_run_in_jsonl(tmp_path: Path) -> None:
+    tensorboard = pytest.importorskip("torch.utils.tensorboard")
+    writer = tensorboard.SummaryWriter(str(tmp_path / "tb"))
+    lines: list[str] = []
+
+    def step(s: int, loss: float) -> None:
+        writer.add_scalar("Loss/train", loss, s)
+        lines.append(json.dumps({"step": s, "loss": loss}))
+
+    def epoch(s: int, e: int, val_loss: float, val_acc: float) -> None:
+        writer.add_scalar("Loss/val", val_loss, s)
+        writer.add_scalar("Accuracy/val", val_acc, s)
+        lines.append(json.dumps({"step": s, "epoch": e, "val_loss": val_loss, "val_acc": val_acc}))
+
+    digits_run(step, epoch)
+    writer.close()
+    (tmp_path / "same.jsonl").write_text("\n".join(lines) + "\n")
+    code_tb, tb = diagnose(str(tmp_path / "tb"))
+    code_jsonl, jsonl = diagnose(str(tmp_path / "same.jsonl"))
+    assert code_tb == code_jsonl == 1 and tb["format"] == "tensorboard"
+    assert any(rule in ("loss-nan", "loss-explosion") for rule, _ in findings(tb))
+    assert findings(tb) == findings(jsonl)
+    assert tb["steps"] == 84  # 28 per epoch; the epoch's validation metrics share the last step
+
+
+def _lightning_fit(root: Path) -> None:
+    pl = pytest.importorskip("pytorch_lightning")
+    torch = pytest.importorskip("torch")
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    data = torch.utils.data.TensorDataset(torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y))
+    train, val = torch.utils.data.random_split(data, [1400, 397], generator=torch.Generator().manual_seed(0))
+
+    class Net(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+
+        def training_step(self, batch, _):  # type: ignore[no-untyped-def]
+            loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+            self.log("train_loss", loss)
+            return loss
+
+        def validation_step(self, batch, _):  # type: ignore[no-untyped-def]
+            scores = self.net(batch[0])
+            self.log("val_loss", torch.nn.functional.cross_entropy(scores, batch[1]))
+            self.log("val_acc", (scores.argmax(1) == batch[1]).float().mean())
+
+        def configure_optimizers(self):  # type: ignore[no-untyped-def]
+            return torch.optim.Adam(self.parameters(), lr=1e-2)
+
+    torch.manual_seed(0)
+    trainer = pl.Trainer(max_epochs=2, logger=pl.loggers.TensorBoardLogger(str(root)), log_every_n_steps=5,
+                         enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+                         accelerator="cpu", devices=1)
+    trainer.fit(Net(), torch.utils.data.DataLoader(train, batch_size=50, shuffle=True),
+                torch.utils.data.DataLoader(val, batch_size=200))
+
+
+def test_lightning_tensorboard_versions_are_runs(tmp_path: Path) -> None:
+    _lightning_fit(tmp_path)
+    _lightning_fit(tmp_path)
+    code, out = diagnose(str(tmp_path / "lightning_logs"))
+    assert code in (0, 1), out
+    assert [r["run"] for r in out["runs"]] == ["version_0", "version_1"]
+    records = list(find_runs(tmp_path / "lightning_logs", run="version_1")[0].read(ReadStats(), None))
+    steps = [r for r in records if r["type"] == "step"]
+    assert sum("loss" in r for r in steps) >= 5 and sum("val_loss" in r and "val_acc" in r for r in steps) == 2
+    assert all(r["epoch"] in (0, 1) for r in steps if "epoch" in r)
+    code, single = diagnose(str(tmp_path / "lightning_logs"), "--run", "version_1")
+    assert single["run"] == "version_1" and single["steps"] == len(steps)
+
+
+def test_mlflow_sqlite_and_file_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    for uri in ("sqlite:///mlflow.db", "file:./mlruns"):
+        mlflow.set_tracking_uri(uri)
+        with mlflow.start_run(run_name="healthy"):
+            for i in range(60):
+                mlflow.log_metric("train/loss", 2.3 * math.exp(-i / 15) + 0.05, step=i)
+        with mlflow.start_run(run_name="blows-up"):
+            for i in range(60):
+                mlflow.log_metric("train/loss", 2.3 if i < 45 else math.nan, step=i)
+    for store in ("mlflow.db", "mlruns"):
+        code, out = diagnose(store)
+        assert code == 1, out
+        by_name = {r["run"]: r for r in out["runs"]}
+        assert set(by_name) == {"healthy", "blows-up"} and by_name["healthy"]["steps"] == 60
+        assert findings(by_name["blows-up"])[0] == ("loss-nan", 45)
+        assert not any(f["severity"] == "error" for f in by_name["healthy"]["findings"])
+        code, one = diagnose(store, "--run", "healthy")
+        assert one["run"] == "healthy" and one["format"] == "mlflow"
+
+
+def _event(step: int, tag: str, value: float, tensor: bool = False) -> bytes:
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.compat.proto.tensor_pb2 import TensorProto
+
+    if tensor:  # TF2's tf.summary.scalar: a rank-0 tensor
+        v = Summary.Value(tag=tag, tensor=TensorProto(dtype=1, float_val=[value]))
+    else:
+        v = Summary.Value(tag=tag, simple_value=value)
+    return Event(wall_time=1000.0 + step, step=step, summary=Summary(value=[v])).SerializeToString()
+
+
+def _frame(data: bytes) -> bytes:
+    header = struct.pack("<Q", len(data))
+    return header + struct.pack("<I", masked_crc(header)) + data + struct.pack("<I", masked_crc(data))
+
+
+def _write_events(path: Path, events: list[bytes]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(_frame(e) for e in events))
+    return path
+
+
+def test_keras_train_and_validation_dirs_are_one_run_and_tensor_scalars_read(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    run = tmp_path / "logs"
+    _write_events(run / "train" / "events.out.tfevents.1.host",
+                  [_event(e, "epoch_loss", 2.0 / (e + 1), tensor=True) for e in range(6)])
+    _write_events(run / "validation" / "events.out.tfevents.1.host",
+                  [_event(e, "epoch_loss", 2.2 / (e + 1), tensor=True) for e in range(6)]
+                  + [_event(e, "epoch_accuracy", 0.5 + e / 20) for e in range(6)])
+    (found,) = find_runs(run)
+    steps = [r for r in found.read(ReadStats(), None) if r["type"] == "step"]
+    assert len(steps) == 6 and steps[2]["loss"] == pytest.approx(2.0 / 3)
+    assert steps[2]["val_loss"] == pytest.approx(2.2 / 3) and steps[5]["val_acc"] == pytest.approx(0.75)
+
+
+def test_cut_and_damaged_event_files(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    events = [_event(i, "train_loss", 2.0 - i / 100) for i in range(40)]
+    whole = b"".join(_frame(e) for e in events)
+    cut = tmp_path / "cut" / "events.out.tfevents.1.h"
+    cut.parent.mkdir()
+    cut.write_bytes(whole[:-7])  # the writer is mid-record
+    code, out = diagnose(str(cut))
+    assert code in (0, 1) and out["steps"] == 39
+    assert any("still writing" in n for n in out["notes"])
+    damaged = tmp_path / "bad" / "events.out.tfevents.1.h"
+    damaged.parent.mkdir()
+    flipped = bytearray(whole)
+    flipped[sum(len(_frame(e)) for e in events[:20]) + 14] ^= 0xFF  # inside record 21's data
+    damaged.write_bytes(bytes(flipped))
+    code, out = diagnose(str(damaged))
+    assert out["steps"] == 20 and any("damaged TensorBoard record" in n for n in out["notes"]), out
+    garbage = tmp_path / "junk" / "events.out.tfevents.1.h"
+    garbage.parent.mkdir()
+    garbage.write_bytes(os.urandom(200))
+    code, out = diagnose(str(garbage))
+    assert code == 2 and "damaged" in out["error"]
+
+
+def test_map_reads_a_tag_of_the_users_own(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    path = _write_events(tmp_path / "r" / "events.out.tfevents.1.h",
+                         [_event(i, "my/objective", 2.0 if i < 30 else math.nan) for i in range(40)])
+    code, out = diagnose(str(path))
+    assert code == 2 and "--map loss=TAG" in out["error"]
+    code, out = diagnose(str(path), "--map", "loss=my/objective")
+    assert code == 1 and findings(out)[0] == ("loss-nan", 30)
+    code, out = diagnose(str(path), "--map", "nonsense=x")
+    assert code == 2 and "--map expects FIELD=NAME" in out["error"]
+
+
+def test_a_damaged_mlflow_database_is_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "mlflow.db"
+    db.write_bytes(b"SQLite format 3\x00" + os.urandom(500))
+    code, out = diagnose(str(db))
+    assert code == 2 and "cannot read" in out["error"] and "Traceback" not in out["error"]
+    code, out = diagnose(str(tmp_path / "nope"), "--run", "x")
+    assert code == 2
+    (tmp_path / "empty_dir").mkdir()
+    code, out = diagnose(str(tmp_path / "empty_dir"))
+    assert code == 2 and "no log babysit reads" in out["error"]
+
+
+FUZZ = settings(max_examples=60, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@FUZZ
+@given(st.binary(max_size=400) | st.lists(st.binary(max_size=60), max_size=8).map(
+    lambda ds: b"".join(_frame(d) for d in ds)))
+def test_event_reader_never_crashes(tmp_path: Path, payload: bytes) -> None:
+    path = tmp_path / "events.out.tfevents.fuzz"
+    path.write_bytes(payload)
+    result = runner.invoke(app, ["diagnose", str(path), "--json"])
+    assert result.exit_code in (0, 1, 2), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.text(max_size=8), st.text(max_size=30)), max_size=6))
+def test_mlflow_file_store_reader_never_crashes(tmp_path: Path, files: list[tuple[str, str]]) -> None:
+    run = tmp_path / "store" / "0" / "abc"
+    (run / "metrics").mkdir(parents=True, exist_ok=True)
+    (run / "meta.yaml").write_text("run_id: abc\nstatus: 3\n")
+    for name, text in files:
+        safe = "".join(c for c in name if c.isalnum()) or "m"
+        (run / "metrics" / safe).write_text(text)
+    result = runner.invoke(app, ["diagnose", str(tmp_path / "store"), "--json"])
+    assert result.exit_code in (0, 1, 2), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
