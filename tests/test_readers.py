@@ -270,3 +270,46 @@ def test_mlflow_file_store_reader_never_crashes(tmp_path: Path, files: list[tupl
     result = runner.invoke(app, ["diagnose", str(tmp_path / "store"), "--json"])
     assert result.exit_code in (0, 1, 2), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+
+
+def _watch(*args: str):  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    from tests.waiting import Lines
+
+    proc = subprocess.Popen([sys.executable, "-m", "babysit", "watch", *args, "--no-live"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc, Lines(proc.stdout)  # type: ignore[arg-type]
+
+
+def test_watch_follows_a_growing_tensorboard_run(tmp_path: Path) -> None:
+    import signal
+
+    tensorboard = pytest.importorskip("torch.utils.tensorboard")
+    writer = tensorboard.SummaryWriter(str(tmp_path / "tb"))
+    for i in range(30):
+        writer.add_scalar("train_loss", 2.3, i)
+    writer.flush()
+    proc, out = _watch(str(tmp_path / "tb"))
+    writer.add_scalar("train_loss", math.nan, 30)
+    writer.flush()
+    out.wait_for("ERROR loss-nan at step 30")  # shown live, while the writer is still open
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 1
+    assert "stopped watching: 31 steps read" in out.rest()
+    writer.close()
+
+
+def test_watch_follows_a_live_mlflow_run_to_its_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri("sqlite:///mlflow.db")
+    with mlflow.start_run(run_name="live") as active:
+        for i in range(30):
+            mlflow.log_metric("loss", 2.3, step=i)
+        proc, out = _watch("mlflow.db", "--run", active.info.run_id)
+        mlflow.log_metric("loss", math.nan, step=30)
+        out.wait_for("ERROR loss-nan at step 30")
+    out.wait_for("run completed: 31 steps read")  # the run ended: so does watching
+    assert proc.wait(timeout=60) == 1

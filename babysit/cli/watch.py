@@ -13,13 +13,13 @@ from babysit.cli.diagnose import check_classes
 from babysit.cli.errors import reports_errors
 from babysit.cli.report import findings_table, read_notes
 from babysit.cli.signals import graceful_stop
-from babysit.dashboard.follow import follow_records, wait_for
+from babysit.dashboard.follow import POLL_SECONDS, follow_records, wait_for
 from babysit.dashboard.plain import FindingPrinter
 from babysit.dashboard.progress import ProgressPrinter
 from babysit.dashboard.state import RunState
 from babysit.diagnostics.engine import Engine
+from babysit.diagnostics.readers import FieldMap, find_runs, parse_maps
 from babysit.diagnostics.readers.common import ReadStats
-from babysit.diagnostics.readers.inputs import check_readable
 from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.errors import BabysitError
 
@@ -31,7 +31,8 @@ def _interrupt(reason: str = "") -> None:
 @reports_errors
 def watch(
     log: Annotated[Path, typer.Argument(
-        help="JSONL log being written by a training run (or a pipe; - for stdin)")],
+        help="Log being written by a training run: JSONL (or a pipe; - for stdin), a "
+             "TensorBoard event file or run directory, an MLflow store")],
     follow: Annotated[bool, typer.Option(
         "--follow", help="Keep following after the run's summary record")] = False,
     classes: Annotated[int | None, typer.Option(
@@ -41,6 +42,10 @@ def watch(
         show_default=False)] = None,
     wait: Annotated[bool, typer.Option(
         "--wait", help="Wait for the log to appear (start watching before the run starts)")] = False,
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help="Read a metric of another name as a field: FIELD=NAME (repeatable)")] = None,
+    run: Annotated[str | None, typer.Option(
+        help="The run to watch in a TensorBoard directory or MLflow store (id or name)")] = None,
 ) -> None:
     """Watch a run as its log grows: dashboard, diagnosis and advice, until its summary or Ctrl-C.
 
@@ -58,7 +63,11 @@ def watch(
             wait_for(log)
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
-    check_readable(log)
+    runs = find_runs(log, FieldMap(parse_maps(map_)), run)
+    if len(runs) > 1:
+        raise BabysitError(f"{log} holds {len(runs)} runs; choose one with --run "
+                           f"({', '.join(r.name for r in runs[:5])}{', ...' if len(runs) > 5 else ''})")
+    chosen = runs[0]
     use_live = console.is_terminal if live is None else live
     state = RunState(str(log))
     doctor = DiagnosticsSink(Engine(classes=classes))
@@ -76,7 +85,13 @@ def watch(
             console.print(f"{log} was replaced: following the new run", soft_wrap=True)
 
     def watch_records() -> None:
-        for record in follow_records(log, stats, until_summary=not follow, on_replaced=replaced):
+        if chosen.format == "jsonl":
+            records = follow_records(log, stats, until_summary=not follow, on_replaced=replaced)
+        elif chosen.follow is not None:  # TensorBoard, MLflow: polled as the run writes them
+            records = chosen.follow(stats, POLL_SECONDS)
+        else:  # a CSV or trainer_state.json is rewritten whole: show it as it is now
+            records = chosen.read(stats, None)
+        for record in records:
             for sink in sinks:
                 sink.emit(record)
 

@@ -79,3 +79,6 @@ class Run:
     name: str  # how reports name it (an MLflow run name; else the id)
     format: str
     read: Callable[[ReadStats, LayersWanted], Iterator[Record]]
+    # Records as the run is being written (header first; a summary, if any, ends them), polling
+    # every given number of seconds; None for formats that are only read whole.
+    follow: Callable[[ReadStats, float], Iterator[Record]] | None = None

@@ -77,12 +77,13 @@ class FieldMap:
         return {field: value for field, (_, value) in best.items()}
 
 
-def scalar_records(scalars: Iterable[tuple[str, int, float, float]], fields: FieldMap) -> list[Record]:
+def scalar_records(scalars: Iterable[tuple[str, int, float, float]], fields: FieldMap,
+                   start: float | None = None) -> list[Record]:
     """Step records from (name, step, value, wall_time) scalars, one record per step.
 
     Scalars logged at the same step (a training loss and the epoch's validation metrics)
     share a record; a later value of the same name at the same step replaces an earlier one.
-    `time` is seconds since the first scalar.
+    `time` is seconds since `start` (default: the first scalar's wall time).
     """
     by_step: dict[int, dict[str, tuple[int, float]]] = {}
     times: dict[int, float] = {}
@@ -100,8 +101,9 @@ def scalar_records(scalars: Iterable[tuple[str, int, float, float]], fields: Fie
             times[step] = wall_time
         if field not in slot or rank <= slot[field][0]:
             slot[field] = (rank, value)
-    valid = [t for t in times.values() if math.isfinite(t) and t > 0]
-    start = min(valid) if valid else math.inf
+    if start is None:
+        valid = [t for t in times.values() if math.isfinite(t) and t > 0]
+        start = min(valid) if valid else math.inf
     out = []
     for step in sorted(by_step):
         rec: Record = {"type": "step", "step": step}
@@ -115,3 +117,46 @@ def scalar_records(scalars: Iterable[tuple[str, int, float, float]], fields: Fie
             rec["time"] = round(times[step] - start, 6)
         out.append(rec)
     return out
+
+
+class StepAssembler:
+    """Turns scalars that arrive while a run is being written into step records, in order.
+
+    The latest step is held back (its other metrics may still be on their way); a step is
+    released once a later step has arrived, or when a poll brings nothing new (the writer has
+    paused or stopped: a run that died with a NaN shows it), or by flush() at the end.
+    """
+
+    def __init__(self, fields: FieldMap) -> None:
+        """Map names with `fields`."""
+        self.fields = fields
+        self._pending: list[tuple[str, int, float, float]] = []
+        self._released = -(2**63)  # steps at or below this were emitted: late scalars are dropped
+        self._start: float | None = None  # wall time of the first scalar: `time` counts from it
+
+    def add(self, scalars: Iterable[tuple[str, int, float, float]]) -> list[Record]:
+        """Take new scalars (none: a quiet poll); return the records of the steps now complete."""
+        new = [s for s in scalars if s[1] > self._released]
+        if not new:
+            return self.flush()
+        self._pending += new
+        if self._start is None:
+            times = [s[3] for s in self._pending if math.isfinite(s[3]) and s[3] > 0]
+            self._start = min(times) if times else None
+        if not self._pending:
+            return []
+        latest = max(s[1] for s in self._pending)
+        done = [s for s in self._pending if s[1] < latest]
+        self._pending = [s for s in self._pending if s[1] == latest]
+        return self._release(done)
+
+    def flush(self) -> list[Record]:
+        """Every step still held (the run has ended)."""
+        done, self._pending = self._pending, []
+        return self._release(done)
+
+    def _release(self, scalars: list[tuple[str, int, float, float]]) -> list[Record]:
+        records = scalar_records(scalars, self.fields, self._start)
+        if records:
+            self._released = max(self._released, records[-1]["step"])
+        return records

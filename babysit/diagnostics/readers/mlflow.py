@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from babysit.diagnostics.readers.common import ReadStats, Record, Run
-from babysit.diagnostics.readers.fields import FieldMap, scalar_records
+from babysit.diagnostics.readers.fields import FieldMap, StepAssembler, scalar_records
 from babysit.errors import BabysitError
 
 FORMAT = "mlflow"
@@ -117,25 +118,97 @@ def file_store_records(run_dir: Path, stats: ReadStats, fields: FieldMap) -> Ite
 
     def scalars() -> Iterator[tuple[str, int, float, float]]:
         for path in sorted(p for p in metrics.rglob("*") if p.is_file()):
-            key = str(path.relative_to(metrics))
             try:
-                lines = path.read_text(encoding="utf-8").splitlines()
+                text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 stats.note_malformed(stats.lines + 1)
                 continue
-            for line in lines:
-                stats.lines += 1
-                parts = line.split()
-                try:
-                    ts, value, step = float(parts[0]), float(parts[1]), int(parts[2])
-                except (ValueError, IndexError):
-                    stats.note_malformed(stats.lines)
-                    continue
-                yield key, step, value, ts / 1000
+            yield from _metric_lines(str(path.relative_to(metrics)), text, stats)
 
     meta = _meta(run_dir)
     yield from _finish(meta.get("run_name") or run_dir.name, meta.get("status"),
                        scalar_records(scalars(), fields), stats)
+
+
+def follow_sqlite(path: Path, run: str, stats: ReadStats, fields: FieldMap,
+                  poll: float) -> Iterator[Record]:
+    """A run's records as MLflow writes them into SQLite; ends when the run is no longer running."""
+    yield {"type": "header", "source": FORMAT, "run_id": run}
+    last_row = 0
+    steps = StepAssembler(fields)
+    while True:
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=poll)
+            try:
+                rows = db.execute("SELECT rowid, key, step, value, is_nan, timestamp FROM metrics "
+                                  "WHERE run_uuid = ? AND rowid > ? ORDER BY rowid",
+                                  (run, last_row)).fetchall()
+                status = db.execute("SELECT status FROM runs WHERE run_uuid = ?", (run,)).fetchone()
+            finally:
+                db.close()
+        except sqlite3.OperationalError:  # locked by the writer for a moment: next poll
+            rows, status = [], None
+        if rows:
+            last_row = rows[-1][0]
+            stats.lines += len(rows)
+        new = [(str(key), int(step or 0), math.nan if is_nan else float(value), (ts or 0) / 1000)
+               for _, key, step, value, is_nan, ts in rows]
+        yield from _count(steps.add(new), stats)
+        ended = status[0] if status else None
+        if ended in _STATUS:
+            yield from _count(steps.flush(), stats)
+            yield {"type": "summary", "status": _STATUS[ended]}
+            return
+        time.sleep(poll)
+
+
+def follow_file_store(run_dir: Path, stats: ReadStats, fields: FieldMap,
+                      poll: float) -> Iterator[Record]:
+    """A run's records as MLflow appends to its metric files; ends when the run has ended."""
+    meta = _meta(run_dir)
+    yield {"type": "header", "source": FORMAT, "run_id": meta.get("run_id") or run_dir.name}
+    offsets: dict[Path, int] = {}
+    steps = StepAssembler(fields)
+    metrics = run_dir / "metrics"
+    while True:
+        new = []
+        for path in sorted(p for p in metrics.rglob("*") if p.is_file()):
+            try:
+                with path.open("rb") as fh:
+                    fh.seek(offsets.get(path, 0))
+                    chunk = fh.read()
+            except OSError:
+                continue
+            whole = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written waits
+            offsets[path] = offsets.get(path, 0) + len(whole)
+            new += _metric_lines(str(path.relative_to(metrics)), whole.decode("utf-8", "replace"), stats)
+        yield from _count(steps.add(new), stats)
+        status = _meta(run_dir).get("status")
+        if status in _STATUS:
+            yield from _count(steps.flush(), stats)
+            yield {"type": "summary", "status": _STATUS[status]}
+            return
+        time.sleep(poll)
+
+
+def _count(records: list[Record], stats: ReadStats) -> list[Record]:
+    stats.records += len(records)
+    return records
+
+
+def _metric_lines(key: str, text: str, stats: ReadStats) -> list[tuple[str, int, float, float]]:
+    """(key, step, value, wall time) of a metric file's `timestamp value step` lines."""
+    out = []
+    for line in text.splitlines():
+        stats.lines += 1
+        parts = line.split()
+        try:
+            ts, value, step = float(parts[0]), float(parts[1]), int(parts[2])
+        except (ValueError, IndexError):
+            stats.note_malformed(stats.lines)
+            continue
+        out.append((key, step, value, ts / 1000))
+    return out
 
 
 def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
@@ -144,7 +217,8 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
     db = path / DB_NAME if path.is_dir() else path
     if db.is_file() and is_sqlite(db):
         return [Run(run_id, name, FORMAT,
-                    lambda stats, _wanted, run_id=run_id: sqlite_records(db, run_id, stats, fields))
+                    lambda stats, _wanted, run_id=run_id: sqlite_records(db, run_id, stats, fields),
+                    lambda stats, poll, run_id=run_id: follow_sqlite(db, run_id, stats, fields, poll))
                 for run_id, name in sqlite_runs(db).items()]
     if not path.is_dir():
         return None
@@ -152,5 +226,6 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
     if not runs:
         return None
     return [Run(run_id, _meta(run_dir).get("run_name") or run_id, FORMAT,
-                lambda stats, _wanted, run_dir=run_dir: file_store_records(run_dir, stats, fields))
+                lambda stats, _wanted, run_dir=run_dir: file_store_records(run_dir, stats, fields),
+                lambda stats, poll, run_dir=run_dir: follow_file_store(run_dir, stats, fields, poll))
             for run_id, run_dir in runs.items()]

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from babysit.diagnostics.readers.common import ReadStats, Record, Run
-from babysit.diagnostics.readers.fields import FieldMap, scalar_records
+from babysit.diagnostics.readers.fields import FieldMap, StepAssembler, scalar_records
 from babysit.diagnostics.readers.tfevents import DamagedRecord, records, scalars
 from babysit.errors import BabysitError
 
@@ -92,6 +93,40 @@ def run_records(files: list[tuple[str, Path]], stats: ReadStats, fields: FieldMa
     yield from steps
 
 
+def follow_run(root: Path, name: str, stats: ReadStats, fields: FieldMap,
+               poll: float) -> Iterator[Record]:
+    """A run's records as its event files grow (new files of the run are picked up too)."""
+    yield {"type": "header", "source": FORMAT}
+    offsets: dict[Path, int] = {}
+    damaged: set[Path] = set()
+    steps = StepAssembler(fields)
+    while True:
+        new = []
+        for prefix, path in find_runs(root).get(name, []):
+            if path in damaged:
+                continue
+            try:
+                with path.open("rb") as fh:
+                    fh.seek(offsets.get(path, 0))
+                    try:
+                        for data in records(fh):
+                            stats.lines += 1
+                            try:
+                                new += [(prefix + s.tag, s.step, s.value, s.wall_time) for s in scalars(data)]
+                            except (ValueError, IndexError, struct.error):
+                                stats.note_malformed(stats.lines)
+                    except DamagedRecord as exc:
+                        stats.corrupt = f"a damaged TensorBoard record in {path.name} ({exc})"
+                        damaged.add(path)
+                    offsets[path] = fh.tell()
+            except OSError:  # rotated away between listing and opening: next poll
+                continue
+        for rec in steps.add(new):
+            stats.records += 1
+            yield rec
+        time.sleep(poll)
+
+
 def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
     """The runs of a TensorBoard file or directory; None when `path` is not one."""
     if path.is_file() and not is_event_file(path):
@@ -99,5 +134,7 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
     runs = find_runs(path)
     if not runs:
         return None
-    return [Run(name, name, FORMAT, lambda stats, _wanted, files=files: run_records(files, stats, fields))
+    return [Run(name, name, FORMAT,
+                lambda stats, _wanted, files=files: run_records(files, stats, fields),
+                lambda stats, poll, name=name: follow_run(path, name, stats, fields, poll))
             for name, files in runs.items()]
