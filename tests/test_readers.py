@@ -139,7 +139,8 @@ def test_mlflow_sqlite_and_file_stores(tmp_path: Path, monkeypatch: pytest.Monke
     mlflow = pytest.importorskip("mlflow")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
-    for uri in ("sqlite:///mlflow.db", "file:./mlruns"):
+    # Absolute: MLflow caches stores by URI, so a relative one would reuse another test's file.
+    for uri in (f"sqlite:///{tmp_path / 'mlflow.db'}", f"file:{tmp_path / 'mlruns'}"):
         mlflow.set_tracking_uri(uri)
         with mlflow.start_run(run_name="healthy"):
             for i in range(60):
@@ -301,14 +302,14 @@ def test_watch_follows_a_growing_tensorboard_run(tmp_path: Path) -> None:
     writer.close()
 
 
-def test_watch_follows_a_live_mlflow_run_to_its_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_watch_follows_a_live_mlflow_run_to_its_end(tmp_path: Path) -> None:
     mlflow = pytest.importorskip("mlflow")
-    monkeypatch.chdir(tmp_path)
-    mlflow.set_tracking_uri("sqlite:///mlflow.db")
+    # Absolute: MLflow caches stores by URI, so a relative one would reuse another test's file.
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     with mlflow.start_run(run_name="live") as active:
         for i in range(30):
             mlflow.log_metric("loss", 2.3, step=i)
-        proc, out = _watch("mlflow.db", "--run", active.info.run_id)
+        proc, out = _watch(str(tmp_path / "mlflow.db"), "--run", active.info.run_id)
         mlflow.log_metric("loss", math.nan, step=30)
         out.wait_for("ERROR loss-nan at step 30")
     out.wait_for("run completed: 31 steps read")  # the run ended: so does watching
