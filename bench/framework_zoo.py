@@ -1,0 +1,232 @@
+"""The cross-framework zoo: labelled runs trained with real PyTorch (and Lightning), logged the
+ways people log them, kept as small test fixtures.
+
+Run: python bench/framework_zoo.py [--out tests/fixtures/zoo] [--seeds 0]
+Needs the test extras (torch, pytorch-lightning, tensorboard, mlflow, scikit-learn). Every case
+trains a small MLP on sklearn's digits with a plain PyTorch loop and logs the same run three
+ways, each with its own interval: babysit's minimal JSONL (every step), a TensorBoard
+SummaryWriter (every 5 steps) and MLflow in SQLite (every 10 steps). Lightning cases log with
+its TensorBoardLogger and CSVLogger. `labels.json` says, per run, which rules must fire (any of
+a group), which must not, and whether it is healthy (then no warning or error may fire).
+`python bench/framework_zoo.py --score` diagnoses the fixtures and prints recall and false
+alarms per format, as bench/RESULTS.md reports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "zoo"
+JSONL_EVERY, TB_EVERY, MLFLOW_EVERY = 1, 5, 10
+
+
+@dataclass(frozen=True)
+class Case:
+    """One run: how it trains, and what a diagnosis must and must not say."""
+
+    name: str
+    hidden: tuple[int, ...] = (64,)
+    activation: str = "relu"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    epochs: int = 8
+    batch: int = 64
+    subset: int | None = None
+    init_std: float | None = None  # N(0, std^2) weights instead of PyTorch's default
+    must_fire: list[list[str]] = field(default_factory=list)  # each inner list: any of these
+    must_not_fire: list[str] = field(default_factory=list)
+    healthy: bool = False
+
+
+CASES = [
+    Case("healthy-adam", healthy=True),
+    Case("healthy-sgd-momentum", optimizer="momentum", lr=0.05, batch=32, healthy=True),
+    Case("healthy-deep-tanh", hidden=(64, 64, 64), activation="tanh", epochs=10, healthy=True),
+    Case("lr-far-too-high", optimizer="sgd", lr=30.0, must_fire=[["loss-nan", "loss-explosion"]]),
+    Case("lr-far-too-low", optimizer="sgd", lr=1e-6, batch=32, must_fire=[["loss-flat"]],
+         must_not_fire=["overfitting"]),
+    Case("tiny-subset-overfits", subset=60, epochs=150, batch=20, lr=3e-3,
+         must_fire=[["overfitting"]]),
+    Case("tiny-init-deep-tanh", hidden=(64, 64, 64, 64), activation="tanh", optimizer="momentum",
+         lr=0.01, init_std=0.01, epochs=10,
+         must_fire=[["plateau-then-drop", "loss-flat", "underfitting"]]),
+]
+
+
+def _model(case: Case, torch: Any) -> Any:
+    layers: list[Any] = []
+    width = 64
+    act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[case.activation]
+    for h in case.hidden:
+        layers += [torch.nn.Linear(width, h), act()]
+        width = h
+    layers.append(torch.nn.Linear(width, 10))
+    model = torch.nn.Sequential(*layers)
+    if case.init_std is not None:
+        for m in model:
+            if isinstance(m, torch.nn.Linear):
+                torch.nn.init.normal_(m.weight, 0.0, case.init_std)
+                torch.nn.init.zeros_(m.bias)
+    return model
+
+
+def _optimizer(case: Case, params: Any, torch: Any) -> Any:
+    if case.optimizer == "adam":
+        return torch.optim.Adam(params, lr=case.lr)
+    return torch.optim.SGD(params, lr=case.lr, momentum=0.9 if case.optimizer == "momentum" else 0.0)
+
+
+def _digits(torch: Any, seed: int) -> tuple[Any, Any, Any, Any]:
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(y), generator=g)
+    x = torch.tensor(x / 16.0, dtype=torch.float32)[order]
+    y = torch.tensor(y)[order]
+    return x[:1400], y[:1400], x[1400:], y[1400:]
+
+
+def train_plain(case: Case, seed: int, out: Path) -> None:
+    """A plain PyTorch loop logging to JSONL, TensorBoard and MLflow at different intervals."""
+    import mlflow
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+
+    torch.manual_seed(seed)
+    xt, yt, xv, yv = _digits(torch, seed)
+    if case.subset:
+        xt, yt = xt[: case.subset], yt[: case.subset]
+    model = _model(case, torch)
+    opt = _optimizer(case, model.parameters(), torch)
+    run = f"{case.name}-s{seed}"
+    jsonl = (out / "jsonl" / f"{run}.jsonl").open("w")
+    writer = SummaryWriter(str(out / "tensorboard" / run))
+    mlflow.set_tracking_uri(f"sqlite:///{out / 'mlflow.db'}")
+    mlflow.start_run(run_name=run)
+    step = 0
+    for epoch in range(case.epochs):
+        order = torch.randperm(len(yt))
+        for i in range(0, len(yt), case.batch):
+            idx = order[i : i + case.batch]
+            loss = torch.nn.functional.cross_entropy(model(xt[idx]), yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            value = float(loss.detach())
+            if step % JSONL_EVERY == 0:
+                jsonl.write(json.dumps({"step": step, "loss": value}) + "\n")
+            if step % TB_EVERY == 0:
+                writer.add_scalar("Loss/train", value, step)
+            if step % MLFLOW_EVERY == 0:
+                mlflow.log_metric("train_loss", value, step=step)
+            step += 1
+            if not math.isfinite(value):
+                break
+        with torch.no_grad():
+            train_acc = float((model(xt).argmax(1) == yt).float().mean())
+            scores = model(xv)
+            val_loss = float(torch.nn.functional.cross_entropy(scores, yv))
+            val_acc = float((scores.argmax(1) == yv).float().mean())
+        last = step - 1
+        jsonl.write(json.dumps({"type": "epoch", "step": last, "epoch": epoch, "train_acc": train_acc,
+                                "val_loss": val_loss, "val_acc": val_acc}) + "\n")
+        writer.add_scalar("Accuracy/train", train_acc, last)
+        writer.add_scalar("Loss/val", val_loss, last)
+        writer.add_scalar("Accuracy/val", val_acc, last)
+        mlflow.log_metrics({"train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc}, step=last)
+        if not math.isfinite(value):
+            break
+    jsonl.close()
+    writer.close()
+    mlflow.end_run()
+
+
+def generate(out: Path, seeds: list[int]) -> None:
+    """Train every case for every seed and write the fixtures and labels."""
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "jsonl").mkdir(parents=True)
+    labels = {}
+    for case in CASES:
+        for seed in seeds:
+            train_plain(case, seed, out)
+            labels[f"{case.name}-s{seed}"] = {"must_fire": case.must_fire,
+                                               "must_not_fire": case.must_not_fire,
+                                               "healthy": case.healthy}
+    (out / "labels.json").write_text(json.dumps(labels, indent=1) + "\n")
+    import sqlite3
+
+    db = sqlite3.connect(out / "mlflow.db")  # MLflow leaves free pages behind: keep the fixture small
+    db.execute("VACUUM")
+    db.close()
+
+
+def judge(report: dict[str, Any], label: dict[str, Any]) -> tuple[list[Any], list[str]]:
+    """(labels missed, rules that fired but must not) for one diagnosed run."""
+    fired = {f["rule"] for f in report["findings"]}
+    serious = {f["rule"] for f in report["findings"] if f["severity"] in ("warning", "error")}
+    missed = [group for group in label["must_fire"] if not fired & set(group)]
+    unexpected = sorted((serious if label["healthy"] else set()) | (fired & set(label["must_not_fire"])))
+    return missed, unexpected
+
+
+def diagnose(path: Path, *args: str) -> dict[str, Any]:
+    """`babysit diagnose --json` on a fixture, as a user would run it."""
+    proc = subprocess.run([sys.executable, "-m", "babysit", "diagnose", str(path), "--json", *args],
+                          capture_output=True, text=True)
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(proc.stderr)
+    out = json.loads(proc.stdout)
+    return out if "runs" in out else {"runs": [out]}
+
+
+def reports(fixtures: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """format -> run -> report, for every fixture."""
+    out: dict[str, dict[str, dict[str, Any]]] = {"jsonl": {}, "tensorboard": {}, "mlflow": {}}
+    for path in sorted((fixtures / "jsonl").glob("*.jsonl")):
+        out["jsonl"][path.stem] = diagnose(path)["runs"][0]
+    for report in diagnose(fixtures / "tensorboard")["runs"]:
+        out["tensorboard"][report["run"]] = report
+    for report in diagnose(fixtures / "mlflow.db")["runs"]:
+        out["mlflow"][report["run"]] = report
+    return out
+
+
+def score(fixtures: Path) -> None:
+    """Print recall and false alarms per format."""
+    labels = json.loads((fixtures / "labels.json").read_text())
+    for fmt, runs in reports(fixtures).items():
+        found = wanted = alarms = healthy = 0
+        for run, label in labels.items():
+            missed, unexpected = judge(runs[run], label)
+            wanted += len(label["must_fire"])
+            found += len(label["must_fire"]) - len(missed)
+            alarms += bool(unexpected) and label["healthy"]
+            healthy += label["healthy"]
+            if missed or unexpected:
+                print(f"  {fmt:11} {run:28} missed {missed} unexpected {unexpected}")
+        print(f"{fmt:11} recall {found}/{wanted}, false alarms on healthy runs {alarms}/{healthy}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=FIXTURES)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--score", action="store_true", help="diagnose the fixtures, print recall")
+    args = parser.parse_args()
+    if not args.score:
+        generate(args.out, args.seeds)
+    score(args.out)
+
+
+if __name__ == "__main__":
+    main()
