@@ -28,6 +28,11 @@ def curve(values: list[float] | np.ndarray, layers: Callable[[int], dict] | None
     return out
 
 
+def sparse(values: np.ndarray, every: int) -> Records:
+    """Step records of every `every`-th loss only, at their true steps (a sparse logger)."""
+    return [{"type": "step", "step": i, "loss": float(v)} for i, v in enumerate(values) if i % every == 0]
+
+
 def noisy(level: np.ndarray, rel_noise: float = 0.05, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return level * (1 + rel_noise * rng.standard_normal(len(level)))
@@ -145,7 +150,9 @@ NEAR_MISSES: dict[str, list[Records]] = {
                                                                np.linspace(1.1, 0.3, 40),
                                                                np.full(200, 0.3)]))],  # short plateau
     "loss-flat": [[header()] + curve(healthy_loss(800)),
-                  [header()] + curve(noisy(np.full(150, 1.1), 0.01))],  # too short to judge
+                  [header()] + curve(noisy(np.full(150, 1.1), 0.01)),  # too short to judge
+                  [header()] + sparse(healthy_loss(800), 10),  # logged every 10 steps, healthy
+                  [header()] + sparse(noisy(np.full(150, 1.1), 0.05), 10)],  # 15 records: too few
     "update-ratio-low": [[header()] + curve(np.concatenate([[1.1] * 20, np.full(300, 0.05)]),
                                             with_layer("update_ratio", 1e-7))],  # converged
     "overfitting": [[header(dataset={"X_val": [20, 2]})]  # 20 val examples: a 0.2 gap is noise

@@ -20,9 +20,8 @@ from bench.framework_zoo import judge
 
 ZOO = Path(__file__).parent / "fixtures" / "zoo"
 LABELS: dict[str, Any] = json.loads((ZOO / "labels.json").read_text())
-# Known misses, fixed by issue 11's time scales: loss-flat counts 200 logged records, so a loss
-# logged every 10 steps must stay flat for 2000 steps before it is called flat.
-KNOWN = {("mlflow", "lr-far-too-low-s0"), ("mlflow", "lr-far-too-low-s1")}
+# Labels that do not hold yet, as (format, run): each a strict xfail, so that a fix is noticed.
+KNOWN: set[tuple[str, str]] = set()
 
 
 @cache
@@ -44,7 +43,7 @@ CASES = [(fmt, run) for fmt in ("jsonl", "tensorboard", "mlflow") for run in LAB
 
 
 @pytest.mark.parametrize("fmt,run", [
-    pytest.param(fmt, run, marks=pytest.mark.xfail(strict=True, reason="issue 11: record-count time scales"))
+    pytest.param(fmt, run, marks=pytest.mark.xfail(strict=True, reason="a known miss (bench/RESULTS.md)"))
     if (fmt, run) in KNOWN else (fmt, run) for fmt, run in CASES])
 def test_labels_hold(fmt: str, run: str) -> None:
     report = reports(fmt)[run]

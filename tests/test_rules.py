@@ -6,12 +6,13 @@ import copy
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from babysit.diagnostics.engine import Engine, build_rules
 from babysit.diagnostics.rule import SEVERITIES
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
-from tests.rule_cases import CASES, NEAR_MISSES, Records, curve, header, healthy_loss
+from tests.rule_cases import CASES, NEAR_MISSES, Records, curve, header, healthy_loss, noisy, sparse
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 
@@ -154,3 +155,12 @@ def test_rules_command_lists_every_rule_and_threshold() -> None:
     assert listed["loss-flat"]["thresholds"] == RULES_BY_ID["loss-flat"].thresholds
     table = CliRunner().invoke(app, ["rules"])
     assert table.exit_code == 0 and "min_drop=0.05" in table.output
+
+
+@pytest.mark.parametrize("every", [1, 5, 10])
+def test_loss_flat_counts_steps_not_records(every: int) -> None:
+    # The same stuck run (lr far too low), logged every step, every 5 or every 10 steps.
+    flat = noisy(np.full(450, 2.3), 0.05, seed=3)
+    assert fired("loss-flat", [header()] + sparse(flat, every)) == ["loss-flat"]
+    falling = noisy(2.3 * np.exp(-np.arange(450) / 150) + 0.1, 0.05, seed=3)  # a healthy start
+    assert fired("loss-flat", [header()] + sparse(falling, every)) == []

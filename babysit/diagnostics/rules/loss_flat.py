@@ -11,6 +11,12 @@ class LossFlat(Rule):
     """After `min_steps` steps, the average of the latest `block` windows is within `min_drop`
     (relative) of the average of the first `block` windows.
 
+    Steps are training steps, whatever the logging interval: a loss logged every 10 steps
+    spans 200 steps in 20 records. When the run has been logged too sparsely for two blocks of
+    `block` windows by then, the first and the latest half of the windows are compared, down to
+    `min_block` windows each (20 records: the noise of their mean, ~2% of the loss, stays
+    inside the margin).
+
     Why: the lecture's "loss barely changing" means the learning rate is too low (its example:
     1e-6); a dead net (no gradient reaching the weights) looks the same. A workable rate
     removes well over 5% of the initial loss within a few hundred updates. Comparing averages
@@ -25,7 +31,7 @@ class LossFlat(Rule):
     id = "loss-flat"
     severity = "warning"
     needs = ("loss",)
-    thresholds = {"min_steps": 200, "min_drop": 0.05, "block": 5, "withdraw": 4}
+    thresholds = {"min_steps": 200, "min_drop": 0.05, "block": 5, "min_block": 2, "withdraw": 4}
     advice = ("Raise the learning rate (try 10x); if that does not help, check that gradients "
               "reach the weights (dead units, zero init, vanishing activations).")
 
@@ -36,6 +42,7 @@ class LossFlat(Rule):
         self.first: list[float] = []
         self.first_step: int | None = None
         self.latest: deque[float] = deque(maxlen=n)
+        self.windows = 0
 
     def on_window(self, window: Window) -> Finding | None:
         """Compare the latest block with the first, once enough steps have passed."""
@@ -44,11 +51,13 @@ class LossFlat(Rule):
         if len(self.first) < self.latest.maxlen:  # type: ignore[operator]
             self.first.append(window.mean)
         self.latest.append(window.mean)
+        self.windows += 1
         span = window.last_step - self.first_step
-        if span < self.t["min_steps"] or len(self.latest) < self.latest.maxlen:  # type: ignore[operator]
+        k = min(len(self.latest), self.windows // 2)  # first and latest blocks do not overlap
+        if span < self.t["min_steps"] or k < self.t["min_block"]:
             return None
-        start = sum(self.first) / len(self.first)
-        now = sum(self.latest) / len(self.latest)
+        start = sum(self.first[:k]) / k
+        now = sum(list(self.latest)[-k:]) / k
         if start <= 0:
             return None
         change = (start - now) / start
