@@ -12,7 +12,7 @@ import pytest
 from babysit.diagnostics.engine import Engine, build_rules
 from babysit.diagnostics.rule import SEVERITIES
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
-from tests.rule_cases import CASES, NEAR_MISSES, Records, curve, header, healthy_loss, noisy, sparse
+from tests.rule_cases import CASES, NEAR_MISSES, Records, curve, epochs, header, healthy_loss, noisy, sparse
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 
@@ -164,3 +164,44 @@ def test_loss_flat_counts_steps_not_records(every: int) -> None:
     assert fired("loss-flat", [header()] + sparse(flat, every)) == ["loss-flat"]
     falling = noisy(2.3 * np.exp(-np.arange(450) / 150) + 0.1, 0.05, seed=3)  # a healthy start
     assert fired("loss-flat", [header()] + sparse(falling, every)) == []
+
+
+def test_a_consequence_is_listed_under_its_cause_with_the_causes_advice() -> None:
+    from babysit.diagnostics.rule import Finding, Rule
+
+    class Cause(Rule):
+        id, severity, needs, advice = "cause", "warning", (), "fix the cause"
+        explains = ("effect",)
+
+        def on_step(self, record):  # type: ignore[no-untyped-def]
+            return self.report(record["step"], "cause") if record["step"] == 5 else None
+
+    class Effect(Rule):
+        id, severity, needs, advice = "effect", "error", (), "contradicting advice"
+
+        def on_step(self, record):  # type: ignore[no-untyped-def]
+            return self.report(record["step"], "effect") if record["step"] == 2 else None
+
+    class Other(Rule):
+        id, severity, needs, advice = "other", "info", (), "unrelated"
+
+        def on_step(self, record):  # type: ignore[no-untyped-def]
+            return self.report(record["step"], "other") if record["step"] == 1 else None
+
+    engine = Engine([Effect(), Other(), Cause()])
+    report = engine.push_all({"step": i, "loss": 1.0} for i in range(10))
+    assert [(f.rule, f.caused_by) for f in report.findings] == [
+        ("cause", None), ("effect", "cause"), ("other", None)]  # the effect came first, and is worse
+    effect = report.findings[1]
+    assert isinstance(effect, Finding) and "cause" in effect.advice and "contradicting" not in effect.advice
+    assert report.to_dict()["findings"][1]["caused_by"] == "cause"
+    assert report.worst == "error"
+
+
+def test_a_learning_rate_far_too_low_is_the_cause_not_low_accuracy() -> None:
+    # The same stuck run a learning rate of 1e-6 gives: flat loss, accuracy at chance.
+    records = [header()] + epochs([0.34] * 30, [0.33] * 30, loss=[1.1] * 30)
+    report = Engine().push_all(copy.deepcopy(records))
+    head = report.findings[0]
+    assert head.rule == "loss-flat" and head.caused_by is None
+    assert all(f.caused_by == "loss-flat" for f in report.findings[1:] if f.rule == "underfitting")

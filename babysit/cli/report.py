@@ -33,7 +33,8 @@ def findings_table(findings: list[Finding]) -> RenderableType:
     for f in findings:
         body = Text(f.message)
         body.append("\n-> " + f.advice, style="italic")
-        table.add_row(Text(f.severity, style=STYLE[f.severity]), f.rule, steps(f), body)
+        rule = Text(f"  <- {f.rule}" if f.caused_by else f.rule, style="dim" if f.caused_by else "")
+        table.add_row(Text(f.severity, style=STYLE[f.severity]), rule, steps(f), body)
     return table
 
 

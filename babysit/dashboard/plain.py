@@ -16,5 +16,6 @@ class FindingPrinter:
 
     def __call__(self, finding: Finding) -> None:
         """Print `finding`: severity, rule, step, evidence and advice."""
-        print(f"{finding.severity.upper()} {finding.rule} at step {finding.step}: "
+        cause = f" (caused by {finding.caused_by})" if finding.caused_by else ""
+        print(f"{finding.severity.upper()} {finding.rule} at step {finding.step}{cause}: "
               f"{finding.message} -> {finding.advice}", file=self.out, flush=True)

@@ -191,7 +191,7 @@ def advice_panel(findings: list[Finding], new: Iterable[str], max_lines: int) ->
         return Text("No problems found so far.", style="green")
     lines: list[Text] = []
     for f in findings:
-        head = Text()
+        head = Text("  <- " if f.caused_by else "", style="dim")
         if f.rule in fresh:
             head.append(" NEW ", style="reverse bold")
             head.append(" ")

@@ -49,6 +49,13 @@ per decade of a long run.
 fires, `loss-flat`, `loss-oscillation`, `underfitting`, `overfitting` and `val-plateau` are not
 reported; `plateau-then-drop` replaces `loss-flat` (the flat start was a bad initialization);
 `dead-relu` hides `vanishing-activations` (dead layers output zeros, so their spread collapses).
+
+**Root cause first.** Other findings are consequences, still reported but under their cause:
+each rule lists the rules it `explains` (below). When both fire, the explained finding carries
+`"caused_by": "<rule id>"` in `diagnose --json`, comes right after its cause (the table marks it
+`<-`), and its advice says to follow the cause's, so that the advice never contradicts itself:
+a learning rate of 1e-6 shows low training accuracy too, but "increase capacity" would be wrong.
+Findings are listed root causes first: by severity, then by the step where they start.
 """
 
 
@@ -74,6 +81,9 @@ def catalogue() -> str:
             parts.append(f"| threshold | default |\n|---|---|\n{rows}\n")
         if rule.supersedes:
             parts.append(f"Supersedes: {', '.join(f'`{s}`' for s in rule.supersedes)}.\n")
+        if rule.explains:
+            parts.append(f"Explains (reported as its consequences): "
+                         f"{', '.join(f'`{s}`' for s in rule.explains)}.\n")
         parts.append(f"**Advice.** {rule.advice}\n")
     return "\n".join(parts)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from babysit.diagnostics.readers.common import number
@@ -46,7 +46,7 @@ class Report:
     @property
     def worst(self) -> str | None:
         """The highest severity among the findings, or None."""
-        return self.findings[0].severity if self.findings else None
+        return max((f.severity for f in self.findings), key=SEVERITY_RANK.__getitem__, default=None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, as `babysit diagnose --json` prints it."""
@@ -252,10 +252,46 @@ class Engine:
 
     @property
     def findings(self) -> list[Finding]:
-        """Current findings (less those superseded by another), most severe first, then by step."""
+        """Current findings (less those superseded by another), root causes first.
+
+        Each root cause (a finding no other finding explains) comes in order of severity, then
+        step, followed by the findings it explains, marked `caused_by` and advised to follow
+        the cause's advice.
+        """
         hidden = self._superseded()
-        found = [r.finding for r in self.rules if r.finding is not None and r.id not in hidden]
-        return sorted(found, key=lambda f: (-SEVERITY_RANK[f.severity], f.step))
+        found = {r.id: r.finding for r in self.rules if r.finding is not None and r.id not in hidden}
+        cause: dict[str, str] = {}
+        for rule in self.rules:  # the first listed rule that explains a finding is its cause
+            if rule.id in found:
+                for other in rule.explains:
+                    if other in found and other != rule.id:
+                        cause.setdefault(other, rule.id)
+        for rid in list(cause):  # a cycle (a explains b explains a) makes neither a consequence
+            seen, at = {rid}, cause[rid]
+            while at in cause:
+                if at in seen:
+                    del cause[rid]
+                    break
+                seen.add(at)
+                at = cause[at]
+
+        def order(f: Finding) -> tuple[int, int]:
+            return -SEVERITY_RANK[f.severity], f.step
+
+        out: list[Finding] = []
+
+        def add(rid: str) -> None:
+            f = found[rid]
+            if rid in cause:
+                f = replace(f, caused_by=cause[rid],
+                            advice=f"A consequence of {cause[rid]}: follow its advice first.")
+            out.append(f)
+            for child in sorted((found[c] for c, p in cause.items() if p == rid), key=order):
+                add(child.rule)
+
+        for root in sorted((f for rid, f in found.items() if rid not in cause), key=order):
+            add(root.rule)
+        return out
 
     def not_checked(self) -> list[dict[str, Any]]:
         """Rules without a finding whose required fields never appeared, with what they need."""

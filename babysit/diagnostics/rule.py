@@ -63,6 +63,7 @@ class Finding:
     advice: str
     evidence: dict[str, Any] = field(default_factory=dict)
     end_step: int | None = None
+    caused_by: str | None = None  # the rule whose finding explains this one (its root cause)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (non-finite numbers become strings)."""
@@ -70,7 +71,7 @@ class Finding:
               for k, v in self.evidence.items()}
         return {"rule": self.rule, "severity": self.severity, "step": self.step,
                 "end_step": self.end_step, "message": self.message, "advice": self.advice,
-                "evidence": ev}
+                "evidence": ev, "caused_by": self.caused_by}
 
 
 class Rule:
@@ -85,7 +86,10 @@ class Rule:
     A hook returns a Finding to report, or None. A rule reports at most one finding; it may
     extend its end_step, or withdraw it (self.finding = None) when later evidence contradicts it.
     A rule listed in another's `supersedes` is not reported while that other rule has a finding
-    (a diverged run's "underfitting" is not news).
+    (a diverged run's "underfitting" is not news). A rule listed in another's `explains` is
+    reported as that one's consequence (`caused_by`), after it, with its advice pointing to the
+    cause's: a net that never started learning because the learning rate is 1e-6 shows low
+    training accuracy, but "increase capacity" would be the wrong advice.
     """
 
     id: ClassVar[str]
@@ -94,6 +98,7 @@ class Rule:
     thresholds: ClassVar[dict[str, float]] = {}
     advice: ClassVar[str]
     supersedes: ClassVar[tuple[str, ...]] = ()
+    explains: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **overrides: float) -> None:
         """Thresholds are the class defaults, updated by `overrides` (unknown names rejected)."""

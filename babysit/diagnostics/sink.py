@@ -19,10 +19,14 @@ class DiagnosticsSink:
         self.report: Report | None = None
 
     def emit(self, record: Record) -> None:
-        """Diagnose one more record."""
-        for finding in self.engine.push(dict(record)):
-            for listener in self.listeners:
-                listener(finding)
+        """Diagnose one more record; listeners get each new finding as the engine now sees it
+        (marked `caused_by` when a finding already made explains it)."""
+        new = self.engine.push(dict(record))
+        if new:
+            current = {f.rule: f for f in self.engine.findings}
+            for finding in new:
+                for listener in self.listeners:
+                    listener(current.get(finding.rule, finding))
 
     def close(self) -> None:
         """Conclude the diagnosis."""

@@ -22,6 +22,7 @@ class InputNotCentered(Rule):
     thresholds = {"max_mean_over_std": 1.0}
     advice = ("Center the inputs (--preprocess center, or mean-image / per-channel for images) "
               "or standardize them (--preprocess standardize), fitting on the training split.")
+    explains = ("saturated-activations", "loss-at-init")
 
     def on_header(self, header: Record) -> Finding | None:
         """Judge the typical feature: mean |mean| over mean std."""

@@ -11,12 +11,6 @@ class LossFlat(Rule):
     """After `min_steps` steps, the average of the latest `block` windows is within `min_drop`
     (relative) of the average of the first `block` windows.
 
-    Steps are training steps, whatever the logging interval: a loss logged every 10 steps
-    spans 200 steps in 20 records. When the run has been logged too sparsely for two blocks of
-    `block` windows by then, the first and the latest half of the windows are compared, down to
-    `min_block` windows each (20 records: the noise of their mean, ~2% of the loss, stays
-    inside the margin).
-
     Why: the lecture's "loss barely changing" means the learning rate is too low (its example:
     1e-6); a dead net (no gradient reaching the weights) looks the same. A workable rate
     removes well over 5% of the initial loss within a few hundred updates. Comparing averages
@@ -26,6 +20,11 @@ class LossFlat(Rule):
     flat start was a bad initialization), and by loss-explosion / loss-nan.
     Withdrawn once the loss has moved by `withdraw` x min_drop: then it was a slow start,
     not a stuck run. A known limit: fine-tuning from a good start can improve by less than 5%.
+    Steps are training steps, whatever the logging interval: a loss logged every 10 steps
+    spans 200 steps in 20 records. When the run has been logged too sparsely for two blocks of
+    `block` windows by then, the first and the latest half of the windows are compared, down to
+    `min_block` windows each (20 records: the noise of their mean, ~2% of the loss, stays
+    inside the margin).
     """
 
     id = "loss-flat"
@@ -34,6 +33,7 @@ class LossFlat(Rule):
     thresholds = {"min_steps": 200, "min_drop": 0.05, "block": 5, "min_block": 2, "withdraw": 4}
     advice = ("Raise the learning rate (try 10x); if that does not help, check that gradients "
               "reach the weights (dead units, zero init, vanishing activations).")
+    explains = ("underfitting", "val-plateau")
 
     def __init__(self, **overrides: float) -> None:
         """Keeps the first block's sum and the latest `block` window means."""

@@ -37,6 +37,7 @@ class Overfitting(Rule):
                   "fit_default": 0.6}
     advice = ("Regularize more: raise the L2 strength, add dropout, or get more data (or "
               "augment it); stop early at the best validation epoch.")
+    explains = ("val-plateau",)
 
     def __init__(self, **overrides: float) -> None:
         """Tracks recent gaps and the best validation loss."""

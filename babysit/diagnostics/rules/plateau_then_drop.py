@@ -22,6 +22,7 @@ class PlateauThenDrop(Rule):
     thresholds = {"band": 0.05, "min_plateau": 200, "drop": 0.3, "max_drop_span": 0.5}
     advice = ("Fix the initialization: Xavier (tanh) or He (ReLU) init scaled to each layer, or "
               "batch norm; initialize the output bias to the class prior for imbalanced data.")
+    explains = ("underfitting",)
     supersedes = ("loss-flat",)
 
     def __init__(self, **overrides: float) -> None:

@@ -21,6 +21,8 @@ class SaturatedActivations(LayerFieldRule):
     thresholds = {"max_saturated": 0.5, "samples": 3}
     advice = ("Initialize smaller (Xavier: randn / sqrt(fan_in)), add batch norm, or use ReLU "
               "in hidden layers.")
+    explains = ("vanishing-gradients", "update-ratio-low", "loss-flat", "plateau-then-drop",
+                "underfitting", "val-plateau")
 
     def beyond(self, median: float) -> bool:
         """At least max_saturated of the outputs saturated."""

@@ -26,6 +26,7 @@ class UpdateRatioHigh(LayerFieldRule):
     field = "update_ratio"
     thresholds = {"high": 1e-1, "samples": 10}
     advice = "Lower the learning rate: updates should be about 1e-3 of the weights."
+    explains = ("dead-relu", "loss-oscillation")  # the lecture: too high a rate kills ReLUs
 
     def beyond(self, median: float) -> bool:
         """Above `high`."""
@@ -53,6 +54,7 @@ class UpdateRatioLow(LayerFieldRule):
     field = "update_ratio"
     thresholds = {"low": 1e-5, "samples": 10, "min_loss_fraction": 0.5}
     advice = "Raise the learning rate: updates should be about 1e-3 of the weights."
+    explains = ("loss-flat", "underfitting", "val-plateau")
 
     def __init__(self, **overrides: float) -> None:
         """Also remembers the first loss."""

@@ -25,6 +25,8 @@ class VanishingActivations(Rule):
     thresholds = {"min_ratio": 1e-2, "samples": 2}
     advice = ("Scale the init to the layer: Xavier (tanh) or He (ReLU) instead of a fixed small "
               "std; or add batch norm between affine and nonlinearity.")
+    explains = ("vanishing-gradients", "exploding-gradients", "update-ratio-low", "loss-flat",
+                "plateau-then-drop", "underfitting", "val-plateau")
 
     def __init__(self, **overrides: float) -> None:
         """A sliding median of the last/first spread ratio."""
