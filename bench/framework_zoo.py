@@ -56,7 +56,7 @@ CASES = [
     Case("tiny-subset-overfits", subset=60, epochs=150, batch=20, lr=3e-3,
          must_fire=[["overfitting"]]),
     Case("tiny-init-deep-tanh", hidden=(64, 64, 64, 64), activation="tanh", optimizer="momentum",
-         lr=0.01, init_std=0.01, epochs=10,
+         lr=0.01, init_std=0.01, epochs=15,
          must_fire=[["plateau-then-drop", "loss-flat", "underfitting"]]),
 ]
 

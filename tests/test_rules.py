@@ -205,3 +205,32 @@ def test_a_learning_rate_far_too_low_is_the_cause_not_low_accuracy() -> None:
     head = report.findings[0]
     assert head.rule == "loss-flat" and head.caused_by is None
     assert all(f.caused_by == "loss-flat" for f in report.findings[1:] if f.rule == "underfitting")
+
+
+def test_underfitting_needs_a_net_that_learned() -> None:
+    stuck = [header(num_classes=10)] + epochs([0.104] * 12, [0.10] * 12, loss=[2.3] * 12)
+    assert fired("underfitting", stuck) == []  # never left chance: loss-flat's case, not capacity
+    small = [header(num_classes=10)] + epochs([0.5, 0.58, 0.6, 0.61, 0.61, 0.61, 0.61, 0.61],
+                                              [0.5, 0.57, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6])
+    assert fired("underfitting", small) == ["underfitting"]
+
+
+def test_underfitting_infers_the_class_count_from_the_first_loss() -> None:
+    # A Keras-style log of a 2-unit net on 10 classes: no header, first loss ~log(10).
+    records = epochs([0.45, 0.55, 0.59, 0.6, 0.61, 0.61, 0.61, 0.61],
+                     [0.44, 0.55, 0.58, 0.6, 0.6, 0.6, 0.6, 0.6],
+                     loss=[2.32, 1.6, 1.3, 1.25, 1.22, 1.21, 1.2, 1.2])
+    report = Engine(build_rules(only=["underfitting"])).push_all(copy.deepcopy(records))
+    (finding,) = report.findings
+    assert finding.evidence["classes"] == 10 and finding.evidence["classes_inferred"] is True
+    assert "inferred from the first loss" in finding.message
+    # 0.61 is below the 10-class mark (0.775); the 0.6 fallback mark would have kept quiet
+    assert finding.evidence["low"] == pytest.approx(0.1 + 0.75 * 0.9)
+
+
+def test_loss_flat_judges_one_quiet_window_each() -> None:
+    # 33 records over 330 steps (logged every 10): three windows; stuck at 2.303 to 0.1%.
+    records = [header()] + sparse(noisy(np.full(330, 2.303), 0.001, seed=1), 10)
+    assert fired("loss-flat", records) == ["loss-flat"]
+    noisy_records = [header()] + sparse(noisy(np.full(330, 2.303), 0.1, seed=1), 10)
+    assert fired("loss-flat", noisy_records) == []  # too noisy to judge on single windows

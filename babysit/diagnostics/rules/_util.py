@@ -61,6 +61,31 @@ def loss_noise(p: float, n: int | None, z: float) -> float:
     return z * math.sqrt(p / (1 - p)) / math.sqrt(n)
 
 
+MAX_INFERRED_CLASSES = 1000
+
+
+def classes_from_loss(loss: float | None) -> int | None:
+    """The class count C whose log C is nearest a first softmax loss; None if implausible.
+
+    At initialization a softmax classifier's loss is about log C (the lecture's first check),
+    so a log without a header still gives its class count away: 2.30 -> 10, 1.10 -> 3. A first
+    loss logged after some training (an epoch's mean) is lower and gives a smaller C, which only
+    moves the accuracy marks that depend on it a little (they saturate as C grows). Losses
+    below log(2) / 2 or above log(1000) are not taken for a classifier's initial loss.
+    """
+    if loss is None or not math.isfinite(loss) or not math.log(2) / 2 <= loss <= math.log(
+            MAX_INFERRED_CLASSES):
+        return None
+    return max(2, round(math.exp(loss)))
+
+
+def header_classes(header: dict) -> int | None:
+    """num_classes from a header, when it gives a usable one."""
+    c = header.get("num_classes")
+    return int(c) if isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) \
+        and c >= 2 else None
+
+
 def fitted_level(num_classes: int | None, fraction: float, default: float) -> float:
     """The accuracy `fraction` of the way from chance (1/C) to perfect; `default` without C."""
     if num_classes is None or num_classes < 2:

@@ -24,7 +24,8 @@ class LossFlat(Rule):
     spans 200 steps in 20 records. When the run has been logged too sparsely for two blocks of
     `block` windows by then, the first and the latest half of the windows are compared, down to
     `min_block` windows each (20 records: the noise of their mean, ~2% of the loss, stays
-    inside the margin).
+    inside the margin), or down to one window each when every loss in both lies within
+    `min_drop` of its window's mean (a loss that quiet cannot hide a drop of `min_drop`).
     """
 
     id = "loss-flat"
@@ -43,18 +44,21 @@ class LossFlat(Rule):
         self.first_step: int | None = None
         self.latest: deque[float] = deque(maxlen=n)
         self.windows = 0
+        self.first_quiet = False  # the first window's losses all lie within min_drop of its mean
 
     def on_window(self, window: Window) -> Finding | None:
         """Compare the latest block with the first, once enough steps have passed."""
+        quiet = window.mean > 0 and (window.max - window.min) / window.mean < self.t["min_drop"]
         if self.first_step is None:
-            self.first_step = window.first_step
+            self.first_step, self.first_quiet = window.first_step, quiet
         if len(self.first) < self.latest.maxlen:  # type: ignore[operator]
             self.first.append(window.mean)
         self.latest.append(window.mean)
         self.windows += 1
         span = window.last_step - self.first_step
         k = min(len(self.latest), self.windows // 2)  # first and latest blocks do not overlap
-        if span < self.t["min_steps"] or k < self.t["min_block"]:
+        enough = k >= self.t["min_block"] or (k >= 1 and quiet and self.first_quiet)
+        if span < self.t["min_steps"] or not enough:
             return None
         start = sum(self.first[:k]) / k
         now = sum(list(self.latest)[-k:]) / k

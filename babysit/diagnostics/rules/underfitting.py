@@ -6,13 +6,20 @@ from collections import deque
 
 from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.rule import Finding, Record, Rule
-from babysit.diagnostics.rules._util import accuracy_noise, fitted_level, validation_size
+from babysit.diagnostics.rules._util import (
+    accuracy_noise,
+    classes_from_loss,
+    fitted_level,
+    header_classes,
+    validation_size,
+)
 
 
 class Underfitting(Rule):
-    """After `min_epochs` epochs, training accuracy is below `low_fraction` of the way from
-    chance to perfect, gained less than `min_gain` over the last `patience` epochs, and
-    validation is within `gap` of it (or within `z` standard errors of the validation
+    """After `min_epochs` epochs, a net that learned (its best training accuracy reached
+    `learned_fraction` of the way from chance to perfect) has training accuracy below
+    `low_fraction` of that way, gained less than `min_gain` over the last `patience` epochs,
+    and validation is within `gap` of it (or within `z` standard errors of the validation
     accuracy, when the header gives the validation size and that is larger).
 
     Why: the lecture: "no gap -> increase model capacity". A net that fits its own training
@@ -21,7 +28,14 @@ class Underfitting(Rule):
     show no gap) from firing. It is measured from chance, 1/C (C from the header; 0.6 without
     it, AUTOTRAINER's bound): 0.83 for 3 classes, 0.78 for 10. "Stopped" follows AUTOTRAINER's
     slow-convergence test (gain below 0.01). "No gap" allows for the noise of a small
-    validation set, as overfitting does.
+    validation set, as overfitting does. Without a header, C is inferred from the first loss
+    (about log C at initialization) and the evidence says so. "Learned": underfitting is a net
+    too small for its data, which learns and then stalls; one that never left chance (a
+    learning rate of 1e-6, a dead or symmetric net) is not short of capacity, and loss-flat or
+    the layer rules name its cause. A tenth of the way from chance (0.19 for 10 classes, 0.40
+    for 3) is several standard errors above chance on any usual training-accuracy sample (on
+    1,000 examples: 9 at 10 classes, 4.5 at 3); without any class count the first training
+    accuracy stands in for chance.
     Withdrawn if training accuracy later climbs past the low mark.
     """
 
@@ -29,7 +43,7 @@ class Underfitting(Rule):
     severity = "warning"
     needs = ("train_acc",)
     thresholds = {"min_epochs": 5, "patience": 3, "min_gain": 0.01, "gap": 0.05,
-                  "low_fraction": 0.75, "low_default": 0.6, "z": 3.0}
+                  "low_fraction": 0.75, "low_default": 0.6, "z": 3.0, "learned_fraction": 0.1}
     advice = ("Increase capacity: wider or deeper layers; check that regularization and dropout "
               "are not too strong, and that the learning rate is not too low.")
 
@@ -41,14 +55,31 @@ class Underfitting(Rule):
         self.best_before = -1.0
         self.epochs = 0
         self.n_val: int | None = None
+        self.classes: int | None = None
+        self.inferred = False
+        self.best = -1.0
+        self.first: float | None = None
 
     def on_header(self, header: Record) -> Finding | None:
         """Set the low mark from the number of classes; read the validation size."""
-        c = number(header.get("num_classes"))
-        self.low = fitted_level(int(c) if is_finite(c) else None, self.t["low_fraction"],
-                                self.t["low_default"])
+        self._set_classes(header_classes(header))
         self.n_val = validation_size(header)
         return None
+
+    def on_first_step(self, record: Record) -> Finding | None:
+        """Without a class count from the header, infer it from the first loss."""
+        if self.classes is None:
+            self._set_classes(classes_from_loss(number(record.get("loss"))))
+            self.inferred = self.classes is not None
+        return None
+
+    def _set_classes(self, classes: int | None) -> None:
+        self.classes = classes
+        self.low = fitted_level(classes, self.t["low_fraction"], self.t["low_default"])
+
+    def _learned(self) -> bool:
+        chance = 1.0 / self.classes if self.classes else (self.first or 0.0)
+        return self.best >= chance + self.t["learned_fraction"] * (1.0 - chance)
 
     def on_epoch(self, record: Record) -> Finding | None:
         """Judge level, stagnation and gap at each epoch end."""
@@ -56,6 +87,8 @@ class Underfitting(Rule):
         if not is_finite(train):
             return None
         self.epochs += 1
+        self.first = train if self.first is None else self.first
+        self.best = max(self.best, train)
         if len(self.recent) == self.recent.maxlen:
             self.best_before = max(self.best_before, self.recent[0])
         self.recent.append(train)
@@ -68,9 +101,11 @@ class Underfitting(Rule):
         val = number(record.get("val_acc"))
         small_gap = not is_finite(val) or train - val < max(
             self.t["gap"], accuracy_noise(val, self.n_val, self.t["z"]))
-        if train < self.low and gain < self.t["min_gain"] and small_gap:
+        if train < self.low and gain < self.t["min_gain"] and small_gap and self._learned():
+            inferred = f" ({self.classes} classes, inferred from the first loss)" if self.inferred else ""
             return self.report(record["step"], f"training accuracy {train:.3f} is low (below "
-                               f"{self.low:.3f}) and gained {gain:+.3f} over the last "
+                               f"{self.low:.3f}{inferred}) and gained {gain:+.3f} over the last "
                                f"{len(self.recent)} epochs, with no gap to validation",
-                               train_acc=train, gain=gain, low=self.low)
+                               train_acc=train, gain=gain, low=self.low, best=self.best,
+                               classes=self.classes, classes_inferred=self.inferred)
         return None
