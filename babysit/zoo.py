@@ -85,6 +85,8 @@ ZOO: tuple[Case, ...] = (
     Case("zero init", Config(init="zeros", epochs=30),
          must_fire=("symmetric-init",), must_not_fire=("loss-explosion",)),
     Case("negative ReLU bias", Config(bias_init=-5.0, epochs=30), must_fire=("dead-relu",)),
+    Case("adam at 100x its usual rate, long run", Config(lr=0.1, epochs=300),
+         must_fire=("training-unstable",), must_not_fire=("underfitting", "loss-flat")),
     # --- healthy runs -------------------------------------------------------------------
     Case("healthy: default", Config(), healthy=True),
     Case("healthy: tanh xavier adam", Config(activation="tanh", init="xavier", lr=3e-3, epochs=80),

@@ -97,6 +97,13 @@ square = np.concatenate([np.full(10, v) for v in [1.4, 0.6] * 15])
 osc_low = np.concatenate([np.full(10, v) for v in [0.07, 0.03] * 15])  # converged: wiggles only
 t300 = np.arange(300)
 
+# Adam at 50x its rate: the loss falls to ~0.02, then jumps back to ~1 now and then.
+unstable = noisy(np.concatenate([np.geomspace(1.1, 0.02, 200), np.full(600, 0.02)]), 0.3, seed=4)
+unstable[[300, 390, 470, 560, 650]] = 1.0
+
+spiky_but_low = noisy(np.full(600, 0.02), 0.3, seed=5)
+spiky_but_low[[300, 390, 470, 560]] = 0.1
+
 # rule id -> (must fire, must not fire), each a list of records (header first)
 CASES: dict[str, tuple[Records, Records]] = {
     "loss-at-init": ([header()] + curve([8.0, 6.0, 4.0]),
@@ -112,6 +119,7 @@ CASES: dict[str, tuple[Records, Records]] = {
                           [header()] + curve(noisy(np.linspace(1.1, 0.3, 600), 0.02))),  # slow decline
     "loss-oscillation": ([header()] + curve(np.concatenate([np.full(10, 1.1), square])),
                          [header()] + curve(np.concatenate([np.full(10, 1.1), osc_low]))),
+    "training-unstable": ([header()] + curve(unstable), [header()] + curve(healthy_loss(800))),
     "overfitting": ([header()] + epochs([0.7, 0.85, 0.95, 0.99, 1.0, 1.0], [0.65, 0.7, 0.72, 0.71, 0.7, 0.7]),
                     [header()] + epochs([0.7, 0.85, 0.95, 0.99, 1.0, 1.0], [0.68, 0.8, 0.9, 0.93, 0.93, 0.94])),
     "underfitting": ([header()] + epochs([0.35, 0.40, 0.41, 0.41, 0.40, 0.41, 0.41, 0.41],
@@ -158,4 +166,7 @@ NEAR_MISSES: dict[str, list[Records]] = {
     "overfitting": [[header(dataset={"X_val": [20, 2]})]  # 20 val examples: a 0.2 gap is noise
                     + epochs([0.9] * 6, [0.7] * 6)],
     "underfitting": [[header()] + epochs([0.95] * 8, [0.94] * 8)],  # high and flat is converged
+    "training-unstable": [[header()] + curve(np.concatenate([noisy(np.geomspace(1.1, 0.02, 200), 0.3),
+                                                             spiky_but_low]))],  # 5x jumps, still low
+
 }

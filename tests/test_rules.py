@@ -234,3 +234,10 @@ def test_loss_flat_judges_one_quiet_window_each() -> None:
     assert fired("loss-flat", records) == ["loss-flat"]
     noisy_records = [header()] + sparse(noisy(np.full(330, 2.303), 0.1, seed=1), 10)
     assert fired("loss-flat", noisy_records) == []  # too noisy to judge on single windows
+
+
+def test_training_unstable_when_training_accuracy_falls_from_its_best() -> None:
+    falling = [header()] + epochs([0.9, 0.96, 0.98, 0.97, 0.92, 0.88, 0.9], loss=[0.3] * 7)
+    assert fired("training-unstable", falling) == ["training-unstable"]
+    wobbling = [header()] + epochs([0.9, 0.96, 0.98, 0.97, 0.98, 0.955, 0.98], loss=[0.3] * 7)
+    assert fired("training-unstable", wobbling) == []  # within 5 points of its best

@@ -46,9 +46,10 @@ every step reads the same), and past step 10,000 one per step/1,000 steps: about
 per decade of a long run.
 
 **Supersession.** Some findings are symptoms of another: once `loss-explosion` or `loss-nan`
-fires, `loss-flat`, `loss-oscillation`, `underfitting`, `overfitting` and `val-plateau` are not
-reported; `plateau-then-drop` replaces `loss-flat` (the flat start was a bad initialization);
-`dead-relu` hides `vanishing-activations` (dead layers output zeros, so their spread collapses).
+fires, `loss-flat`, `loss-oscillation`, `underfitting`, `overfitting`, `val-plateau` and
+`training-unstable` are not reported; `plateau-then-drop` replaces `loss-flat` (the flat start
+was a bad initialization); `dead-relu` hides `vanishing-activations` (dead layers output zeros,
+so their spread collapses).
 
 **Root cause first.** Other findings are consequences, still reported but under their cause:
 each rule lists the rules it `explains` (below). When both fire, the explained finding carries

@@ -14,6 +14,7 @@ from babysit.diagnostics.rules.plateau_then_drop import PlateauThenDrop
 from babysit.diagnostics.rules.saturated import SaturatedActivations
 from babysit.diagnostics.rules.sigmoid_hidden import SigmoidHidden
 from babysit.diagnostics.rules.symmetric_init import SymmetricInit
+from babysit.diagnostics.rules.training_unstable import TrainingUnstable
 from babysit.diagnostics.rules.underfitting import Underfitting
 from babysit.diagnostics.rules.update_ratio import UpdateRatioHigh, UpdateRatioLow
 from babysit.diagnostics.rules.val_plateau import ValPlateau
@@ -21,7 +22,7 @@ from babysit.diagnostics.rules.vanishing_activations import VanishingActivations
 
 ALL_RULES: tuple[type[Rule], ...] = (
     LossAtInit, LossNaN, LossExplosion, LossFlat, PlateauThenDrop, LossOscillation,
-    Overfitting, Underfitting, ValPlateau, UpdateRatioHigh, UpdateRatioLow, DeadReLU,
+    TrainingUnstable, Overfitting, Underfitting, ValPlateau, UpdateRatioHigh, UpdateRatioLow, DeadReLU,
     SaturatedActivations, SymmetricInit, VanishingActivations, VanishingGradients,
     ExplodingGradients, InputNotCentered, SigmoidHidden,
 )

@@ -21,7 +21,8 @@ class LossExplosion(Rule):
     thresholds = {"factor": 2.0}
     advice = "Lower the learning rate (try 10x lower), or add gradient clipping."
     # Once the loss has blown up, flat/oscillating/under- or over-fitting readings are symptoms.
-    supersedes = ("loss-flat", "loss-oscillation", "underfitting", "overfitting", "val-plateau")
+    supersedes = ("loss-flat", "loss-oscillation", "underfitting", "overfitting", "val-plateau",
+                  "training-unstable")
 
     def __init__(self, **overrides: float) -> None:
         """Waits for the first window as its reference."""

@@ -26,7 +26,7 @@ class UpdateRatioHigh(LayerFieldRule):
     field = "update_ratio"
     thresholds = {"high": 1e-1, "samples": 10}
     advice = "Lower the learning rate: updates should be about 1e-3 of the weights."
-    explains = ("dead-relu", "loss-oscillation")  # the lecture: too high a rate kills ReLUs
+    explains = ("dead-relu", "loss-oscillation", "training-unstable")  # too high a rate
 
     def beyond(self, median: float) -> bool:
         """Above `high`."""

@@ -1,0 +1,80 @@
+"""training-unstable: the loss keeps jumping back up, or training accuracy falls from its best."""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+
+from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.rule import Finding, Record, Rule, Window
+
+
+class TrainingUnstable(Rule):
+    """Either `spikes` windows whose largest loss is over `spike` x the recent level (the median
+    of the last `history` window means) and over `reset` x the loss at initialization; or
+    training accuracy below its best by more than `acc_drop`, with the error rate at least
+    `error_growth` x the best one's, for `epochs` epoch ends in a row.
+
+    Why: a learning rate that is too high for the later part of training (Adam at 50x its usual
+    rate, no warm-up) throws a net that had learned back towards its untrained state, again and
+    again, before any average explodes. Minibatch noise makes single losses wander by a few
+    times their level near convergence (a few hard examples), but a jump to a quarter of the
+    untrained loss from ten times lower is the net forgetting, not noise; "repeatedly" (3
+    windows) keeps one bad batch from firing it. Training accuracy is measured on the same
+    examples every epoch, so falling 5 points below its best for 2 epochs is the same
+    forgetting seen from the other side, when it also doubles the error rate (98% -> 88% is
+    six times the errors): early in training, accuracies of 60-80% wander by 5-8 points from
+    epoch to epoch in healthy runs (babysit's zoo: SVM loss with RMSProp, Adagrad), a change of
+    a fifth of their errors. Superseded by loss-explosion and loss-nan, which name the end of
+    this road.
+    """
+
+    id = "training-unstable"
+    severity = "warning"
+    needs = ("loss",)
+    thresholds = {"spike": 10.0, "reset": 0.25, "history": 5, "spikes": 3, "acc_drop": 0.05,
+                  "error_growth": 2.0, "epochs": 2}
+    advice = ("Lower the learning rate (or decay it), warm it up over the first epochs, or clip "
+              "gradients; a larger batch also steadies the updates.")
+    explains = ("loss-oscillation",)
+
+    def __init__(self, **overrides: float) -> None:
+        """Keeps recent window means, the spike count and the best training accuracy."""
+        super().__init__(**overrides)
+        self.recent: deque[float] = deque(maxlen=int(self.t["history"]))
+        self.start: float | None = None
+        self.count = 0
+        self.best = -1.0
+        self.below = 0
+
+    def on_window(self, window: Window) -> Finding | None:
+        """Count windows whose worst loss jumps far above the recent level."""
+        if self.start is None:
+            self.start = window.first
+        if len(self.recent) == self.recent.maxlen and self.start > 0:
+            level = statistics.median(self.recent)
+            if window.max > self.t["spike"] * level and window.max > self.t["reset"] * self.start:
+                self.count += 1
+                if self.count >= self.t["spikes"]:
+                    return self.report(window.last_step, f"the loss jumped back to {window.max:.3g} "
+                                       f"({window.max / level:.0f}x its recent level {level:.3g}, "
+                                       f"{window.max / self.start:.0%} of the untrained "
+                                       f"{self.start:.3g}) in {self.count} windows",
+                                       spikes=self.count, level=level, peak=window.max)
+        self.recent.append(window.mean)
+        return None
+
+    def on_epoch(self, record: Record) -> Finding | None:
+        """Count epochs whose training accuracy is well below its best."""
+        train = number(record.get("train_acc"))
+        if not is_finite(train):
+            return None
+        self.best = max(self.best, train)
+        forgot = (train < self.best - self.t["acc_drop"]
+                  and 1.0 - train >= self.t["error_growth"] * (1.0 - self.best))
+        self.below = self.below + 1 if forgot else 0
+        if self.below >= self.t["epochs"]:
+            return self.report(record["step"], f"training accuracy fell to {train:.3f} from its "
+                               f"best {self.best:.3f} and stayed down for {self.below} epochs",
+                               train_acc=train, best=self.best)
+        return None
