@@ -241,3 +241,21 @@ def test_training_unstable_when_training_accuracy_falls_from_its_best() -> None:
     assert fired("training-unstable", falling) == ["training-unstable"]
     wobbling = [header()] + epochs([0.9, 0.96, 0.98, 0.97, 0.98, 0.955, 0.98], loss=[0.3] * 7)
     assert fired("training-unstable", wobbling) == []  # within 5 points of its best
+
+
+def test_an_early_bump_in_validation_loss_is_withdrawn() -> None:
+    val_loss = [1.0, 0.5, 0.7, 0.75, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1]
+    train_loss = [1.1, 0.6, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1]
+    val_acc = [0.5, 0.6, 0.62, 0.64, 0.66, 0.7, 0.75, 0.8, 0.85, 0.9]
+    records = [header()] + epochs([a + 0.02 for a in val_acc], val_acc, val_loss, loss=train_loss)
+    assert fired("overfitting", records[:6 * 10 + 1]) == ["overfitting"]  # while it rose
+    assert fired("overfitting", records) == []  # then fell to a fifth of its former best
+
+
+def test_overfitting_from_losses_logged_once_an_epoch() -> None:
+    # A Hugging Face-style log: loss and eval_loss only, one training loss per epoch.
+    n = 150
+    train = [2.3 * 0.95**e for e in range(n)]
+    val = [max(0.3, 2.3 * 0.93**e) if e < 40 else 0.3 + 0.32 * (e - 40) / (n - 40) for e in range(n)]
+    records = [{"type": "step", "step": e, "epoch": e, "loss": train[e], "val_loss": val[e]} for e in range(n)]
+    assert fired("overfitting", records) == ["overfitting"]
