@@ -85,6 +85,11 @@ ZOO: tuple[Case, ...] = (
     Case("zero init", Config(init="zeros", epochs=30),
          must_fire=("symmetric-init",), must_not_fire=("loss-explosion",)),
     Case("negative ReLU bias", Config(bias_init=-5.0, epochs=30), must_fire=("dead-relu",)),
+    Case("xavier init with relu, 10 x 200 (the lecture's demo)",
+         Config(hidden=(200,) * 10, init="xavier", epochs=5), must_fire=("vanishing-activations",)),
+    Case("tiny init, deep tanh, adam", Config(hidden=(50,) * 6, activation="tanh", init="small",
+                                              init_std=0.01, epochs=20),
+         must_fire=("vanishing-activations",), must_not_fire=("loss-explosion",)),
     Case("adam at 100x its usual rate, long run", Config(lr=0.1, epochs=300),
          must_fire=("training-unstable",), must_not_fire=("underfitting", "loss-flat")),
     # --- healthy runs -------------------------------------------------------------------

@@ -180,7 +180,7 @@ def test_a_consequence_is_listed_under_its_cause_with_the_causes_advice() -> Non
         id, severity, needs, advice = "effect", "error", (), "contradicting advice"
 
         def on_step(self, record):  # type: ignore[no-untyped-def]
-            return self.report(record["step"], "effect") if record["step"] == 2 else None
+            return self.report(record["step"], "effect") if record["step"] == 7 else None
 
     class Other(Rule):
         id, severity, needs, advice = "other", "info", (), "unrelated"
@@ -191,11 +191,17 @@ def test_a_consequence_is_listed_under_its_cause_with_the_causes_advice() -> Non
     engine = Engine([Effect(), Other(), Cause()])
     report = engine.push_all({"step": i, "loss": 1.0} for i in range(10))
     assert [(f.rule, f.caused_by) for f in report.findings] == [
-        ("cause", None), ("effect", "cause"), ("other", None)]  # the effect came first, and is worse
+        ("cause", None), ("effect", "cause"), ("other", None)]  # the effect is worse, yet follows
     effect = report.findings[1]
     assert isinstance(effect, Finding) and "cause" in effect.advice and "contradicting" not in effect.advice
     assert report.to_dict()["findings"][1]["caused_by"] == "cause"
     assert report.worst == "error"
+    class EarlyEffect(Effect):
+        def on_step(self, record):  # type: ignore[no-untyped-def]
+            return self.report(record["step"], "effect") if record["step"] == 2 else None
+
+    findings = Engine([EarlyEffect(), Cause()]).push_all({"step": i, "loss": 1.0} for i in range(10)).findings
+    assert [(f.rule, f.caused_by) for f in findings] == [("effect", None), ("cause", None)]  # it came first
 
 
 def test_a_learning_rate_far_too_low_is_the_cause_not_low_accuracy() -> None:

@@ -48,13 +48,13 @@ per decade of a long run.
 **Supersession.** Some findings are symptoms of another: once `loss-explosion` or `loss-nan`
 fires, `loss-flat`, `loss-oscillation`, `underfitting`, `overfitting`, `val-plateau` and
 `training-unstable` are not reported; `plateau-then-drop` replaces `loss-flat` (the flat start
-was a bad initialization); `dead-relu` hides `vanishing-activations` (dead layers output zeros,
-so their spread collapses).
+was a bad initialization).
 
 **Root cause first.** Other findings are consequences, still reported but under their cause:
 each rule lists the rules it `explains` (below). When both fire, the explained finding carries
 `"caused_by": "<rule id>"` in `diagnose --json`, comes right after its cause (the table marks it
-`<-`), and its advice says to follow the cause's, so that the advice never contradicts itself:
+`<-`), and its advice says to follow the cause's, so that the advice never contradicts itself
+(a finding that started before the other is never its consequence):
 a learning rate of 1e-6 shows low training accuracy too, but "increase capacity" would be wrong.
 Findings are listed root causes first: by severity, then by the step where they start.
 """

@@ -22,10 +22,10 @@ class DeadReLU(LayerFieldRule):
     thresholds = {"max_dead": 0.5, "samples": 3}
     advice = ("Lower the learning rate; use He init; start ReLU biases slightly positive "
               "(--bias-init 0.01); or switch to Leaky ReLU / ELU, which do not die.")
-    explains = ("vanishing-gradients", "update-ratio-low", "loss-flat", "underfitting", "val-plateau")
     # Dead layers output zeros, so the spread of activations collapses behind them: that
-    # collapse is this problem, not an initialization scale problem.
-    supersedes = ("vanishing-activations",)
+    # collapse is this problem's consequence (unless it was there first, at initialization).
+    explains = ("vanishing-activations", "vanishing-gradients", "update-ratio-low", "loss-flat",
+                "underfitting", "val-plateau")
 
     def beyond(self, median: float) -> bool:
         """At least max_dead of the units dead."""
