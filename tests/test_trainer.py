@@ -179,3 +179,21 @@ def test_fast_histogram_and_moments_match_numpy() -> None:
     assert histogram(h, -3.0, 3.0) == expected.tolist()
     stats = activation_stats(h, "tanh")
     assert stats["act_mean"] == pytest.approx(h.mean()) and stats["act_std"] == pytest.approx(h.std())
+
+
+
+def test_grad_norm_is_the_data_loss_gradient_without_l2() -> None:
+    # PyTorch's p.grad excludes weight decay; so does babysit's grad_norm (schema 3). Step 0 sees
+    # the same weights and batch whatever the L2 strength, so its data gradient is the same.
+    from babysit.api import train
+    from babysit.config import Config
+    from babysit.training import MemorySink
+
+    norms = []
+    for reg in (0.0, 0.5):
+        memory = MemorySink()
+        train(Config(epochs=1, hidden=(20,), reg=reg), [memory])
+        step0 = next(r for r in memory.records if r.get("type") == "step")
+        norms.append([step0["layers"][n]["grad_norm"] for n in ("fc1", "fc2")])
+    assert norms[0] == pytest.approx(norms[1], rel=1e-9)
+    assert memory.records[0]["schema_version"] == 3

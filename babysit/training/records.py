@@ -13,7 +13,8 @@ from babysit import __version__
 from babysit.config import Config
 from babysit.data import Dataset, input_stats
 
-SCHEMA_VERSION = 2  # 2: `layers` is the last field of a step record
+# 2: `layers` is the last field of a step record; 3: grad_norm is the data loss's gradient
+SCHEMA_VERSION = 3
 # Strict JSON has no NaN or Infinity: they are written as these strings (docs/log-format.md).
 NONFINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 

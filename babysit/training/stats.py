@@ -62,15 +62,20 @@ def layer_stats(
     """Statistics keyed by layer name (fc1 .. fcL) for one training step.
 
     `weights_before` holds each WI as it was before the optimizer step; the update ratio is the
-    norm of the change the optimizer really made over the norm of those weights.
+    norm of the change the optimizer really made over the norm of those weights. `grad_norm` is
+    the gradient of the data loss alone, as PyTorch's `p.grad` is (weight decay excluded): the
+    L2 term reg * W is taken back out of the total gradient the optimizer used. With it, the
+    gradient of a layer whose data gradient vanished reads as reg * ||W|| and hides the problem.
     """
+    reg = net.spec.reg
     out: dict[str, dict[str, Any]] = {}
     for i, name in enumerate(net.layer_names, start=1):
         w_old, w_new = weights_before[f"W{i}"], net.params[f"W{i}"]
         wn = _norm(w_old)
+        g = grads[f"W{i}"]
         entry: dict[str, Any] = {
             "weight_norm": wn,
-            "grad_norm": _norm(grads[f"W{i}"]),
+            "grad_norm": _norm(g - reg * w_old if reg else g),
             "update_ratio": _norm(w_new - w_old) / wn if wn > 0 else None,
         }
         if i <= len(cache.hidden_outputs):
