@@ -265,3 +265,25 @@ def test_overfitting_from_losses_logged_once_an_epoch() -> None:
     val = [max(0.3, 2.3 * 0.93**e) if e < 40 else 0.3 + 0.32 * (e - 40) / (n - 40) for e in range(n)]
     records = [{"type": "step", "step": e, "epoch": e, "loss": train[e], "val_loss": val[e]} for e in range(n)]
     assert fired("overfitting", records) == ["overfitting"]
+
+
+def test_a_hockey_stick_is_measured_in_epochs() -> None:
+    # 18 steps per epoch: ten epochs at log(10), then the fall (the lecture's deep tanh net).
+    level = np.concatenate([np.full(180, 2.303), np.geomspace(2.303, 0.1, 60), np.full(200, 0.1)])
+    loss = noisy(level, 0.01, seed=2)
+
+    def per_epoch(spe: int) -> Records:
+        out: Records = [header(num_classes=10)]
+        for i, v in enumerate(loss):
+            rec = {"type": "step", "step": i, "epoch": i // spe, "loss": float(v)}
+            if i % spe == spe - 1:
+                rec["train_acc"] = 0.1 if i < 180 else 0.9
+            out.append(rec)
+        return out
+
+    assert fired("plateau-then-drop", per_epoch(18)) == ["plateau-then-drop"]
+    assert fired("plateau-then-drop", [header()] + curve(loss)) == []  # no epochs known: 200 steps
+    early = noisy(np.concatenate([np.full(40, 2.303), np.geomspace(2.303, 0.1, 40), np.full(300, 0.1)]),
+                  0.01, seed=2)
+    quick: Records = [header(steps_per_epoch=4)] + curve(early)  # a tiny data set: 4 steps an epoch
+    assert fired("plateau-then-drop", quick) == []  # 40 steps is a normal start, not a plateau
