@@ -287,3 +287,14 @@ def test_a_hockey_stick_is_measured_in_epochs() -> None:
                   0.01, seed=2)
     quick: Records = [header(steps_per_epoch=4)] + curve(early)  # a tiny data set: 4 steps an epoch
     assert fired("plateau-then-drop", quick) == []  # 40 steps is a normal start, not a plateau
+
+
+def test_a_burst_in_a_learning_run_is_not_an_explosion() -> None:
+    # Adam at a high rate: a window of wild losses, some far below the untrained 1.3; it recovers.
+    burst = [0.043, 1.629, 0.056, 1.442, 1.989, 2.78, 0.017, 5.299, 3.086, 0.121, 3.188, 6.071,
+             4.584, 2.005, 0.001]
+    # placed so that steps 300-309 hold its wildest ten losses (mean 2.7, over 2x the start)
+    losses = [1.3] + list(noisy(np.full(294, 0.05), 0.2, seed=1)) + burst + list(noisy(np.full(200, 0.05), 0.2))
+    assert fired("loss-explosion", [header()] + curve(losses)) == []
+    blown = [1.3] + list(noisy(np.full(99, 0.5), 0.2, seed=1)) + list(np.geomspace(2, 50, 30))
+    assert fired("loss-explosion", [header()] + curve(blown)) == ["loss-explosion"]

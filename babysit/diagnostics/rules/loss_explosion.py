@@ -6,13 +6,17 @@ from babysit.diagnostics.rule import Finding, Rule, Window
 
 
 class LossExplosion(Rule):
-    """The loss, averaged over a window, rises above `factor` x the loss at initialization.
+    """The loss, averaged over a window, rises above `factor` x the loss at initialization,
+    with no loss of that window below the loss at initialization.
 
     Why: training should only lower the loss; a loss that ends up twice its untrained value is
     the lecture's "loss exploded" (learning rate too high). Averaging over the engine's window
     keeps one noisy minibatch from firing it; `factor` = 2 leaves room for the short rise that
     adaptive optimizers sometimes show in their first steps. The reference is the very first
-    loss, not the first window: a rate high enough blows up within the first window.
+    loss, not the first window: a rate high enough blows up within the first window. A window
+    that still holds a loss below the untrained one is a burst in a run that is still
+    learning (Adam at a high rate: 0.02, 5.3, 0.1, 6.1, 0.001 within ten steps, then 100%
+    validation accuracy), which is training-unstable's finding, not a run that has blown up.
     """
 
     id = "loss-explosion"
@@ -33,7 +37,7 @@ class LossExplosion(Rule):
         """Compare each window's mean with the first one's."""
         if self.start is None:
             self.start = window.first
-        if self.start > 0 and window.mean > self.t["factor"] * self.start:
+        if self.start > 0 and window.mean > self.t["factor"] * self.start and window.min >= self.start:
             return self.report(window.last_step, f"mean loss {window.mean:.4g} over steps "
                                f"{window.first_step}-{window.last_step} is "
                                f"{window.mean / self.start:.1f}x the starting {self.start:.4g}",
