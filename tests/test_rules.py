@@ -298,3 +298,19 @@ def test_a_burst_in_a_learning_run_is_not_an_explosion() -> None:
     assert fired("loss-explosion", [header()] + curve(losses)) == []
     blown = [1.3] + list(noisy(np.full(99, 0.5), 0.2, seed=1)) + list(np.geomspace(2, 50, 30))
     assert fired("loss-explosion", [header()] + curve(blown)) == ["loss-explosion"]
+
+
+def test_underfitting_from_losses_alone() -> None:
+    # A Hugging Face-style log of a 2-unit net on 10 classes: loss and eval_loss per epoch.
+    def log(train: list[float], val: list[float]) -> Records:
+        return [{"type": "step", "step": e, "epoch": e, "loss": t, "val_loss": v}
+                for e, (t, v) in enumerate(zip(train, val, strict=True))]
+
+    creeping = [2.3 * 0.8**e + 1.2 * (1 - 0.8**e) - 0.001 * e for e in range(40)]
+    assert fired("underfitting", log(creeping, [t - 0.07 for t in creeping])) == ["underfitting"]
+    healthy = [2.3 * 0.8**e + 0.05 for e in range(40)]
+    assert fired("underfitting", log(healthy, [t + 0.01 for t in healthy])) == []
+    never = [2.3] * 40  # never learned: loss-flat's case
+    assert fired("underfitting", log(never, never)) == []
+    overfit = [2.3 * 0.8**e + 1.2 * (1 - 0.8**e) for e in range(40)]  # a gap: not underfitting
+    assert fired("underfitting", log(overfit, [2 * t for t in overfit])) == []

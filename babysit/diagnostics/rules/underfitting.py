@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 from babysit.diagnostics.readers.common import is_finite, number
@@ -36,14 +37,21 @@ class Underfitting(Rule):
     for 3) is several standard errors above chance on any usual training-accuracy sample (on
     1,000 examples: 9 at 10 classes, 4.5 at 3); without any class count the first training
     accuracy stands in for chance.
-    Withdrawn if training accuracy later climbs past the low mark.
+    Logs without training accuracy (a Hugging Face Trainer logs loss and eval_loss) are judged
+    on losses the same way: learned (the training loss, a mean of the last 10 logged, fell
+    `learned_fraction` below the first), low (above -log of the accuracy mark: the geometric
+    mean probability of the right class is below it; 0.25 for 10 classes), stalled (less than
+    `min_gain` relative progress over the last `patience` epochs) and no gap (the validation
+    loss is less than `loss_gap` above the training loss).
+    Withdrawn if training accuracy (or loss) later gets past the low mark.
     """
 
     id = "underfitting"
     severity = "warning"
     needs = ("train_acc",)
     thresholds = {"min_epochs": 5, "patience": 3, "min_gain": 0.01, "gap": 0.05,
-                  "low_fraction": 0.75, "low_default": 0.6, "z": 3.0, "learned_fraction": 0.1}
+                  "low_fraction": 0.75, "low_default": 0.6, "z": 3.0, "learned_fraction": 0.1,
+                  "loss_gap": 0.1}
     advice = ("Increase capacity: wider or deeper layers; check that regularization and dropout "
               "are not too strong, and that the learning rate is not too low.")
 
@@ -59,11 +67,24 @@ class Underfitting(Rule):
         self.inferred = False
         self.best = -1.0
         self.first: float | None = None
+        self.losses: deque[float] = deque(maxlen=10)  # the latest logged training losses
+        self.first_loss: float | None = None
+        self.epoch_losses: deque[float] = deque(maxlen=int(self.t["patience"]))
+        self.best_loss_before = math.inf
 
     def on_header(self, header: Record) -> Finding | None:
         """Set the low mark from the number of classes; read the validation size."""
         self._set_classes(header_classes(header))
         self.n_val = validation_size(header)
+        return None
+
+    def on_step(self, record: Record) -> Finding | None:
+        """Remember the latest training losses (for logs without training accuracy)."""
+        loss = record.get("loss")
+        if loss.__class__ is float and loss - loss == 0.0:
+            self.losses.append(loss)
+            if self.first_loss is None:
+                self.first_loss = loss
         return None
 
     def on_first_step(self, record: Record) -> Finding | None:
@@ -85,7 +106,7 @@ class Underfitting(Rule):
         """Judge level, stagnation and gap at each epoch end."""
         train = number(record.get("train_acc"))
         if not is_finite(train):
-            return None
+            return self._by_losses(record)
         self.epochs += 1
         self.first = train if self.first is None else self.first
         self.best = max(self.best, train)
@@ -108,4 +129,32 @@ class Underfitting(Rule):
                                f"{len(self.recent)} epochs, with no gap to validation",
                                train_acc=train, gain=gain, low=self.low, best=self.best,
                                classes=self.classes, classes_inferred=self.inferred)
+        return None
+
+    def _by_losses(self, record: Record) -> Finding | None:
+        """The same judgement from training and validation losses, without accuracies."""
+        val = number(record.get("val_loss"))
+        if not (is_finite(val) and self.losses and self.first_loss):
+            return None
+        train = sum(self.losses) / len(self.losses)
+        self.epochs += 1
+        if len(self.epoch_losses) == self.epoch_losses.maxlen:
+            self.best_loss_before = min(self.best_loss_before, self.epoch_losses[0])
+        self.epoch_losses.append(train)
+        low = -math.log(self.low)
+        if self.fired and train <= low:
+            self.finding = None
+            return None
+        if self.epochs < self.t["min_epochs"] or not math.isfinite(self.best_loss_before):
+            return None
+        gain = (self.best_loss_before - min(self.epoch_losses)) / self.best_loss_before
+        learned = train <= (1 - self.t["learned_fraction"]) * self.first_loss
+        if train > low and gain < self.t["min_gain"] and val < (1 + self.t["loss_gap"]) * train \
+                and learned:
+            inferred = f" ({self.classes} classes, inferred from the first loss)" if self.inferred else ""
+            return self.report(record["step"], f"training loss {train:.3g} is high (above "
+                               f"{low:.3g}{inferred}) and improved {100 * gain:.1f}% over the "
+                               f"last {len(self.epoch_losses)} epochs, with validation loss "
+                               f"{val:.3g} no higher", loss=train, val_loss=val, gain=gain,
+                               low_loss=low, classes=self.classes, classes_inferred=self.inferred)
         return None
