@@ -23,12 +23,19 @@ class LossAtInit(Rule):
     A loss below `min_ratio` x log(C) before any training
     means the first record is not at init, or the labels leak into the inputs.
     Checks the data loss when logged (regularization off, as the lecture asks), else the loss.
+    When the header's input statistics show inputs of average std above `input_std`, a high
+    loss is blamed on them: Xavier/He init assume unit-scale inputs, and images centred but
+    not scaled (the lecture's advice for images; pixel std ~60 on CIFAR) multiply the first
+    layer's output, and so the logits, by that std: std 3 already makes the logit variance
+    9x, tens of extra nats. The cure is then to scale the inputs (or the first layer's init),
+    not to change the init scheme.
     """
 
     id = "loss-at-init"
     severity = "warning"
     needs = ("loss", "header.num_classes")
-    thresholds = {"max_excess": 4.0, "max_svm_term": 4.0, "min_ratio": 0.5, "max_first_step": 1}
+    thresholds = {"max_excess": 4.0, "max_svm_term": 4.0, "min_ratio": 0.5, "max_first_step": 1,
+                  "input_std": 3.0}
     advice = ("Check the weight scale (small random or Xavier/He init, not large), that "
               "regularization is off for this check, and that labels are 0..C-1 and match the data.")
 
@@ -37,12 +44,16 @@ class LossAtInit(Rule):
         super().__init__(**overrides)
         self.classes: int | None = None
         self.loss_fn = "softmax"
+        self.input_std: float | None = None
 
     def on_header(self, header: Record) -> Finding | None:
         """Read C and the loss function."""
         c = number(header.get("num_classes"))
         self.classes = int(c) if is_finite(c) and c >= 2 else None
         self.loss_fn = str(header.get("loss_fn", "softmax"))
+        stats = header.get("input_stats")
+        std = number(stats.get("std_mean")) if isinstance(stats, dict) else None
+        self.input_std = std if is_finite(std) else None
         return None
 
     def on_first_step(self, record: Record) -> Finding | None:
@@ -61,9 +72,13 @@ class LossAtInit(Rule):
             expected, high = math.log(c), math.log(c) + self.t["max_excess"]
         low = self.t["min_ratio"] * expected
         if loss > high:
+            scale = ""
+            if self.input_std is not None and self.input_std > self.t["input_std"]:
+                scale = (f": the inputs are not scaled (average std {self.input_std:.3g}, "
+                         "init assumes ~1): divide them by their std (or 255 for pixels)")
             return self.report(record["step"], f"initial loss {loss:.3f} is well above the "
-                               f"{expected:.3f} expected for {c} classes (limit {high:.3f})",
-                               loss=loss, expected=expected, classes=c)
+                               f"{expected:.3f} expected for {c} classes (limit {high:.3f}){scale}",
+                               loss=loss, expected=expected, classes=c, input_std=self.input_std)
         if loss < low:
             return self.report(record["step"], f"initial loss {loss:.3f} is far below the "
                                f"{expected:.3f} expected for {c} classes: is the first record "
