@@ -314,3 +314,11 @@ def test_watch_follows_a_live_mlflow_run_to_its_end(tmp_path: Path) -> None:
         out.wait_for("ERROR loss-nan at step 30")
     out.wait_for("run completed: 31 steps read")  # the run ended: so does watching
     assert proc.wait(timeout=60) == 1
+
+
+def test_an_empty_mlflow_store_is_one_line(tmp_path: Path) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.search_experiments()  # creates the database, with no run
+    code, out = diagnose(str(tmp_path / "mlflow.db"))
+    assert code == 2 and "holds no run" in out["error"]

@@ -7,7 +7,6 @@ format is one module and one entry in READERS.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 from babysit.diagnostics.readers import jsonl, mlflow, tables, tensorboard
@@ -19,7 +18,7 @@ from babysit.errors import BabysitError
 READERS = (tensorboard, mlflow, tables, jsonl)
 
 __all__ = ["FieldMap", "LayersWanted", "ReadStats", "Record", "Run", "find_runs", "is_finite",
-           "number", "parse_maps", "read_log"]
+           "number", "parse_maps"]
 
 
 def find_runs(path: Path, fields: FieldMap | None = None, run: str | None = None) -> list[Run]:
@@ -36,9 +35,11 @@ def find_runs(path: Path, fields: FieldMap | None = None, run: str | None = None
             found = reader.open_runs(path, fields)
             if found is not None:
                 break
-    if not found:
+    if found is None:
         raise BabysitError(f"{path} is a directory with no log babysit reads (TensorBoard event "
                            "files, an MLflow store, a trainer_state.json); see docs/log-format.md")
+    if not found:
+        raise BabysitError(f"{path} holds no run (an empty store: nothing to diagnose)")
     if run is not None:
         chosen = [r for r in found if run in (r.id, r.name)]
         if not chosen:
@@ -47,12 +48,3 @@ def find_runs(path: Path, fields: FieldMap | None = None, run: str | None = None
         return chosen
     return found
 
-
-def read_log(path: Path, stats: ReadStats | None = None, layers_wanted: LayersWanted = None,
-             fields: FieldMap | None = None) -> Iterator[Record]:
-    """The records of the one run in `path` (a BabysitError if it holds several)."""
-    runs = find_runs(path, fields)
-    if len(runs) > 1:
-        raise BabysitError(f"{path} holds {len(runs)} runs; choose one with --run "
-                           f"({', '.join(r.id for r in runs[:5])}{', ...' if len(runs) > 5 else ''})")
-    return runs[0].read(stats if stats is not None else ReadStats(), layers_wanted)
