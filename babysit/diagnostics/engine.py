@@ -119,6 +119,7 @@ class Engine:
         self._window_index = 0
         self._win: list[float] = []  # count, sum, min, max, first: a list for speed
         self._win_first = self._win_last = 0
+        self._last_mean: float | None = None  # the last closed window's mean loss
         self._reported: set[str] = set()
 
     # --- input ---------------------------------------------------------------------------
@@ -189,6 +190,10 @@ class Engine:
         if "train_acc" in record or "val_acc" in record or "val_loss" in record:
             self.measured += loss is None
             self.seen.update(record)
+            # The training loss now, for rules that compare it with validation: the mean of the
+            # current window so far (the last 1-10 logged losses), else of the last window.
+            w = self._win
+            record["recent_loss"] = w[1] / w[0] if w else self._last_mean
             self._call(self._hooks["on_epoch"], record, new)
         return new
 
@@ -237,6 +242,7 @@ class Engine:
                         total / count, lo, hi)
         self._window_index += 1
         self._win = []
+        self._last_mean = total / count
         self._call(self._hooks["on_window"], window, new)
 
     def _call(self, calls: list[tuple[Rule, Any]], arg: Any, new: list[Finding]) -> None:

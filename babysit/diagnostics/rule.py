@@ -82,7 +82,8 @@ class Rule:
     data_loss or val_loss of a record is NaN or infinite,
     on_window(window) for every closed loss window, on_layers(sample) with the per-layer
     statistics of a record (a LayerSample, at most one per engine layer stride),
-    on_epoch(record) for records with epoch-end metrics, finish().
+    on_epoch(record) for records with epoch-end metrics (the engine adds `recent_loss`, the
+    mean of the last 1-10 logged training losses, or None), finish().
     A hook returns a Finding to report, or None. A rule reports at most one finding; it may
     extend its end_step, or withdraw it (self.finding = None) when later evidence contradicts it.
     A rule listed in another's `supersedes` is not reported while that other rule has a finding

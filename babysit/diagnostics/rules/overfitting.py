@@ -26,8 +26,8 @@ class Overfitting(Rule):
     errors of a mean cross-entropy on n examples at validation accuracy p, whose per-example
     spread is about sqrt(p / (1 - p)) times the mean (a few confident mistakes carry it): on 60
     examples at 97% a rise must exceed 200%, on 10,000 the 20% floor applies. The training
-    loss is the average of the last `recent` logged training losses (a log that records the
-    loss once per epoch still has one), and must be below the validation loss by the same
+    loss is the engine's average of the last 1-10 logged training losses (a log that records
+    the loss once per epoch still has one), and must be below the validation loss by the same
     limit: a validation loss under the training loss is not overfitting. Withdrawn when later
     evidence contradicts it: the validation loss falls to a new best, `val_rise` below the one
     it had risen from (an early bump, not overfitting). An accuracy gap is not withdrawn when
@@ -39,7 +39,7 @@ class Overfitting(Rule):
     severity = "warning"
     needs = ("train_acc", "val_acc")
     thresholds = {"gap": 0.1, "z": 3.0, "epochs": 3, "val_rise": 0.2, "fit_fraction": 0.5,
-                  "fit_default": 0.6, "recent": 10}
+                  "fit_default": 0.6}
     advice = ("Regularize more: raise the L2 strength, add dropout, or get more data (or "
               "augment it); stop early at the best validation epoch.")
     explains = ("val-plateau",)
@@ -53,7 +53,6 @@ class Overfitting(Rule):
         self.best_val_loss = math.inf
         self.train_loss_at_best: float | None = None
         self.rising = 0
-        self.losses: deque[float] = deque(maxlen=int(self.t["recent"]))
         self.reported_best: float | None = None  # the best validation loss when it was reported
     def on_header(self, header: Record) -> Finding | None:
         """The validation set size and the number of classes, when the header gives them."""
@@ -63,17 +62,6 @@ class Overfitting(Rule):
                                    self.t["fit_default"])
         return None
 
-    def on_step(self, record: Record) -> Finding | None:
-        """Remember the latest training losses."""
-        loss = record.get("loss")
-        if loss.__class__ is float and loss - loss == 0.0:  # finite (the engine made it a float)
-            self.losses.append(loss)
-        return None
-
-    @property
-    def train_loss(self) -> float | None:
-        """The recent training loss: the mean of the last `recent` logged losses."""
-        return sum(self.losses) / len(self.losses) if self.losses else None
 
     def on_epoch(self, record: Record) -> Finding | None:
         """Check the gap and the validation loss trend at each epoch end."""
@@ -86,7 +74,7 @@ class Overfitting(Rule):
                 return self.report(step, f"train accuracy {train:.3f} vs validation {val:.3f}: "
                                    f"a gap above {limit:.3f} for {len(self.gaps)} epochs in a row",
                                    train_acc=train, val_acc=val, gap=train - val, limit=limit)
-        val_loss, loss = number(record.get("val_loss")), self.train_loss
+        val_loss, loss = number(record.get("val_loss")), record.get("recent_loss")
         if not (is_finite(val_loss) and loss is not None):
             return None
         if val_loss < self.best_val_loss:

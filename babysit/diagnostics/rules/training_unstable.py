@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from collections import deque
 
 from babysit.diagnostics.readers.common import is_finite, number
@@ -52,7 +51,8 @@ class TrainingUnstable(Rule):
         if self.start is None:
             self.start = window.first
         if len(self.recent) == self.recent.maxlen and self.start > 0:
-            level = statistics.median(self.recent)
+            ordered = sorted(self.recent)  # statistics.median costs 3x more on 5 values
+            level = ordered[len(ordered) // 2]
             if window.max > self.t["spike"] * level and window.max > self.t["reset"] * self.start:
                 self.count += 1
                 if self.count >= self.t["spikes"]:

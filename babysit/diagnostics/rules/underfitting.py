@@ -38,7 +38,7 @@ class Underfitting(Rule):
     1,000 examples: 9 at 10 classes, 4.5 at 3); without any class count the first training
     accuracy stands in for chance.
     Logs without training accuracy (a Hugging Face Trainer logs loss and eval_loss) are judged
-    on losses the same way: learned (the training loss, a mean of the last 10 logged, fell
+    on losses the same way: learned (the training loss, the mean of the last 1-10 logged, fell
     `learned_fraction` below the first), low (above -log of the accuracy mark: the geometric
     mean probability of the right class is below it; 0.25 for 10 classes), stalled (less than
     `min_gain` relative progress over the last `patience` epochs) and no gap (the validation
@@ -67,7 +67,6 @@ class Underfitting(Rule):
         self.inferred = False
         self.best = -1.0
         self.first: float | None = None
-        self.losses: deque[float] = deque(maxlen=10)  # the latest logged training losses
         self.first_loss: float | None = None
         self.epoch_losses: deque[float] = deque(maxlen=int(self.t["patience"]))
         self.best_loss_before = math.inf
@@ -78,17 +77,10 @@ class Underfitting(Rule):
         self.n_val = validation_size(header)
         return None
 
-    def on_step(self, record: Record) -> Finding | None:
-        """Remember the latest training losses (for logs without training accuracy)."""
-        loss = record.get("loss")
-        if loss.__class__ is float and loss - loss == 0.0:
-            self.losses.append(loss)
-            if self.first_loss is None:
-                self.first_loss = loss
-        return None
-
     def on_first_step(self, record: Record) -> Finding | None:
-        """Without a class count from the header, infer it from the first loss."""
+        """Remember the first loss; without a class count from the header, infer it from it."""
+        first = number(record.get("loss"))
+        self.first_loss = first if is_finite(first) else None
         if self.classes is None:
             self._set_classes(classes_from_loss(number(record.get("loss"))))
             self.inferred = self.classes is not None
@@ -133,10 +125,9 @@ class Underfitting(Rule):
 
     def _by_losses(self, record: Record) -> Finding | None:
         """The same judgement from training and validation losses, without accuracies."""
-        val = number(record.get("val_loss"))
-        if not (is_finite(val) and self.losses and self.first_loss):
+        val, train = number(record.get("val_loss")), record.get("recent_loss")
+        if not (is_finite(val) and is_finite(train) and self.first_loss):
             return None
-        train = sum(self.losses) / len(self.losses)
         self.epochs += 1
         if len(self.epoch_losses) == self.epoch_losses.maxlen:
             self.best_loss_before = min(self.best_loss_before, self.epoch_losses[0])
