@@ -1,13 +1,15 @@
-"""The cross-framework zoo: labelled runs trained with real PyTorch (and Lightning), logged the
-ways people log them, kept as small test fixtures.
+"""The cross-framework zoo: labelled runs trained with real PyTorch, Keras 3 and the Hugging Face
+Trainer, logged the ways people log them, kept as small test fixtures.
 
-Run: python bench/framework_zoo.py [--out tests/fixtures/zoo] [--seeds 0]
-Needs the test extras (torch, pytorch-lightning, tensorboard, mlflow, scikit-learn). Every case
+Run: python bench/framework_zoo.py [--out tests/fixtures/zoo] [--seeds 0 1]
+Needs the test extras plus the `zoo` extra (keras, transformers, accelerate). Every plain case
 trains a small MLP on sklearn's digits with a plain PyTorch loop and logs the same run three
 ways, each with its own interval: babysit's minimal JSONL (every step), a TensorBoard
-SummaryWriter (every 5 steps) and MLflow in SQLite (every 10 steps). Lightning cases log with
-its TensorBoardLogger and CSVLogger. `labels.json` says, per run, which rules must fire (any of
-a group), which must not, and whether it is healthy (then no warning or error may fire).
+SummaryWriter (every 5 steps) and MLflow in SQLite (every 10 steps). Keras cases (torch
+backend) log with CSVLogger, one row per epoch; Hugging Face cases keep the Trainer's
+trainer_state.json (loss every few steps, eval_loss every epoch, no training accuracy).
+`labels.json` says, per run, the formats it was logged in, which rules must fire (any of a
+group), which must not, and whether it is healthy (then no warning or error may fire).
 `python bench/framework_zoo.py --score` diagnoses the fixtures and prints recall and false
 alarms per format, as bench/RESULTS.md reports them.
 """
@@ -150,18 +152,103 @@ def train_plain(case: Case, seed: int, out: Path) -> None:
     mlflow.end_run()
 
 
+KERAS_CASES = [
+    Case("keras-healthy", epochs=30, healthy=True),
+    Case("keras-two-unit-net", hidden=(2,), epochs=40, must_fire=[["underfitting"]],
+         must_not_fire=["overfitting"]),
+    Case("keras-lr-far-too-high", optimizer="sgd", lr=30.0, epochs=10,
+         must_fire=[["loss-nan", "loss-explosion"]]),
+]
+HF_CASES = [
+    Case("hf-healthy", epochs=15, batch=32, healthy=True),
+    Case("hf-tiny-subset-overfits", subset=60, epochs=150, batch=20, lr=3e-3,
+         must_fire=[["overfitting"]]),
+    Case("hf-two-unit-net", hidden=(2,), epochs=40, batch=32, must_fire=[["underfitting"]],
+         must_not_fire=["overfitting"]),
+]
+
+
+def train_keras(case: Case, seed: int, out: Path) -> None:
+    """Keras 3 on the torch backend, logged by CSVLogger (loss, accuracy, val_* per epoch)."""
+    import os
+
+    os.environ["KERAS_BACKEND"] = "torch"
+    import keras
+    import torch
+
+    keras.utils.set_random_seed(seed)
+    xt, yt, xv, yv = (a.numpy() for a in _digits(torch, seed))
+    layers = [keras.Input((64,))] + [keras.layers.Dense(h, activation=case.activation)
+                                      for h in case.hidden] + [keras.layers.Dense(10)]
+    model = keras.Sequential(layers)
+    opt = (keras.optimizers.Adam(case.lr) if case.optimizer == "adam"
+           else keras.optimizers.SGD(case.lr, momentum=0.9 if case.optimizer == "momentum" else 0.0))
+    model.compile(optimizer=opt, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    (out / "keras").mkdir(exist_ok=True)
+    logger = keras.callbacks.CSVLogger(str(out / "keras" / f"{case.name}-s{seed}.csv"))
+    model.fit(xt, yt, batch_size=case.batch, epochs=case.epochs, validation_data=(xv, yv),
+              callbacks=[logger], verbose=0)
+
+
+def train_hf(case: Case, seed: int, out: Path) -> None:
+    """The Hugging Face Trainer on a plain torch module; keeps its trainer_state.json."""
+    import tempfile
+
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    torch.manual_seed(seed)
+    xt, yt, xv, yv = _digits(torch, seed)
+    if case.subset:
+        xt, yt = xt[: case.subset], yt[: case.subset]
+
+    class Digits(torch.utils.data.Dataset):
+        def __init__(self, x: Any, y: Any) -> None:
+            self.x, self.y = x, y
+
+        def __len__(self) -> int:
+            return len(self.y)
+
+        def __getitem__(self, i: int) -> dict[str, Any]:
+            return {"x": self.x[i], "labels": self.y[i]}
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = _model(case, torch)
+
+        def forward(self, x: Any, labels: Any = None) -> dict[str, Any]:
+            logits = self.net(x)
+            return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args = TrainingArguments(output_dir=tmp, num_train_epochs=case.epochs, learning_rate=case.lr,
+                                 per_device_train_batch_size=case.batch, logging_steps=5,
+                                 eval_strategy="epoch", save_strategy="no", report_to=[],
+                                 use_cpu=True, seed=seed, disable_tqdm=True)
+        trainer = Trainer(model=Net(), args=args, train_dataset=Digits(xt, yt),
+                          eval_dataset=Digits(xv, yv))
+        trainer.train()
+        (out / "hf").mkdir(exist_ok=True)
+        trainer.state.save_to_json(str(out / "hf" / f"{case.name}-s{seed}.json"))
+
+
 def generate(out: Path, seeds: list[int]) -> None:
     """Train every case for every seed and write the fixtures and labels."""
     if out.exists():
         shutil.rmtree(out)
     (out / "jsonl").mkdir(parents=True)
     labels = {}
-    for case in CASES:
-        for seed in seeds:
-            train_plain(case, seed, out)
-            labels[f"{case.name}-s{seed}"] = {"must_fire": case.must_fire,
-                                               "must_not_fire": case.must_not_fire,
-                                               "healthy": case.healthy}
+    for cases, train, formats in ((CASES, train_plain, ["jsonl", "tensorboard", "mlflow"]),
+                                  (KERAS_CASES, train_keras, ["keras"]),
+                                  (HF_CASES, train_hf, ["hf"])):
+        for case in cases:
+            for seed in seeds:
+                train(case, seed, out)
+                labels[f"{case.name}-s{seed}"] = {"formats": formats, "must_fire": case.must_fire,
+                                                   "must_not_fire": case.must_not_fire,
+                                                   "healthy": case.healthy}
     (out / "labels.json").write_text(json.dumps(labels, indent=1) + "\n")
     import sqlite3
 
@@ -191,9 +278,11 @@ def diagnose(path: Path, *args: str) -> dict[str, Any]:
 
 def reports(fixtures: Path) -> dict[str, dict[str, dict[str, Any]]]:
     """format -> run -> report, for every fixture."""
-    out: dict[str, dict[str, dict[str, Any]]] = {"jsonl": {}, "tensorboard": {}, "mlflow": {}}
-    for path in sorted((fixtures / "jsonl").glob("*.jsonl")):
-        out["jsonl"][path.stem] = diagnose(path)["runs"][0]
+    out: dict[str, dict[str, dict[str, Any]]] = {"jsonl": {}, "tensorboard": {}, "mlflow": {},
+                                                 "keras": {}, "hf": {}}
+    for fmt, pattern in (("jsonl", "jsonl/*.jsonl"), ("keras", "keras/*.csv"), ("hf", "hf/*.json")):
+        for path in sorted(fixtures.glob(pattern)):
+            out[fmt][path.stem] = diagnose(path)["runs"][0]
     for report in diagnose(fixtures / "tensorboard")["runs"]:
         out["tensorboard"][report["run"]] = report
     for report in diagnose(fixtures / "mlflow.db")["runs"]:
@@ -207,6 +296,8 @@ def score(fixtures: Path) -> None:
     for fmt, runs in reports(fixtures).items():
         found = wanted = alarms = healthy = 0
         for run, label in labels.items():
+            if fmt not in label["formats"]:
+                continue
             missed, unexpected = judge(runs[run], label)
             wanted += len(label["must_fire"])
             found += len(label["must_fire"]) - len(missed)

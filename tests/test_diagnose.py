@@ -305,3 +305,15 @@ def test_an_overlong_line_is_skipped_unread(tmp_path: Path) -> None:
     assert len(list(read_records(path, stats))) == 40
     assert stats.long_lines == 1 and stats.malformed_lines == [21]
     assert any("exceeded 16 MiB" in n for n in _notes(path))
+
+
+def test_the_trainers_end_of_training_summary_is_not_a_step(tmp_path: Path) -> None:
+    # Its train_loss is the mean over the whole run, not the loss at the last step.
+    history = [{"loss": 2.3 * 0.9**i, "epoch": i / 10, "step": 5 * i} for i in range(1, 60)]
+    history.append({"train_runtime": 3.2, "train_loss": 1.9, "epoch": 6.0, "step": 295})
+    path = write(tmp_path, json.dumps({"log_history": history}, indent=2), "trainer_state.json")
+    stats = ReadStats()
+    from babysit.diagnostics.readers import find_runs
+
+    records = list(find_runs(path)[0].read(stats, None))
+    assert len(records) == 59 and records[-1]["loss"] == pytest.approx(2.3 * 0.9**59)

@@ -107,6 +107,8 @@ def read_hf_state(path: Path, stats: ReadStats, fields: FieldMap) -> Iterator[Re
         if not isinstance(entry, dict):
             stats.note_malformed(index + 1)
             continue
+        if "train_runtime" in entry:  # the end-of-training summary: its train_loss is the run's mean
+            continue
         rec = _to_record(entry, index, stats, fields)
         if rec is not None:
             produced += 1
