@@ -24,8 +24,6 @@ LABELS: dict[str, Any] = json.loads((ZOO / "labels.json").read_text())
 # Labels that do not hold yet, as (format, run) -> why: each a strict xfail, so that a fix is
 # noticed (bench/RESULTS.md, issue 11).
 KNOWN: dict[tuple[str, str], str] = {
-    **{("keras", f"keras-lr-far-too-high-s{s}"): "a per-epoch log's first loss is the exploded "
-       "epoch's mean (890), so no later epoch is 2x 'the start'" for s in (0, 1)},
     **{("hf", f"hf-tiny-subset-overfits-s{s}"): "the eval loss plateaus at its best (0.67) while "
        "the training loss falls 40x: no rule reads a loss gap without a rise" for s in (0, 1)},
 }

@@ -324,3 +324,13 @@ def test_a_high_initial_loss_from_unscaled_inputs_says_so() -> None:
     engine = Engine(build_rules(only=["loss-at-init"]))
     (finding,) = engine.push_all([header(input_stats={"std_mean": 1.0})] + curve([40.0, 30.0])).findings
     assert "not scaled" not in finding.message  # unit-scale inputs: the init's scale is to blame
+
+
+def test_an_explosion_in_the_first_epoch_of_a_per_epoch_log() -> None:
+    # Keras' CSVLogger at SGD lr 30: the first row is already the exploded epoch's mean.
+    losses = [889.8, 6.98, 7.27, 5.85, 6.9, 7.1, 6.5, 7.3, 6.2, 6.8]
+    rows = [{"type": "step", "step": e, "epoch": e, "loss": v, "train_acc": 0.1, "val_loss": v,
+             "val_acc": 0.1} for e, v in enumerate(losses)]
+    assert fired("loss-explosion", rows) == ["loss-explosion"]
+    healthy = [{**r, "loss": 2.0 / (e + 1), "train_acc": 0.5 + e / 25} for e, r in enumerate(rows)]
+    assert fired("loss-explosion", healthy) == []

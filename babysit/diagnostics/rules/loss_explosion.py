@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.rule import Finding, Rule, Window
+import math
+
+from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.rule import Finding, Record, Rule, Window
+from babysit.diagnostics.rules._util import header_classes
 
 
 class LossExplosion(Rule):
@@ -17,6 +21,10 @@ class LossExplosion(Rule):
     that still holds a loss below the untrained one is a burst in a run that is still
     learning (Adam at a high rate: 0.02, 5.3, 0.1, 6.1, 0.001 within ten steps, then 100%
     validation accuracy), which is training-unstable's finding, not a run that has blown up.
+    A log with one row per epoch (Keras' CSVLogger) has no loss at initialization: its first
+    loss is an epoch's mean and may already be the explosion (890 at lr 30). There the
+    reference is what an untrained softmax scores, log(C), with C from the header or else from
+    the first epoch's accuracy when that is near chance (under 0.5: C = 1 / accuracy).
     """
 
     id = "loss-explosion"
@@ -32,11 +40,30 @@ class LossExplosion(Rule):
         """Waits for the first window as its reference."""
         super().__init__(**overrides)
         self.start: float | None = None
+        self.classes: int | None = None
+        self.softmax = True
+        self.per_epoch = False  # the first record is an epoch's summary, not the loss at init
+
+    def on_header(self, header: Record) -> Finding | None:
+        """The class count and loss function, when the header gives them."""
+        self.classes = header_classes(header)
+        self.softmax = str(header.get("loss_fn", "softmax")) == "softmax"
+        return None
+
+    def on_first_step(self, record: Record) -> Finding | None:
+        """Notice a log of epoch summaries; without C, take it from a chance-level accuracy."""
+        self.per_epoch = any(k in record for k in ("train_acc", "val_loss", "val_acc"))
+        acc = number(record.get("train_acc"))
+        if self.per_epoch and self.classes is None and is_finite(acc) and 0 < acc < 0.5:
+            self.classes = round(1 / acc)
+        return None
 
     def on_window(self, window: Window) -> Finding | None:
         """Compare each window's mean with the first one's."""
         if self.start is None:
             self.start = window.first
+            if self.per_epoch and self.softmax and self.classes and self.classes >= 2:
+                self.start = math.log(self.classes)
         if self.start > 0 and window.mean > self.t["factor"] * self.start and window.min >= self.start:
             return self.report(window.last_step, f"mean loss {window.mean:.4g} over steps "
                                f"{window.first_step}-{window.last_step} is "
