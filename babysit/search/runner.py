@@ -6,16 +6,18 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import as_completed as local_as_completed
+from contextlib import contextmanager
 from typing import Any
 
 from babysit.errors import BabysitError
 
 _BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _SHARED: dict[int, Any] = {}  # in a worker: data handed over once, at start-up
-_STOP: Any = None  # in a worker: the search's stop event (a multiprocessing.Event)
+_STOP: Any = None  # in a worker: the search's stop flag (a shared-memory byte)
 
 
 class Shared:
@@ -38,9 +40,27 @@ def _init_worker(shared: dict[int, Any], stop: Any) -> None:
     _STOP = stop
 
 
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while workers are spawned, so that they start with it ignored.
+
+    A Ctrl-C reaches the whole process group; a worker still importing numpy when it arrives
+    would die with a KeyboardInterrupt traceback before _init_worker could ignore it. An ignored
+    signal stays ignored across exec, and Python then installs no handler of its own.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def stop_requested() -> bool:
     """In a worker: whether the search asked running trials to stop."""
-    return _STOP is not None and _STOP.is_set()
+    return _STOP is not None and bool(_STOP.value)
 
 
 def resolve(value: Any) -> Any:
@@ -58,16 +78,18 @@ class LocalRunner:
         self.shared: dict[int, Any] = {}
         self.pool: ProcessPoolExecutor | None = None
         self._context = mp.get_context("spawn")
-        self._stop = self._context.Event()
+        # A lock-free shared byte, not an Event: request_stop runs in a signal handler, and an
+        # Event's lock could already be held by the interrupted main thread (a deadlock).
+        self._stop = self._context.RawValue("b", 0)
 
     def request_stop(self) -> None:
         """Ask running trials to stop at their next step (safe in a signal handler)."""
-        self._stop.set()
+        self._stop.value = 1
 
     @property
     def stop_requested(self) -> bool:
         """Whether request_stop() was called."""
-        return self._stop.is_set()
+        return bool(self._stop.value)
 
     def _start(self) -> ProcessPoolExecutor:
         saved = {k: os.environ.get(k) for k in _BLAS_ENV}
@@ -87,7 +109,8 @@ class LocalRunner:
         """Run fn(*args) in a worker."""
         if self.pool is None:
             self.pool = self._start()
-        return self.pool.submit(fn, *args)
+        with _sigint_ignored():
+            return self.pool.submit(fn, *args)  # may spawn a worker: it inherits the SIG_IGN
 
     def share(self, value: Any) -> Shared:
         """Data every trial needs: sent once to each worker when it starts, not per task."""
@@ -106,7 +129,7 @@ class LocalRunner:
         if self.pool is None:
             return
         if cancel:
-            self._stop.set()
+            self._stop.value = 1
             # A second Ctrl-C: do not wait for a trial's step. The executor has no public way
             # to kill its workers before Python 3.14, so its process table is used directly.
             for proc in list(getattr(self.pool, "_processes", {}).values()):
