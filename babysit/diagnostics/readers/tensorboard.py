@@ -14,6 +14,7 @@ import struct
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from babysit.diagnostics.readers.common import ReadStats, Record, Run
 from babysit.diagnostics.readers.fields import FieldMap, StepAssembler, scalar_records
@@ -59,20 +60,26 @@ def find_runs(root: Path) -> dict[str, list[tuple[str, Path]]]:
     return runs
 
 
+def _scalars_from(fh: IO[bytes], prefix: str, stats: ReadStats) -> Iterator[tuple[str, int, float, float]]:
+    """(tag, step, value, wall time) of the whole records from fh's position on; a malformed
+    Event is counted and skipped, a damaged record raises DamagedRecord."""
+    for data in records(fh):
+        stats.lines += 1
+        try:
+            found = scalars(data)
+        except (ValueError, IndexError, struct.error):
+            stats.note_malformed(stats.lines)
+            continue
+        for s in found:
+            yield prefix + s.tag, s.step, s.value, s.wall_time
+
+
 def read_scalars(files: list[tuple[str, Path]], stats: ReadStats) -> Iterator[tuple[str, int, float, float]]:
     """(tag, step, value, wall time) of every scalar in the files; damage is noted, not raised."""
     for prefix, path in files:
         try:
             with path.open("rb") as fh:
-                for data in records(fh):
-                    stats.lines += 1
-                    try:
-                        found = scalars(data)
-                    except (ValueError, IndexError, struct.error):  # a malformed Event
-                        stats.note_malformed(stats.lines)
-                        continue
-                    for s in found:
-                        yield prefix + s.tag, s.step, s.value, s.wall_time
+                yield from _scalars_from(fh, prefix, stats)
                 if fh.read(1):  # bytes left over: the last record is still being written
                     stats.truncated_last_line = True
         except DamagedRecord as exc:
@@ -109,12 +116,8 @@ def follow_run(root: Path, name: str, stats: ReadStats, fields: FieldMap,
                 with path.open("rb") as fh:
                     fh.seek(offsets.get(path, 0))
                     try:
-                        for data in records(fh):
-                            stats.lines += 1
-                            try:
-                                new += [(prefix + s.tag, s.step, s.value, s.wall_time) for s in scalars(data)]
-                            except (ValueError, IndexError, struct.error):
-                                stats.note_malformed(stats.lines)
+                        for item in _scalars_from(fh, prefix, stats):
+                            new.append(item)
                     except DamagedRecord as exc:
                         stats.corrupt = f"a damaged TensorBoard record in {path.name} ({exc})"
                         damaged.add(path)

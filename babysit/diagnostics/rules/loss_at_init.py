@@ -6,6 +6,7 @@ import math
 
 from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.rules._util import header_classes
 
 
 class LossAtInit(Rule):
@@ -48,8 +49,7 @@ class LossAtInit(Rule):
 
     def on_header(self, header: Record) -> Finding | None:
         """Read C and the loss function."""
-        c = number(header.get("num_classes"))
-        self.classes = int(c) if is_finite(c) and c >= 2 else None
+        self.classes = header_classes(header)
         self.loss_fn = str(header.get("loss_fn", "softmax"))
         stats = header.get("input_stats")
         std = number(stats.get("std_mean")) if isinstance(stats, dict) else None

@@ -7,7 +7,13 @@ from collections import deque
 
 from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.rule import Finding, Record, Rule
-from babysit.diagnostics.rules._util import accuracy_noise, fitted_level, loss_noise, validation_size
+from babysit.diagnostics.rules._util import (
+    accuracy_noise,
+    fitted_level,
+    header_classes,
+    loss_noise,
+    validation_size,
+)
 
 
 class Overfitting(Rule):
@@ -57,8 +63,7 @@ class Overfitting(Rule):
     def on_header(self, header: Record) -> Finding | None:
         """The validation set size and the number of classes, when the header gives them."""
         self.n_val = validation_size(header)
-        c = number(header.get("num_classes"))
-        self.fitted = fitted_level(int(c) if is_finite(c) else None, self.t["fit_fraction"],
+        self.fitted = fitted_level(header_classes(header), self.t["fit_fraction"],
                                    self.t["fit_default"])
         return None
 
