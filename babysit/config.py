@@ -24,7 +24,7 @@ class Config:
     label_column: str | None = None  # CSV label column; the last one when None
     val_fraction: float = 0.2  # held out when the data has no validation split
     subset: int | None = None  # train on only the first N training examples
-    preprocess: str = "standardize"
+    preprocess: str = "auto"
     # model
     hidden: tuple[int, ...] = (100,)
     activation: str = "relu"
@@ -52,8 +52,9 @@ class Config:
     stats_every: int = 10  # per-layer statistics every k iterations (and always at step 0)
     eval_samples: int = 1000  # training examples used for the per-epoch train accuracy
 
-    def net_spec(self, input_dim: int, num_classes: int) -> NetSpec:
-        """The architecture part of the config, for a given input width and class count."""
+    def net_spec(self, input_dim: int, num_classes: int, input_scale: float = 1.0) -> NetSpec:
+        """The architecture part of the config, for a given input width, class count and
+        input scale (root mean square)."""
         from babysit.nn import NetSpec
 
         return NetSpec(
@@ -61,7 +62,7 @@ class Config:
             activation=self.activation, init=self.init, init_std=self.init_std,
             bias_init=self.bias_init, batchnorm=self.batchnorm, dropout=self.dropout,
             reg=self.reg, loss=self.loss, leaky_alpha=self.leaky_alpha, elu_alpha=self.elu_alpha,
-            maxout_pieces=self.maxout_pieces, dtype=self.dtype,
+            maxout_pieces=self.maxout_pieces, dtype=self.dtype, input_scale=input_scale,
         )
 
     def to_dict(self) -> dict[str, Any]:

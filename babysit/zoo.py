@@ -33,6 +33,7 @@ class Case:
     config: Config
     must_fire: tuple[str | AnyOf, ...] = ()
     must_not_fire: tuple[str, ...] = ()
+    root_cause: AnyOf = ()  # the first finding reported must be one of these
     healthy: bool = False
     dataset: Callable[[Config], Dataset] | None = None
 
@@ -57,41 +58,57 @@ class Case:
         unexpected = sorted(serious if self.healthy else fired & set(self.must_not_fire))
         return missed, unexpected
 
+    def root_ok(self, report: Report) -> bool | None:
+        """Whether the headline (first) finding is the labelled root cause; None if unlabelled."""
+        if not self.root_cause:
+            return None
+        return bool(report.findings) and report.findings[0].rule in self.root_cause
+
 
 SGD, MOM = "sgd", "momentum"
+TOO_HIGH: AnyOf = ("loss-explosion", "loss-nan", "update-ratio-high")  # a rate far too high
 ZOO: tuple[Case, ...] = (
     # --- broken runs --------------------------------------------------------------------
     Case("lr far too high (sgd 30)", Config(optimizer=SGD, lr=30.0, epochs=30),
-         must_fire=(("loss-explosion", "loss-nan"),), must_not_fire=("loss-flat", "underfitting")),
+         must_fire=(("loss-explosion", "loss-nan"),), must_not_fire=("loss-flat", "underfitting"),
+         root_cause=TOO_HIGH),
     Case("lr far too high (adam 3, 2 layers)", Config(lr=3.0, hidden=(64, 64), epochs=30),
-         must_fire=(("loss-explosion", "loss-nan", "update-ratio-high"),)),
+         must_fire=(TOO_HIGH,), root_cause=TOO_HIGH),
     Case("lr far too low (sgd 1e-6)", Config(optimizer=SGD, lr=1e-6, epochs=40),
-         must_fire=("loss-flat", "update-ratio-low"), must_not_fire=("loss-explosion", "overfitting")),
+         must_fire=("loss-flat", "update-ratio-low"), must_not_fire=("loss-explosion", "overfitting"),
+         root_cause=("update-ratio-low", "loss-flat")),
     Case("lr far too low (adam 1e-7, digits)", Config(data="digits", lr=1e-7, epochs=6),
-         must_fire=("loss-flat", "update-ratio-low"), must_not_fire=("loss-explosion",)),
+         must_fire=("loss-flat", "update-ratio-low"), must_not_fire=("loss-explosion",),
+         root_cause=("update-ratio-low", "loss-flat")),
     Case("tiny init, deep tanh", Config(hidden=(50,) * 6, activation="tanh", init="small",
                                         init_std=0.01, optimizer=SGD, lr=0.1, epochs=40),
          must_fire=("vanishing-activations", ("loss-flat", "plateau-then-drop")),
-         must_not_fire=("loss-explosion",)),
+         must_not_fire=("loss-explosion",), root_cause=("vanishing-activations",)),
     Case("large init, sigmoid", Config(data="digits", activation="sigmoid", init="small",
                                        init_std=1.0, optimizer=SGD, lr=0.1, epochs=10),
-         must_fire=("saturated-activations", "loss-at-init", "sigmoid-hidden")),
+         must_fire=("saturated-activations", "loss-at-init", "sigmoid-hidden"),
+         root_cause=("saturated-activations", "loss-at-init")),
     Case("tiny subset, no regularization", Config(subset=20, reg=0.0, epochs=300, batch_size=20),
-         must_fire=("overfitting",), must_not_fire=("underfitting",)),
+         must_fire=("overfitting",), must_not_fire=("underfitting",), root_cause=("overfitting",)),
     Case("net too small for the data", Config(hidden=(2,), epochs=60),
-         must_fire=("underfitting",), must_not_fire=("overfitting",)),
+         must_fire=("underfitting",), must_not_fire=("overfitting",), root_cause=("underfitting",)),
     Case("uncentered input", Config(preprocess="none", epochs=20), dataset=uncentered,
-         must_fire=("input-not-centered",)),
+         must_fire=("input-not-centered",), root_cause=("input-not-centered",)),
     Case("zero init", Config(init="zeros", epochs=30),
-         must_fire=("symmetric-init",), must_not_fire=("loss-explosion",)),
-    Case("negative ReLU bias", Config(bias_init=-5.0, epochs=30), must_fire=("dead-relu",)),
+         must_fire=("symmetric-init",), must_not_fire=("loss-explosion",),
+         root_cause=("symmetric-init",)),
+    Case("negative ReLU bias", Config(bias_init=-5.0, epochs=30), must_fire=("dead-relu",),
+         root_cause=("dead-relu",)),
     Case("xavier init with relu, 10 x 200 (the lecture's demo)",
-         Config(hidden=(200,) * 10, init="xavier", epochs=5), must_fire=("vanishing-activations",)),
+         Config(hidden=(200,) * 10, init="xavier", epochs=5), must_fire=("vanishing-activations",),
+         root_cause=("vanishing-activations",)),
     Case("tiny init, deep tanh, adam", Config(hidden=(50,) * 6, activation="tanh", init="small",
                                               init_std=0.01, epochs=20),
-         must_fire=("vanishing-activations",), must_not_fire=("loss-explosion",)),
+         must_fire=("vanishing-activations",), must_not_fire=("loss-explosion",),
+         root_cause=("vanishing-activations",)),
     Case("adam at 100x its usual rate, long run", Config(lr=0.1, epochs=300),
-         must_fire=("training-unstable",), must_not_fire=("underfitting", "loss-flat")),
+         must_fire=("training-unstable",), must_not_fire=("underfitting", "loss-flat"),
+         root_cause=("training-unstable", "update-ratio-high")),
     # --- healthy runs -------------------------------------------------------------------
     Case("healthy: default", Config(), healthy=True),
     Case("healthy: tanh xavier adam", Config(activation="tanh", init="xavier", lr=3e-3, epochs=80),
@@ -126,7 +143,8 @@ def run_zoo(seeds: list[int], cases: tuple[Case, ...] = ZOO) -> list[dict]:
             missed, unexpected = case.judge(report)
             results.append({"case": case.name, "seed": seed, "healthy": case.healthy,
                             "labels": len(case.must_fire), "missed": missed,
-                            "unexpected": unexpected,
+                            "unexpected": unexpected, "root_ok": case.root_ok(report),
+                            "first": report.findings[0].rule if report.findings else None,
                             "fired": sorted({f.rule for f in report.findings})})
     return results
 
@@ -138,7 +156,9 @@ def scores(results: list[dict]) -> dict[str, float]:
     healthy = [r for r in results if r["healthy"]]
     alarms = sum(1 for r in healthy if r["unexpected"])
     wrong = sum(1 for r in results if not r["healthy"] and r["unexpected"])
-    return {"labels": labels, "found": found, "recall": found / labels if labels else 1.0,
+    rooted = [r["root_ok"] for r in results if r["root_ok"] is not None]
+    return {"root_cause_runs": len(rooted), "root_cause_right": sum(rooted),
+            "labels": labels, "found": found, "recall": found / labels if labels else 1.0,
             "healthy_runs": len(healthy), "false_alarm_runs": alarms,
             "false_alarm_rate": alarms / len(healthy) if healthy else 0.0,
             "broken_runs_with_forbidden_findings": wrong}

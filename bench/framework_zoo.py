@@ -2,16 +2,19 @@
 Trainer, logged the ways people log them, kept as small test fixtures.
 
 Run: python bench/framework_zoo.py [--out tests/fixtures/zoo] [--seeds 0 1]
-Needs the test extras plus the `zoo` extra (keras, transformers, accelerate). Every plain case
+Needs the test extras plus the `zoo` extra (keras, transformers, accelerate; KERAS_BACKEND=torch).
+Every plain case
 trains a small MLP on sklearn's digits with a plain PyTorch loop and logs the same run three
 ways, each with its own interval: babysit's minimal JSONL (every step), a TensorBoard
 SummaryWriter (every 5 steps) and MLflow in SQLite (every 10 steps). Keras cases (torch
 backend) log with CSVLogger, one row per epoch; Hugging Face cases keep the Trainer's
-trainer_state.json (loss every few steps, eval_loss every epoch, no training accuracy).
-`labels.json` says, per run, the formats it was logged in, which rules must fire (any of a
-group), which must not, and whether it is healthy (then no warning or error may fire).
-`python bench/framework_zoo.py --score` diagnoses the fixtures and prints recall and false
-alarms per format, as bench/RESULTS.md reports them.
+trainer_state.json (loss every few steps, eval_loss every epoch, no training accuracy);
+Lightning cases keep the CSVLogger's metrics.csv (train_loss every 10 steps, accuracies and
+val_loss per epoch). `labels.json` says, per run, the formats it was logged in, which rules
+must fire (any of a group), which must not, which may be reported first (the root cause),
+and whether it is healthy (then no warning or error may fire).
+`python bench/framework_zoo.py --score` diagnoses the fixtures and prints recall, false
+alarms and root-cause accuracy per format, as bench/RESULTS.md reports them.
 """
 
 from __future__ import annotations
@@ -45,21 +48,26 @@ class Case:
     init_std: float | None = None  # N(0, std^2) weights instead of PyTorch's default
     must_fire: list[list[str]] = field(default_factory=list)  # each inner list: any of these
     must_not_fire: list[str] = field(default_factory=list)
+    root_cause: list[str] = field(default_factory=list)  # the first finding must be one of these
     healthy: bool = False
 
 
+TOO_HIGH = ["loss-nan", "loss-explosion"]
 CASES = [
     Case("healthy-adam", healthy=True),
     Case("healthy-sgd-momentum", optimizer="momentum", lr=0.05, batch=32, healthy=True),
     Case("healthy-deep-tanh", hidden=(64, 64, 64), activation="tanh", epochs=10, healthy=True),
-    Case("lr-far-too-high", optimizer="sgd", lr=30.0, must_fire=[["loss-nan", "loss-explosion"]]),
+    Case("lr-far-too-high", optimizer="sgd", lr=30.0, must_fire=[TOO_HIGH], root_cause=TOO_HIGH),
     Case("lr-far-too-low", optimizer="sgd", lr=1e-6, batch=32, must_fire=[["loss-flat"]],
-         must_not_fire=["overfitting"]),
+         must_not_fire=["overfitting", "underfitting"], root_cause=["loss-flat"]),
     Case("tiny-subset-overfits", subset=60, epochs=150, batch=20, lr=3e-3,
-         must_fire=[["overfitting"]]),
+         must_fire=[["overfitting"]], root_cause=["overfitting"]),
     Case("tiny-init-deep-tanh", hidden=(64, 64, 64, 64), activation="tanh", optimizer="momentum",
          lr=0.01, init_std=0.01, epochs=15,
-         must_fire=[["plateau-then-drop", "loss-flat", "underfitting"]]),
+         must_fire=[["plateau-then-drop", "loss-flat", "underfitting"]],
+         root_cause=["plateau-then-drop", "loss-flat"]),
+    Case("adam-100x-unstable", lr=0.1, epochs=30, must_fire=[["training-unstable"]],
+         must_not_fire=["underfitting", "loss-flat"], root_cause=["training-unstable"]),
 ]
 
 
@@ -155,16 +163,26 @@ def train_plain(case: Case, seed: int, out: Path) -> None:
 KERAS_CASES = [
     Case("keras-healthy", epochs=30, healthy=True),
     Case("keras-two-unit-net", hidden=(2,), epochs=40, must_fire=[["underfitting"]],
-         must_not_fire=["overfitting"]),
-    Case("keras-lr-far-too-high", optimizer="sgd", lr=30.0, epochs=10,
-         must_fire=[["loss-nan", "loss-explosion"]]),
+         must_not_fire=["overfitting"], root_cause=["underfitting"]),
+    Case("keras-lr-far-too-high", optimizer="sgd", lr=30.0, epochs=10, must_fire=[TOO_HIGH],
+         root_cause=TOO_HIGH),
 ]
 HF_CASES = [
     Case("hf-healthy", epochs=15, batch=32, healthy=True),
     Case("hf-tiny-subset-overfits", subset=60, epochs=150, batch=20, lr=3e-3,
-         must_fire=[["overfitting"]]),
+         must_fire=[["overfitting"]], root_cause=["overfitting"]),
     Case("hf-two-unit-net", hidden=(2,), epochs=40, batch=32, must_fire=[["underfitting"]],
-         must_not_fire=["overfitting"]),
+         must_not_fire=["overfitting"], root_cause=["underfitting"]),
+]
+LIGHTNING_CASES = [  # CSVLogger: train_loss every 10 steps, accuracies and val_loss per epoch
+    Case("pl-healthy", epochs=12, batch=32, healthy=True),
+    Case("pl-lr-far-too-low", optimizer="sgd", lr=1e-6, epochs=12, batch=32,
+         must_fire=[["loss-flat"]], must_not_fire=["overfitting", "underfitting"],
+         root_cause=["loss-flat"]),
+    Case("pl-two-unit-net", hidden=(2,), epochs=40, batch=32, must_fire=[["underfitting"]],
+         must_not_fire=["overfitting"], root_cause=["underfitting"]),
+    Case("pl-adam-100x-unstable", lr=0.1, epochs=30, must_fire=[["training-unstable"]],
+         must_not_fire=["underfitting", "loss-flat"], root_cause=["training-unstable"]),
 ]
 
 
@@ -234,6 +252,53 @@ def train_hf(case: Case, seed: int, out: Path) -> None:
         trainer.state.save_to_json(str(out / "hf" / f"{case.name}-s{seed}.json"))
 
 
+def train_lightning(case: Case, seed: int, out: Path) -> None:
+    """A LightningModule logged by Lightning's CSVLogger (metrics.csv), kept as one CSV."""
+    import tempfile
+
+    import pytorch_lightning as pl
+    import torch
+
+    pl.seed_everything(seed, verbose=False)
+    xt, yt, xv, yv = _digits(torch, seed)
+
+    class Digits(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = _model(case, torch)
+
+        def training_step(self, batch: Any, _: int) -> Any:
+            x, y = batch
+            loss = torch.nn.functional.cross_entropy(self.net(x), y)
+            self.log("train_loss", loss)
+            return loss
+
+        def on_train_epoch_end(self) -> None:
+            with torch.no_grad():
+                self.log("train_acc", (self.net(xt).argmax(1) == yt).float().mean())
+
+        def validation_step(self, batch: Any, _: int) -> None:
+            x, y = batch
+            scores = self.net(x)
+            self.log("val_loss", torch.nn.functional.cross_entropy(scores, y))
+            self.log("val_acc", (scores.argmax(1) == y).float().mean())
+
+        def configure_optimizers(self) -> Any:
+            return _optimizer(case, self.parameters(), torch)
+
+    loader = torch.utils.data.DataLoader
+    train = loader(torch.utils.data.TensorDataset(xt, yt), batch_size=case.batch, shuffle=True)
+    val = loader(torch.utils.data.TensorDataset(xv, yv), batch_size=len(yv))
+    with tempfile.TemporaryDirectory() as tmp:
+        logger = pl.loggers.CSVLogger(tmp, name="run")
+        trainer = pl.Trainer(max_epochs=case.epochs, logger=logger, log_every_n_steps=10,
+                             enable_checkpointing=False, enable_progress_bar=False,
+                             enable_model_summary=False, accelerator="cpu", devices=1)
+        trainer.fit(Digits(), train, val)
+        (out / "lightning").mkdir(exist_ok=True)
+        shutil.copy(Path(logger.log_dir) / "metrics.csv", out / "lightning" / f"{case.name}-s{seed}.csv")
+
+
 def generate(out: Path, seeds: list[int]) -> None:
     """Train every case for every seed and write the fixtures and labels."""
     if out.exists():
@@ -242,12 +307,14 @@ def generate(out: Path, seeds: list[int]) -> None:
     labels = {}
     for cases, train, formats in ((CASES, train_plain, ["jsonl", "tensorboard", "mlflow"]),
                                   (KERAS_CASES, train_keras, ["keras"]),
-                                  (HF_CASES, train_hf, ["hf"])):
+                                  (HF_CASES, train_hf, ["hf"]),
+                                  (LIGHTNING_CASES, train_lightning, ["lightning"])):
         for case in cases:
             for seed in seeds:
                 train(case, seed, out)
                 labels[f"{case.name}-s{seed}"] = {"formats": formats, "must_fire": case.must_fire,
                                                    "must_not_fire": case.must_not_fire,
+                                                   "root_cause": case.root_cause,
                                                    "healthy": case.healthy}
     (out / "labels.json").write_text(json.dumps(labels, indent=1) + "\n")
     import sqlite3
@@ -266,6 +333,13 @@ def judge(report: dict[str, Any], label: dict[str, Any]) -> tuple[list[Any], lis
     return missed, unexpected
 
 
+def root_ok(report: dict[str, Any], label: dict[str, Any]) -> bool | None:
+    """Whether the first finding reported is the labelled root cause; None if unlabelled."""
+    if not label.get("root_cause"):
+        return None
+    return bool(report["findings"]) and report["findings"][0]["rule"] in label["root_cause"]
+
+
 def diagnose(path: Path, *args: str) -> dict[str, Any]:
     """`babysit diagnose --json` on a fixture, as a user would run it."""
     proc = subprocess.run([sys.executable, "-m", "babysit", "diagnose", str(path), "--json", *args],
@@ -279,8 +353,9 @@ def diagnose(path: Path, *args: str) -> dict[str, Any]:
 def reports(fixtures: Path) -> dict[str, dict[str, dict[str, Any]]]:
     """format -> run -> report, for every fixture."""
     out: dict[str, dict[str, dict[str, Any]]] = {"jsonl": {}, "tensorboard": {}, "mlflow": {},
-                                                 "keras": {}, "hf": {}}
-    for fmt, pattern in (("jsonl", "jsonl/*.jsonl"), ("keras", "keras/*.csv"), ("hf", "hf/*.json")):
+                                                 "keras": {}, "hf": {}, "lightning": {}}
+    for fmt, pattern in (("jsonl", "jsonl/*.jsonl"), ("keras", "keras/*.csv"), ("hf", "hf/*.json"),
+                         ("lightning", "lightning/*.csv")):
         for path in sorted(fixtures.glob(pattern)):
             out[fmt][path.stem] = diagnose(path)["runs"][0]
     for report in diagnose(fixtures / "tensorboard")["runs"]:
@@ -291,21 +366,26 @@ def reports(fixtures: Path) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def score(fixtures: Path) -> None:
-    """Print recall and false alarms per format."""
+    """Print recall, false alarms and root-cause accuracy per format."""
     labels = json.loads((fixtures / "labels.json").read_text())
     for fmt, runs in reports(fixtures).items():
-        found = wanted = alarms = healthy = 0
+        found = wanted = alarms = healthy = rooted = right = 0
         for run, label in labels.items():
             if fmt not in label["formats"]:
                 continue
             missed, unexpected = judge(runs[run], label)
+            root = root_ok(runs[run], label)
             wanted += len(label["must_fire"])
             found += len(label["must_fire"]) - len(missed)
             alarms += bool(unexpected) and label["healthy"]
             healthy += label["healthy"]
-            if missed or unexpected:
-                print(f"  {fmt:11} {run:28} missed {missed} unexpected {unexpected}")
-        print(f"{fmt:11} recall {found}/{wanted}, false alarms on healthy runs {alarms}/{healthy}")
+            rooted += root is not None
+            right += bool(root)
+            if missed or unexpected or root is False:
+                first = runs[run]["findings"][0]["rule"] if runs[run]["findings"] else None
+                print(f"  {fmt:11} {run:28} missed {missed} unexpected {unexpected} first {first}")
+        print(f"{fmt:11} recall {found}/{wanted}, false alarms on healthy runs {alarms}/{healthy}, "
+              f"root cause first {right}/{rooted}")
 
 
 def main() -> None:

@@ -20,14 +20,16 @@ def main() -> None:
     start = time.perf_counter()
     results = run_zoo(list(range(args.first_seed, args.first_seed + args.seeds)))
     for r in results:
-        status = "ok" if not r["missed"] and not r["unexpected"] else "MISS/ALARM"
+        status = "ok" if not r["missed"] and not r["unexpected"] and r["root_ok"] is not False \
+            else "MISS/ALARM"
         print(f"{status:10} seed {r['seed']}  {r['case']:42} missed={r['missed']} "
-              f"unexpected={r['unexpected']} fired={r['fired']}")
+              f"unexpected={r['unexpected']} first={r['first']} fired={r['fired']}")
     s = scores(results)
     print(f"\nrecall {s['found']}/{s['labels']} = {100 * s['recall']:.1f}%   "
           f"false alarms {s['false_alarm_runs']}/{s['healthy_runs']} healthy runs = "
           f"{100 * s['false_alarm_rate']:.1f}%   broken runs with a forbidden finding: "
-          f"{s['broken_runs_with_forbidden_findings']}   ({time.perf_counter() - start:.0f}s)")
+          f"{s['broken_runs_with_forbidden_findings']}   root cause first "
+          f"{s['root_cause_right']}/{s['root_cause_runs']}   ({time.perf_counter() - start:.0f}s)")
 
 
 if __name__ == "__main__":

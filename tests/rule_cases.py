@@ -123,7 +123,8 @@ CASES: dict[str, tuple[Records, Records]] = {
     "overfitting": ([header()] + epochs([0.7, 0.85, 0.95, 0.99, 1.0, 1.0], [0.65, 0.7, 0.72, 0.71, 0.7, 0.7]),
                     [header()] + epochs([0.7, 0.85, 0.95, 0.99, 1.0, 1.0], [0.68, 0.8, 0.9, 0.93, 0.93, 0.94])),
     "underfitting": ([header()] + epochs([0.35, 0.40, 0.41, 0.41, 0.40, 0.41, 0.41, 0.41],
-                                         [0.34, 0.39, 0.40, 0.40, 0.40, 0.40, 0.40, 0.41]),
+                                         [0.34, 0.39, 0.40, 0.40, 0.40, 0.40, 0.40, 0.41],
+                                         loss=[1.1, 0.98] + [0.95] * 6),
                      [header()] + epochs([0.35, 0.40, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7],
                                          [0.34, 0.39, 0.44, 0.49, 0.54, 0.59, 0.64, 0.69])),
     "val-plateau": ([header()] + epochs([0.9] * 15, [0.5, 0.6, 0.7] + [0.7] * 12),
@@ -165,7 +166,13 @@ NEAR_MISSES: dict[str, list[Records]] = {
                                             with_layer("update_ratio", 1e-7))],  # converged
     "overfitting": [[header(dataset={"X_val": [20, 2]})]  # 20 val examples: a 0.2 gap is noise
                     + epochs([0.9] * 6, [0.7] * 6)],
-    "underfitting": [[header()] + epochs([0.95] * 8, [0.94] * 8)],  # high and flat is converged
+    "input-not-centered": [[header(input_stats={"mean_abs_mean": 4.9, "std_mean": 4.7,
+                                                "channel_mean_over_std_max": 0.0})]
+                           + curve(healthy_loss())],  # images centred per channel: fine
+    "underfitting": [[header()] + epochs([0.95] * 8, [0.94] * 8),  # high and flat is converged
+                     # above chance by the init's luck, but the loss never moved: not a net that
+                     # learned and stalled (a learning rate far too low)
+                     [header()] + epochs([0.41] * 8, [0.40] * 8, loss=[1.1] * 8)],
     "training-unstable": [[header()] + curve(np.concatenate([noisy(np.geomspace(1.1, 0.02, 200), 0.3),
                                                              spiky_but_low]))],  # 5x jumps, still low
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -164,3 +165,40 @@ def test_digits_without_sklearn_says_what_to_install(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(builtins, "__import__", no_sklearn)
     with pytest.raises(BabysitError, match=r"pip install 'babysit\[datasets\]'"):
         load_data("digits")
+
+
+def _pixels() -> Dataset:
+    """Digit-like images with 0..255 pixels: bright centres, blank borders, one channel."""
+    rng = np.random.default_rng(0)
+    x = np.zeros((300, 8, 8, 1))
+    x[:, 2:6, 2:6, 0] = rng.uniform(0, 255, size=(300, 4, 4))
+    flat = x.reshape(300, -1)
+    y = rng.integers(0, 10, size=300)
+    return Dataset("pixels", flat[:240], y[:240], flat[240:], y[240:], 10, (8, 8, 1))
+
+
+def test_auto_centres_images_per_channel_and_standardizes_the_rest() -> None:
+    images = preprocess(_pixels(), "auto")
+    assert images.preprocessing == "per-channel"
+    assert abs(images.X_train.mean()) < 1e-9 and images.X_train.std() > 50  # centred, not scaled
+    table = preprocess(replace(_toy(), image_shape=None), "auto")
+    assert table.preprocessing == "standardize"
+    np.testing.assert_allclose(table.X_train.std(axis=0), 1.0)
+
+
+def test_first_layer_init_follows_the_input_scale() -> None:
+    # He init assumes unit-scale inputs: on centred 0..255 pixels the first layer's
+    # pre-activations would be ~70x too large; dividing by the input's RMS keeps them at the
+    # scale they have on standardized data.
+    from babysit.config import Config
+    from babysit.nn.net import MLP
+
+    def first_layer_std(ds: Dataset, scale: float) -> float:
+        spec = Config(hidden=(200,)).net_spec(ds.num_features, ds.num_classes, scale)
+        net = MLP(spec, np.random.default_rng(0))
+        return float((ds.X_train @ net.params["W1"]).std())
+
+    images, standard = preprocess(_pixels(), "per-channel"), preprocess(_pixels(), "standardize")
+    reference = first_layer_std(standard, standard.input_scale)
+    assert first_layer_std(images, 1.0) > 20 * reference  # what it was before
+    assert 0.5 < first_layer_std(images, images.input_scale) / reference < 2.0

@@ -120,3 +120,19 @@ def test_plain_output_and_bad_input() -> None:
     assert result.output.count("PASS ") == 8
     bad = runner.invoke(app, ["sanity-check", "--data", "missing.npz"])
     assert bad.exit_code == 2 and bad.output.startswith("error:")
+
+
+def test_centred_unscaled_images_are_fine() -> None:
+    # The lecture: "for images, center only". Digits scaled to 0..255 pixels and centred per
+    # channel (the default for images) pass the data check and start at a sane loss.
+    data = prepare_data(Config(data="digits"))
+    scaled = replace(data, X_train=data.X_train * 255 / 16, X_val=data.X_val * 255 / 16)
+    assert data.preprocessing == "per-channel" and scaled.X_train.std() > 50
+    config = Config(data="digits")
+    assert checks.check_data(config, scaled).status == "PASS"
+    init = checks.check_init_loss(config, scaled)
+    assert init.status != "FAIL", init.message
+    # uncentred pixels are still caught, per channel
+    raw = replace(scaled, X_train=scaled.X_train + 120.0)
+    result = checks.check_data(config, raw)
+    assert result.status == "WARN" and "a channel" in result.message

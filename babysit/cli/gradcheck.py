@@ -39,7 +39,8 @@ def gradcheck(
     data = prepare_data(config)
     rng = np.random.default_rng(config.seed)
     idx = rng.choice(len(data.X_train), size=min(examples, len(data.X_train)), replace=False)
-    net = MLP(config.net_spec(data.num_features, data.num_classes), rng, rows=len(idx))
+    spec = config.net_spec(data.num_features, data.num_classes, data.input_scale)
+    net = MLP(spec, rng, rows=len(idx))
     results = check_net(net, data.X_train[idx], data.y_train[idx], dropout_seed=config.seed,
                         max_entries=max_entries, rng=rng)
     ok = True

@@ -65,7 +65,8 @@ def sanity_check(
     from babysit.sanity.checks import CHECKS, FAIL, run_checks
 
     data = prepare_data(config)
-    ensure_fits(config.net_spec(data.num_features, data.num_classes))  # before any check runs
+    # before any check runs
+    ensure_fits(config.net_spec(data.num_features, data.num_classes, data.input_scale))
     console = Console(highlight=False)
     use_live = (console.is_terminal if live is None else live) and not json_out
     results: list[CheckResult] = []

@@ -21,6 +21,13 @@ class Dataset:
     y_val: np.ndarray
     num_classes: int
     image_shape: tuple[int, int, int] | None = None  # (H, W, C) when rows are flattened images
+    preprocessing: str = "none"  # what preprocess() applied (auto resolved)
+
+    @property
+    def input_scale(self) -> float:
+        """The root mean square of the training inputs (what the first layer's init sees)."""
+        x = self.X_train
+        return float(np.sqrt(np.mean(np.square(x)))) if x.size else 1.0
 
     @property
     def num_features(self) -> int:

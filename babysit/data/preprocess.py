@@ -14,13 +14,17 @@ from babysit.names import PREPROCESS
 def preprocess(ds: Dataset, method: str) -> Dataset:
     """A copy of ds with `method` applied; statistics come from X_train alone.
 
+    auto, the default, is per-channel centering for image-shaped data (the lecture: "for images,
+    center only"; VGG subtracts the per-channel mean) and standardize otherwise.
     center and mean-image both subtract the per-feature training mean (on flattened images the
     mean image is exactly that); per-channel subtracts one mean per colour channel (VGG style);
     standardize also divides by the per-feature std (constant features are left unscaled).
     """
     x = ds.X_train
+    if method == "auto":
+        method = "per-channel" if ds.image_shape is not None else "standardize"
     if method == "none":
-        return ds
+        return replace(ds, preprocessing="none")
     if method in ("center", "mean-image"):
         shift, scale = x.mean(axis=0), np.ones(x.shape[1])
     elif method == "standardize":
@@ -36,11 +40,14 @@ def preprocess(ds: Dataset, method: str) -> Dataset:
         shift, scale = np.tile(per_channel, x.shape[1] // channels), np.ones(x.shape[1])
     else:
         raise BabysitError(f"unknown --preprocess {method!r}; choose one of {', '.join(PREPROCESS)}")
-    return replace(ds, X_train=(x - shift) / scale, X_val=(ds.X_val - shift) / scale)
+    return replace(ds, X_train=(x - shift) / scale, X_val=(ds.X_val - shift) / scale,
+                   preprocessing=method)
 
 
-def input_stats(x: np.ndarray) -> dict[str, float | int]:
-    """Summary of the per-feature mean and std of x, as the log header records it."""
+def input_stats(x: np.ndarray, image_shape: tuple[int, int, int] | None = None
+                ) -> dict[str, float | int]:
+    """Summary of the per-feature mean and std of x, as the log header records it; for images
+    also how far each colour channel's mean sits from zero, in that channel's stds."""
     mean, std = x.mean(axis=0), x.std(axis=0)
     varying = std > 0
     z = np.abs(mean[varying]) / std[varying] if varying.any() else np.zeros(1)
@@ -54,4 +61,16 @@ def input_stats(x: np.ndarray) -> dict[str, float | int]:
         "mean_over_std_max": float(z.max()),
         "constant_features": int((~varying).sum()),
         "abs_max": float(np.abs(x).max()),
+        "rms": float(np.sqrt(np.mean(np.square(x)))),
+        **_channel_stats(x, image_shape),
     }
+
+
+def _channel_stats(x: np.ndarray, image_shape: tuple[int, int, int] | None) -> dict[str, float]:
+    """{"channel_mean_over_std_max": worst |channel mean| / channel std} for image data."""
+    if image_shape is None or x.shape[1] % image_shape[2]:
+        return {}
+    per_channel = x.reshape(len(x), -1, image_shape[2])
+    mean, std = per_channel.mean(axis=(0, 1)), per_channel.std(axis=(0, 1))
+    z = np.abs(mean) / np.where(std > 0, std, 1.0)
+    return {"channel_mean_over_std_max": float(z.max())}

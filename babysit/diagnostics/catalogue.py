@@ -71,7 +71,8 @@ def catalogue() -> str:
         doc = _doc(rule)
         summary, _, why = doc.partition("\n\n")
         parts.append(f"## `{rule.id}`\n")
-        parts.append(f"Severity: **{rule.severity}**. Needs: {', '.join(f'`{n}`' for n in rule.needs)}.\n")
+        needs = ", ".join(" or ".join(f"`{alt}`" for alt in need.split("|")) for need in rule.needs)
+        parts.append(f"Severity: **{rule.severity}**. Needs: {needs}.\n")
         parts.append(f"**Detects.** {' '.join(summary.split())}\n")
         if why.startswith("Why: "):
             why = "**Why.** " + why[5].upper() + why[6:]

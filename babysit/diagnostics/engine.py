@@ -303,7 +303,7 @@ class Engine:
         """Rules without a finding whose required fields never appeared, with what they need."""
         out = []
         for rule in self.rules:
-            missing = [f for f in rule.needs if f not in self.seen]
+            missing = [f for f in rule.needs if not any(alt in self.seen for alt in f.split("|"))]
             if rule.finding is None and missing:
                 out.append({"rule": rule.id, "needs": missing})
         return out

@@ -95,7 +95,7 @@ class Rule:
 
     id: ClassVar[str]
     severity: ClassVar[str]
-    needs: ClassVar[tuple[str, ...]]  # e.g. ("loss",), ("layers.dead_frac",), ("header.num_classes",)
+    needs: ClassVar[tuple[str, ...]]  # e.g. ("loss",), ("layers.dead_frac",), ("train_acc|val_loss",): any of
     thresholds: ClassVar[dict[str, float]] = {}
     advice: ClassVar[str]
     supersedes: ClassVar[tuple[str, ...]] = ()

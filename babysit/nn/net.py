@@ -46,6 +46,10 @@ class NetSpec:
     elu_alpha: float = 1.0
     maxout_pieces: int = 2
     dtype: str = "float64"
+    # The root mean square of the inputs. Xavier and He assume unit-scale inputs; the first
+    # layer divides its draw by this, so that centred but unscaled images (the lecture's advice
+    # for images) start with the same activation scale as standardized data.
+    input_scale: float = 1.0
 
 
 EVAL_ROWS = 2048  # evaluation runs in chunks of this many rows (MLP.scores)
@@ -135,9 +139,10 @@ class MLP:
         fan_in = spec.input_dim
         for i, width in enumerate(spec.hidden, start=1):
             fan_out = width * widen
-            self.params[f"W{i}"] = init_weights(
-                spec.init, fan_in, fan_out, rng, spec.init_std
-            ).astype(dtype)
+            w = init_weights(spec.init, fan_in, fan_out, rng, spec.init_std)
+            if i == 1 and spec.init in ("xavier", "he") and spec.input_scale > 0:
+                w /= spec.input_scale
+            self.params[f"W{i}"] = w.astype(dtype)
             if spec.batchnorm:
                 # Batch norm subtracts the batch mean, so a bias before it has zero gradient
                 # and does nothing: beta takes its place, and its initial value.

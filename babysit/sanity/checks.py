@@ -45,7 +45,8 @@ class CheckResult:
 def _net(config: Config, data: Dataset, **changes: Any) -> MLP:
     """The run's net, freshly initialized with its seed (with `changes` to the config)."""
     cfg = replace(config, dtype="float64", **changes)
-    return MLP(cfg.net_spec(data.num_features, data.num_classes), np.random.default_rng(config.seed))
+    spec = cfg.net_spec(data.num_features, data.num_classes, data.input_scale)
+    return MLP(spec, np.random.default_rng(config.seed))
 
 
 def _batch(data: Dataset, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -97,14 +98,20 @@ MIN_CLASS_RATIO = 0.1  # smallest class at least a tenth of the largest
 
 def check_data(config: Config, data: Dataset) -> CheckResult:
     """Inputs after preprocessing: centered, scaled, no constant features; class balance."""
-    st = input_stats(data.X_train)
+    st = input_stats(data.X_train, data.image_shape)
     counts = np.bincount(data.y_train, minlength=data.num_classes)
     ratio = st["mean_abs_mean"] / st["std_mean"] if st["std_mean"] > 0 else math.inf
+    # Images are centred per channel and need no scaling (the lecture: "for images, center
+    # only"; babysit's first-layer init divides by the input scale).
+    image = "channel_mean_over_std_max" in st
+    if image:
+        ratio = float(st["channel_mean_over_std_max"])
     numbers = {**st, "class_counts": counts.tolist(), "mean_abs_over_std": ratio}
     problems = []
     if ratio > MAX_MEAN_OVER_STD:
-        problems.append(f"not centered (typical |mean| = {ratio:.2f} std)")
-    if not STD_RANGE[0] <= st["std_mean"] <= STD_RANGE[1]:
+        problems.append(f"not centered ({'a channel' if image else 'typical'} |mean| = "
+                        f"{ratio:.2f} std)")
+    if not image and not STD_RANGE[0] <= st["std_mean"] <= STD_RANGE[1]:
         problems.append(f"not scaled (typical std {st['std_mean']:.3g})")
     if st["constant_features"]:
         problems.append(f"{st['constant_features']} constant feature(s)")
@@ -125,6 +132,7 @@ def check_data(config: Config, data: Dataset) -> CheckResult:
 INIT_PASS_EXCESS = 1.0  # nats above log(C): what He/Xavier inits typically give (<= ~1)
 INIT_WARN_EXCESS = 4.0  # the loss-at-init rule's limit: beyond any variance-preserving init
 INIT_BATCH = 256
+INPUT_SCALE = 3.0  # inputs of RMS above this multiply an unadapted init's logits (loss-at-init)
 
 
 def _expected_init_loss(config: Config, classes: int) -> tuple[float, float, float]:
@@ -145,6 +153,11 @@ def check_init_loss(config: Config, data: Dataset) -> CheckResult:
     what = f"initial loss {loss:.3f}, expected {expected:.3f} for {data.num_classes} classes"
     advice = ("Scale the init to the layer (Xavier / He); make the last layer's weights small; "
               "check the labels are 0..C-1.")
+    if config.init not in ("xavier", "he") and data.input_scale > INPUT_SCALE and loss > ok:
+        # Only Xavier / He adapt the first layer to the input scale (NetSpec.input_scale).
+        advice = (f"The inputs are not scaled (RMS {data.input_scale:.3g}) and the '{config.init}' "
+                  "init does not adapt to them: use --init he / xavier, scale the inputs "
+                  "(--preprocess standardize, or pixels / 255), or lower --init-std.")
     if not math.isfinite(loss) or loss > warn or loss < 0.5 * expected:
         return CheckResult("loss at init", FAIL, what, advice, numbers)
     if loss > ok:

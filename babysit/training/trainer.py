@@ -53,7 +53,8 @@ class Trainer:
         init_rng, self.shuffle_rng, self.dropout_rng, eval_rng = np.random.default_rng(
             config.seed).spawn(4)
         rows = min(max(config.batch_size, EVAL_ROWS), max(n, len(self.X_val)))
-        self.net = MLP(config.net_spec(dataset.num_features, dataset.num_classes), init_rng, rows)
+        spec = config.net_spec(dataset.num_features, dataset.num_classes, dataset.input_scale)
+        self.net = MLP(spec, init_rng, rows)
         self.update = OPTIMIZERS[config.optimizer]
         self.opt_state: dict[str, dict[str, Any]] = {name: {} for name in self.net.params}
         self.eval_idx = np.sort(eval_rng.permutation(n)[: config.eval_samples])

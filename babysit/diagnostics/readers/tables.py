@@ -29,6 +29,22 @@ def _to_record(row: dict[str, Any], index: int, stats: ReadStats, fields: FieldM
     return rec
 
 
+def merged_by_step(records: Iterator[Record]) -> Iterator[Record]:
+    """Consecutive records of one step as one: Lightning writes the metrics logged in
+    different hooks of a step (validation end, training epoch end) as separate rows, and a
+    rule must see an epoch's training and validation accuracy together."""
+    pending: Record | None = None
+    for rec in records:
+        if pending is not None and rec["step"] == pending["step"]:
+            pending.update(rec)
+            continue
+        if pending is not None:
+            yield pending
+        pending = rec
+    if pending is not None:
+        yield pending
+
+
 HF_STATE = "trainer_state.json"
 
 
@@ -40,10 +56,11 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
         return None
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return [Run(path.name, path.name, "csv", lambda stats, _: read_csv_log(path, stats, fields))]
+        return [Run(path.name, path.name, "csv",
+                    lambda stats, _: merged_by_step(read_csv_log(path, stats, fields)))]
     if suffix == ".json" and is_trainer_state(path):
         return [Run(path.name, path.name, "trainer_state",
-                    lambda stats, _: read_hf_state(path, stats, fields))]
+                    lambda stats, _: merged_by_step(read_hf_state(path, stats, fields)))]
     return None
 
 

@@ -6,13 +6,15 @@ from babysit.diagnostics.rules._util import LayerFieldRule
 
 
 class DeadReLU(LayerFieldRule):
-    """A layer's dead fraction has a median of at least `max_dead` over `samples` samples.
+    """A layer's dead fraction has a median above `max_dead` over `samples` samples.
 
     Why: a ReLU whose input is negative for every example gets no gradient and never recovers
     (lecture: ReLU "dies"; Leaky ReLU, ELU and Maxout "will not die"). Some units can be
     silent on one batch by chance; a majority dead (SageMaker's 50%; AUTOTRAINER and
     DeepDiagnosis use 70%) for several samples in a row is a broken layer, typically from a
     learning rate that knocked the weights too far, or a bad (negative-bias) initialization.
+    A majority means more than half: in a 2-unit layer one dead unit is not a broken layer
+    (the zoo's 2-unit net lost one unit on some seeds; its problem is its size).
     """
 
     id = "dead-relu"
@@ -28,8 +30,8 @@ class DeadReLU(LayerFieldRule):
                 "underfitting", "val-plateau")
 
     def beyond(self, median: float) -> bool:
-        """At least max_dead of the units dead."""
-        return median >= self.t["max_dead"]
+        """More than max_dead of the units dead."""
+        return median > self.t["max_dead"]
 
     def describe(self, layer: str, median: float) -> str:
         """'layer fc1: 60% of units dead ...'."""

@@ -14,6 +14,14 @@ class InputNotCentered(Rule):
     Gaussian-like feature has the sign of its mean more than 84% of the time. The measure is
     scale-free on purpose: an input merely outside [-1, 1] is not a problem (the known false
     alarm of DeepDiagnosis), and images in [0, 1] with mean 0.13 and std 0.3 are not flagged.
+    Images are judged per colour channel (the header's channel_mean_over_std_max), as the
+    lecture centres them ("for images, center only": subtract the mean image or the mean of
+    each channel): per-pixel means of images differ by position (a digit's border is always
+    blank), which per-channel centring leaves in place and which does no harm, while a whole
+    channel sitting off zero is the all-positive input the lecture warns about.
+    What it explains: a shared offset dominates every unit's pre-activation, so a unit has one
+    sign for all examples (a ReLU unit is then on for all or dead for all), and the zig-zag
+    updates make learning slow (a flat loss, a late drop, a net that stalls short of fitting).
     """
 
     id = "input-not-centered"
@@ -22,12 +30,19 @@ class InputNotCentered(Rule):
     thresholds = {"max_mean_over_std": 1.0}
     advice = ("Center the inputs (--preprocess center, or mean-image / per-channel for images) "
               "or standardize them (--preprocess standardize), fitting on the training split.")
-    explains = ("saturated-activations", "loss-at-init")
+    explains = ("saturated-activations", "loss-at-init", "dead-relu", "loss-flat",
+                "plateau-then-drop", "underfitting")
 
     def on_header(self, header: Record) -> Finding | None:
         """Judge the typical feature: mean |mean| over mean std."""
         stats = header.get("input_stats")
         if not isinstance(stats, dict):
+            return None
+        channel = number(stats.get("channel_mean_over_std_max"))
+        if is_finite(channel):
+            if channel > self.t["max_mean_over_std"]:
+                return self.report(0, f"image inputs are off-center: a colour channel's mean is "
+                                   f"{channel:.1f}x its std", channel_mean_over_std=channel)
             return None
         mean_abs = number(stats.get("mean_abs_mean"))
         std = number(stats.get("std_mean"))

@@ -24,8 +24,12 @@ class TrainingUnstable(Rule):
     forgetting seen from the other side, when it also doubles the error rate (98% -> 88% is
     six times the errors): early in training, accuracies of 60-80% wander by 5-8 points from
     epoch to epoch in healthy runs (babysit's zoo: SVM loss with RMSProp, Adagrad), a change of
-    a fifth of their errors. Superseded by loss-explosion and loss-nan, which name the end of
-    this road.
+    a fifth of their errors. The epochs must be consecutive: on babysit's 240-example spiral a
+    healthy batch-norm net with momentum dips from 97.5% to 89% and recovers the next epoch,
+    several times while it converges (each point there is 2.4 examples); a known miss is
+    therefore Adam at 100x on digits over 30 epochs (PyTorch, Lightning), whose dips of 5-7
+    points last one epoch each (the cross-framework zoo). Superseded by loss-explosion and
+    loss-nan, which name the end of this road.
     """
 
     id = "training-unstable"
@@ -35,7 +39,9 @@ class TrainingUnstable(Rule):
                   "error_growth": 2.0, "epochs": 2}
     advice = ("Lower the learning rate (or decay it), warm it up over the first epochs, or clip "
               "gradients; a larger batch also steadies the updates.")
-    explains = ("loss-oscillation",)
+    # A net thrown back and forth also scores its validation set worse and worse: that rise
+    # is this problem's doing, not memorization (overfitting's val-loss sign).
+    explains = ("loss-oscillation", "overfitting")
 
     def __init__(self, **overrides: float) -> None:
         """Keeps recent window means, the spike count and the best training accuracy."""

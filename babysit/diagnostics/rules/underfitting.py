@@ -6,7 +6,7 @@ import math
 from collections import deque
 
 from babysit.diagnostics.readers.common import is_finite, number
-from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.rule import Finding, Record, Rule, Window
 from babysit.diagnostics.rules._util import (
     accuracy_noise,
     classes_from_loss,
@@ -36,7 +36,12 @@ class Underfitting(Rule):
     the layer rules name its cause. A tenth of the way from chance (0.19 for 10 classes, 0.40
     for 3) is several standard errors above chance on any usual training-accuracy sample (on
     1,000 examples: 9 at 10 classes, 4.5 at 3); without any class count the first training
-    accuracy stands in for chance.
+    accuracy stands in for chance. Accuracy alone can mislead: an untrained net on structured
+    data (the spiral) can sit above that mark by the luck of its init, so when the log has a
+    loss, the loss must also have fallen `learned_fraction` below where it started (the
+    quantity being optimized moved): a later window's mean (10 logged losses) below the first
+    window's, or, on logs with one row per epoch, an epoch's mean loss below the first
+    epoch's. Single minibatch losses are not compared: on the spiral they scatter by +-15%.
     Logs without training accuracy (a Hugging Face Trainer logs loss and eval_loss) are judged
     on losses the same way: learned (the training loss, the mean of the last 1-10 logged, fell
     `learned_fraction` below the first), low (above -log of the accuracy mark: the geometric
@@ -48,7 +53,7 @@ class Underfitting(Rule):
 
     id = "underfitting"
     severity = "warning"
-    needs = ("train_acc",)
+    needs = ("train_acc|val_loss",)
     thresholds = {"min_epochs": 5, "patience": 3, "min_gain": 0.01, "gap": 0.05,
                   "low_fraction": 0.75, "low_default": 0.6, "z": 3.0, "learned_fraction": 0.1,
                   "loss_gap": 0.1}
@@ -70,6 +75,9 @@ class Underfitting(Rule):
         self.first_loss: float | None = None
         self.epoch_losses: deque[float] = deque(maxlen=int(self.t["patience"]))
         self.best_loss_before = math.inf
+        self.first_window: float | None = None
+        self.loss_moved = False
+        self.per_epoch = False
 
     def on_header(self, header: Record) -> Finding | None:
         """Set the low mark from the number of classes; read the validation size."""
@@ -81,6 +89,8 @@ class Underfitting(Rule):
         """Remember the first loss; without a class count from the header, infer it from it."""
         first = number(record.get("loss"))
         self.first_loss = first if is_finite(first) else None
+        # A first row that is already an epoch's end: one row per epoch, each loss an epoch mean.
+        self.per_epoch = any(k in record for k in ("train_acc", "val_acc", "val_loss"))
         if self.classes is None:
             self._set_classes(classes_from_loss(number(record.get("loss"))))
             self.inferred = self.classes is not None
@@ -90,9 +100,18 @@ class Underfitting(Rule):
         self.classes = classes
         self.low = fitted_level(classes, self.t["low_fraction"], self.t["low_default"])
 
+    def on_window(self, window: Window) -> Finding | None:
+        """Note when the loss, smoothed over a window, has moved well below the first window."""
+        if self.first_window is None:
+            self.first_window = window.mean
+        elif window.mean <= (1 - self.t["learned_fraction"]) * self.first_window:
+            self.loss_moved = True
+        return None
+
     def _learned(self) -> bool:
         chance = 1.0 / self.classes if self.classes else (self.first or 0.0)
-        return self.best >= chance + self.t["learned_fraction"] * (1.0 - chance)
+        moved = self.loss_moved or self.first_loss is None
+        return moved and self.best >= chance + self.t["learned_fraction"] * (1.0 - chance)
 
     def on_epoch(self, record: Record) -> Finding | None:
         """Judge level, stagnation and gap at each epoch end."""
@@ -100,6 +119,10 @@ class Underfitting(Rule):
         if not is_finite(train):
             return self._by_losses(record)
         self.epochs += 1
+        epoch_loss = number(record.get("loss")) if self.per_epoch else None
+        if is_finite(epoch_loss) and self.first_loss and \
+                epoch_loss <= (1 - self.t["learned_fraction"]) * self.first_loss:
+            self.loss_moved = True
         self.first = train if self.first is None else self.first
         self.best = max(self.best, train)
         if len(self.recent) == self.recent.maxlen:

@@ -28,7 +28,9 @@ class VanishingActivations(Rule):
     even if an adaptive optimizer repairs it within a few steps (Adam does, so the sustained
     median never sees it), and the fix is the same. Samples in which a hidden layer is mostly
     dead (dead_frac of 0.5 or more) are left to dead-relu: dead units output zeros whatever
-    the init's scale.
+    the init's scale. It explains dead ReLUs that appear after it: once the signal from the
+    input has shrunk, a deep unit's pre-activation is mostly its bias, the same for every
+    example, so a unit pushed negative is off for all of them.
     """
 
     id = "vanishing-activations"
@@ -38,7 +40,7 @@ class VanishingActivations(Rule):
     advice = ("Scale the init to the layer: Xavier (tanh) or He (ReLU) instead of a fixed small "
               "std; or add batch norm between affine and nonlinearity.")
     explains = ("vanishing-gradients", "exploding-gradients", "update-ratio-low", "loss-flat",
-                "plateau-then-drop", "underfitting", "val-plateau")
+                "plateau-then-drop", "underfitting", "val-plateau", "dead-relu")
 
     def __init__(self, **overrides: float) -> None:
         """A sliding median of the last/first spread ratio."""
