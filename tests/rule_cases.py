@@ -101,6 +101,9 @@ t300 = np.arange(300)
 unstable = noisy(np.concatenate([np.geomspace(1.1, 0.02, 200), np.full(600, 0.02)]), 0.3, seed=4)
 unstable[[300, 390, 470, 560, 650]] = 1.0
 
+one_bad_batch = noisy(np.concatenate([np.geomspace(1.1, 0.02, 200), np.full(600, 0.02)]), 0.3, seed=4)
+one_bad_batch[470] = 1.0
+
 spiky_but_low = noisy(np.full(600, 0.02), 0.3, seed=5)
 spiky_but_low[[300, 390, 470, 560]] = 0.1
 
@@ -174,6 +177,7 @@ NEAR_MISSES: dict[str, list[Records]] = {
                      # learned and stalled (a learning rate far too low)
                      [header()] + epochs([0.41] * 8, [0.40] * 8, loss=[1.1] * 8)],
     "training-unstable": [[header()] + curve(np.concatenate([noisy(np.geomspace(1.1, 0.02, 200), 0.3),
-                                                             spiky_but_low]))],  # 5x jumps, still low
+                                                             spiky_but_low])),  # 5x jumps, still low
+                          [header()] + curve(one_bad_batch)],  # one jump back to the start
 
 }
