@@ -1,0 +1,136 @@
+"""Per-layer statistics of a sampled step, computed on the model's device and copied to the
+host in one transfer (a GPU run pays one synchronisation per sampled step, not one per number).
+
+The fields and their meaning are those of babysit's own trainer (babysit/training/stats.py,
+docs/log-format.md): weight and gradient norms, the update/weight ratio, activation mean and
+std, the dead fraction (per unit for Linear, per channel for Conv), the saturated fraction and
+a 16-bin histogram.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from babysit.torch.layers import FUNCTIONAL, Watched
+
+HIST_BINS = 16
+SIGMOID_SAT, TANH_SAT = 0.01, 0.99  # as babysit's trainer: the gradient is below 1-2% there
+SKETCH = 4096  # coordinates kept of a large tensor for its update ratio (~3% error measured)
+SKETCH_ABOVE = 65536  # tensors larger than this are sketched, smaller ones copied whole
+
+
+class Before:
+    """A layer's weights before the optimizer step: whole, or a fixed random sketch."""
+
+    def __init__(self, weight: torch.Tensor, generator: torch.Generator) -> None:
+        """Copy `weight` (or SKETCH of its coordinates, chosen once per tensor by the caller)."""
+        flat = weight.detach().reshape(-1)
+        self.index: torch.Tensor | None = None
+        if flat.numel() > SKETCH_ABOVE:
+            self.index = torch.randperm(flat.numel(), generator=generator)[:SKETCH].to(flat.device)
+            self.values = flat[self.index].clone()
+        else:
+            self.values = flat.clone()
+
+    def ratio(self, weight: torch.Tensor) -> torch.Tensor:
+        """||w_now - w_before|| / ||w_before|| over the kept coordinates (a 0-d tensor)."""
+        flat = weight.detach().reshape(-1)
+        now = flat[self.index] if self.index is not None else flat
+        return torch.linalg.vector_norm(now - self.values) / torch.linalg.vector_norm(self.values)
+
+
+def _units_last(h: torch.Tensor, dim: int) -> torch.Tensor:
+    """(rows, units): units are the last dimension (Linear) or the channels (Conv)."""
+    if dim != -1 and h.dim() > 2:
+        h = h.movedim(dim, -1)
+    return h.reshape(-1, h.shape[-1])
+
+
+def activation_values(layer: Watched, output: torch.Tensor) -> torch.Tensor:
+    """The activations of `layer` from its captured output: the activation module's output as
+    is, or the layer's own output put through the activation it is assumed to feed."""
+    if layer.act_module is not None:
+        return output
+    fn = FUNCTIONAL.get(layer.activation or "")
+    return fn(output) if fn is not None else output
+
+
+def _activation_parts(layer: Watched, h: torch.Tensor, hist: bool) -> tuple[list[str], list[torch.Tensor]]:
+    h = h.detach().float()
+    names, values = ["act_mean", "act_std"], [h.mean(), h.std(unbiased=False)]
+    kind = layer.activation
+    if kind == "relu":
+        alive = (_units_last(h, layer.channels_dim) > 0).any(dim=0)
+        names.append("dead_frac")
+        values.append(1.0 - alive.float().mean())
+    elif kind == "sigmoid":
+        names.append("sat_frac")
+        values.append(((h < SIGMOID_SAT) | (h > 1.0 - SIGMOID_SAT)).float().mean())
+    elif kind == "tanh":
+        names.append("sat_frac")
+        values.append((h.abs() > TANH_SAT).float().mean())
+    if hist:
+        if kind == "sigmoid":
+            lo, hi = torch.zeros((), device=h.device), torch.ones((), device=h.device)
+        elif kind == "tanh":
+            lo, hi = -torch.ones((), device=h.device), torch.ones((), device=h.device)
+        else:
+            lo, hi = h.min(), h.max()
+        hi = torch.maximum(hi, lo + 1e-12)
+        idx = ((h - lo) * (HIST_BINS / (hi - lo))).long().clamp_(0, HIST_BINS - 1)
+        counts = torch.bincount(idx.reshape(-1), minlength=HIST_BINS).float()
+        names += ["hist.lo", "hist.hi"] + [f"hist.{i}" for i in range(HIST_BINS)]
+        values += [lo, hi, *counts.unbind()]
+    return names, values
+
+
+def layer_stats(layers: list[Watched], outputs: dict[str, torch.Tensor],
+                grads: dict[str, torch.Tensor], before: dict[str, Before],
+                hist: bool) -> dict[str, dict[str, Any]]:
+    """Statistics keyed by layer name, with one device-to-host copy for all of them; `grads`
+    holds the gradient norms (0-d tensors) read when the gradients were there."""
+    weights = [w.weight.detach() for w in layers]
+    with torch.no_grad():
+        names: list[tuple[str, str]] = []
+        values: list[torch.Tensor] = []
+        for layer, wn in zip(layers, torch._foreach_norm(weights), strict=True):
+            names.append((layer.name, "weight_norm"))
+            values.append(wn)
+        for layer in layers:
+            if layer.name in grads:
+                names.append((layer.name, "grad_norm"))
+                values.append(grads[layer.name])
+        for layer in layers:
+            if layer.name in before:
+                names.append((layer.name, "update_ratio"))
+                values.append(before[layer.name].ratio(layer.weight))
+            out = outputs.get(layer.name)
+            if out is not None and layer.activation is not None:
+                fields, vals = _activation_parts(layer, activation_values(layer, out), hist)
+                names += [(layer.name, f) for f in fields]
+                values += vals
+        host = torch.stack([v.float().reshape(()) for v in values]).cpu().tolist() if values else []
+    stats: dict[str, dict[str, Any]] = {layer.name: {} for layer in layers}
+    for (layer_name, field), value in zip(names, host, strict=True):
+        entry = stats[layer_name]
+        if field.startswith("hist."):
+            h = entry.setdefault("hist", {"lo": 0.0, "hi": 0.0, "counts": []})
+            key = field[5:]
+            if key in ("lo", "hi"):
+                h[key] = value
+            else:
+                h["counts"].append(int(value))
+        else:
+            entry[field] = value if value == value and abs(value) != float("inf") else None
+    for entry in stats.values():  # keep the histogram last, like the trainer's records
+        if "hist" in entry:
+            entry["hist"] = entry.pop("hist")
+    return stats
+
+
+def all_finite(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """One 0-d bool tensor: every element of every tensor is finite (no host sync)."""
+    flags = [torch.isfinite(t).all() for t in tensors]
+    return torch.stack(flags).all() if flags else torch.ones((), dtype=torch.bool)
