@@ -1,0 +1,266 @@
+"""babysit.torch.Monitor on real PyTorch loops: the log it writes, the findings it makes, what it
+costs on steps it does not sample, and that it never breaks training."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from babysit.torch import Monitor, TrainingStopped  # noqa: E402
+
+SEVERE = ("warning", "error")
+
+
+def digits(seed: int = 0) -> tuple[Any, Any, Any, Any]:
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
+    x = torch.tensor(x / 16.0, dtype=torch.float32)[order]
+    y = torch.tensor(y)[order]
+    return x[:1400], y[:1400], x[1400:], y[1400:]
+
+
+def mlp(hidden: tuple[int, ...] = (64,), act: Any = None, init_std: float | None = None) -> Any:
+    act = act or torch.nn.ReLU
+    layers: list[Any] = []
+    width = 64
+    for h in hidden:
+        layers += [torch.nn.Linear(width, h), act()]
+        width = h
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(width, 10))
+    if init_std is not None:
+        for m in model:
+            if isinstance(m, torch.nn.Linear):
+                torch.nn.init.normal_(m.weight, 0.0, init_std)
+                torch.nn.init.zeros_(m.bias)
+    return model
+
+
+def train(model: Any, opt: Any, log: Path, epochs: int = 4, batch: int = 64, seed: int = 0,
+          view: Any = None, **kw: Any) -> Monitor:
+    """A plain loop as the README shows it; returns the closed monitor."""
+    torch.manual_seed(seed)
+    xt, yt, xv, yv = digits(seed)
+    view = view or (lambda x: x)
+    with Monitor(model, opt, log=log, num_classes=10, **kw) as monitor:
+        for _ in range(epochs):
+            for i in range(0, len(yt), batch):
+                loss = torch.nn.functional.cross_entropy(model(view(xt[i:i + batch])), yt[i:i + batch])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                monitor.step(loss)
+            with torch.no_grad():
+                model.eval()
+                scores = model(view(xv))
+                monitor.epoch(train_acc=(model(view(xt)).argmax(1) == yt).float().mean(),
+                              val_acc=(scores.argmax(1) == yv).float().mean(),
+                              val_loss=torch.nn.functional.cross_entropy(scores, yv))
+                model.train()
+            if monitor.should_stop:
+                break
+    return monitor
+
+
+def records(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def rules(monitor: Monitor, severe: bool = True) -> set[str]:
+    return {f["rule"] for f in monitor.findings if not severe or f["severity"] in SEVERE}
+
+
+def test_a_healthy_run_writes_babysits_log_and_no_warning(tmp_path: Path) -> None:
+    model = mlp()
+    monitor = train(model, torch.optim.Adam(model.parameters(), 1e-3), tmp_path / "run.jsonl")
+    recs = records(tmp_path / "run.jsonl")
+    assert recs[0]["type"] == "header" and recs[0]["num_classes"] == 10
+    assert recs[0]["activation"] == "relu" and recs[0]["optimizer"] == "Adam"
+    assert recs[-1]["type"] == "summary" and recs[-1]["status"] == "completed"
+    steps = [r for r in recs if r["type"] == "step"]
+    assert [r["step"] for r in steps] == list(range(len(steps))) and len(steps) == 4 * 22
+    sampled = [r for r in steps if "layers" in r]
+    assert [r["step"] for r in sampled] == list(range(0, len(steps), 10))
+    hidden, out = sampled[1]["layers"]["0"], sampled[1]["layers"]["2"]
+    assert {"weight_norm", "grad_norm", "update_ratio", "act_mean", "act_std", "dead_frac",
+            "hist"} <= set(hidden)
+    assert list(hidden)[-1] == "hist" and sum(hidden["hist"]["counts"]) == 64 * 64
+    assert "act_mean" not in out and 1e-4 < out["update_ratio"] < 0.1
+    assert [r["epoch"] for r in recs if r["type"] == "epoch"] == [0, 1, 2, 3]
+    assert rules(monitor) == set(), monitor.findings
+    from typer.testing import CliRunner
+
+    from babysit.cli.app import app
+    result = CliRunner().invoke(app, ["diagnose", str(tmp_path / "run.jsonl"), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["findings"] == monitor.findings
+
+
+@pytest.mark.parametrize("name,build,expect", [
+    ("lr far too low", lambda: (m := mlp(), torch.optim.SGD(m.parameters(), 1e-6))[0:2],
+     {"loss-flat", "update-ratio-low"}),
+    ("tiny init, deep tanh", lambda: (m := mlp((64,) * 4, torch.nn.Tanh, 0.01),
+                                      torch.optim.SGD(m.parameters(), 0.01, momentum=0.9))[0:2],
+     {"vanishing-activations"}),
+    ("lr far too high", lambda: (m := mlp(), torch.optim.SGD(m.parameters(), 30.0))[0:2],
+     {"loss-explosion", "loss-nan"}),
+])
+def test_faulty_runs_are_named(tmp_path: Path, name: str, build: Any, expect: set[str]) -> None:
+    model, opt = build()
+    monitor = train(model, opt, tmp_path / "run.jsonl", epochs=8)
+    assert rules(monitor) & expect, monitor.findings
+    assert monitor.findings[0]["rule"] in expect | {"update-ratio-low"}, monitor.findings
+
+
+def test_stop_on_error_sets_should_stop_or_raises(tmp_path: Path) -> None:
+    model = mlp()
+    monitor = train(model, torch.optim.SGD(model.parameters(), 30.0), tmp_path / "a.jsonl", epochs=20)
+    assert monitor.should_stop and records(tmp_path / "a.jsonl")[-1]["type"] == "summary"
+    model = mlp()
+    with pytest.raises(TrainingStopped, match="loss-"):
+        train(model, torch.optim.SGD(model.parameters(), 30.0), tmp_path / "b.jsonl", epochs=20,
+              raise_on_stop=True)
+    assert records(tmp_path / "b.jsonl")[-1]["status"] == "stopped"
+
+
+class FunctionalNet(torch.nn.Module):
+    """F.relu inside forward: no activation module for hooks to see."""
+
+    def __init__(self, bias: float = 0.0) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = torch.nn.Linear(64, 32), torch.nn.Linear(32, 10)
+        torch.nn.init.constant_(self.fc1.bias, bias)
+
+    def forward(self, x: Any) -> Any:
+        return self.fc2(torch.nn.functional.relu(self.fc1(x)))
+
+
+def test_functional_relu_is_judged_from_the_pre_activation(tmp_path: Path) -> None:
+    healthy = FunctionalNet()
+    train(healthy, torch.optim.Adam(healthy.parameters(), 1e-3), tmp_path / "ok.jsonl", epochs=1)
+    first = next(r for r in records(tmp_path / "ok.jsonl") if "layers" in r)["layers"]["fc1"]
+    assert first["dead_frac"] < 0.5 and first["act_mean"] > 0  # relu of the pre-activation
+    dead = FunctionalNet(bias=-20.0)
+    monitor = train(dead, torch.optim.Adam(dead.parameters(), 1e-3), tmp_path / "dead.jsonl")
+    assert "dead-relu" in rules(monitor), monitor.findings
+
+
+def test_a_cnn_reports_dead_channels(tmp_path: Path) -> None:
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(),
+                                torch.nn.Flatten(), torch.nn.Linear(8 * 64, 10))
+    with torch.no_grad():
+        model[0].bias[:6] = -50.0  # 6 of 8 channels dead from the start
+    monitor = train(model, torch.optim.Adam(model.parameters(), 1e-3), tmp_path / "cnn.jsonl",
+                    epochs=2, view=lambda x: x.reshape(-1, 1, 8, 8))
+    conv = next(r for r in records(tmp_path / "cnn.jsonl") if "layers" in r)["layers"]["0"]
+    assert conv["dead_frac"] == pytest.approx(0.75)
+    assert "dead-relu" in rules(monitor)
+
+
+class Overflow(torch.nn.Module):
+    """A net whose second hidden layer overflows to inf at step 5."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = (torch.nn.Linear(64, 32), torch.nn.Linear(32, 32),
+                                        torch.nn.Linear(32, 10))
+        self.act1, self.act2 = torch.nn.ReLU(), torch.nn.ReLU()
+        self.calls = 0
+
+    def forward(self, x: Any) -> Any:
+        self.calls += 1
+        h = self.act1(self.fc1(x))
+        if self.calls == 6:
+            h = h * float("inf")
+        return self.fc3(self.act2(self.fc2(h)))
+
+
+def test_nan_origin_names_the_first_layer_that_went_non_finite(tmp_path: Path) -> None:
+    model = Overflow()
+    monitor = train(model, torch.optim.SGD(model.parameters(), 0.01), tmp_path / "nan.jsonl",
+                    epochs=1)
+    assert monitor.nan_origin == "activations of fc2"
+    bad = next(r for r in records(tmp_path / "nan.jsonl") if r.get("nan_origin"))
+    assert bad["step"] == 5 and "loss-nan" in rules(monitor)
+
+
+def test_an_internal_error_switches_the_monitor_off_not_training(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import babysit.torch.monitor as mon
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(mon, "layer_stats", broken)
+    model = mlp()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        monitor = train(model, torch.optim.Adam(model.parameters(), 1e-3), tmp_path / "x.jsonl",
+                        epochs=2)
+    assert not monitor.enabled
+    assert [str(w.message) for w in caught if "switched off" in str(w.message)] == [
+        "babysit Monitor switched off after an internal error: RuntimeError('boom')"]
+    assert records(tmp_path / "x.jsonl")[0]["type"] == "header"  # the log is whole
+
+
+def test_non_sampled_steps_copy_nothing_to_the_host(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every device-to-host copy goes through one of these; count them per step.
+    copies: list[int] = []
+    monitor_step = [0]
+    for name in ("cpu", "item", "tolist", "__float__", "__bool__"):
+        original = getattr(torch.Tensor, name)
+
+        def counted(self: Any, *a: Any, _original: Any = original, **k: Any) -> Any:
+            copies.append(monitor_step[0])
+            return _original(self, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    xt, yt, _, _ = digits()
+    monitor = Monitor(model, opt, log=tmp_path / "sync.jsonl", num_classes=10, every=10)
+    for step in range(40):
+        loss = torch.nn.functional.cross_entropy(model(xt[:64]), yt[:64])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        monitor_step[0] = step
+        monitor.step(loss)
+        monitor_step[0] = -1  # outside monitor.step: the test's own work
+    monitor.close()
+    during = sorted({s for s in copies if s >= 0})
+    # sampled steps (0, 10, ...) copy their statistics; the step before one flushes the losses
+    assert during == [0, 9, 10, 19, 20, 29, 30, 39], during
+
+
+def test_interrupted_block_leaves_a_whole_log(tmp_path: Path) -> None:
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    xt, yt, _, _ = digits()
+    with pytest.raises(KeyboardInterrupt), Monitor(model, opt, log=tmp_path / "i.jsonl") as monitor:
+        for step in range(15):
+            loss = torch.nn.functional.cross_entropy(model(xt[:64]), yt[:64])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            monitor.step(loss)
+            if step == 12:
+                raise KeyboardInterrupt
+    recs = records(tmp_path / "i.jsonl")
+    assert recs[-1] == {**recs[-1], "type": "summary", "status": "interrupted", "steps": 13}
+    assert len([r for r in recs if r["type"] == "step"]) == 13  # the pending losses were written
+
+
+def test_layers_option_and_bad_arguments_are_clear() -> None:
+    model = mlp((16, 16))
+    assert [w.name for w in Monitor(model, layers=["2"]).layers] == ["2"]
+    with pytest.raises(ValueError, match="no Linear/Conv layer named nope"):
+        Monitor(model, layers=["nope"])
+    with pytest.raises(ValueError, match="stop_on"):
+        Monitor(model, stop_on="fatal")
