@@ -39,7 +39,7 @@ from babysit.torch.layers import (
     main_activation,
     model_summary,
 )
-from babysit.torch.stats import Before, layer_stats
+from babysit.torch.stats import Before, layer_stats, sketch_index
 from babysit.training.records import SCHEMA_VERSION
 from babysit.training.sinks import JsonlSink, Sink
 
@@ -83,6 +83,7 @@ class Monitor:
         self._closed = False
         self._start = time.perf_counter()
         self._generator = torch.Generator().manual_seed(0)
+        self._sketch: dict[str, torch.Tensor | None] = {}  # fixed coordinates per large tensor
         self._doctor = DiagnosticsSink(Engine(), listeners=[self._heard])
         self.sinks: list[Sink] = [self._doctor]
         if log is not None:
@@ -107,7 +108,8 @@ class Monitor:
                 return
             try:
                 if self.nan_origin_enabled and layer.name not in self._flags:
-                    self._flags[layer.name] = torch.isfinite(output.detach()).all()
+                    # a sum is one read of the output; NaN and inf survive it
+                    self._flags[layer.name] = output.detach().sum()
                 if self._sampling and layer.act_module is None and layer.name not in self._outputs:
                     self._outputs[layer.name] = output.detach()
             except Exception as exc:  # never break the user's forward pass
@@ -126,7 +128,9 @@ class Monitor:
         if not (self.enabled and self._sampling):
             return
         try:
-            self._before = {w.name: Before(w.weight, self._generator) for w in self.layers}
+            if not self._sketch:
+                self._sketch = {w.name: sketch_index(w.weight, self._generator) for w in self.layers}
+            self._before = {w.name: Before(w.weight, self._sketch[w.name]) for w in self.layers}
         except Exception as exc:
             self._fail(exc)
 
@@ -242,7 +246,7 @@ class Monitor:
         """Where a non-finite loss came from: the first layer (in forward order) whose output
         was non-finite on that step, else the loss computation itself."""
         if flags:
-            finite = torch.stack(list(flags.values())).cpu().tolist()
+            finite = torch.isfinite(torch.stack(list(flags.values()))).cpu().tolist()
             for name, ok in zip(flags, finite, strict=True):
                 if not ok:
                     return f"activations of {name}"

@@ -24,21 +24,26 @@ SKETCH_ABOVE = 65536  # tensors larger than this are sketched, smaller ones copi
 class Before:
     """A layer's weights before the optimizer step: whole, or a fixed random sketch."""
 
-    def __init__(self, weight: torch.Tensor, generator: torch.Generator) -> None:
-        """Copy `weight` (or SKETCH of its coordinates, chosen once per tensor by the caller)."""
+    def __init__(self, weight: torch.Tensor, index: torch.Tensor | None) -> None:
+        """Copy `weight`, or only the coordinates in `index` (see sketch_index)."""
         flat = weight.detach().reshape(-1)
-        self.index: torch.Tensor | None = None
-        if flat.numel() > SKETCH_ABOVE:
-            self.index = torch.randperm(flat.numel(), generator=generator)[:SKETCH].to(flat.device)
-            self.values = flat[self.index].clone()
-        else:
-            self.values = flat.clone()
+        self.index = index
+        self.values = flat[index].clone() if index is not None else flat.clone()
 
     def ratio(self, weight: torch.Tensor) -> torch.Tensor:
         """||w_now - w_before|| / ||w_before|| over the kept coordinates (a 0-d tensor)."""
         flat = weight.detach().reshape(-1)
         now = flat[self.index] if self.index is not None else flat
         return torch.linalg.vector_norm(now - self.values) / torch.linalg.vector_norm(self.values)
+
+
+def sketch_index(weight: torch.Tensor, generator: torch.Generator) -> torch.Tensor | None:
+    """SKETCH random coordinates of a large tensor (drawn once per tensor and kept: the same
+    coordinates before and after every update), or None for a tensor small enough to copy."""
+    n = weight.numel()
+    if n <= SKETCH_ABOVE:
+        return None
+    return torch.randint(0, n, (SKETCH,), generator=generator).to(weight.device)
 
 
 def _units_last(h: torch.Tensor, dim: int) -> torch.Tensor:

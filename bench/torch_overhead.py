@@ -1,0 +1,92 @@
+"""Cost of babysit.torch.Monitor beside a PyTorch loop, side by side in one run.
+
+Run: python bench/torch_overhead.py [--steps 300] [--repeats 5]
+Two models on random MNIST-shaped data, Adam: an MLP 784-512-512-10 (batch 256) and a small CNN
+(two 3x3 conv layers of 32 channels on 28x28 inputs, batch 64). Each is trained without babysit,
+with the Monitor at its default sampling (every=10), every=100 and every=1, all writing a
+JSONL log; configurations are interleaved over `repeats` rounds and the median time per step
+is reported, so drifts in machine load hit all alike. Torch runs on one thread, as CPU
+training beside other work usually does, to keep the timing steady on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from babysit.torch import Monitor
+
+
+def mlp() -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512),
+                               torch.nn.ReLU(), torch.nn.Linear(512, 10))
+
+
+def cnn() -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(),
+                               torch.nn.Conv2d(32, 32, 3, padding=1), torch.nn.ReLU(),
+                               torch.nn.MaxPool2d(4), torch.nn.Flatten(),
+                               torch.nn.Linear(32 * 49, 10))
+
+
+def timed(build: Callable[[], torch.nn.Module], shape: tuple[int, ...], batch: int, steps: int,
+          every: int | None, log: Path) -> float:
+    """Seconds per step of one training run (every=None: no babysit)."""
+    torch.manual_seed(0)
+    model = build()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    x, y = torch.randn(batch * 8, *shape), torch.randint(0, 10, (batch * 8,))
+    monitor: Any = Monitor(model, opt, log=log, num_classes=10, every=every, overwrite=True) \
+        if every else None
+    start = time.perf_counter()
+    for step in range(steps):
+        i = (step % 8) * batch
+        loss = torch.nn.functional.cross_entropy(model(x[i:i + batch]), y[i:i + batch])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if monitor is not None:
+            monitor.step(loss)
+    if monitor is not None:
+        monitor.close()
+    return (time.perf_counter() - start) / steps
+
+
+def main() -> None:
+    """Print a markdown table of ms/step and overhead per model and sampling."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    models = {"MLP 784-512-512-10, batch 256": (mlp, (784,), 256),
+              "CNN 2x conv3x3(32) on 28x28, batch 64": (cnn, (1, 28, 28), 64)}
+    settings: list[tuple[str, int | None]] = [("no babysit", None), ("every=100", 100),
+                                              ("every=10 (default)", 10), ("every=1", 1)]
+    times: dict[tuple[str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(args.repeats):
+            for name, (build, shape, batch) in models.items():
+                for label, every in settings:
+                    t = timed(build, shape, batch, args.steps, every, Path(tmp) / "run.jsonl")
+                    times.setdefault((name, label), []).append(t)
+    print(f"torch {torch.__version__} (1 thread), Python {platform.python_version()}, "
+          f"{platform.machine()}; {args.steps} steps x {args.repeats} rounds, median\n")
+    print("| model | babysit | ms/step | overhead |\n|---|---|---|---|")
+    for name in models:
+        base = statistics.median(times[(name, "no babysit")])
+        for label, _ in settings:
+            t = statistics.median(times[(name, label)])
+            print(f"| {name} | {label} | {1000 * t:.2f} | {100 * (t / base - 1):+.1f}% |")
+
+
+if __name__ == "__main__":
+    main()
