@@ -3,16 +3,19 @@
 Run: python bench/torch_overhead.py [--steps 300] [--repeats 5]
 Two models on random MNIST-shaped data, Adam: an MLP 784-512-512-10 (batch 256) and a small CNN
 (two 3x3 conv layers of 32 channels on 28x28 inputs, batch 64). Each is trained without babysit,
-with the Monitor at its default sampling (every=10), every=100 and every=1, all writing a
-JSONL log; configurations are interleaved over `repeats` rounds and the median time per step
-is reported, so drifts in machine load hit all alike. Torch runs on one thread, as CPU
-training beside other work usually does, to keep the timing steady on a 2-core machine.
+with the Monitor at its default sampling (every=10), every=100 and every=1, all writing a JSONL
+log. Configurations run in a shuffled order in each of `repeats` rounds; the overhead is the
+median over rounds of each round's time against that round's own no-babysit run (this machine's
+step times drift by 10-20% between minutes, far more than the effect measured). Torch runs on
+one thread, as CPU training beside other work usually does, to keep the timing steady on a
+2-core machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import random
 import statistics
 import tempfile
 import time
@@ -72,20 +75,23 @@ def main() -> None:
     settings: list[tuple[str, int | None]] = [("no babysit", None), ("every=100", 100),
                                               ("every=10 (default)", 10), ("every=1", 1)]
     times: dict[tuple[str, str], list[float]] = {}
+    order = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeats):
             for name, (build, shape, batch) in models.items():
-                for label, every in settings:
+                for label, every in order.sample(settings, len(settings)):
                     t = timed(build, shape, batch, args.steps, every, Path(tmp) / "run.jsonl")
                     times.setdefault((name, label), []).append(t)
     print(f"torch {torch.__version__} (1 thread), Python {platform.python_version()}, "
           f"{platform.machine()}; {args.steps} steps x {args.repeats} rounds, median\n")
     print("| model | babysit | ms/step | overhead |\n|---|---|---|---|")
     for name in models:
-        base = statistics.median(times[(name, "no babysit")])
+        base = times[(name, "no babysit")]
         for label, _ in settings:
-            t = statistics.median(times[(name, label)])
-            print(f"| {name} | {label} | {1000 * t:.2f} | {100 * (t / base - 1):+.1f}% |")
+            t = times[(name, label)]
+            ratio = statistics.median(a / b for a, b in zip(t, base, strict=True))
+            print(f"| {name} | {label} | {1000 * statistics.median(t):.2f} | "
+                  f"{100 * (ratio - 1):+.1f}% |")
 
 
 if __name__ == "__main__":

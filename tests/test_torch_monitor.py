@@ -87,10 +87,11 @@ def test_a_healthy_run_writes_babysits_log_and_no_warning(tmp_path: Path) -> Non
     assert [r["step"] for r in steps] == list(range(len(steps))) and len(steps) == 4 * 22
     sampled = [r for r in steps if "layers" in r]
     assert [r["step"] for r in sampled] == list(range(0, len(steps), 10))
-    hidden, out = sampled[1]["layers"]["0"], sampled[1]["layers"]["2"]
+    hidden, out = sampled[5]["layers"]["0"], sampled[5]["layers"]["2"]  # step 50: histograms too
     assert {"weight_norm", "grad_norm", "update_ratio", "act_mean", "act_std", "dead_frac",
             "hist"} <= set(hidden)
     assert list(hidden)[-1] == "hist" and sum(hidden["hist"]["counts"]) == 64 * 64
+    assert [r["step"] for r in sampled if "hist" in r["layers"]["0"]] == [0, 50]
     assert "act_mean" not in out and 1e-4 < out["update_ratio"] < 0.1
     assert [r["epoch"] for r in recs if r["type"] == "epoch"] == [0, 1, 2, 3]
     assert rules(monitor) == set(), monitor.findings

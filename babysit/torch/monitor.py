@@ -64,7 +64,9 @@ class Monitor:
         self.model, self.optimizer = model, optimizer
         self.layers: list[Watched] = find_layers(model, layers, activation)
         self.every = max(1, int(every))
-        self.hist_every = max(1, int(hist_every or self.every))
+        # Histograms cost as much as the other statistics together (a bincount per layer):
+        # every fifth sample is plenty for the depth figure and the dashboard.
+        self.hist_every = max(1, int(hist_every or 5 * self.every))
         self.stop_on, self.raise_on_stop, self.on_finding = stop_on, raise_on_stop, on_finding
         self.nan_origin_enabled = nan_origin
         self.should_stop = False
