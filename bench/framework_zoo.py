@@ -29,6 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: find bench/
+from bench.zoo_torch import MONITOR_CASES, train_monitor
+
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "zoo"
 JSONL_EVERY, TB_EVERY, MLFLOW_EVERY = 1, 5, 10
 
@@ -299,16 +302,26 @@ def train_lightning(case: Case, seed: int, out: Path) -> None:
         shutil.copy(Path(logger.log_dir) / "metrics.csv", out / "lightning" / f"{case.name}-s{seed}.csv")
 
 
-def generate(out: Path, seeds: list[int]) -> None:
-    """Train every case for every seed and write the fixtures and labels."""
-    if out.exists():
+def sources() -> list[tuple[list[Any], Any, list[str]]]:
+    """(cases, training function, formats it logs) for every framework in the zoo."""
+    return [(CASES, train_plain, ["jsonl", "tensorboard", "mlflow"]),
+            (KERAS_CASES, train_keras, ["keras"]), (HF_CASES, train_hf, ["hf"]),
+            (LIGHTNING_CASES, train_lightning, ["lightning"]),
+            (MONITOR_CASES, train_monitor, ["torch"])]
+
+
+def generate(out: Path, seeds: list[int], only: list[str] | None = None) -> None:
+    """Train every case for every seed and write the fixtures and labels; with `only`, just
+    the sources logging those formats, keeping the other fixtures and their labels."""
+    labels: dict[str, Any] = {}
+    if only:
+        labels = json.loads((out / "labels.json").read_text())
+    elif out.exists():
         shutil.rmtree(out)
-    (out / "jsonl").mkdir(parents=True)
-    labels = {}
-    for cases, train, formats in ((CASES, train_plain, ["jsonl", "tensorboard", "mlflow"]),
-                                  (KERAS_CASES, train_keras, ["keras"]),
-                                  (HF_CASES, train_hf, ["hf"]),
-                                  (LIGHTNING_CASES, train_lightning, ["lightning"])):
+    (out / "jsonl").mkdir(parents=True, exist_ok=True)
+    for cases, train, formats in sources():
+        if only and not set(formats) & set(only):
+            continue
         for case in cases:
             for seed in seeds:
                 train(case, seed, out)
@@ -317,11 +330,12 @@ def generate(out: Path, seeds: list[int]) -> None:
                                                    "root_cause": case.root_cause,
                                                    "healthy": case.healthy}
     (out / "labels.json").write_text(json.dumps(labels, indent=1) + "\n")
-    import sqlite3
+    if (out / "mlflow.db").exists():
+        import sqlite3
 
-    db = sqlite3.connect(out / "mlflow.db")  # MLflow leaves free pages behind: keep the fixture small
-    db.execute("VACUUM")
-    db.close()
+        db = sqlite3.connect(out / "mlflow.db")  # MLflow leaves free pages behind: keep it small
+        db.execute("VACUUM")
+        db.close()
 
 
 def judge(report: dict[str, Any], label: dict[str, Any]) -> tuple[list[Any], list[str]]:
@@ -353,11 +367,12 @@ def diagnose(path: Path, *args: str) -> dict[str, Any]:
 def reports(fixtures: Path) -> dict[str, dict[str, dict[str, Any]]]:
     """format -> run -> report, for every fixture."""
     out: dict[str, dict[str, dict[str, Any]]] = {"jsonl": {}, "tensorboard": {}, "mlflow": {},
-                                                 "keras": {}, "hf": {}, "lightning": {}}
+                                                 "keras": {}, "hf": {}, "lightning": {},
+                                                 "torch": {}}
     for fmt, pattern in (("jsonl", "jsonl/*.jsonl"), ("keras", "keras/*.csv"), ("hf", "hf/*.json"),
-                         ("lightning", "lightning/*.csv")):
+                         ("lightning", "lightning/*.csv"), ("torch", "torch/*.jsonl.gz")):
         for path in sorted(fixtures.glob(pattern)):
-            out[fmt][path.stem] = diagnose(path)["runs"][0]
+            out[fmt][path.name.split(".")[0]] = diagnose(path)["runs"][0]
     for report in diagnose(fixtures / "tensorboard")["runs"]:
         out["tensorboard"][report["run"]] = report
     for report in diagnose(fixtures / "mlflow.db")["runs"]:
@@ -393,9 +408,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=FIXTURES)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--score", action="store_true", help="diagnose the fixtures, print recall")
+    parser.add_argument("--only", nargs="+", help="regenerate only these formats (e.g. torch)")
     args = parser.parse_args()
     if not args.score:
-        generate(args.out, args.seeds)
+        generate(args.out, args.seeds, args.only)
     score(args.out)
 
 

@@ -1,7 +1,8 @@
 """The cross-framework zoo: runs trained with real PyTorch (logged as JSONL every step,
 TensorBoard every 5 steps, MLflow every 10), Keras 3 (CSVLogger, one row per epoch), the
 Hugging Face Trainer (trainer_state.json: losses only) and Lightning (CSVLogger: the loss every
-10 steps, metrics per epoch); their labels must hold, root cause first.
+10 steps, metrics per epoch) and plain PyTorch loops watched by babysit.torch.Monitor (per-layer
+statistics); their labels must hold, root cause first.
 
 The fixtures come from `python bench/framework_zoo.py --seeds 0 1`. A label that does not hold
 yet is a strict xfail naming why, so that fixing it is noticed.
@@ -44,9 +45,9 @@ def reports(fmt: str) -> dict[str, dict[str, Any]]:
         return out["runs"] if "runs" in out else [out]
 
     files = {"jsonl": "jsonl/*.jsonl", "keras": "keras/*.csv", "hf": "hf/*.json",
-             "lightning": "lightning/*.csv"}
+             "lightning": "lightning/*.csv", "torch": "torch/*.jsonl.gz"}
     if fmt in files:
-        return {p.stem: diagnose(p)[0] for p in sorted(ZOO.glob(files[fmt]))}
+        return {p.name.split(".")[0]: diagnose(p)[0] for p in sorted(ZOO.glob(files[fmt]))}
     return {r["run"]: r for r in diagnose(ZOO / ("tensorboard" if fmt == "tensorboard" else "mlflow.db"))}
 
 
@@ -71,5 +72,5 @@ def test_every_broken_run_names_its_root_cause() -> None:
 
 
 def test_every_format_holds_every_run() -> None:
-    for fmt in ("jsonl", "tensorboard", "mlflow", "keras", "hf", "lightning"):
+    for fmt in ("jsonl", "tensorboard", "mlflow", "keras", "hf", "lightning", "torch"):
         assert set(reports(fmt)) == {run for run, label in LABELS.items() if fmt in label["formats"]}, fmt

@@ -1,0 +1,125 @@
+"""The cross-framework zoo's PyTorch-monitor runs: plain PyTorch loops on sklearn's digits watched
+by babysit.torch.Monitor, so their logs carry per-layer statistics (format "torch").
+
+The faults are those of issue 13's list: lr far too high / low, tiny init in a deep tanh net,
+large sigmoid init on raw input, ReLUs dying after a high lr, a scaled-up last layer, a tiny
+subset, a 2-unit net; and healthy MLPs. bench/framework_zoo.py generates and scores them with
+the other formats.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TOO_HIGH = ["loss-nan", "loss-explosion"]
+
+
+@dataclass(frozen=True)
+class MonitorCase:
+    """One monitored run and its labels (the fields bench/framework_zoo.py's labels use)."""
+
+    name: str
+    hidden: tuple[int, ...] = (64,)
+    activation: str = "relu"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    epochs: int = 8
+    batch: int = 64
+    subset: int | None = None
+    init_std: float | None = None
+    last_scale: float | None = None  # multiply the output layer's initial weights
+    raw: bool = False  # pixels 0..16 as they are, not divided by 16
+    must_fire: list[list[str]] = field(default_factory=list)
+    must_not_fire: list[str] = field(default_factory=list)
+    root_cause: list[str] = field(default_factory=list)
+    healthy: bool = False
+
+
+MONITOR_CASES = [
+    MonitorCase("torch-healthy", healthy=True),
+    MonitorCase("torch-healthy-deep-tanh", hidden=(64, 64, 64), activation="tanh", epochs=10,
+                healthy=True),
+    MonitorCase("torch-lr-far-too-high", optimizer="sgd", lr=30.0, must_fire=[TOO_HIGH],
+                root_cause=TOO_HIGH),
+    MonitorCase("torch-lr-far-too-low", optimizer="sgd", lr=1e-6, batch=32,
+                must_fire=[["loss-flat", "update-ratio-low"]], must_not_fire=["underfitting"],
+                root_cause=["update-ratio-low", "loss-flat"]),
+    MonitorCase("torch-tiny-init-deep-tanh", hidden=(64,) * 4, activation="tanh",
+                optimizer="momentum", lr=0.01, init_std=0.01, epochs=15,
+                must_fire=[["vanishing-activations"]], root_cause=["vanishing-activations"]),
+    MonitorCase("torch-large-sigmoid-raw", activation="sigmoid", optimizer="sgd", lr=0.1,
+                init_std=1.0, raw=True, must_fire=[["saturated-activations"], ["loss-at-init"]],
+                root_cause=["saturated-activations", "loss-at-init"]),
+    MonitorCase("torch-relu-dying-high-lr", hidden=(128,), optimizer="sgd", lr=3.0,
+                must_fire=[["dead-relu"]], root_cause=["dead-relu", "update-ratio-high"]),
+    MonitorCase("torch-last-layer-x100", last_scale=100.0, must_fire=[["loss-at-init"]],
+                root_cause=["loss-at-init"]),
+    MonitorCase("torch-tiny-subset", subset=60, epochs=150, batch=20, lr=3e-3,
+                must_fire=[["overfitting"]], must_not_fire=["underfitting"],
+                root_cause=["overfitting"]),
+    MonitorCase("torch-two-unit-net", hidden=(2,), epochs=40, batch=32,
+                must_fire=[["underfitting"]], must_not_fire=["overfitting"],
+                root_cause=["underfitting"]),
+]
+
+
+def train_monitor(case: MonitorCase, seed: int, out: Path) -> None:
+    """Train `case` with a plain loop and babysit's Monitor, log to out/torch/<name>-s<seed>.jsonl.gz."""
+    import torch
+    from sklearn.datasets import load_digits
+
+    from babysit.torch import Monitor
+
+    torch.manual_seed(seed)
+    x, y = load_digits(return_X_y=True)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
+    x = torch.tensor(x if case.raw else x / 16.0, dtype=torch.float32)[order]
+    y = torch.tensor(y)[order]
+    xt, yt, xv, yv = x[:1400], y[:1400], x[1400:], y[1400:]
+    if case.subset:
+        xt, yt = xt[: case.subset], yt[: case.subset]
+    act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}[case.activation]
+    layers: list[Any] = []
+    width = 64
+    for h in case.hidden:
+        layers += [torch.nn.Linear(width, h), act()]
+        width = h
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(width, 10))
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, torch.nn.Linear) and case.init_std is not None:
+                torch.nn.init.normal_(m.weight, 0.0, case.init_std)
+                torch.nn.init.zeros_(m.bias)
+        if case.last_scale:
+            model[-1].weight.mul_(case.last_scale)
+    opt = (torch.optim.Adam(model.parameters(), lr=case.lr) if case.optimizer == "adam" else
+           torch.optim.SGD(model.parameters(), lr=case.lr,
+                           momentum=0.9 if case.optimizer == "momentum" else 0.0))
+    (out / "torch").mkdir(parents=True, exist_ok=True)
+    log = out / "torch" / f"{case.name}-s{seed}.jsonl"
+    with Monitor(model, opt, log=log, num_classes=10, overwrite=True) as monitor:
+        for _ in range(case.epochs):
+            perm = torch.randperm(len(yt))
+            for i in range(0, len(yt), case.batch):
+                idx = perm[i : i + case.batch]
+                loss = torch.nn.functional.cross_entropy(model(xt[idx]), yt[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                monitor.step(loss)
+            model.eval()
+            with torch.no_grad():
+                scores = model(xv)
+                monitor.epoch(train_acc=(model(xt).argmax(1) == yt).float().mean(),
+                              val_acc=(scores.argmax(1) == yv).float().mean(),
+                              val_loss=torch.nn.functional.cross_entropy(scores, yv))
+            model.train()
+            if monitor.should_stop:
+                break
+    with log.open("rb") as src, gzip.GzipFile(log.with_suffix(".jsonl.gz"), "wb", mtime=0) as dst:
+        shutil.copyfileobj(src, dst)  # babysit reads gzip; the fixtures are 5x smaller
+    log.unlink()
