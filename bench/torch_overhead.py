@@ -41,14 +41,21 @@ def cnn() -> torch.nn.Module:
 
 
 def timed(build: Callable[[], torch.nn.Module], shape: tuple[int, ...], batch: int, steps: int,
-          every: int | None, log: Path) -> float:
-    """Seconds per step of one training run (every=None: no babysit)."""
+          every: int | None, log: Path, wandb_freq: int | None = None) -> float:
+    """Seconds per step of one training run (every=None: no babysit; wandb_freq: wandb.watch
+    with log="all" at that log_freq, and wandb.log of the loss every step, offline)."""
     torch.manual_seed(0)
     model = build()
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     x, y = torch.randn(batch * 8, *shape), torch.randint(0, 10, (batch * 8,))
     monitor: Any = Monitor(model, opt, log=log, num_classes=10, every=every, overwrite=True) \
         if every else None
+    run: Any = None
+    if wandb_freq:
+        import wandb
+
+        run = wandb.init(mode="offline", dir=str(log.parent), project="bench", reinit=True)
+        run.watch(model, log="all", log_freq=wandb_freq)
     start = time.perf_counter()
     for step in range(steps):
         i = (step % 8) * batch
@@ -58,9 +65,14 @@ def timed(build: Callable[[], torch.nn.Module], shape: tuple[int, ...], batch: i
         opt.step()
         if monitor is not None:
             monitor.step(loss)
+        if run is not None:
+            run.log({"loss": loss.item()})
     if monitor is not None:
         monitor.close()
-    return (time.perf_counter() - start) / steps
+    seconds = (time.perf_counter() - start) / steps
+    if run is not None:
+        run.finish()
+    return seconds
 
 
 def main() -> None:
@@ -72,22 +84,31 @@ def main() -> None:
     torch.set_num_threads(1)
     models = {"MLP 784-512-512-10, batch 256": (mlp, (784,), 256),
               "CNN 2x conv3x3(32) on 28x28, batch 64": (cnn, (1, 28, 28), 64)}
-    settings: list[tuple[str, int | None]] = [("no babysit", None), ("every=100", 100),
-                                              ("every=10 (default)", 10), ("every=1", 1)]
+    settings: list[tuple[str, int | None, int | None]] = [
+        ("no babysit", None, None), ("every=100", 100, None), ("every=10 (default)", 10, None),
+        ("every=1", 1, None)]
+    try:
+        import wandb  # noqa: F401
+
+        settings += [("wandb.watch(log='all'), log_freq=1000 (its default)", None, 1000),
+                     ("wandb.watch(log='all'), log_freq=10", None, 10)]
+    except ImportError:
+        print("(wandb not installed: its rows are skipped; pip install wandb)")
     times: dict[tuple[str, str], list[float]] = {}
     order = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeats):
             for name, (build, shape, batch) in models.items():
-                for label, every in order.sample(settings, len(settings)):
-                    t = timed(build, shape, batch, args.steps, every, Path(tmp) / "run.jsonl")
+                for label, every, freq in order.sample(settings, len(settings)):
+                    t = timed(build, shape, batch, args.steps, every, Path(tmp) / "run.jsonl",
+                              freq)
                     times.setdefault((name, label), []).append(t)
     print(f"torch {torch.__version__} (1 thread), Python {platform.python_version()}, "
           f"{platform.machine()}; {args.steps} steps x {args.repeats} rounds, median\n")
     print("| model | babysit | ms/step | overhead |\n|---|---|---|---|")
     for name in models:
         base = times[(name, "no babysit")]
-        for label, _ in settings:
+        for label, _, _ in settings:
             t = times[(name, label)]
             ratio = statistics.median(a / b for a, b in zip(t, base, strict=True))
             print(f"| {name} | {label} | {1000 * statistics.median(t):.2f} | "
