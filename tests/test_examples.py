@@ -20,23 +20,30 @@ def run(script: str, log: Path, *args: str) -> tuple[str, list[dict]]:
     return proc.stdout, [json.loads(line) for line in log.read_text().splitlines()]
 
 
+NEEDS = {"lightning_digits.py": "pytorch_lightning", "transformers_digits.py": "transformers"}
+
+
 @pytest.mark.parametrize("script,args", [("torch_digits.py", []), ("torch_digits.py", ["--cnn"]),
-                                         ("lightning_digits.py", [])])
+                                         ("lightning_digits.py", []),
+                                         ("transformers_digits.py", [])])
 def test_example_writes_a_healthy_babysit_log(tmp_path: Path, script: str, args: list[str]) -> None:
-    if script.startswith("lightning"):
-        pytest.importorskip("pytorch_lightning")
+    if script in NEEDS:
+        pytest.importorskip(NEEDS[script])
     out, recs = run(script, tmp_path / "run.jsonl", "--epochs", "3", *args)
     assert recs[0]["type"] == "header" and recs[-1]["status"] == "completed"
     epochs = [r for r in recs if r["type"] == "epoch"]
-    assert len(epochs) == 3 and {"train_acc", "val_acc", "val_loss"} <= set(epochs[-1])
+    wanted = {"val_acc", "val_loss"} | ({"train_acc"} if "transformers" not in script else set())
+    assert len(epochs) == 3 and wanted <= set(epochs[-1])  # the HF Trainer has no train accuracy
+    assert any("loss" in r for r in recs if r["type"] == "step")
     sampled = [r for r in recs if "layers" in r]
     assert sampled and all("update_ratio" in v for r in sampled[1:] for v in r["layers"].values())
     assert "warning:" not in out and "error:" not in out, out
 
 
-@pytest.mark.parametrize("script", ["torch_digits.py", "lightning_digits.py"])
+@pytest.mark.parametrize("script", ["torch_digits.py", "lightning_digits.py",
+                                    "transformers_digits.py"])
 def test_example_with_a_far_too_low_rate_is_told_so(tmp_path: Path, script: str) -> None:
-    if script.startswith("lightning"):
-        pytest.importorskip("pytorch_lightning")
+    if script in NEEDS:
+        pytest.importorskip(NEEDS[script])
     out, _ = run(script, tmp_path / "run.jsonl", "--epochs", "8", "--lr", "1e-6")
     assert "warning: update-ratio-low" in out, out

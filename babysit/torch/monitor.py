@@ -79,7 +79,7 @@ class Monitor:
         self._grads: dict[str, torch.Tensor] | None = None
         self._before: dict[str, Before] = {}
         self._pending: list[tuple[dict[str, Any], dict[str, Any] | None, dict[str, torch.Tensor]]] = []
-        self._losses: list[torch.Tensor] = []
+        self._losses: list[torch.Tensor | None] = []
         self._stop_message: str | None = None
         self._diverged = False
         self._closed = False
@@ -147,8 +147,9 @@ class Monitor:
                 self._fail(exc)
 
     # --- the training loop's calls ----------------------------------------------------------
-    def step(self, loss: torch.Tensor | float) -> None:
-        """Record one optimizer step (call it after optimizer.step())."""
+    def step(self, loss: torch.Tensor | float | None) -> None:
+        """Record one optimizer step (call it after optimizer.step()); `loss` None when the
+        trainer does not hand it over (its logged loss then comes through `log`)."""
         if self.enabled:
             try:
                 self._step(loss)
@@ -158,10 +159,10 @@ class Monitor:
             message, self._stop_message = self._stop_message, None
             raise TrainingStopped(message)
 
-    def _step(self, loss: torch.Tensor | float) -> None:
+    def _step(self, loss: torch.Tensor | float | None) -> None:
         s = self.step_index
-        value = loss.detach().reshape(()) if isinstance(loss, torch.Tensor) \
-            else torch.tensor(float(loss))
+        value = None if loss is None else loss.detach().reshape(()) \
+            if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
         layers = None
         if self._sampling:
             self.capture_gradients()
@@ -178,6 +179,20 @@ class Monitor:
         self._sampling = self.step_index % self.every == 0
         if len(self._pending) >= self.every:
             self._flush()
+
+    def log(self, **metrics: Any) -> None:
+        """Record metrics another tool computed for the last step (a Hugging Face Trainer's
+        loss, averaged over its logging interval) as a step record of their own."""
+        if not self.enabled or not metrics:
+            return
+        try:
+            self._flush()
+            rec: dict[str, Any] = {"type": "step", "step": max(self.step_index - 1, 0),
+                                   "epoch": self.epoch_index}
+            rec.update({k: as_float(v) for k, v in metrics.items() if v is not None})
+            self._emit(rec)
+        except Exception as exc:
+            self._fail(exc)
 
     def epoch(self, **metrics: Any) -> None:
         """Record the end of an epoch: any of train_acc, val_acc, val_loss (numbers or tensors)."""
@@ -231,11 +246,14 @@ class Monitor:
         """Copy the pending losses to the host in one transfer and emit their records."""
         if not self._pending:
             return
-        values = torch.stack(self._losses).float().cpu().tolist()
+        given = [v for v in self._losses if v is not None]
+        copied = iter(torch.stack(given).float().cpu().tolist() if given else [])
+        values = [None if v is None else next(copied) for v in self._losses]
         pending, self._pending, self._losses = self._pending, [], []
         for (rec, layers, flags), value in zip(pending, values, strict=True):
-            rec["loss"] = value
-            if value != value or abs(value) == float("inf"):
+            if value is not None:
+                rec["loss"] = value
+            if value is not None and (value != value or abs(value) == float("inf")):
                 self._diverged = True
                 if self.nan_origin is None:
                     self.nan_origin = self._origin(flags, layers)
