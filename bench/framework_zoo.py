@@ -25,37 +25,17 @@ import math
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: find bench/
+from bench.zoo_case import TOO_HIGH, Case
 from bench.zoo_torch import MONITOR_CASES, train_monitor
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "zoo"
 JSONL_EVERY, TB_EVERY, MLFLOW_EVERY = 1, 5, 10
 
 
-@dataclass(frozen=True)
-class Case:
-    """One run: how it trains, and what a diagnosis must and must not say."""
-
-    name: str
-    hidden: tuple[int, ...] = (64,)
-    activation: str = "relu"
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    epochs: int = 8
-    batch: int = 64
-    subset: int | None = None
-    init_std: float | None = None  # N(0, std^2) weights instead of PyTorch's default
-    must_fire: list[list[str]] = field(default_factory=list)  # each inner list: any of these
-    must_not_fire: list[str] = field(default_factory=list)
-    root_cause: list[str] = field(default_factory=list)  # the first finding must be one of these
-    healthy: bool = False
-
-
-TOO_HIGH = ["loss-nan", "loss-explosion"]
 CASES = [
     Case("healthy-adam", healthy=True),
     Case("healthy-sgd-momentum", optimizer="momentum", lr=0.05, batch=32, healthy=True),

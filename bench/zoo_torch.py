@@ -11,63 +11,40 @@ from __future__ import annotations
 
 import gzip
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TOO_HIGH = ["loss-nan", "loss-explosion"]
-
-
-@dataclass(frozen=True)
-class MonitorCase:
-    """One monitored run and its labels (the fields bench/framework_zoo.py's labels use)."""
-
-    name: str
-    hidden: tuple[int, ...] = (64,)
-    activation: str = "relu"
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    epochs: int = 8
-    batch: int = 64
-    subset: int | None = None
-    init_std: float | None = None
-    last_scale: float | None = None  # multiply the output layer's initial weights
-    raw: bool = False  # pixels 0..16 as they are, not divided by 16
-    must_fire: list[list[str]] = field(default_factory=list)
-    must_not_fire: list[str] = field(default_factory=list)
-    root_cause: list[str] = field(default_factory=list)
-    healthy: bool = False
-
+from bench.zoo_case import TOO_HIGH, Case
 
 MONITOR_CASES = [
-    MonitorCase("torch-healthy", healthy=True),
-    MonitorCase("torch-healthy-deep-tanh", hidden=(64, 64, 64), activation="tanh", epochs=10,
+    Case("torch-healthy", healthy=True),
+    Case("torch-healthy-deep-tanh", hidden=(64, 64, 64), activation="tanh", epochs=10,
                 healthy=True),
-    MonitorCase("torch-lr-far-too-high", optimizer="sgd", lr=30.0, must_fire=[TOO_HIGH],
+    Case("torch-lr-far-too-high", optimizer="sgd", lr=30.0, must_fire=[TOO_HIGH],
                 root_cause=TOO_HIGH),
-    MonitorCase("torch-lr-far-too-low", optimizer="sgd", lr=1e-6, batch=32,
+    Case("torch-lr-far-too-low", optimizer="sgd", lr=1e-6, batch=32,
                 must_fire=[["loss-flat", "update-ratio-low"]], must_not_fire=["underfitting"],
                 root_cause=["update-ratio-low", "loss-flat"]),
-    MonitorCase("torch-tiny-init-deep-tanh", hidden=(64,) * 4, activation="tanh",
+    Case("torch-tiny-init-deep-tanh", hidden=(64,) * 4, activation="tanh",
                 optimizer="momentum", lr=0.01, init_std=0.01, epochs=15,
                 must_fire=[["vanishing-activations"]], root_cause=["vanishing-activations"]),
-    MonitorCase("torch-large-sigmoid-raw", activation="sigmoid", optimizer="sgd", lr=0.1,
+    Case("torch-large-sigmoid-raw", activation="sigmoid", optimizer="sgd", lr=0.1,
                 init_std=1.0, raw=True, must_fire=[["saturated-activations"], ["loss-at-init"]],
                 root_cause=["saturated-activations", "loss-at-init"]),
-    MonitorCase("torch-relu-dying-high-lr", hidden=(128,), optimizer="sgd", lr=3.0,
+    Case("torch-relu-dying-high-lr", hidden=(128,), optimizer="sgd", lr=3.0,
                 must_fire=[["dead-relu"]], root_cause=["dead-relu", "update-ratio-high"]),
-    MonitorCase("torch-last-layer-x100", last_scale=100.0, must_fire=[["loss-at-init"]],
+    Case("torch-last-layer-x100", last_scale=100.0, must_fire=[["loss-at-init"]],
                 root_cause=["loss-at-init"]),
-    MonitorCase("torch-tiny-subset", subset=60, epochs=150, batch=20, lr=3e-3,
+    Case("torch-tiny-subset", subset=60, epochs=150, batch=20, lr=3e-3,
                 must_fire=[["overfitting"]], must_not_fire=["underfitting"],
                 root_cause=["overfitting"]),
-    MonitorCase("torch-two-unit-net", hidden=(2,), epochs=40, batch=32,
+    Case("torch-two-unit-net", hidden=(2,), epochs=40, batch=32,
                 must_fire=[["underfitting"]], must_not_fire=["overfitting"],
                 root_cause=["underfitting"]),
 ]
 
 
-def train_monitor(case: MonitorCase, seed: int, out: Path) -> None:
+def train_monitor(case: Case, seed: int, out: Path) -> None:
     """Train `case` with a plain loop and babysit's Monitor, log to out/torch/<name>-s<seed>.jsonl.gz."""
     import torch
     from sklearn.datasets import load_digits

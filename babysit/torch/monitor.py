@@ -17,30 +17,20 @@ monitor off; training goes on.
 
 from __future__ import annotations
 
-import platform
 import time
 import warnings
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from babysit import __version__
 from babysit.diagnostics.engine import Engine
 from babysit.diagnostics.rule import SEVERITY_RANK, Finding
 from babysit.diagnostics.sink import DiagnosticsSink
-from babysit.torch.layers import (
-    Watched,
-    as_float,
-    count_parameters,
-    find_layers,
-    main_activation,
-    model_summary,
-)
+from babysit.torch.layers import Watched, as_float, find_layers
+from babysit.torch.records import header_record
 from babysit.torch.stats import Before, layer_stats, sketch_index
-from babysit.training.records import SCHEMA_VERSION
 from babysit.training.sinks import JsonlSink, Sink
 
 
@@ -91,7 +81,8 @@ class Monitor:
         if log is not None:
             self.sinks.insert(0, JsonlSink(Path(log), overwrite=overwrite))
         self._handles = self._install()
-        self._emit(self._header(num_classes, activation, loss_fn))
+        self._emit(header_record(model, optimizer, self.layers, num_classes=num_classes,
+                                 activation=activation, loss_fn=loss_fn, every=self.every))
 
     # --- hooks ---------------------------------------------------------------------------
     def _install(self) -> list[Any]:
@@ -183,30 +174,28 @@ class Monitor:
     def log(self, **metrics: Any) -> None:
         """Record metrics another tool computed for the last step (a Hugging Face Trainer's
         loss, averaged over its logging interval) as a step record of their own."""
-        if not self.enabled or not metrics:
-            return
-        try:
-            self._flush()
-            rec: dict[str, Any] = {"type": "step", "step": max(self.step_index - 1, 0),
-                                   "epoch": self.epoch_index}
-            rec.update({k: as_float(v) for k, v in metrics.items() if v is not None})
-            self._emit(rec)
-        except Exception as exc:
-            self._fail(exc)
+        if metrics:
+            self._record("step", metrics)
 
     def epoch(self, **metrics: Any) -> None:
         """Record the end of an epoch: any of train_acc, val_acc, val_loss (numbers or tensors)."""
+        if self._record("epoch", metrics):
+            self.epoch_index += 1
+
+    def _record(self, kind: str, metrics: dict[str, Any]) -> bool:
+        """Emit a record of `kind` at the last step holding `metrics`; False if switched off."""
         if not self.enabled:
-            return
+            return False
         try:
             self._flush()
-            rec: dict[str, Any] = {"type": "epoch", "step": max(self.step_index - 1, 0),
+            rec: dict[str, Any] = {"type": kind, "step": max(self.step_index - 1, 0),
                                    "epoch": self.epoch_index}
             rec.update({k: as_float(v) for k, v in metrics.items() if v is not None})
             self._emit(rec)
-            self.epoch_index += 1
+            return True
         except Exception as exc:
             self._fail(exc)
+            return False
 
     def close(self, status: str | None = None) -> None:
         """Write what is pending and the summary, conclude the diagnosis, remove the hooks."""
@@ -304,20 +293,3 @@ class Monitor:
         for handle in self._handles:
             handle.remove()
         self._handles = []
-
-    def _header(self, num_classes: int | None, activation: str, loss_fn: str) -> dict[str, Any]:
-        opt = self.optimizer
-        return {
-            "type": "header", "schema_version": SCHEMA_VERSION,
-            "run_id": datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S"),
-            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "source": "babysit.torch.Monitor",
-            "num_classes": num_classes, "activation": main_activation(self.layers) or activation,
-            "loss_fn": loss_fn, "num_params": count_parameters(self.model),
-            "optimizer": type(opt).__name__ if opt is not None else None,
-            "lr": opt.param_groups[0].get("lr") if opt is not None else None,
-            "layers_watched": [w.name for w in self.layers], "every": self.every,
-            "model": model_summary(self.model),
-            "versions": {"babysit": __version__, "torch": torch.__version__,
-                         "python": platform.python_version()},
-        }

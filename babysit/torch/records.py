@@ -1,0 +1,34 @@
+"""The header record a Monitor writes: what is known about the model and its training."""
+
+from __future__ import annotations
+
+import platform
+from datetime import datetime, timezone
+from typing import Any
+
+import torch
+
+from babysit import __version__
+from babysit.torch.layers import Watched, count_parameters, main_activation, model_summary
+from babysit.training.records import SCHEMA_VERSION
+
+
+def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
+                  layers: list[Watched], *, num_classes: int | None, activation: str,
+                  loss_fn: str, every: int) -> dict[str, Any]:
+    """The first record of a monitored run (docs/log-format.md's header, torch's fields)."""
+    now = datetime.now(timezone.utc)
+    return {
+        "type": "header", "schema_version": SCHEMA_VERSION,
+        "run_id": now.strftime("%Y%m%d-%H%M%S"),
+        "started_at": now.isoformat(timespec="seconds"),
+        "source": "babysit.torch.Monitor",
+        "num_classes": num_classes, "activation": main_activation(layers) or activation,
+        "loss_fn": loss_fn, "num_params": count_parameters(model),
+        "optimizer": type(optimizer).__name__ if optimizer is not None else None,
+        "lr": optimizer.param_groups[0].get("lr") if optimizer is not None else None,
+        "layers_watched": [w.name for w in layers], "every": every,
+        "model": model_summary(model),
+        "versions": {"babysit": __version__, "torch": torch.__version__,
+                     "python": platform.python_version()},
+    }
