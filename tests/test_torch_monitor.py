@@ -265,3 +265,26 @@ def test_layers_option_and_bad_arguments_are_clear() -> None:
         Monitor(model, layers=["nope"])
     with pytest.raises(ValueError, match="stop_on"):
         Monitor(model, stop_on="fatal")
+
+
+def test_gradient_accumulation_and_param_groups(tmp_path: Path) -> None:
+    # Two param groups at different rates, two batches per optimizer step: one record per
+    # optimizer step, the first group's rate, gradient norms of the accumulated gradient.
+    model = mlp()
+    opt = torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.05},
+                           {"params": model[2].parameters(), "lr": 0.01}], momentum=0.9)
+    xt, yt, _, _ = digits()
+    with Monitor(model, opt, log=tmp_path / "acc.jsonl", num_classes=10, every=5) as monitor:
+        for step in range(20):
+            opt.zero_grad()
+            for half in (0, 1):
+                i = step * 64 + half * 32
+                (torch.nn.functional.cross_entropy(model(xt[i:i + 32]), yt[i:i + 32]) / 2).backward()
+            opt.step()
+            monitor.step(torch.tensor(0.0) + 2.3)
+    steps = [r for r in records(tmp_path / "acc.jsonl") if r["type"] == "step"]
+    assert len(steps) == 20 and {r["lr"] for r in steps} == {0.05}
+    sampled = [r for r in steps if "layers" in r]
+    assert [r["step"] for r in sampled] == [0, 5, 10, 15]
+    assert all(r["layers"]["0"]["grad_norm"] > 0 and r["layers"]["0"]["update_ratio"] > 0
+               for r in sampled)
