@@ -33,13 +33,14 @@ class Watched:
     name: str
     module: torch.nn.Module
     activation: str | None  # None for the output layer
-    act_module: torch.nn.Module | None  # the activation module whose output is read, if any
+    act_module: torch.nn.Module | None  # the module whose output is the activation, if any
     channels_dim: int  # the dimension that indexes units: -1 for Linear, 1 for Conv
+    param: torch.Tensor | None = None  # the weight tensor, when it is not `module.weight`
 
     @property
     def weight(self) -> torch.Tensor:
         """The layer's weight parameter."""
-        return self.module.weight  # type: ignore[return-value]
+        return self.param if self.param is not None else self.module.weight  # type: ignore[return-value]
 
 
 def find_layers(model: torch.nn.Module, names: list[str] | None = None,

@@ -47,12 +47,15 @@ class Monitor:
                  activation: str = "relu", loss_fn: str = "softmax",
                  stop_on: str | None = "error", raise_on_stop: bool = False,
                  on_finding: Callable[[dict[str, Any]], None] | None = None,
-                 overwrite: bool = False, nan_origin: bool = True) -> None:
-        """Install the hooks, open the log and write its header."""
+                 overwrite: bool = False, nan_origin: bool = True,
+                 watched: list[Watched] | None = None) -> None:
+        """Install the hooks, open the log and write its header (`watched`: the layers, for
+        integrations whose layers are not torch's Linear/Conv modules)."""
         if stop_on not in (None, "error", "warning", "info"):
             raise ValueError(f"stop_on must be 'error', 'warning', 'info' or None, got {stop_on!r}")
         self.model, self.optimizer = model, optimizer
-        self.layers: list[Watched] = find_layers(model, layers, activation)
+        self.layers: list[Watched] = watched if watched is not None else \
+            find_layers(model, layers, activation)
         self.every = max(1, int(every))
         # Histograms cost as much as the other statistics together (a bincount per layer):
         # every fifth sample is plenty for the depth figure and the dashboard.
@@ -62,6 +65,7 @@ class Monitor:
         self.should_stop = False
         self.nan_origin: str | None = None  # where the first non-finite value appeared
         self.enabled = True
+        self.capturing = True  # integrations pause it while the trainer evaluates
         self.step_index = self.epoch_index = 0
         self._sampling = True  # step 0 is sampled: the state at initialization
         self._outputs: dict[str, torch.Tensor] = {}
@@ -97,7 +101,8 @@ class Monitor:
 
     def _layer_hook(self, layer: Watched) -> Callable[..., None]:
         def hook(module: torch.nn.Module, _: Any, output: Any) -> None:
-            if not (self.enabled and module.training and isinstance(output, torch.Tensor)):
+            if not (self.enabled and self.capturing and module.training
+                    and isinstance(output, torch.Tensor)):
                 return
             try:
                 if self.nan_origin_enabled and layer.name not in self._flags:
@@ -111,13 +116,18 @@ class Monitor:
 
     def _act_hook(self, layer: Watched) -> Callable[..., None]:
         def hook(module: torch.nn.Module, _: Any, output: Any) -> None:
-            if self.enabled and self._sampling and module.training and \
+            if self.enabled and self.capturing and self._sampling and module.training and \
                     isinstance(output, torch.Tensor) and layer.name not in self._outputs:
                 self._outputs[layer.name] = output.detach()
         return hook
 
     def _before_update(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         """Optimizer pre-hook: keep the weights of a sampled step for its update ratio."""
+        self.snapshot_weights()
+
+    def snapshot_weights(self) -> None:
+        """Keep the weights before a sampled step's update (for trainers whose optimizer is
+        not a torch one, call it before the update)."""
         if not (self.enabled and self._sampling):
             return
         try:
