@@ -288,3 +288,25 @@ def test_gradient_accumulation_and_param_groups(tmp_path: Path) -> None:
     assert [r["step"] for r in sampled] == [0, 5, 10, 15]
     assert all(r["layers"]["0"]["grad_norm"] > 0 and r["layers"]["0"]["update_ratio"] > 0
                for r in sampled)
+
+
+def test_amp_grad_scaler_gradients_are_read_unscaled(tmp_path: Path) -> None:
+    # scaler.step unscales the gradients in place before the update: the norms babysit reads
+    # after it are the true ones, not 65536 times them.
+    def grad_norm(scaled: bool) -> float:
+        torch.manual_seed(0)
+        model = mlp()
+        opt = torch.optim.SGD(model.parameters(), 0.01)
+        scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 16, enabled=scaled)
+        xt, yt, _, _ = digits()
+        log = tmp_path / f"amp{scaled}.jsonl"
+        with Monitor(model, opt, log=log, num_classes=10) as monitor:
+            loss = torch.nn.functional.cross_entropy(model(xt[:64]), yt[:64])
+            opt.zero_grad()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            monitor.step(loss)
+        return records(log)[1]["layers"]["0"]["grad_norm"]
+
+    assert grad_norm(True) == pytest.approx(grad_norm(False), rel=1e-3)
