@@ -4,6 +4,7 @@ costs on steps it does not sample, and that it never breaks training."""
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -310,3 +311,28 @@ def test_amp_grad_scaler_gradients_are_read_unscaled(tmp_path: Path) -> None:
         return records(log)[1]["layers"]["0"]["grad_norm"]
 
     assert grad_norm(True) == pytest.approx(grad_norm(False), rel=1e-3)
+
+
+@pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")),
+                    reason="torch.compile's CPU backend needs a C compiler")
+def test_torch_compile_keeps_the_statistics(tmp_path: Path) -> None:
+    # The hooks stay installed and are gated by flags, so a compiled model still reports its
+    # activations on sampled steps (inductor on CPU: ~15 s of compiling).
+    torch.manual_seed(0)
+    model = mlp()
+    compiled = torch.compile(model)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    xt, yt, _, _ = digits()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # "switched off" would fail the test
+        with Monitor(model, opt, log=tmp_path / "c.jsonl", num_classes=10) as monitor:
+            for _ in range(21):
+                loss = torch.nn.functional.cross_entropy(compiled(xt[:256]), yt[:256])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                monitor.step(loss)
+    sampled = [r for r in records(tmp_path / "c.jsonl") if "layers" in r]
+    assert [r["step"] for r in sampled] == [0, 10, 20] and monitor.enabled
+    assert all("dead_frac" in r["layers"]["0"] and r["layers"]["0"]["update_ratio"] > 0
+               for r in sampled)
