@@ -206,3 +206,19 @@ def test_real_terminal_dashboard_and_ctrl_c(tmp_path: Path, encoding: str) -> No
     records = [json.loads(line) for line in log.read_text().splitlines()]  # nothing half-written
     assert records[-1]["type"] == "summary" and records[-1]["status"] == "interrupted"
     assert records[-1]["steps"] == records[-2]["step"] + 1
+
+
+def test_epoch_lines_show_the_latest_loss_when_the_epoch_record_has_none() -> None:
+    # Other tools and the PyTorch monitor write epoch records of their own, without a loss.
+    import io
+
+    from babysit.dashboard.progress import ProgressPrinter
+    from babysit.dashboard.state import RunState
+
+    out = io.StringIO()
+    printer, state = ProgressPrinter(out), RunState()
+    for rec in ({"type": "step", "step": 0, "loss": 2.3}, {"type": "step", "step": 1, "loss": 1.25},
+                {"type": "epoch", "step": 1, "epoch": 0, "val_acc": 0.5}):
+        printer.emit(rec)
+        state.emit(rec)
+    assert "loss 1.2500" in out.getvalue() and state.epochs[-1]["loss"] == 1.25

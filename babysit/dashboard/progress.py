@@ -27,10 +27,13 @@ class ProgressPrinter:
         self.out = out
         self.epochs: int | None = None
         self.every = 1
+        self.last_loss: Any = None  # an epoch record of its own has no loss: show the latest
 
     def emit(self, record: Record) -> None:
         """Print on the header and on selected epoch-closing records."""
         kind = record.get("type", "step")
+        if record.get("loss") is not None:
+            self.last_loss = record["loss"]
         if kind == "header" and isinstance(record.get("config"), dict):
             cfg, ds = record["config"], record.get("dataset") or {}
             self.epochs = cfg.get("epochs") if isinstance(cfg.get("epochs"), int) else None
@@ -48,7 +51,7 @@ class ProgressPrinter:
                 return
             where = (f"epoch {shown:>{len(str(self.epochs))}}/{self.epochs}" if shown and self.epochs
                      else f"epoch {shown}" if shown else f"step {record.get('step')}")
-            line = (f"{where}  loss {_num(record.get('loss'), '.4f')}  "
+            line = (f"{where}  loss {_num(record.get('loss', self.last_loss), '.4f')}  "
                     f"train {_pct(record.get('train_acc'))}  val {_pct(record.get('val_acc'))}")
             if "lr" in record:
                 line += f"  lr {_num(record.get('lr'), '.2e')}"

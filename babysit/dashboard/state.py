@@ -62,6 +62,7 @@ class RunState:
         self.layers_step: int | None = None
         self.step = 0
         self.last: Record | None = None
+        self.last_loss: float | None = None
         self.summary: Record | None = None
         self.started = time.monotonic()
         self._rate_mark = (self.started, 0)
@@ -88,13 +89,17 @@ class RunState:
         loss = number(rec.get("loss"))
         if loss is not None:
             self._add_loss(float(self.step), loss)
+            self.last_loss = loss
         layers = rec.get("layers")
         if isinstance(layers, dict):
             self.layers = {k: v for k, v in layers.items() if isinstance(v, dict)}
             self.layers_step = self.step
         if any(k in rec for k in ("train_acc", "val_acc", "val_loss")):
-            self.epochs.append({k: rec.get(k) for k in ("step", "epoch", "train_acc", "val_acc",
-                                                        "val_loss", "loss")})
+            entry = {k: rec.get(k) for k in ("step", "epoch", "train_acc", "val_acc", "val_loss")}
+            # An epoch record of its own (other tools, the PyTorch monitor) has no loss: show
+            # the latest logged training loss.
+            entry["loss"] = loss if loss is not None else self.last_loss
+            self.epochs.append(entry)
             if len(self.epochs) > MAX_EPOCHS:
                 self.epochs = self.epochs[::2]
         now = time.monotonic()
