@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: find bench/
-from bench.zoo_case import TOO_HIGH, Case
+from bench.zoo_case import TOO_HIGH, Case, digits, mlp
 from bench.zoo_torch import MONITOR_CASES, train_monitor
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "zoo"
@@ -54,38 +54,10 @@ CASES = [
 ]
 
 
-def _model(case: Case, torch: Any) -> Any:
-    layers: list[Any] = []
-    width = 64
-    act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[case.activation]
-    for h in case.hidden:
-        layers += [torch.nn.Linear(width, h), act()]
-        width = h
-    layers.append(torch.nn.Linear(width, 10))
-    model = torch.nn.Sequential(*layers)
-    if case.init_std is not None:
-        for m in model:
-            if isinstance(m, torch.nn.Linear):
-                torch.nn.init.normal_(m.weight, 0.0, case.init_std)
-                torch.nn.init.zeros_(m.bias)
-    return model
-
-
 def _optimizer(case: Case, params: Any, torch: Any) -> Any:
     if case.optimizer == "adam":
         return torch.optim.Adam(params, lr=case.lr)
     return torch.optim.SGD(params, lr=case.lr, momentum=0.9 if case.optimizer == "momentum" else 0.0)
-
-
-def _digits(torch: Any, seed: int) -> tuple[Any, Any, Any, Any]:
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    g = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(y), generator=g)
-    x = torch.tensor(x / 16.0, dtype=torch.float32)[order]
-    y = torch.tensor(y)[order]
-    return x[:1400], y[:1400], x[1400:], y[1400:]
 
 
 def train_plain(case: Case, seed: int, out: Path) -> None:
@@ -95,10 +67,10 @@ def train_plain(case: Case, seed: int, out: Path) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
     torch.manual_seed(seed)
-    xt, yt, xv, yv = _digits(torch, seed)
+    xt, yt, xv, yv = digits(torch, seed)
     if case.subset:
         xt, yt = xt[: case.subset], yt[: case.subset]
-    model = _model(case, torch)
+    model = mlp(case, torch)
     opt = _optimizer(case, model.parameters(), torch)
     run = f"{case.name}-s{seed}"
     jsonl = (out / "jsonl" / f"{run}.jsonl").open("w")
@@ -178,7 +150,7 @@ def train_keras(case: Case, seed: int, out: Path) -> None:
     import torch
 
     keras.utils.set_random_seed(seed)
-    xt, yt, xv, yv = (a.numpy() for a in _digits(torch, seed))
+    xt, yt, xv, yv = (a.numpy() for a in digits(torch, seed))
     layers = [keras.Input((64,))] + [keras.layers.Dense(h, activation=case.activation)
                                       for h in case.hidden] + [keras.layers.Dense(10)]
     model = keras.Sequential(layers)
@@ -200,7 +172,7 @@ def train_hf(case: Case, seed: int, out: Path) -> None:
     from transformers import Trainer, TrainingArguments
 
     torch.manual_seed(seed)
-    xt, yt, xv, yv = _digits(torch, seed)
+    xt, yt, xv, yv = digits(torch, seed)
     if case.subset:
         xt, yt = xt[: case.subset], yt[: case.subset]
 
@@ -217,7 +189,7 @@ def train_hf(case: Case, seed: int, out: Path) -> None:
     class Net(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.net = _model(case, torch)
+            self.net = mlp(case, torch)
 
         def forward(self, x: Any, labels: Any = None) -> dict[str, Any]:
             logits = self.net(x)
@@ -243,12 +215,12 @@ def train_lightning(case: Case, seed: int, out: Path) -> None:
     import torch
 
     pl.seed_everything(seed, verbose=False)
-    xt, yt, xv, yv = _digits(torch, seed)
+    xt, yt, xv, yv = digits(torch, seed)
 
     class Digits(pl.LightningModule):
         def __init__(self) -> None:
             super().__init__()
-            self.net = _model(case, torch)
+            self.net = mlp(case, torch)
 
         def training_step(self, batch: Any, _: int) -> Any:
             x, y = batch

@@ -12,9 +12,8 @@ from __future__ import annotations
 import gzip
 import shutil
 from pathlib import Path
-from typing import Any
 
-from bench.zoo_case import TOO_HIGH, Case
+from bench.zoo_case import TOO_HIGH, Case, digits, mlp
 
 MONITOR_CASES = [
     Case("torch-healthy", healthy=True),
@@ -47,32 +46,14 @@ MONITOR_CASES = [
 def train_monitor(case: Case, seed: int, out: Path) -> None:
     """Train `case` with a plain loop and babysit's Monitor, log to out/torch/<name>-s<seed>.jsonl.gz."""
     import torch
-    from sklearn.datasets import load_digits
 
     from babysit.torch import Monitor
 
     torch.manual_seed(seed)
-    x, y = load_digits(return_X_y=True)
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
-    x = torch.tensor(x if case.raw else x / 16.0, dtype=torch.float32)[order]
-    y = torch.tensor(y)[order]
-    xt, yt, xv, yv = x[:1400], y[:1400], x[1400:], y[1400:]
+    xt, yt, xv, yv = digits(torch, seed, raw=case.raw)
     if case.subset:
         xt, yt = xt[: case.subset], yt[: case.subset]
-    act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}[case.activation]
-    layers: list[Any] = []
-    width = 64
-    for h in case.hidden:
-        layers += [torch.nn.Linear(width, h), act()]
-        width = h
-    model = torch.nn.Sequential(*layers, torch.nn.Linear(width, 10))
-    with torch.no_grad():
-        for m in model:
-            if isinstance(m, torch.nn.Linear) and case.init_std is not None:
-                torch.nn.init.normal_(m.weight, 0.0, case.init_std)
-                torch.nn.init.zeros_(m.bias)
-        if case.last_scale:
-            model[-1].weight.mul_(case.last_scale)
+    model = mlp(case, torch)
     opt = (torch.optim.Adam(model.parameters(), lr=case.lr) if case.optimizer == "adam" else
            torch.optim.SGD(model.parameters(), lr=case.lr,
                            momentum=0.9 if case.optimizer == "momentum" else 0.0))
