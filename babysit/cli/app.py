@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from babysit.cli.diagnose import diagnose
+from babysit.cli.fix import fix
 from babysit.cli.gradcheck import gradcheck
 from babysit.cli.rules import rules
 from babysit.cli.sanity import sanity_check
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.command()(train)
 app.command()(gradcheck)
 app.command()(diagnose)
+app.command()(fix)
 app.command()(watch)
 app.command("sanity-check")(sanity_check)
 app.command()(search)

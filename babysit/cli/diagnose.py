@@ -12,8 +12,8 @@ from rich.console import Console
 from babysit.cli.errors import reports_errors
 from babysit.cli.report import read_notes, report_view
 from babysit.config import MAX_CLASSES, short_int
-from babysit.diagnostics.engine import Engine, build_rules
-from babysit.diagnostics.readers import FieldMap, ReadStats, find_runs, parse_maps
+from babysit.diagnostics.engine import Engine, Report, build_rules
+from babysit.diagnostics.readers import FieldMap, ReadStats, Run, find_runs, parse_maps
 from babysit.diagnostics.thresholds import Overrides, load_toml, merge, parse_set
 from babysit.errors import BabysitError
 
@@ -29,6 +29,25 @@ def thresholds_from_options(rules_config: Path | None, set_: list[str] | None) -
     overrides = merge(load_toml(rules_config) if rules_config else {}, parse_set(set_ or []))
     build_rules(overrides)  # unknown rules and bad values fail before any reading
     return overrides
+
+
+def diagnose_runs(log: Path, classes: int | None, overrides: Overrides, map_: list[str] | None,
+                  run: str | None) -> list[tuple[Run, Report, list[str]]]:
+    """Read each run of `log` and diagnose it: (run, report, notes about the input)."""
+    check_classes(classes)
+    runs = find_runs(log, FieldMap(parse_maps(map_)), run)
+    results = []
+    for found in runs:
+        engine = Engine(build_rules(overrides), classes=classes)  # fresh rules for each run
+        stats = ReadStats()
+        report = engine.push_all(found.read(stats, engine.wants_layers))
+        if not report.measured:  # a CI gate must not pass a log that holds nothing to judge
+            where = log if len(runs) == 1 else f"run {found.name} of {log}"
+            raise BabysitError(f"nothing to diagnose in {where}: no record has a loss, an epoch "
+                               "metric (train_acc, val_acc, val_loss) or layer statistics "
+                               "(docs/log-format.md)")
+        results.append((found, report, read_notes(stats)))
+    return results
 
 
 @reports_errors
@@ -57,18 +76,7 @@ def diagnose(
     """
     check_classes(classes)
     overrides = thresholds_from_options(rules_config, set_)
-    runs = find_runs(log, FieldMap(parse_maps(map_)), run)
-    results = []
-    for found in runs:
-        engine = Engine(build_rules(overrides), classes=classes)  # fresh rules for each run
-        stats = ReadStats()
-        report = engine.push_all(found.read(stats, engine.wants_layers))
-        if not report.measured:  # a CI gate must not pass a log that holds nothing to judge
-            where = log if len(runs) == 1 else f"run {found.name} of {log}"
-            raise BabysitError(f"nothing to diagnose in {where}: no record has a loss, an epoch "
-                               "metric (train_acc, val_acc, val_loss) or layer statistics "
-                               "(docs/log-format.md)")
-        results.append((found, report, read_notes(stats)))
+    results = diagnose_runs(log, classes, overrides, map_, run)
     if json_out:
         outs = [{**report.to_dict(), "notes": notes, "run": found.name, "run_id": found.id,
                  "format": found.format} for found, report, notes in results]

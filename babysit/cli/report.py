@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -9,6 +12,7 @@ from rich.text import Text
 from babysit.diagnostics.engine import Report
 from babysit.diagnostics.readers.common import ReadStats
 from babysit.diagnostics.readers.jsonl import MAX_LINE_BYTES
+from babysit.diagnostics.remedy import describe
 from babysit.diagnostics.rule import Finding
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -21,8 +25,10 @@ def steps(finding: Finding) -> str:
     return f"{finding.step}-{finding.end_step}"
 
 
-def findings_table(findings: list[Finding]) -> RenderableType:
-    """One row per finding: severity, rule, steps, evidence and advice."""
+def findings_table(findings: list[Finding],
+                   remedies: Callable[[Finding], list[dict[str, Any]]] | None = None) -> RenderableType:
+    """One row per finding: severity, rule, steps, evidence, advice and (given `remedies`) the
+    config changes to try, in order."""
     if not findings:
         return Text("No problems found.", style="green")
     table = Table(show_header=True, header_style="bold", expand=True, show_lines=True)
@@ -33,6 +39,9 @@ def findings_table(findings: list[Finding]) -> RenderableType:
     for f in findings:
         body = Text(f.message)
         body.append("\n-> " + f.advice, style="italic")
+        tries = remedies(f) if remedies is not None else []
+        if tries:
+            body.append("\ntry: " + "; then ".join(describe(r["set"]) for r in tries), style="bold")
         rule = Text(f"  <- {f.rule}" if f.caused_by else f.rule, style="dim" if f.caused_by else "")
         table.add_row(Text(f.severity, style=STYLE[f.severity]), rule, steps(f), body)
     return table
@@ -76,7 +85,7 @@ def report_view(report: Report, notes: list[str]) -> RenderableType:
     """Findings, what was not checked, and notes about the input."""
     parts: list[RenderableType] = [
         Text(f"{report.records} records, {report.steps} steps", style="bold"),
-        findings_table(report.findings),
+        findings_table(report.findings, report.remedies),
     ]
     unchecked = not_checked_text(report)
     if unchecked is not None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from babysit.diagnostics.readers.common import number
+from babysit.diagnostics.remedy import plan
 from babysit.diagnostics.rule import SEVERITY_RANK, Finding, LayerSample, Record, Rule, Window
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
 from babysit.errors import BabysitError
@@ -42,6 +43,14 @@ class Report:
     records: int
     steps: int
     measured: int = 0  # records with a loss, an epoch metric or layer statistics
+    context: dict[str, Any] = field(default_factory=dict)  # the run's config, as far as known
+
+    def remedies(self, finding: Finding) -> list[dict[str, Any]]:
+        """The finding's remedies that apply to this run, in order (none for a consequence:
+        its cause's remedies come first)."""
+        if finding.caused_by is not None or finding.rule not in RULES_BY_ID:
+            return []
+        return plan(RULES_BY_ID[finding.rule].remedies, self.context, finding.evidence)
 
     @property
     def worst(self) -> str | None:
@@ -50,7 +59,12 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, as `babysit diagnose --json` prints it."""
-        return {"findings": [f.to_dict() for f in self.findings], "not_checked": self.not_checked,
+        findings = []
+        for f in self.findings:
+            remedies = self.remedies(f)
+            findings.append({**f.to_dict(), "fix": remedies[0]["set"] if remedies else None,
+                             "remedies": remedies})
+        return {"findings": findings, "not_checked": self.not_checked,
                 "records": self.records, "steps": self.steps}
 
 
@@ -92,6 +106,20 @@ def layer_sample(step: int, loss: float | None, layers: dict[str, Any]) -> Layer
                        nonfinite)
 
 
+def run_context(header: Record) -> dict[str, Any]:
+    """The run's configuration as far as a header tells it: babysit's `config`, else the
+    fields other producers write (activation, lr), plus whether the inputs are images."""
+    config = header.get("config")
+    context = dict(config) if isinstance(config, dict) else {}
+    for key in ("activation", "lr", "optimizer"):
+        if key not in context and header.get(key) is not None:
+            context[key] = header[key]
+    dataset = header.get("dataset")
+    if isinstance(dataset, dict) and dataset.get("image_shape"):
+        context["image_shape"] = dataset["image_shape"]
+    return context
+
+
 def _overrides(rule: Rule, hook: str) -> bool:
     return getattr(type(rule), hook) is not getattr(Rule, hook)
 
@@ -121,6 +149,7 @@ class Engine:
         self._win_first = self._win_last = 0
         self._last_mean: float | None = None  # the last closed window's mean loss
         self._reported: set[str] = set()
+        self.context: dict[str, Any] = {}  # what is known of the run's config, for remedies
 
     # --- input ---------------------------------------------------------------------------
     def push(self, record: Record) -> list[Finding]:
@@ -153,6 +182,8 @@ class Engine:
         if kind == "step":
             if self.steps == 0:
                 self._call(self._hooks["on_first_step"], record, new)
+                if "lr" not in self.context and number(record.get("lr")) is not None:
+                    self.context["lr"] = number(record.get("lr"))
             self.steps += 1
             if self._on_step:
                 self._call(self._on_step, record, new)
@@ -232,6 +263,7 @@ class Engine:
         if self.classes is not None:
             header["num_classes"] = self.classes
         self.seen.update("header." + k for k in header if header[k] is not None)
+        self.context = run_context(header)
         new: list[Finding] = []
         self._call(self._hooks["on_header"], header, new)
         return new
@@ -316,4 +348,5 @@ class Engine:
         for rule, hook in self._hooks["finish"]:
             if hook() is not None:
                 self._reported.add(rule.id)
-        return Report(self.findings, self.not_checked(), self.records, self.steps, self.measured)
+        return Report(self.findings, self.not_checked(), self.records, self.steps, self.measured,
+                      dict(self.context))

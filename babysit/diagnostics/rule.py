@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from babysit.diagnostics.remedy import Remedy
+
 Record = dict[str, Any]
 SEVERITIES = ("info", "warning", "error")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -91,6 +93,9 @@ class Rule:
     reported as that one's consequence (`caused_by`), after it, with its advice pointing to the
     cause's: a net that never started learning because the learning rate is 1e-6 shows low
     training accuracy, but "increase capacity" would be the wrong advice.
+    `remedies` are the advice as config changes (diagnostics/remedy.py), in the order to try
+    them. A `provisional` rule may withdraw its finding later, so whoever acts on findings
+    while a run trains (--stop-on, --fix) waits for the run's end before acting on it.
     """
 
     id: ClassVar[str]
@@ -100,6 +105,8 @@ class Rule:
     advice: ClassVar[str]
     supersedes: ClassVar[tuple[str, ...]] = ()
     explains: ClassVar[tuple[str, ...]] = ()
+    remedies: ClassVar[tuple[Remedy, ...]] = ()
+    provisional: ClassVar[bool] = False
 
     def __init__(self, **overrides: float) -> None:
         """Thresholds are the class defaults, updated by `overrides` (unknown names rejected)."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from babysit.diagnostics.engine import Engine, Report
-from babysit.diagnostics.rule import Finding, Record
+from babysit.diagnostics.rule import SEVERITY_RANK, Finding, Record
+from babysit.diagnostics.rules import RULES_BY_ID
 
 
 class DiagnosticsSink:
@@ -31,3 +32,22 @@ class DiagnosticsSink:
     def close(self) -> None:
         """Conclude the diagnosis."""
         self.report = self.engine.finish()
+
+
+def stops(finding: Finding, level: str) -> bool:
+    """Whether a new finding should stop a run that stops at `level`.
+
+    Findings of provisional rules (which later evidence may withdraw: a slow start is not a
+    flat loss) do not stop a run; they count at its end.
+    """
+    rule = RULES_BY_ID.get(finding.rule)
+    return SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[level] and not (rule and rule.provisional)
+
+
+def stopper(level: str, request_stop: Callable[[str], None]) -> Callable[[Finding], None]:
+    """A findings listener that calls request_stop(reason) at each finding that `stops`."""
+    def listener(finding: Finding) -> None:
+        if stops(finding, level):
+            request_stop(f"{finding.rule} at step {finding.step}: {finding.message}")
+
+    return listener

@@ -26,8 +26,8 @@ from typing import Any
 import torch
 
 from babysit.diagnostics.engine import Engine
-from babysit.diagnostics.rule import SEVERITY_RANK, Finding
-from babysit.diagnostics.sink import DiagnosticsSink
+from babysit.diagnostics.rule import Finding
+from babysit.diagnostics.sink import DiagnosticsSink, stops
 from babysit.torch.layers import Watched, as_float, find_layers
 from babysit.torch.records import header_record
 from babysit.torch.stats import Before, layer_stats, sketch_index
@@ -285,7 +285,7 @@ class Monitor:
                 self.on_finding(finding.to_dict())
             except Exception as exc:  # a user callback must not switch babysit off silently
                 warnings.warn(f"babysit: on_finding raised {exc!r}", stacklevel=2)
-        if self.stop_on and SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[self.stop_on]:
+        if self.stop_on and stops(finding, self.stop_on):
             self.should_stop = True
             if self._stop_message is None:
                 self._stop_message = f"babysit: {finding.rule}: {finding.message}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babysit.diagnostics.remedy import InitForActivation, Set, lower_lr
 from babysit.diagnostics.rules._util import LayerFieldRule
 
 
@@ -20,6 +21,8 @@ class DeadReLU(LayerFieldRule):
     id = "dead-relu"
     severity = "warning"
     needs = ("layers.dead_frac",)
+    remedies = (InitForActivation("He init, biases not negative"),) + lower_lr(0.1) + (
+        Set("Leaky ReLU", (("activation", "leaky_relu"),)),)
     field = "dead_frac"
     thresholds = {"max_dead": 0.5, "samples": 3}
     advice = ("Lower the learning rate; use He init; start ReLU biases slightly positive "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babysit.diagnostics.remedy import BATCHNORM, InitForActivation, lower_lr
 from babysit.diagnostics.rule import Finding, LayerSample, Rule
 from babysit.diagnostics.rules._util import Sustained
 
@@ -33,6 +34,7 @@ class VanishingGradients(Rule):
     id = "vanishing-gradients"
     severity = "warning"
     needs = ("layers.grad_norm",)
+    remedies = (InitForActivation("init scaled to the activation"), BATCHNORM)
     thresholds = {"min_ratio": 1e-3, "samples": 2}
     advice = ("Use ReLU-family activations with He init (or Xavier for tanh), add batch norm, "
               "and avoid sigmoid in hidden layers.")
@@ -66,6 +68,7 @@ class ExplodingGradients(Rule):
     id = "exploding-gradients"
     severity = "warning"
     needs = ("layers.grad_norm",)
+    remedies = lower_lr(0.1) + (InitForActivation("init scaled to the activation"), BATCHNORM)
     thresholds = {"max_ratio": 1e3, "growth": 1e3, "samples": 2}
     advice = ("Lower the learning rate, clip gradients, use Xavier/He init and batch norm.")
 

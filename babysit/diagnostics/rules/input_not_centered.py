@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.remedy import Center
 from babysit.diagnostics.rule import Finding, Record, Rule
 
 
@@ -27,6 +28,7 @@ class InputNotCentered(Rule):
     id = "input-not-centered"
     severity = "warning"
     needs = ("header.input_stats",)
+    remedies = (Center("center the inputs (per channel for images, else standardize)"),)
     thresholds = {"max_mean_over_std": 1.0}
     advice = ("Center the inputs (--preprocess center, or mean-image / per-channel for images) "
               "or standardize them (--preprocess standardize), fitting on the training split.")

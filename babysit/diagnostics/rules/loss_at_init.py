@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.remedy import Center, InitForActivation
 from babysit.diagnostics.rule import Finding, Record, Rule
 from babysit.diagnostics.rules._util import header_classes
 
@@ -35,6 +36,8 @@ class LossAtInit(Rule):
     id = "loss-at-init"
     severity = "warning"
     needs = ("loss", "header.num_classes")
+    remedies = (InitForActivation("init scaled to the activation"),
+                Center("center the inputs (per channel for images, else standardize)"))
     thresholds = {"max_excess": 4.0, "max_svm_term": 4.0, "min_ratio": 0.5, "max_first_step": 1,
                   "input_std": 3.0}
     advice = ("Check the weight scale (small random or Xavier/He init, not large), that "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.remedy import lower_lr
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
 from babysit.diagnostics.rules._util import header_classes
 
@@ -30,6 +31,7 @@ class LossExplosion(Rule):
     id = "loss-explosion"
     severity = "error"
     needs = ("loss",)
+    remedies = lower_lr(0.1, 0.01, 0.001)
     thresholds = {"factor": 2.0}
     advice = "Lower the learning rate (try 10x lower), or add gradient clipping."
     # Once the loss has blown up, flat/oscillating/under- or over-fitting readings are symptoms.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from babysit.diagnostics.remedy import Scale
 from babysit.diagnostics.rule import Finding, Rule, Window
 
 
@@ -34,6 +35,8 @@ class LossFlat(Rule):
     id = "loss-flat"
     severity = "warning"
     needs = ("loss",)
+    provisional = True  # withdrawn when later evidence contradicts it
+    remedies = (Scale("lr x10", "lr", 10.0), Scale("lr x100", "lr", 100.0), Scale("lr x1000", "lr", 1000.0))
     thresholds = {"min_steps": 200, "min_drop": 0.05, "block": 5, "min_block": 2, "withdraw": 2}
     advice = ("Raise the learning rate (try 10x); if that does not help, check that gradients "
               "reach the weights (dead units, zero init, vanishing activations).")

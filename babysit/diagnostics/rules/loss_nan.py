@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babysit.diagnostics.remedy import lower_lr
 from babysit.diagnostics.rule import Finding, LayerSample, Record, Rule
 
 
@@ -16,6 +17,7 @@ class LossNaN(Rule):
     id = "loss-nan"
     severity = "error"
     needs = ("loss",)
+    remedies = lower_lr(0.1, 0.01, 0.001)
     advice = ("Lower the learning rate (by 10x to start); the lecture's example of a far too high "
               "rate gives NaN. Also check for log(0) or division by zero in custom code.")
     supersedes = ("loss-flat", "loss-oscillation", "underfitting", "overfitting", "val-plateau",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from itertools import pairwise
 
+from babysit.diagnostics.remedy import Scale, lower_lr
 from babysit.diagnostics.rule import Finding, Rule, Window
 
 
@@ -23,6 +24,7 @@ class LossOscillation(Rule):
     id = "loss-oscillation"
     severity = "warning"
     needs = ("loss",)
+    remedies = (Scale("lr x0.3", "lr", 0.3),) + lower_lr(0.1)
     thresholds = {"windows": 20, "swing": 0.5, "turns": 0.5, "max_progress": 0.05,
                   "min_level": 0.5}
     advice = ("Lower the learning rate (try 3-10x) or use a larger batch; momentum or Adam "

@@ -6,6 +6,7 @@ import math
 from collections import deque
 
 from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.remedy import Scale, Set
 from babysit.diagnostics.rule import Finding, Record, Rule
 from babysit.diagnostics.rules._util import (
     accuracy_noise,
@@ -58,6 +59,9 @@ class Overfitting(Rule):
     id = "overfitting"
     severity = "warning"
     needs = ("val_acc|val_loss",)
+    provisional = True  # withdrawn when later evidence contradicts it
+    remedies = (Scale("L2 x10", "reg", 10.0, floor=1e-3), Set("dropout 0.5", (("dropout", 0.5),)),
+                Scale("L2 x100", "reg", 100.0, floor=1e-2))
     thresholds = {"gap": 0.1, "z": 3.0, "epochs": 3, "val_rise": 0.2, "fit_fraction": 0.5,
                   "fit_default": 0.6, "val_gain": 0.1, "loss_drop": 2.0}
     advice = ("Regularize more: raise the L2 strength, add dropout, or get more data (or "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babysit.diagnostics.remedy import BATCHNORM, InitForActivation
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
 
 
@@ -25,6 +26,7 @@ class PlateauThenDrop(Rule):
     id = "plateau-then-drop"
     severity = "warning"
     needs = ("loss",)
+    remedies = (InitForActivation("init scaled to the activation"), BATCHNORM)
     thresholds = {"band": 0.05, "min_plateau": 200, "drop": 0.3, "max_drop_span": 0.5,
                   "plateau_epochs": 3, "min_steps": 50}
     advice = ("Fix the initialization: Xavier (tanh) or He (ReLU) init scaled to each layer, or "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babysit.diagnostics.remedy import BATCHNORM, InitForActivation, Set
 from babysit.diagnostics.rules._util import LayerFieldRule
 
 
@@ -17,6 +18,8 @@ class SaturatedActivations(LayerFieldRule):
     id = "saturated-activations"
     severity = "warning"
     needs = ("layers.sat_frac",)
+    remedies = (InitForActivation("init scaled to the activation"), BATCHNORM,
+                Set("ReLU with He init", (("activation", "relu"), ("init", "he"))))
     field = "sat_frac"
     thresholds = {"max_saturated": 0.5, "samples": 3}
     advice = ("Initialize smaller (Xavier: randn / sqrt(fan_in)), add batch norm, or use ReLU "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babysit.diagnostics.remedy import Set
 from babysit.diagnostics.rule import Finding, Record, Rule
 
 
@@ -16,6 +17,7 @@ class SigmoidHidden(Rule):
     id = "sigmoid-hidden"
     severity = "info"
     needs = ("header.activation",)
+    remedies = (Set("ReLU with He init", (("activation", "relu"), ("init", "he"))),)
     advice = ("Prefer ReLU (careful with the learning rate); try Leaky ReLU, ELU or Maxout; "
               "tanh at least is zero-centred.")
 

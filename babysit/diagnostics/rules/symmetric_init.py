@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babysit.diagnostics.remedy import InitForActivation
 from babysit.diagnostics.rule import Finding, LayerSample, Rule
 
 
@@ -18,6 +19,7 @@ class SymmetricInit(Rule):
     id = "symmetric-init"
     severity = "error"
     needs = ("layers.weight_norm",)
+    remedies = (InitForActivation("random init scaled to the activation"),)
     thresholds = {"min_std": 1e-12}
     advice = ("Initialize weights randomly, scaled to the layer: Xavier (randn / sqrt(fan_in)) "
               "for tanh, He (randn / sqrt(fan_in / 2)) for ReLU.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.remedy import lower_lr
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
 
 
@@ -38,6 +39,7 @@ class TrainingUnstable(Rule):
     id = "training-unstable"
     severity = "warning"
     needs = ("loss",)
+    remedies = lower_lr(0.3, 0.1, 0.03)  # a net that learned, then forgets: a gentle cut first
     thresholds = {"spike": 10.0, "reset": 0.25, "history": 5, "spikes": 2, "acc_drop": 0.05,
                   "error_growth": 2.0, "epochs": 2}
     advice = ("Lower the learning rate (or decay it), warm it up over the first epochs, or clip "

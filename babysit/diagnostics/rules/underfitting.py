@@ -6,6 +6,7 @@ import math
 from collections import deque
 
 from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.remedy import Deepen, Widen
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
 from babysit.diagnostics.rules._util import (
     accuracy_noise,
@@ -54,6 +55,8 @@ class Underfitting(Rule):
     id = "underfitting"
     severity = "warning"
     needs = ("train_acc|val_loss",)
+    provisional = True  # withdrawn when later evidence contradicts it
+    remedies = (Widen("4x wider", 4), Widen("16x wider", 16), Deepen("one more layer"))
     thresholds = {"min_epochs": 5, "patience": 3, "min_gain": 0.01, "gap": 0.05,
                   "low_fraction": 0.75, "low_default": 0.6, "z": 3.0, "learned_fraction": 0.1,
                   "loss_gap": 0.1}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babysit.diagnostics.remedy import LrToTarget, Scale, lower_lr
 from babysit.diagnostics.rule import LayerSample
 from babysit.diagnostics.rules._util import LayerFieldRule
 
@@ -23,6 +24,10 @@ class UpdateRatioHigh(LayerFieldRule):
     id = "update-ratio-high"
     severity = "warning"
     needs = ("layers.update_ratio",)
+    # Down to 3e-2, inside the limit where healthy runs were measured (up to 4e-2), not to
+    # 1e-3: a rate cut further than needed makes a short run underfit (SGD on the spiral).
+    remedies = (LrToTarget("lr for updates ~3e-2 of the weights", fallback=0.1, target=3e-2,
+                           lowest=1e-3, highest=0.1),) + lower_lr(0.01, 0.001)
     field = "update_ratio"
     thresholds = {"high": 1e-1, "samples": 10}
     advice = "Lower the learning rate: updates should be about 1e-3 of the weights."
@@ -51,6 +56,8 @@ class UpdateRatioLow(LayerFieldRule):
     id = "update-ratio-low"
     severity = "warning"
     needs = ("layers.update_ratio", "loss")
+    remedies = (LrToTarget("lr for updates ~1e-3 of the weights", fallback=10.0, lowest=10.0),
+                Scale("lr x10", "lr", 10.0), Scale("lr x100", "lr", 100.0))
     field = "update_ratio"
     thresholds = {"low": 1e-5, "samples": 10, "min_loss_fraction": 0.5}
     advice = "Raise the learning rate: updates should be about 1e-3 of the weights."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.remedy import Set
 from babysit.diagnostics.rule import Finding, Record, Rule
 
 
@@ -17,6 +18,8 @@ class ValPlateau(Rule):
     id = "val-plateau"
     severity = "info"
     needs = ("val_acc",)
+    provisional = True  # withdrawn when later evidence contradicts it
+    remedies = (Set("step decay of the learning rate", (("lr_schedule", "step"),)),)
     thresholds = {"patience": 10, "min_delta": 0.005}
     advice = "Decay the learning rate (step or exponential schedule), or stop training here."
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babysit.diagnostics.remedy import BATCHNORM, InitForActivation
 from babysit.diagnostics.rule import Finding, LayerSample, Rule
 from babysit.diagnostics.rules._util import Sustained
 
@@ -36,6 +37,7 @@ class VanishingActivations(Rule):
     id = "vanishing-activations"
     severity = "warning"
     needs = ("layers.act_std",)
+    remedies = (InitForActivation("init scaled to the activation"), BATCHNORM)
     thresholds = {"min_ratio": 1e-2, "samples": 2, "init_ratio": 0.1}
     advice = ("Scale the init to the layer: Xavier (tanh) or He (ReLU) instead of a fixed small "
               "std; or add batch norm between affine and nonlinearity.")

@@ -1,0 +1,161 @@
+"""The fix chain: train, find the root cause, apply its next remedy, train again from scratch.
+
+`run_chain` knows nothing of training: it calls `run(config, attempt, plan)` and judges the
+Outcome it gets back (the CLI trains, the tests pass a fake). A remedy that does not help (its
+finding returns, or validation accuracy falls by more than its noise) is undone and the next
+one tried; a remedy that helps is kept, and the next attempt fixes whatever is now the root
+cause. No configuration is trained twice, so the chain ends.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from babysit.config import Config
+from babysit.diagnostics.engine import Report
+from babysit.diagnostics.rule import SEVERITY_RANK, Finding
+from babysit.diagnostics.rules import RULES_BY_ID
+from babysit.errors import BabysitError
+
+NOISE_Z = 2.0  # validation accuracy "falls" when it drops by more than 2 standard errors
+
+
+@dataclass
+class Outcome:
+    """What one training attempt gave: how it ended, its diagnosis, its validation accuracy."""
+
+    log: str
+    status: str
+    report: Report
+    val_acc: float | None
+    n_val: int | None = None  # validation examples, for the accuracy's noise
+
+
+@dataclass
+class Plan:
+    """The change an attempt tries: which finding it answers and how."""
+
+    rule: str
+    remedy: str
+    changes: dict[str, Any]  # this attempt's change, on top of the kept ones
+
+
+@dataclass
+class Attempt:
+    """One attempt of the chain and what came of it."""
+
+    config: Config
+    outcome: Outcome
+    plan: Plan | None  # None for the first attempt
+    verdict: str  # "healthy", "fixed", "kept", "undone", "interrupted", "failed"
+    changes: dict[str, Any] = field(default_factory=dict)  # relative to the first attempt
+
+
+Runner = Callable[[Config, int, "Plan | None"], Outcome]
+
+
+def serious(report: Report, level: str) -> list[Finding]:
+    """Findings of severity `level` or worse."""
+    return [f for f in report.findings if SEVERITY_RANK[f.severity] >= SEVERITY_RANK[level]]
+
+
+def is_healthy(outcome: Outcome, level: str) -> bool:
+    """Completed with no finding at `level` or worse."""
+    return outcome.status == "completed" and not serious(outcome.report, level)
+
+
+def fell(outcome: Outcome, before: Outcome) -> bool:
+    """Validation accuracy dropped by more than NOISE_Z standard errors."""
+    new, old = outcome.val_acc, before.val_acc
+    if new is None or old is None:
+        return False
+    n = outcome.n_val or before.n_val
+    noise = NOISE_Z * math.sqrt(max(old * (1 - old), 1e-12) / n) if n else 0.0
+    return new < old - noise
+
+
+def apply(config: Config, changes: dict[str, Any]) -> Config:
+    """config with `changes` (option names as Config's fields), validated."""
+    values = {k: (tuple(v) if k == "hidden" else v) for k, v in changes.items()}
+    return replace(config, **values).validated()
+
+
+def relative(config: Config, base: Config) -> dict[str, Any]:
+    """The options of `config` that differ from `base`, JSON-ready."""
+    now, then = config.to_dict(), base.to_dict()
+    return {k: v for k, v in now.items() if then.get(k) != v}
+
+
+def root_causes(outcome: Outcome, level: str) -> list[Finding]:
+    """Serious findings no other explains, in the engine's order. In a run stopped early the
+    finding that stopped it comes before provisional ones, which had no time to be withdrawn."""
+    roots = [f for f in serious(outcome.report, level) if f.caused_by is None]
+    if outcome.status == "completed":
+        return roots
+    return sorted(roots, key=lambda f: RULES_BY_ID[f.rule].provisional if f.rule in RULES_BY_ID else False)
+
+
+def next_plan(outcome: Outcome, config: Config, tried: set[Config],
+              level: str) -> tuple[Plan, Config] | None:
+    """The first untried remedy of the first root cause that has one, and its config."""
+    report = outcome.report
+    for finding in root_causes(outcome, level):
+        for remedy in report.remedies(finding):
+            try:
+                candidate = apply(config, remedy["set"])
+            except (TypeError, BabysitError):  # an option babysit lacks, or a value it refuses
+                continue
+            if candidate not in tried:
+                return Plan(finding.rule, remedy["change"], remedy["set"]), candidate
+    return None
+
+
+def run_chain(config: Config, run: Runner, max_attempts: int = 5, level: str = "warning",
+              on_attempt: Callable[[Attempt], None] | None = None) -> list[Attempt]:
+    """Attempts until one ends healthy, remedies run out or `max_attempts` have run."""
+    def record(attempt: Attempt) -> Attempt:
+        attempts.append(attempt)
+        if on_attempt is not None:
+            on_attempt(attempt)
+        return attempt
+
+    attempts: list[Attempt] = []
+    first = run(config, 0, None)
+    verdict = "healthy" if is_healthy(first, level) else (
+        "interrupted" if first.status == "interrupted" else "failed")
+    record(Attempt(config, first, None, verdict))
+    kept_config, kept = config, first
+    tried = {config}
+    while verdict in ("failed", "kept", "undone") and len(attempts) < max_attempts:
+        chosen = next_plan(kept, kept_config, tried, level)
+        if chosen is None:
+            break
+        plan, candidate = chosen
+        tried.add(candidate)
+        outcome = run(candidate, len(attempts), plan)
+        if outcome.status == "interrupted":
+            verdict = "interrupted"
+        elif is_healthy(outcome, level) and not fell(outcome, kept):
+            verdict = "fixed"
+        elif fell(outcome, kept) or plan.rule in {f.rule for f in serious(outcome.report, level)}:
+            verdict = "undone"
+        else:
+            verdict = "kept"
+        record(Attempt(candidate, outcome, plan, verdict, relative(candidate, config)))
+        if verdict == "kept":
+            kept_config, kept = candidate, outcome
+    return attempts
+
+
+def attempt_log(first: Path, attempt: int) -> Path:
+    """run.jsonl -> run.fix1.jsonl for attempt 1 (attempt 0 is the first log itself)."""
+    return first.with_suffix(f".fix{attempt}{first.suffix}") if attempt else first
+
+
+def fixed(attempts: list[Attempt]) -> bool:
+    """Whether the chain ended on a healthy run."""
+    return bool(attempts) and attempts[-1].verdict in ("healthy", "fixed")
