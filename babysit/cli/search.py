@@ -116,6 +116,7 @@ def search(
     live: Annotated[bool | None, typer.Option(
         "--live/--no-live", help="Live leaderboard [default: on a terminal]",
         show_default=False)] = None,
+    fix: Annotated[bool, typer.Option("--fix", hidden=True)] = False,
 ) -> None:
     """Coarse-to-fine random search over learning rate, L2 and more, with ensembles.
 
@@ -127,6 +128,9 @@ def search(
     from babysit.search.search import run_search, stage_plan
     from babysit.search.view import Progress, leaderboard
 
+    if fix:  # asked for often enough to answer rather than "no such option"
+        raise BabysitError("--fix is for babysit train: a search already tries many configurations "
+                           "and stops diverging trials; run `babysit train --fix` on its best")
     if trials < 1 or stages < 1 or fine_epochs < 1 or ensemble < 0 or (
             fine_trials is not None and fine_trials < 1):
         raise BabysitError("--trials, --fine-trials, --stages and --fine-epochs must be "

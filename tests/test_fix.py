@@ -1,0 +1,238 @@
+"""Remedies and the fix chain: each remedy applies, the chain keeps what helps, undoes what does
+not, never loops, and `babysit train --fix` keeps every attempt's log and a report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from babysit.config import Config
+from babysit.diagnostics.engine import Report
+from babysit.diagnostics.remedy import InitForActivation, LrToTarget, Scale, plan
+from babysit.diagnostics.rule import Finding
+from babysit.diagnostics.rules import ALL_RULES
+from babysit.fix.chain import Outcome, Plan, apply, run_chain
+from babysit.fix.runner import attempt_runner
+from tests.waiting import wait_until
+
+BABYSIT = [sys.executable, "-m", "babysit"]
+BASES = [Config(), Config(activation="tanh", init="small", optimizer="sgd", lr=0.1),
+         Config(activation="sigmoid", init="xavier", hidden=(20, 20), reg=0.0, preprocess="none"),
+         Config(init="zeros", bias_init=-1.0, dropout=0.2)]
+
+
+@pytest.mark.parametrize("rule", [r for r in ALL_RULES if r.remedies], ids=lambda r: r.id)
+def test_every_remedy_gives_a_valid_changed_config(rule: type) -> None:
+    applied = 0
+    for base in BASES:
+        for remedy in plan(rule.remedies, base.to_dict(), {"update_ratio": 1e-7}):
+            changed = apply(base, remedy["set"])
+            assert changed != base, (rule.id, remedy)
+            applied += 1
+    assert applied, f"{rule.id}: no remedy applies to any of the base configs"
+
+
+def test_an_unknown_value_keeps_the_relative_form() -> None:
+    assert Scale("lr x0.1", "lr", 0.1).changes({}) == {"lr": "x0.1"}
+    assert Scale("L2 x10", "reg", 10.0, floor=1e-3).changes({"reg": 0.0}) == {"reg": 1e-3}
+
+
+def test_lr_to_target_scales_by_the_measured_ratio_within_bounds() -> None:
+    up = LrToTarget("up", lowest=10.0)
+    assert up.changes({"lr": 1e-6}, {"update_ratio": 1e-8}) == {"lr": 0.1}
+    assert up.changes({"lr": 1e-6}, {"update_ratio": 9e-4}) == {"lr": 1e-5}  # at least 10x
+    assert up.changes({"lr": 1e-6}, {}) == {"lr": 1e-5}  # no ratio: the fallback factor
+    down = LrToTarget("down", target=3e-2, lowest=1e-3, highest=0.1)
+    assert down.changes({"lr": 1.0}, {"update_ratio": 1e3}) == {"lr": 1e-3}
+    assert down.changes({"lr": 1.0}, {"update_ratio": 0.12}) == {"lr": 0.1}
+
+
+def test_init_follows_the_activation() -> None:
+    remedy = InitForActivation("init")
+    assert remedy.changes({"activation": "tanh", "init": "small"}) == {"init": "xavier"}
+    assert remedy.changes({"activation": "relu", "init": "xavier"}) == {"init": "he"}
+    assert remedy.changes({"activation": "relu", "init": "he", "bias_init": -5.0}) == {"bias_init": 0.0}
+    assert remedy.changes({"activation": "relu", "init": "he", "bias_init": 0.0}) is None
+
+
+# --- the chain, with a fake trainer --------------------------------------------------------
+def fake_runner(judge, calls: list[Config]):
+    """A Runner whose 'training' is judge(config) -> (findings [(rule, severity)], val_acc)."""
+    def run(config: Config, k: int, chosen: Plan | None) -> Outcome:
+        calls.append(config)
+        found, val = judge(config)
+        findings = [Finding(rule, sev, 10, "fake", "advice", {}) for rule, sev in found]
+        report = Report(findings, [], 100, 100, 100, config.to_dict())
+        status = "stopped" if found else "completed"
+        return Outcome(f"log{k}", status, report, val, 1000)
+    return run
+
+
+def test_a_remedy_that_does_not_help_is_undone_and_the_next_one_tried() -> None:
+    calls: list[Config] = []
+    run = fake_runner(lambda c: ([("loss-explosion", "error")], 0.3) if c.lr > 0.5 else ([], 0.9), calls)
+    attempts = run_chain(Config(optimizer="sgd", lr=30.0), run)
+    assert [a.verdict for a in attempts] == ["failed", "undone", "fixed"]
+    assert [c.lr for c in calls] == [30.0, 3.0, 0.3]  # x0.1 undone, then x0.01 of the original
+    assert attempts[-1].changes == {"lr": 0.3} and attempts[0].changes == {}
+
+
+def test_a_remedy_that_helps_is_kept_and_the_new_root_cause_fixed() -> None:
+    def judge(c: Config):
+        if c.init == "zeros":
+            return [("symmetric-init", "error")], 0.33
+        return ([("dead-relu", "warning")], 0.6) if c.lr > 0.05 else ([], 0.95)
+
+    attempts = run_chain(Config(init="zeros", lr=0.1), fake_runner(judge, []))
+    assert [a.verdict for a in attempts] == ["failed", "kept", "fixed"]
+    assert attempts[-1].changes == {"init": "he", "lr": 0.01}
+
+
+def test_a_fall_in_validation_accuracy_undoes_a_remedy() -> None:
+    def judge(c: Config):
+        if c.reg < 1e-3:
+            return [("overfitting", "warning")], 0.80
+        return ([], 0.50) if c.reg < 1e-2 else ([], 0.81)  # L2 x10 underfits; x100 here is fine
+
+    attempts = run_chain(Config(reg=1e-4), fake_runner(judge, []))
+    assert [a.verdict for a in attempts][:2] == ["failed", "undone"]
+    assert attempts[-1].verdict == "fixed"
+
+
+def test_the_chain_never_repeats_a_config_and_stops_at_max_attempts() -> None:
+    calls: list[Config] = []
+    attempts = run_chain(Config(lr=1.0), fake_runner(lambda c: ([("loss-nan", "error")], None), calls), 3)
+    assert len(attempts) == 3 and len(set(calls)) == 3
+    calls.clear()
+    attempts = run_chain(Config(lr=1.0), fake_runner(lambda c: ([("loss-nan", "error")], None), calls), 20)
+    assert len(attempts) == 4 and len(set(calls)) == 4  # three remedies, then nothing left
+
+
+def test_a_healthy_first_run_is_not_changed() -> None:
+    attempts = run_chain(Config(), fake_runner(lambda c: ([], 0.9), []))
+    assert [a.verdict for a in attempts] == ["healthy"]
+
+
+def test_an_interrupted_attempt_ends_the_chain() -> None:
+    def run(config: Config, k: int, chosen: Plan | None) -> Outcome:
+        finding = Finding("loss-nan", "error", 3, "m", "a", {})
+        report = Report([finding], [], 5, 5, 5, config.to_dict())
+        return Outcome("x", "interrupted" if k else "diverged", report, None)
+
+    attempts = run_chain(Config(lr=5.0), run)
+    assert [a.verdict for a in attempts] == ["failed", "interrupted"]
+
+
+# --- real training ----------------------------------------------------------------------
+@pytest.mark.parametrize("config", [
+    Config(optimizer="sgd", lr=1e-6, epochs=40),                       # far too low a rate
+    Config(init="zeros", epochs=30),                                    # symmetric
+    Config(hidden=(50,) * 6, activation="tanh", init="small", optimizer="sgd", lr=0.1, epochs=40),
+    Config(hidden=(2,), epochs=60),                                     # too small a net
+], ids=["lr-1e-6", "zeros", "tiny-tanh", "2-units"])
+def test_fix_heals_faulty_configs_without_losing_accuracy(config: Config) -> None:
+    to_the_end = attempt_runner(None)(config, 0, None)
+    attempts = run_chain(config, attempt_runner("warning"), 5)
+    last = attempts[-1]
+    assert last.verdict == "fixed", [(a.verdict, a.changes) for a in attempts]
+    assert last.outcome.val_acc >= to_the_end.val_acc + 0.1  # the broken run failed to learn
+
+
+def test_train_fix_keeps_every_attempt_log_and_writes_the_report(tmp_path: Path) -> None:
+    log, report = tmp_path / "run.jsonl", tmp_path / "fix.json"
+    proc = subprocess.run([*BABYSIT, "train", "--no-live", "--lr", "3", "--hidden", "64,64",
+                           "--epochs", "30", "--fix", "--log", str(log), "--fix-report", str(report)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(report.read_text())
+    assert data["fixed"] is True and data["attempts"][0]["changes"] == {}
+    assert set(data["attempts"][0]) >= {"log", "changes", "status", "findings", "val_acc"}
+    assert data["attempts"][0]["findings"][0]["fix"] == {"lr": 0.3}
+    assert data["attempts"][-1]["findings"] == [] or all(
+        f["severity"] == "info" for f in data["attempts"][-1]["findings"])
+    for k, attempt in enumerate(data["attempts"]):
+        path = Path(attempt["log"])
+        assert path == (log if k == 0 else tmp_path / f"run.fix{k}.jsonl")
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        assert lines[0]["type"] == "header" and lines[-1]["type"] == "summary"
+    assert "fixed in" in proc.stdout and "attempt 2/5" in proc.stdout
+
+
+def test_ctrl_c_during_an_attempt_leaves_whole_logs_and_a_report(tmp_path: Path) -> None:
+    log, report = tmp_path / "run.jsonl", tmp_path / "fix.json"
+    # Attempt 1 stops at step 0 (symmetric init); attempt 2 (He init) trains for a long time.
+    proc = subprocess.Popen([*BABYSIT, "train", "--no-live", "--init", "zeros", "--epochs", "100000",
+                             "--fix", "--log", str(log), "--fix-report", str(report)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = tmp_path / "run.fix1.jsonl"
+    try:
+        wait_until(lambda: second.exists() and second.read_bytes().count(b'"type":"step"') >= 20,
+                   "the second attempt to train")
+        proc.send_signal(subprocess.signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, out + err
+    for path in (log, second):
+        assert json.loads(path.read_text().splitlines()[-1])["type"] == "summary"
+    data = json.loads(report.read_text())
+    assert [a["status"] for a in data["attempts"]] == ["stopped", "interrupted"]
+    assert data["fixed"] is False and data["attempts"][1]["changes"] == {"init": "he"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--fix-report", "r.json"], "only apply with --fix"),
+    (["train", "--fix", "--max-attempts", "0"], "--max-attempts must be between"),
+    (["search", "--fix"], "--fix is for babysit train"),
+])
+def test_fix_options_that_make_no_sense_are_refused(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = subprocess.run([*BABYSIT, *args], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_fix_with_stop_on_error_leaves_warnings_alone(tmp_path: Path) -> None:
+    # A 2-unit net underfits (a warning): with --stop-on error there is nothing to fix.
+    proc = subprocess.run([*BABYSIT, "train", "--no-live", "--hidden", "2", "--epochs", "60", "--fix",
+                           "--stop-on", "error", "--log", str(tmp_path / "r.jsonl")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "nothing changed" in proc.stdout and not (tmp_path / "r.fix1.jsonl").exists()
+
+
+def test_babysit_fix_prints_the_changes_for_a_log(tmp_path: Path) -> None:
+    log = tmp_path / "r.jsonl"
+    subprocess.run([*BABYSIT, "train", "--no-live", "--optimizer", "sgd", "--lr", "30", "--epochs", "5",
+                    "--log", str(log)], capture_output=True, timeout=120, check=False)
+    proc = subprocess.run([*BABYSIT, "fix", str(log), "--json"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    changes = json.loads(proc.stdout)["changes"]
+    assert changes[0]["rule"] == "loss-explosion" and changes[0]["remedies"][0]["set"] == {"lr": 3.0}
+    healthy = tmp_path / "h.jsonl"
+    healthy.write_text("".join(json.dumps({"step": i, "loss": 2.3 * 0.99 ** i}) + "\n" for i in range(300)))
+    proc = subprocess.run([*BABYSIT, "fix", str(healthy)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "nothing to change" in proc.stdout
+    proc = subprocess.run([*BABYSIT, "fix", str(tmp_path / "missing.jsonl")], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_diagnose_json_shows_a_fix_on_root_causes_only(tmp_path: Path) -> None:
+    log = tmp_path / "r.jsonl"
+    subprocess.run([*BABYSIT, "train", "--no-live", "--hidden", "50,50,50,50,50,50", "--activation",
+                    "tanh", "--init", "small", "--optimizer", "sgd", "--lr", "0.1", "--epochs", "40",
+                    "--log", str(log)], capture_output=True, timeout=120, check=False)
+    proc = subprocess.run([*BABYSIT, "diagnose", str(log), "--json"], capture_output=True, text=True,
+                          timeout=60)
+    findings = json.loads(proc.stdout)["findings"]
+    assert findings[0]["rule"] == "vanishing-activations" and findings[0]["fix"] == {"init": "xavier"}
+    assert all(f["fix"] is None for f in findings if f["caused_by"])
+
+
+def test_remedies_are_relative_to_the_last_kept_config() -> None:
+    base = replace(Config(), lr=0.5)
+    assert apply(base, {"lr": 0.05}).lr == 0.05 and apply(base, {"hidden": [8]}).hidden == (8,)
