@@ -20,7 +20,9 @@ def rules(
     if json_out:
         typer.echo(json.dumps({"rules": [
             {"id": r.id, "severity": r.severity, "needs": list(r.needs),
-             "thresholds": r.thresholds, "advice": r.advice} for r in ALL_RULES]}))
+             "thresholds": r.thresholds, "advice": r.advice,
+             "remedies": [m.text for m in r.remedies], "provisional": r.provisional}
+            for r in ALL_RULES]}))
         return
     table = Table(expand=True, show_lines=True, header_style="bold")
     for col in ("rule", "severity", "detects", "thresholds (--set RULE.NAME=VALUE)"):

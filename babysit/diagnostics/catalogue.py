@@ -57,6 +57,13 @@ each rule lists the rules it `explains` (below). When both fire, the explained f
 (a finding that started before the other is never its consequence):
 a learning rate of 1e-6 shows low training accuracy too, but "increase capacity" would be wrong.
 Findings are listed root causes first: by severity, then by the step where they start.
+
+**Remedies.** Each rule's advice is also a list of config changes, in the order to try them
+(`diagnose --json` shows them as `"remedies"` and the first as `"fix"`, e.g. `{{"lr": 0.003}}`,
+with values computed from the run's configuration where the log has it). `babysit train --fix`
+applies them: see docs/cli.md. Provisional rules (`loss-flat`, `overfitting`, `underfitting`,
+`val-plateau`) may withdraw a finding when later evidence contradicts it (a slow start is not
+a flat loss), so `--stop-on` and `--fix` do not stop a run for them; they count at its end.
 """
 
 
@@ -87,6 +94,10 @@ def catalogue() -> str:
             parts.append(f"Explains (reported as its consequences): "
                          f"{', '.join(f'`{s}`' for s in rule.explains)}.\n")
         parts.append(f"**Advice.** {rule.advice}\n")
+        if rule.remedies:
+            steps = "; then ".join(r.text for r in rule.remedies)
+            when = " (provisional: acted on at the run's end)" if rule.provisional else ""
+            parts.append(f"**Remedies**{when}: {steps}.\n")
     return "\n".join(parts)
 
 
