@@ -48,6 +48,7 @@ def summary_line(attempts: list[Attempt]) -> str:
     kept = [a for a in attempts if a.verdict in ("kept", "fixed")]
     changes = describe(kept[-1].changes) if kept else "none kept"
     head = (f"fixed in {len(attempts)} attempts" if fixed(attempts)
+            else f"interrupted at attempt {len(attempts)}" if last.verdict == "interrupted"
             else f"not fixed after {len(attempts)} attempts")
     return f"{head}: val acc {acc(first)} -> {acc(last)}; changes: {changes}"
 
