@@ -74,7 +74,6 @@ def diagnose(
     A TensorBoard directory or MLflow store with several runs gets one diagnosis per run.
     Exit status: 0 no warning or error, 1 at least one, 2 unreadable input or bad options.
     """
-    check_classes(classes)
     overrides = thresholds_from_options(rules_config, set_)
     results = diagnose_runs(log, classes, overrides, map_, run)
     if json_out:
