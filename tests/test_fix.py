@@ -58,6 +58,8 @@ def test_init_follows_the_activation() -> None:
     assert remedy.changes({"activation": "relu", "init": "xavier"}) == {"init": "he"}
     assert remedy.changes({"activation": "relu", "init": "he", "bias_init": -5.0}) == {"bias_init": 0.0}
     assert remedy.changes({"activation": "relu", "init": "he", "bias_init": 0.0}) is None
+    assert remedy.changes({"activation": "relu"}) == {"init": "he"}  # unknown: suggested
+    assert InitForActivation("init", known_only=True).changes({"activation": "relu"}) is None
 
 
 # --- the chain, with a fake trainer --------------------------------------------------------

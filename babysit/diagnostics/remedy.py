@@ -113,11 +113,15 @@ class InitForActivation(Remedy):
     """Xavier for tanh and sigmoid, He for the ReLU family (the lecture's scaled init), with
     zero biases when they start negative (a negative start kills ReLUs from step 0)."""
 
+    known_only: bool = False  # change the init only when the log says which one is used
+
     def changes(self, config: Config, evidence: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """{"init": ...} (and bias_init 0), or None when the init already suits."""
         init = init_for(config.get("activation"))
         out: dict[str, Any] = {}
-        if init is None:
+        if self.known_only and "init" not in config:
+            pass
+        elif init is None:
             out["init"] = "he (ReLU family) or xavier (tanh, sigmoid)"
         elif config.get("init") != init:
             out["init"] = init

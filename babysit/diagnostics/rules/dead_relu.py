@@ -21,7 +21,9 @@ class DeadReLU(LayerFieldRule):
     id = "dead-relu"
     severity = "warning"
     needs = ("layers.dead_frac",)
-    remedies = (InitForActivation("He init, biases not negative"),) + lower_lr(0.1) + (
+    # The init is suspect only when known to be wrong (Xavier, negative biases); a log that does
+    # not say (PyTorch's default is Kaiming-uniform) points at the rate first.
+    remedies = (InitForActivation("He init, biases not negative", known_only=True),) + lower_lr(0.1) + (
         Set("Leaky ReLU", (("activation", "leaky_relu"),)),)
     field = "dead_frac"
     thresholds = {"max_dead": 0.5, "samples": 3}
