@@ -235,7 +235,7 @@ def test_diagnose_json_shows_a_fix_on_root_causes_only(tmp_path: Path) -> None:
     assert all(f["fix"] is None for f in findings if f["caused_by"])
 
 
-def test_remedies_are_relative_to_the_last_kept_config() -> None:
+def test_apply_sets_options_and_turns_lists_into_tuples() -> None:
     base = replace(Config(), lr=0.5)
     assert apply(base, {"lr": 0.05}).lr == 0.05 and apply(base, {"hidden": [8]}).hidden == (8,)
 

@@ -182,8 +182,9 @@ class Engine:
         if kind == "step":
             if self.steps == 0:
                 self._call(self._hooks["on_first_step"], record, new)
-                if "lr" not in self.context and number(record.get("lr")) is not None:
-                    self.context["lr"] = number(record.get("lr"))
+                lr = number(record.get("lr"))
+                if lr is not None and "lr" not in self.context:  # a log without a header's lr
+                    self.context["lr"] = lr
             self.steps += 1
             if self._on_step:
                 self._call(self._on_step, record, new)
