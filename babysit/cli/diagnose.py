@@ -10,18 +10,10 @@ import typer
 from rich.console import Console
 
 from babysit.cli.errors import reports_errors
-from babysit.cli.report import read_notes, report_view
-from babysit.config import MAX_CLASSES, short_int
-from babysit.diagnostics.engine import Engine, Report, build_rules
-from babysit.diagnostics.readers import FieldMap, ReadStats, Run, find_runs, parse_maps
+from babysit.cli.findings_view import report_view
+from babysit.diagnostics.engine import build_rules
+from babysit.diagnostics.runs import diagnose_runs
 from babysit.diagnostics.thresholds import Overrides, load_toml, merge, parse_set
-from babysit.errors import BabysitError
-
-
-def check_classes(classes: int | None) -> None:
-    """A BabysitError unless --classes is unset or a sensible class count."""
-    if classes is not None and not 2 <= classes <= MAX_CLASSES:
-        raise BabysitError(f"--classes must be between 2 and {MAX_CLASSES:,}, got {short_int(classes)}")
 
 
 def thresholds_from_options(rules_config: Path | None, set_: list[str] | None) -> Overrides:
@@ -29,25 +21,6 @@ def thresholds_from_options(rules_config: Path | None, set_: list[str] | None) -
     overrides = merge(load_toml(rules_config) if rules_config else {}, parse_set(set_ or []))
     build_rules(overrides)  # unknown rules and bad values fail before any reading
     return overrides
-
-
-def diagnose_runs(log: Path, classes: int | None, overrides: Overrides, map_: list[str] | None,
-                  run: str | None) -> list[tuple[Run, Report, list[str]]]:
-    """Read each run of `log` and diagnose it: (run, report, notes about the input)."""
-    check_classes(classes)
-    runs = find_runs(log, FieldMap(parse_maps(map_)), run)
-    results = []
-    for found in runs:
-        engine = Engine(build_rules(overrides), classes=classes)  # fresh rules for each run
-        stats = ReadStats()
-        report = engine.push_all(found.read(stats, engine.wants_layers))
-        if not report.measured:  # a CI gate must not pass a log that holds nothing to judge
-            where = log if len(runs) == 1 else f"run {found.name} of {log}"
-            raise BabysitError(f"nothing to diagnose in {where}: no record has a loss, an epoch "
-                               "metric (train_acc, val_acc, val_loss) or layer statistics "
-                               "(docs/log-format.md)")
-        results.append((found, report, read_notes(stats)))
-    return results
 
 
 @reports_errors

@@ -83,7 +83,7 @@ def fix(
 
     Exit status: 0 nothing to change, 1 changes suggested, 2 unreadable input.
     """
-    from babysit.cli.diagnose import diagnose_runs
+    from babysit.diagnostics.runs import diagnose_runs
 
     results = diagnose_runs(log, classes, {}, None, run)
     outs = []

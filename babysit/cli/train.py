@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 
 from babysit.cli.errors import reports_errors
+from babysit.cli.findings_view import findings_table
 from babysit.cli.options import run_options
-from babysit.cli.report import findings_table
 from babysit.cli.run import open_log, summary_line, train_once
 from babysit.config import Config
 from babysit.errors import BabysitError

@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from babysit.cli.diagnose import check_classes
 from babysit.cli.errors import reports_errors
-from babysit.cli.report import findings_table, read_notes
+from babysit.cli.findings_view import findings_table
 from babysit.cli.signals import graceful_stop
 from babysit.dashboard.follow import POLL_SECONDS, follow_records, wait_for
 from babysit.dashboard.plain import FindingPrinter
@@ -20,6 +19,8 @@ from babysit.dashboard.state import RunState
 from babysit.diagnostics.engine import Engine
 from babysit.diagnostics.readers import FieldMap, find_runs, parse_maps
 from babysit.diagnostics.readers.common import ReadStats
+from babysit.diagnostics.readers.notes import read_notes
+from babysit.diagnostics.runs import check_classes
 from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.errors import BabysitError
 

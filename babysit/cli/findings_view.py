@@ -10,8 +10,6 @@ from rich.table import Table
 from rich.text import Text
 
 from babysit.diagnostics.engine import Report
-from babysit.diagnostics.readers.common import ReadStats
-from babysit.diagnostics.readers.jsonl import MAX_LINE_BYTES
 from babysit.diagnostics.remedy import describe
 from babysit.diagnostics.rule import Finding
 
@@ -53,32 +51,6 @@ def not_checked_text(report: Report) -> RenderableType | None:
         return None
     items = ", ".join(f"{n['rule']} (needs {', '.join(n['needs'])})" for n in report.not_checked)
     return Text(f"Not checked: {items}", style="dim")
-
-
-def read_notes(stats: ReadStats) -> list[str]:
-    """What the reader skipped or guessed, one sentence each."""
-    notes = []
-    if stats.malformed:
-        lines = ", ".join(str(n) for n in stats.malformed_lines)
-        more = ", ..." if stats.malformed > len(stats.malformed_lines) else ""
-        notes.append(f"skipped {stats.malformed} malformed line(s): {lines}{more}")
-    if stats.long_lines:
-        notes.append(f"{stats.long_lines} of those line(s) exceeded {MAX_LINE_BYTES >> 20} MiB "
-                     "and were skipped unread")
-    if stats.bad_values:
-        more = ", ..." if stats.bad_values > len(stats.bad_value_examples) else ""
-        notes.append(f"ignored {stats.bad_values} metric value(s) that are not numbers: "
-                     f"{', '.join(stats.bad_value_examples)}{more}")
-    if stats.corrupt:
-        notes.append(f"stopped reading at {stats.corrupt}: the file is damaged, not just cut short")
-    elif stats.truncated_last_line:
-        notes.append("the last line is incomplete (a run still writing?) and was not read")
-    if stats.run_header and not stats.summary and not stats.corrupt:
-        notes.append("the log ends without a summary record: the run was killed, crashed hard, "
-                     "or is still running")
-    if stats.non_monotonic_steps:
-        notes.append(f"{stats.non_monotonic_steps} record(s) with a step not after the previous one")
-    return notes
 
 
 def report_view(report: Report, notes: list[str]) -> RenderableType:

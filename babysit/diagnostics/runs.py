@@ -1,0 +1,60 @@
+"""Diagnose the runs an input holds: read each one, push its records through a fresh engine.
+
+Shared by `babysit diagnose`, `babysit fix` and `babysit report`; `observe` lets a caller see
+every record the engine sees (the report draws its curves from them) without reading twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from babysit.config import MAX_CLASSES, short_int
+from babysit.diagnostics.engine import Engine, Report, build_rules
+from babysit.diagnostics.readers import FieldMap, ReadStats, Record, Run, find_runs, parse_maps
+from babysit.diagnostics.readers.notes import read_notes
+from babysit.diagnostics.thresholds import Overrides
+from babysit.errors import BabysitError
+
+Observer = Callable[[Record], None]
+
+
+def check_classes(classes: int | None) -> None:
+    """A BabysitError unless `classes` is unset or a sensible class count."""
+    if classes is not None and not 2 <= classes <= MAX_CLASSES:
+        raise BabysitError(f"--classes must be between 2 and {MAX_CLASSES:,}, got {short_int(classes)}")
+
+
+def _tapped(records: Iterable[Record], observe: Observer) -> Iterator[Record]:
+    for record in records:
+        observe(record)
+        yield record
+
+
+def diagnose_run(found: Run, where: str, classes: int | None = None, overrides: Overrides | None = None,
+                 observe: Observer | None = None) -> tuple[Report, list[str]]:
+    """One run's report and the notes about its input; a BabysitError if it holds nothing to judge."""
+    engine = Engine(build_rules(overrides or {}), classes=classes)  # fresh rules for each run
+    stats = ReadStats()
+    records = found.read(stats, engine.wants_layers)
+    report = engine.push_all(_tapped(records, observe) if observe else records)
+    if not report.measured:  # a CI gate must not pass a log that holds nothing to judge
+        raise BabysitError(f"nothing to diagnose in {where}: no record has a loss, an epoch "
+                           "metric (train_acc, val_acc, val_loss) or layer statistics "
+                           "(docs/log-format.md)")
+    return report, read_notes(stats)
+
+
+def where(log: Path, found: Run, runs: list[Run]) -> str:
+    """How an error names this run: the input alone, or which of its runs."""
+    return str(log) if len(runs) == 1 else f"run {found.name} of {log}"
+
+
+def diagnose_runs(log: Path, classes: int | None = None, overrides: Overrides | None = None,
+                  map_: list[str] | None = None, run: str | None = None
+                  ) -> list[tuple[Run, Report, list[str]]]:
+    """Read each run of `log` and diagnose it: (run, report, notes about the input)."""
+    check_classes(classes)
+    runs = find_runs(log, FieldMap(parse_maps(map_)), run)
+    return [(found, *diagnose_run(found, where(log, found, runs), classes, overrides)) for found in runs]
+
