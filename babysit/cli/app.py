@@ -7,6 +7,7 @@ import typer
 from babysit.cli.diagnose import diagnose
 from babysit.cli.fix import fix
 from babysit.cli.gradcheck import gradcheck
+from babysit.cli.report import report
 from babysit.cli.rules import rules
 from babysit.cli.sanity import sanity_check
 from babysit.cli.search import search
@@ -26,6 +27,7 @@ app.command()(gradcheck)
 app.command()(diagnose)
 app.command()(fix)
 app.command()(watch)
+app.command()(report)
 app.command("sanity-check")(sanity_check)
 app.command()(search)
 app.command()(rules)

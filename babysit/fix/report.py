@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from babysit.atomic import write_text_atomic
 from babysit.diagnostics.remedy import describe
-from babysit.errors import BabysitError
 from babysit.fix.chain import Attempt, fixed, root_causes
 
 VERDICTS = {
@@ -68,10 +67,4 @@ def report_dict(attempts: list[Attempt]) -> dict[str, Any]:
 
 def write_report(path: Path, attempts: list[Attempt]) -> None:
     """Write the report atomically: a reader sees the old file or the whole new one."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_text(json.dumps(report_dict(attempts), indent=2, default=str) + "\n")
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise BabysitError(f"cannot write fix report {path}: {exc.strerror or exc}") from None
+    write_text_atomic(path, json.dumps(report_dict(attempts), indent=2, default=str) + "\n", "fix report")

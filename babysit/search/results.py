@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from babysit.errors import BabysitError
 
 FINISHED = ("completed", "diverged", "hopeless")  # statuses written to the results file
 HEADER_TYPE = "search"
+STAGE_TYPE = "stage"  # after each stage: the ranges it sampled and its warnings
+ENSEMBLE_TYPE = "ensemble"  # after the search, with --ensemble
 # Trial-level values that differ between the trials of one search (not part of its identity).
 _PER_TRIAL = ("seed", "epochs")
 
@@ -76,22 +79,28 @@ def _check_row(row: Any) -> str | None:
     return None
 
 
-def load_results(path: Path, expected: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
-    """Finished trials already in a results file, by trial id.
+@dataclass
+class ResultsFile:
+    """What a results file holds: its header, finished trials by id, and the records written
+    after each stage (its ranges and warnings) and after the search (the ensemble)."""
 
-    With `expected` (the resuming search's header), a file from a different search is a
-    BabysitError naming what differs.
-    """
-    rows: dict[str, dict[str, Any]] = {}
+    header: dict[str, Any] | None = None
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stages: dict[int, dict[str, Any]] = field(default_factory=dict)  # the last record per stage
+    ensemble: dict[str, Any] | None = None
+
+
+def read_results(path: Path) -> ResultsFile:
+    """Parse a results file; a BabysitError naming the line for a row that is not a trial."""
+    found = ResultsFile()
     if not path.exists():
-        return rows
+        return found
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise BabysitError(f"{path} is not a search results file (not UTF-8 text)") from None
     except OSError as exc:
         raise BabysitError(f"cannot read {path}: {exc.strerror}") from None
-    header = None
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -99,16 +108,31 @@ def load_results(path: Path, expected: dict[str, Any] | None = None) -> dict[str
             row = json.loads(line)
         except (ValueError, RecursionError):
             continue  # a line cut short by a crash: that trial simply runs again
-        if isinstance(row, dict) and row.get("type") == HEADER_TYPE:
-            header = row
-            continue
-        problem = _check_row(row)
-        if problem:
-            raise BabysitError(f"{path}:{line_no}: not a search result row ({problem})")
-        rows[row["trial"]] = row
-    if expected is not None:
-        _check_same_search(path, header, expected, rows)
-    return rows
+        kind = row.get("type") if isinstance(row, dict) else None
+        if kind == HEADER_TYPE:
+            found.header = row
+        elif kind == STAGE_TYPE and isinstance(row.get("stage"), int):
+            found.stages[row["stage"]] = row
+        elif kind == ENSEMBLE_TYPE:
+            found.ensemble = row
+        else:
+            problem = _check_row(row)
+            if problem:
+                raise BabysitError(f"{path}:{line_no}: not a search result row ({problem})")
+            found.rows[row["trial"]] = row
+    return found
+
+
+def load_results(path: Path, expected: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Finished trials already in a results file, by trial id.
+
+    With `expected` (the resuming search's header), a file from a different search is a
+    BabysitError naming what differs.
+    """
+    found = read_results(path)
+    if expected is not None and path.exists():
+        _check_same_search(path, found.header, expected, found.rows)
+    return found.rows
 
 
 def _check_same_search(path: Path, header: dict[str, Any] | None, expected: dict[str, Any],

@@ -14,14 +14,21 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from babysit.config import Config
 from babysit.data import Dataset
 from babysit.errors import BabysitError
-from babysit.search.results import FINISHED, ends_with_newline, load_results, search_header
+from babysit.search.results import (
+    ENSEMBLE_TYPE,
+    FINISHED,
+    STAGE_TYPE,
+    ends_with_newline,
+    load_results,
+    search_header,
+)
 from babysit.search.runner import DaskRunner, LocalRunner
 from babysit.search.space import Space, edge_warnings, sample
 from babysit.search.trial import run_trial
@@ -140,10 +147,20 @@ def run_search(base: Config, space: Space, stages: list[Stage], data: Dataset,
             outcome.warnings.extend(warnings)
             for warning in warnings:
                 emit("warning", warning)
+            _write(sink, {"type": STAGE_TYPE, "stage": index + 1, "epochs": stage.epochs,
+                          "space": {k: str(v) for k, v in space.items()}, "warnings": warnings})
             space = narrow(space, rows)
-    if ensemble:
-        outcome.ensemble = make_ensemble(outcome.rows, data, ensemble)
+        if ensemble:
+            outcome.ensemble = make_ensemble(outcome.rows, data, ensemble)
+            if outcome.ensemble:
+                _write(sink, {"type": ENSEMBLE_TYPE, **outcome.ensemble})
     return outcome
+
+
+def _write(sink: IO[str], record: dict[str, Any]) -> None:
+    """Append one line to the results file, flushed (the report reads stages and the ensemble)."""
+    sink.write(json.dumps(record) + "\n")
+    sink.flush()
 
 
 def _finished_rows(runner: LocalRunner | DaskRunner, futures: list[Any]) -> Iterator[dict[str, Any]]:

@@ -1,0 +1,41 @@
+"""`babysit report INPUT`: one self-contained HTML page of the run's (or search's) plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from babysit.cli.diagnose import thresholds_from_options
+from babysit.cli.errors import reports_errors
+
+
+@reports_errors
+def report(
+    input_: Annotated[Path, typer.Argument(
+        metavar="INPUT",
+        help="A run log in any format `babysit diagnose` reads, or a `babysit search` results file")],
+    out: Annotated[Path | None, typer.Option(
+        "-o", "--out", help="HTML file to write [default: INPUT's name with .html]")] = None,
+    classes: Annotated[int | None, typer.Option(
+        help="Number of classes, for the initial-loss check (overrides the header)")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a threshold: RULE.NAME=VALUE (repeatable)")] = None,
+    rules_config: Annotated[Path | None, typer.Option(
+        help="TOML file of thresholds: [rule-id] name = value")] = None,
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help="Read a metric of another name as a field: FIELD=NAME (repeatable)")] = None,
+    run: Annotated[str | None, typer.Option(
+        help="Only this run of a TensorBoard directory or MLflow store (id or name)")] = None,
+) -> None:
+    """Write an HTML report: findings marked on the lecture's plots; opens offline in any browser.
+
+    Exit status: 0 written, 2 unreadable input or bad options.
+    """
+    from babysit.report import check_available, write
+
+    check_available()
+    overrides = thresholds_from_options(rules_config, set_)
+    path = write(input_, out, classes=classes, run=run, map_=map_, overrides=overrides)
+    typer.echo(str(path))

@@ -1,0 +1,71 @@
+"""`babysit report`: one self-contained HTML page with the lecture's plots for a run or a search.
+
+Data flows one way: a reader's records go through the diagnostics engine (which finds the
+problems) and into a RunSeries (which keeps what is drawn); the page only shows both.
+"""
+
+from __future__ import annotations
+
+import os
+from html import escape
+from pathlib import Path
+
+from babysit.atomic import write_text_atomic
+from babysit.diagnostics.readers import FieldMap, find_runs, parse_maps
+from babysit.diagnostics.runs import check_classes, diagnose_run, where
+from babysit.diagnostics.thresholds import Overrides
+from babysit.errors import BabysitError
+from babysit.report.page import document
+from babysit.report.run_page import run_section
+from babysit.report.search_page import is_search_results, search_page
+from babysit.report.series import RunSeries
+
+__all__ = ["check_available", "default_output", "render", "write"]
+
+
+def check_available() -> None:
+    """A BabysitError naming the extra to install when the plotting library is missing."""
+    from babysit.report.plots import require_matplotlib
+
+    require_matplotlib()
+
+
+def default_output(input_: Path) -> Path:
+    """INPUT's name with .html, beside it (a directory's report goes inside it)."""
+    if input_.is_dir():
+        return input_ / "report.html"
+    name = input_.name
+    for suffix in (".gz", ".jsonl", ".json", ".csv", ".db"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return input_.with_name((name or "report") + ".html")
+
+
+def render(input_: Path, classes: int | None = None, run: str | None = None,
+           map_: list[str] | None = None, overrides: Overrides | None = None) -> str:
+    """The report page for a run log (any format diagnose reads) or a search results file."""
+    check_classes(classes)
+    if is_search_results(input_):
+        return search_page(input_)
+    runs = find_runs(input_, FieldMap(parse_maps(map_)), run)
+    sections = []
+    for found in runs:
+        series = RunSeries()
+        report, notes = diagnose_run(found, where(input_, found, runs), classes, overrides, series.add)
+        sections.append(run_section(found.name, found.format, series, report, notes, classes))
+    title = f"babysit report: {input_.name}"
+    lead = f'<h1>{escape(title)}</h1><p class="sub">{len(runs)} run(s) in {escape(str(input_))}</p>'
+    return document(title, lead + "\n".join(sections))
+
+
+def write(input_: str | os.PathLike[str], out: str | os.PathLike[str] | None = None,
+          **options: object) -> Path:
+    """Write the report of `input_` to `out` (default: default_output) atomically; return its path."""
+    source = Path(input_)
+    target = Path(out) if out is not None else default_output(source)
+    if target.is_dir():
+        raise BabysitError(f"{target} is a directory; give the report a file name, "
+                           f"e.g. {target / 'report.html'}")
+    html = render(source, **options)  # type: ignore[arg-type]
+    write_text_atomic(target, html, "report")
+    return target

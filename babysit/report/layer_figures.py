@@ -1,0 +1,118 @@
+"""Per-layer statistics over time: update/weight ratio against the lecture's 1e-3, gradient
+norms, activation mean and std, dead and saturated fractions (one line per layer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babysit.report.plots import Marker, figure, log_scale_if_positive, mark_findings, style, titles, to_svg
+from babysit.report.run_figures import CURVE_POINTS, TARGET_RATIO, Missing, Panel
+from babysit.report.series import RunSeries, thin
+
+LAYER_POINTS = CURVE_POINTS // 2  # several lines share a plot
+NO_LAYERS = ("the log has no per-layer statistics (babysit train and babysit.torch.Monitor "
+             "write them; see docs/log-format.md)")
+
+
+def _lines(ax: Any, s: RunSeries, key: str) -> list[float]:
+    """One line per layer that has `key`; returns every drawn value (for the scale)."""
+    drawn: list[float] = []
+    names = s.layer_names(key)
+    cmap = _colors(len(names))
+    for name, color in zip(names, cmap, strict=True):
+        x, y = thin(*s.layers[name][key], LAYER_POINTS)
+        ax.plot(x, y, color=color, label=name, linewidth=1)
+        drawn.extend(y.tolist())
+    if names:
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), ncols=1 if len(names) <= 12 else 2)
+    return drawn
+
+
+def _colors(n: int) -> list[Any]:
+    """Distinct colours, input side dark to output side light (depth reads as a gradient)."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["viridis"]
+    return [cmap(0.9 * i / max(1, n - 1)) for i in range(n)]
+
+
+def update_ratio_panel(s: RunSeries, markers: list[Marker], low: float, high: float) -> Panel | Missing:
+    """Update/weight ratio per layer, log scale, with the 1e-3 target and the rules' limits."""
+    if not s.layer_names("update_ratio"):
+        return Missing("Update / weight ratio", NO_LAYERS if not s.layers else
+                       "the per-layer statistics have no update_ratio")
+    with style():
+        fig, ax = figure(height=2.6)
+        drawn = _lines(ax, s, "update_ratio")
+        ax.axhspan(TARGET_RATIO / 10, TARGET_RATIO * 10, color="#2ca02c", alpha=0.08)
+        ax.axhline(TARGET_RATIO, color="#2ca02c", linestyle="--", linewidth=1)
+        values = [v for v in drawn if v > 0] + [TARGET_RATIO / 10, TARGET_RATIO * 10]
+        for limit in (low, high):
+            if min(values) / 3 <= limit <= max(values) * 3:
+                ax.axhline(limit, color="#d62728", linestyle=":", linewidth=1)
+        log_scale_if_positive(ax, values)
+        ax.set_xlabel("step")
+        ax.set_ylabel("||update|| / ||W||")
+        mark_findings(ax, markers)
+        svg = to_svg(fig, titles(markers))
+    return Panel("update-ratio", "Update / weight ratio per layer", svg,
+                 f"The lecture's target is about {TARGET_RATIO:g} (dashed; shaded a decade either "
+                 f"side). Red dotted lines are where babysit's rules warn ({low:g} and {high:g}).")
+
+
+def grad_norm_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
+    """Gradient norm per layer, log scale."""
+    if not s.layer_names("grad_norm"):
+        return Missing("Gradient norms", NO_LAYERS if not s.layers else
+                       "the per-layer statistics have no grad_norm")
+    with style():
+        fig, ax = figure()
+        drawn = _lines(ax, s, "grad_norm")
+        log_scale_if_positive(ax, drawn)
+        ax.set_xlabel("step")
+        ax.set_ylabel("||dW||")
+        mark_findings(ax, markers)
+        svg = to_svg(fig, titles(markers))
+    return Panel("grad-norm", "Gradient norm per layer", svg, "Norms shrinking toward the input "
+                 "side are vanishing gradients; sudden growth comes before an explosion.")
+
+
+def activation_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
+    """Activation mean and std per layer over time (two plots)."""
+    if not s.layer_names("act_mean") and not s.layer_names("act_std"):
+        return Missing("Activation mean and std", NO_LAYERS if not s.layers else
+                       "the per-layer statistics have no act_mean / act_std")
+    with style():
+        fig, axes = figure(1, 2, height=2.4)
+        for ax, key, label in ((axes[0], "act_mean", "mean"), (axes[1], "act_std", "std")):
+            _lines(ax, s, key)
+            ax.set_xlabel("step")
+            ax.set_ylabel(f"activation {label}")
+            mark_findings(ax, markers, label=False)
+        if axes[0].get_legend() is not None and axes[1].get_legend() is not None:
+            axes[0].get_legend().remove()
+        svg = to_svg(fig, titles(markers))
+    return Panel("activations", "Activation mean and std per layer", svg, "A std falling to 0 "
+                 "layer after layer is the lecture's vanishing activations (init too small).")
+
+
+def dead_saturated_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
+    """Dead (ReLU) and saturated (tanh/sigmoid) unit fractions per layer."""
+    keys = [k for k in ("dead_frac", "sat_frac") if s.layer_names(k)]
+    if not keys:
+        return Missing("Dead and saturated units", NO_LAYERS if not s.layers else
+                       "the per-layer statistics have no dead_frac / sat_frac (ReLU and "
+                       "tanh/sigmoid layers have them)")
+    with style():
+        fig, axes = figure(1, len(keys), height=2.2)
+        axes = list(axes) if len(keys) > 1 else [axes]
+        for ax, key in zip(axes, keys, strict=True):
+            _lines(ax, s, key)
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_xlabel("step")
+            ax.set_ylabel("dead fraction" if key == "dead_frac" else "saturated fraction")
+            mark_findings(ax, markers, label=False)
+        svg = to_svg(fig, titles(markers))
+    return Panel("dead-saturated", "Dead and saturated units per layer", svg,
+                 "Dead: ReLU units that output 0 for a whole batch. Saturated: tanh/sigmoid "
+                 "outputs pinned near their limits, where gradients vanish.")

@@ -1,0 +1,178 @@
+"""The lecture's plots of one run: loss, accuracy, validation loss, learning rate, per-layer
+statistics and activation histograms. Each function returns a Panel, or a Missing that says what
+the log lacks (a page never draws an empty plot)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from babysit.report.plots import Marker, figure, log_scale_if_positive, mark_findings, style, titles, to_svg
+from babysit.report.series import RunSeries, smooth, thin
+
+CURVE_POINTS = 2000  # points drawn per curve: the page stays small for any length of run
+HIST_STEPS = 4  # rows of the histogram figure: the first sampled step and three later ones
+MAX_HIST_LAYERS = 8
+TARGET_RATIO = 1e-3  # the lecture's update/weight ratio "somewhere around 1e-3"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One drawn figure of the page."""
+
+    id: str
+    title: str
+    svg: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A panel the input cannot support, and why."""
+
+    title: str
+    reason: str
+
+
+def loss_panel(s: RunSeries, markers: list[Marker], classes: int | None) -> Panel | Missing:
+    """Loss per step, raw and smoothed, log scale, with log(C) and the findings marked."""
+    finite = [v for v in s.loss if math.isfinite(v)]
+    if len(finite) < 2:
+        return Missing("Loss", "the log has fewer than two finite loss values")
+    with style():
+        fig, ax = figure(height=2.8)
+        x, raw = thin(s.steps, s.loss, CURVE_POINTS)
+        window = max(1, len(s.loss) // 100)  # ~100 windows across the run, whatever its length
+        ax.plot(x, raw, color="#9ecae1" if window > 1 else "#08519c",
+                linewidth=0.6 if window > 1 else 1.2, label="loss (raw)" if window > 1 else "loss")
+        if window > 1:
+            xs, ys = thin(s.steps, smooth(s.loss, window), CURVE_POINTS)
+            ax.plot(xs, ys, color="#08519c", linewidth=1.6, label=f"mean of last {window}")
+        log_scale_if_positive(ax, finite)
+        if classes:
+            ax.axhline(math.log(classes), color="#555555", linestyle=":", linewidth=1)
+            ax.annotate(f"log(C) = {math.log(classes):.2f}", (0, math.log(classes)),
+                        xycoords=("axes fraction", "data"), xytext=(4, 2),
+                        textcoords="offset points", fontsize=7.5, color="#555555")
+        if s.first_nonfinite is not None:
+            ax.axvline(s.first_nonfinite, color="#d62728", linewidth=2, alpha=0.5)
+            ax.annotate("loss not finite", (s.first_nonfinite, 0.5), xycoords=("data", "axes fraction"),
+                        color="#d62728", rotation=90, ha="right", fontsize=7.5)
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.legend(loc="upper right")
+        mark_findings(ax, markers)
+        svg = to_svg(fig, titles(markers))
+    return Panel("loss", "Loss", svg, "Training loss per logged step; numbered lines mark where "
+                 "each finding starts (hover for it). The dotted line is the expected initial "
+                 "softmax loss log(C)." if classes else "Training loss per logged step; numbered "
+                 "lines mark where each finding starts (hover for it).")
+
+
+def accuracy_panel(s: RunSeries, markers: list[Marker], classes: int | None) -> Panel | Missing:
+    """Train and validation accuracy at each epoch end, the gap shaded."""
+    train, val = s.epochs.get("train_acc"), s.epochs.get("val_acc")
+    if not train and not val:
+        return Missing("Accuracy", "the log has no train_acc or val_acc")
+    with style():
+        fig, ax = figure()
+        for key, series, color in (("train", train, "#1f77b4"), ("validation", val, "#ff7f0e")):
+            if series:
+                ax.plot(*series, marker="o", markersize=2.5, color=color, label=f"{key} accuracy")
+        if train and val:
+            common = sorted(set(train[0]) & set(val[0]))
+            t, v = dict(zip(*train, strict=True)), dict(zip(*val, strict=True))
+            if common:
+                ax.fill_between(common, [t[c] for c in common], [v[c] for c in common],
+                                color="#ff7f0e", alpha=0.15, label="gap")
+                gap = t[common[-1]] - v[common[-1]]
+                ax.set_title(f"final gap (train - val): {gap:+.3f}", loc="right", fontsize=8)
+        if classes:
+            ax.axhline(1 / classes, color="#555555", linestyle=":", linewidth=1, label="chance 1/C")
+        ax.set_xlabel("step")
+        ax.set_ylabel("accuracy")
+        ax.legend(loc="lower right")
+        mark_findings(ax, markers)
+        svg = to_svg(fig, titles(markers))
+    return Panel("accuracy", "Accuracy", svg, "At each epoch end. A big gap is overfitting; "
+                 "no gap and low accuracy, too little capacity.")
+
+
+def val_loss_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
+    """Validation loss per epoch, beside the training loss's smoothed curve."""
+    val = s.epochs.get("val_loss")
+    if not val:
+        return Missing("Validation loss", "the log has no val_loss")
+    with style():
+        fig, ax = figure()
+        ax.plot(*val, marker="o", markersize=2.5, color="#ff7f0e", label="validation loss")
+        if len(s.loss) >= 2:
+            window = max(1, len(s.loss) // 50)
+            x, y = thin(s.steps, smooth(s.loss, window), CURVE_POINTS)
+            ax.plot(x, y, color="#1f77b4", alpha=0.7, label="training loss (smoothed)")
+        log_scale_if_positive(ax, val[1] + [v for v in s.loss if math.isfinite(v)])
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.legend(loc="upper right")
+        mark_findings(ax, markers)
+        svg = to_svg(fig, titles(markers))
+    return Panel("val-loss", "Validation loss", svg, "Validation loss rising while training loss "
+                 "falls is overfitting.")
+
+
+def lr_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
+    """The learning rate per step."""
+    if not s.lr:
+        return Missing("Learning rate", "the log has no lr")
+    if min(s.lr) == max(s.lr):
+        return Missing("Learning rate", f"constant at {s.lr[0]:g} over the run (nothing to draw)")
+    with style():
+        fig, ax = figure(height=1.8)
+        x, y = thin(s.lr_steps, s.lr, CURVE_POINTS)
+        ax.plot(x, y, color="#2ca02c", drawstyle="steps-post")
+        log_scale_if_positive(ax, y)
+        ax.set_xlabel("step")
+        ax.set_ylabel("learning rate")
+        mark_findings(ax, markers, label=False)
+        svg = to_svg(fig, titles(markers))
+    return Panel("lr", "Learning rate", svg)
+
+
+def histogram_panel(s: RunSeries) -> Panel | Missing:
+    """The lecture's depth figure: each hidden layer's activation histogram, side by side, at
+    the first sampled step and at later ones."""
+    names = [n for n, h in s.hists.items() if h][:MAX_HIST_LAYERS]
+    if not names:
+        return Missing("Activation histograms", "the log has no per-layer histograms (`hist`)")
+    steps = sorted({h.step for n in names for h in s.hists[n]})
+    picks = sorted({steps[round(i * (len(steps) - 1) / (HIST_STEPS - 1))] for i in range(HIST_STEPS)})
+    by_step = {n: {h.step: h for h in s.hists[n]} for n in names}
+    with style():
+        fig, axes = figure(len(picks), len(names), height=1.25, sharey="row")
+        axes = np.asarray(axes).reshape(len(picks), len(names))
+        for r, step in enumerate(picks):
+            for c, name in enumerate(names):
+                ax = axes[r, c]
+                ax.grid(False)
+                h = by_step[name].get(step)
+                if h is None:
+                    ax.set_axis_off()
+                    continue
+                total = sum(h.counts) or 1.0
+                edges = np.linspace(h.lo, h.hi if h.hi > h.lo else h.lo + 1e-12, len(h.counts) + 1)
+                ax.stairs(np.asarray(h.counts) / total, edges, fill=True, color="#4c72b0")
+                ax.tick_params(labelsize=6.5)
+                ax.set_yticks([])
+                if r == 0:
+                    ax.set_title(name, fontsize=8.5)
+                if c == 0:
+                    ax.set_ylabel(f"step {step}", fontsize=7.5)
+        svg = to_svg(fig)
+    more = f" (first {MAX_HIST_LAYERS} of {len(s.hists)} layers)" if len(s.hists) > MAX_HIST_LAYERS else ""
+    return Panel("histograms", "Activation histograms by layer", svg,
+                 "Outputs of each layer (columns, input side first) at the first sampled step "
+                 f"and later ones (rows){more}. The lecture's picture: with a good init every "
+                 "layer keeps a spread; too small and deeper layers collapse to 0; too large and "
+                 "tanh/sigmoid units pile up at +-1.")

@@ -1,0 +1,110 @@
+"""One run's section of the report: its header, findings (root cause first, numbered as on the
+curves), the lecture's plots, and what the log lacks."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from babysit.diagnostics.engine import Report
+from babysit.diagnostics.remedy import describe
+from babysit.diagnostics.rule import Finding
+from babysit.diagnostics.rules import RULES_BY_ID
+from babysit.report import layer_figures, run_figures
+from babysit.report.page import bullet_list, figure_html, kv_table
+from babysit.report.plots import Marker
+from babysit.report.run_figures import Missing
+from babysit.report.series import RunSeries
+
+_HEADER_KEYS = ("run_id", "started_at", "num_classes", "activation", "loss_fn", "optimizer", "lr",
+                "num_params", "steps_per_epoch", "seed")
+_FINAL_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
+
+
+def _steps(f: Finding) -> str:
+    return f"step {f.step}" if f.end_step in (None, f.step) else f"steps {f.step}-{f.end_step}"
+
+
+def markers(findings: list[Finding]) -> list[Marker]:
+    """A marker per finding, numbered in list order, with its hover text."""
+    return [Marker(i, f.step, f.severity, f"{i}. {f.severity} {f.rule} ({_steps(f)}): {f.message}")
+            for i, f in enumerate(findings, start=1)]
+
+
+def findings_html(report: Report) -> str:
+    """The findings as a numbered list: evidence, advice and the changes to try."""
+    if not report.findings:
+        return '<p class="ok">No problems found.</p>'
+    items = []
+    for i, f in enumerate(report.findings, start=1):
+        evidence = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                             for k, v in f.evidence.items())
+        tries = report.remedies(f)
+        parts = [f'<span class="sev sev-{escape(f.severity)}">{escape(f.severity)}</span> '
+                 f'<span class="rule">{escape(f.rule)}</span> <span class="steps">{_steps(f)}</span>',
+                 f"<div>{escape(f.message)}</div>"]
+        if f.caused_by:
+            parts.append(f'<div class="caused">a consequence of {escape(f.caused_by)} (fix that first)</div>')
+        parts.append(f'<div class="advice">{escape(f.advice)}</div>')
+        if tries:
+            parts.append('<div class="try">try: ' + escape("; then ".join(describe(r["set"]) for r in tries))
+                         + "</div>")
+        if evidence:
+            parts.append(f'<div class="evidence">evidence: {escape(evidence)}</div>')
+        items.append(f'<li id="finding-{i}" data-rule="{escape(f.rule)}">' + "".join(parts) + "</li>")
+    return '<ol class="findings">' + "".join(items) + "</ol>"
+
+
+def header_html(series: RunSeries, report: Report, fmt: str) -> str:
+    """The run's header, config and outcome as tables."""
+    h, s = series.header, series.summary
+    status = s.get("status")
+    out = []
+    if status:
+        out.append(f'<p>status <b class="status-{escape(str(status))}">{escape(str(status))}</b>'
+                   + (f" ({escape(str(s['reason']))})" if s.get("reason") else "") + "</p>")
+    items: list[tuple[str, Any]] = [("format", fmt), ("records", report.records), ("steps", report.steps)]
+    items += [(k, h.get(k)) for k in _HEADER_KEYS if not isinstance(h.get(k), (dict, list))]
+    items += [("epochs", s.get("epochs")), ("wall time (s)", s.get("wall_time"))]
+    items += [(f"final {k}", s.get(k)) for k in _FINAL_KEYS]
+    if not s:
+        items += [(f"last {k}", ys[-1]) for k, (_, ys) in series.epochs.items()]
+    out.append(kv_table(items))
+    for key in ("config", "dataset", "model"):
+        if isinstance(h.get(key), dict) and h[key]:
+            out.append(f"<details{' open' if key == 'config' else ''}><summary>{key}</summary>"
+                       f"{kv_table(list(h[key].items()))}</details>")
+    return "".join(out)
+
+
+def run_section(name: str, fmt: str, series: RunSeries, report: Report, notes: list[str],
+                classes: int | None) -> str:
+    """The whole section for one run."""
+    marks = markers(report.findings)
+    classes = classes or series.num_classes
+    low = RULES_BY_ID["update-ratio-low"].thresholds["low"]
+    high = RULES_BY_ID["update-ratio-high"].thresholds["high"]
+    panels = [run_figures.loss_panel(series, marks, classes),
+              run_figures.accuracy_panel(series, marks, classes),
+              run_figures.val_loss_panel(series, marks),
+              run_figures.lr_panel(series, marks),
+              layer_figures.update_ratio_panel(series, marks, low, high),
+              layer_figures.grad_norm_panel(series, marks),
+              layer_figures.activation_panel(series, marks),
+              layer_figures.dead_saturated_panel(series, marks),
+              run_figures.histogram_panel(series)]
+    missing = [p for p in panels if isinstance(p, Missing)]
+    drawn = [p for p in panels if not isinstance(p, Missing)]
+    out = [f'<section class="run" data-run="{escape(name)}"><h2>Run {escape(name)}</h2>',
+           header_html(series, report, fmt), "<h3>Findings</h3>", findings_html(report)]
+    if report.not_checked:
+        out.append(bullet_list("notes", [f"not checked: {n['rule']} (needs {', '.join(n['needs'])})"
+                                         for n in report.not_checked]))
+    if notes:
+        out.append(bullet_list("notes", [f"note: {n}" for n in notes]))
+    out += [figure_html(p.id, p.title, p.svg, p.caption) for p in drawn]  # type: ignore[union-attr]
+    if missing:
+        out.append("<h3>Not drawn</h3>")
+        out.append(bullet_list("missing", [f"{m.title}: {m.reason}" for m in missing]))
+    out.append("</section>")
+    return "\n".join(out)
