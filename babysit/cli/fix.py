@@ -23,7 +23,7 @@ MAX_ATTEMPTS = 20
 
 def train_with_fixes(config: Config, log: Path | None, overwrite: bool, console: Console,
                      use_live: bool, level: str, max_attempts: int,
-                     report_path: Path | None) -> int:
+                     report_path: Path | None, html: bool = False) -> int:
     """Run the fix chain; print each attempt and the conclusion; return the exit status."""
     from babysit.training import JsonlSink
     from babysit.training.trainer import new_run_id
@@ -64,6 +64,11 @@ def train_with_fixes(config: Config, log: Path | None, overwrite: bool, console:
     console.print("logs: " + ", ".join(a.outcome.log for a in attempts), soft_wrap=True)
     if report_path is not None:
         console.print(f"fix report: {report_path}", soft_wrap=True)
+    if html:
+        from babysit.cli.report import print_report
+
+        for a in attempts:
+            print_report(console, Path(a.outcome.log))
     if last.status == "interrupted":
         return 130
     return 0 if fixed(attempts) else 1

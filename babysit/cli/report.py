@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from babysit.cli.diagnose import thresholds_from_options
 from babysit.cli.errors import reports_errors
+from babysit.errors import BabysitError
 
 
 @reports_errors
@@ -39,3 +41,17 @@ def report(
     overrides = thresholds_from_options(rules_config, set_)
     path = write(input_, out, classes=classes, run=run, map_=map_, overrides=overrides)
     typer.echo(str(path))
+
+
+REPORT_HELP = "Write an HTML report beside the output at the end (same name, .html; see babysit report)"
+
+
+def print_report(console: Console, source: Path) -> None:
+    """Write `source`'s report beside it and print the path; a failure is said, not raised: the
+    run itself is done and its log safe."""
+    from babysit.report import write
+
+    try:
+        console.print(f"report: {write(source)}", soft_wrap=True)
+    except BabysitError as exc:
+        console.print(f"report not written: {exc}", style="red", soft_wrap=True)

@@ -14,6 +14,7 @@ from rich.live import Live
 
 from babysit.cli.errors import reports_errors
 from babysit.cli.options import run_options
+from babysit.cli.report import REPORT_HELP, print_report
 from babysit.cli.signals import graceful_stop
 from babysit.config import Config, parse_hidden
 from babysit.errors import BabysitError
@@ -81,9 +82,11 @@ def _print_event(console: Console, kind: str, payload: Any) -> None:
         console.print(f"warning: {payload}", soft_wrap=True)
 
 
-def _interrupted(console: Console, progress: Progress, path: Path) -> NoReturn:
+def _interrupted(console: Console, progress: Progress, path: Path, report: bool) -> NoReturn:
     console.print(f"interrupted: {len(progress.rows)} finished trials kept in {path}; "
                   f"rerun with --resume --results {path}", soft_wrap=True)
+    if report and progress.rows:
+        print_report(console, path)
     raise typer.Exit(130)
 
 
@@ -116,6 +119,7 @@ def search(
     live: Annotated[bool | None, typer.Option(
         "--live/--no-live", help="Live leaderboard [default: on a terminal]",
         show_default=False)] = None,
+    report: Annotated[bool, typer.Option("--report", help=REPORT_HELP)] = False,
     fix: Annotated[bool, typer.Option("--fix", hidden=True)] = False,
 ) -> None:
     """Coarse-to-fine random search over learning rate, L2 and more, with ensembles.
@@ -128,6 +132,10 @@ def search(
     from babysit.search.search import run_search, stage_plan
     from babysit.search.view import Progress, leaderboard
 
+    if report:
+        from babysit.report import check_available
+
+        check_available()  # before the search, not after it
     if fix:  # asked for often enough to answer rather than "no such option"
         raise BabysitError("--fix is for babysit train: a search already tries many configurations "
                            "and stops diverging trials; run `babysit train --fix` on its best")
@@ -171,15 +179,17 @@ def search(
                                      on_line)
     except KeyboardInterrupt:
         runner.close(cancel=True)
-        _interrupted(console, progress, path)
+        _interrupted(console, progress, path, report)
     finally:
         runner.close()  # waits for the workers to exit: none is left behind, orphaned
     assert outcome is not None
     if outcome.interrupted:
-        _interrupted(console, progress, path)
+        _interrupted(console, progress, path, report)
     best = outcome.best
     if best is None:
         console.print(f"no trial completed (see {path}); lower the learning-rate range", soft_wrap=True)
+        if report:
+            print_report(console, path)
         raise typer.Exit(1)
     console.print(f"best: {best['trial']} val acc {100 * best['val_acc']:.1f}% with "
                   f"{json.dumps(best['params'])}", soft_wrap=True)
@@ -188,3 +198,5 @@ def search(
         console.print(f"ensemble of the top {len(e['members'])}: val acc {100 * e['val_acc']:.1f}% "
                       f"(best single model {100 * e['best_single_val_acc']:.1f}%)")
     console.print(f"results: {path}", soft_wrap=True)
+    if report:
+        print_report(console, path)

@@ -11,6 +11,7 @@ from rich.console import Console
 from babysit.cli.errors import reports_errors
 from babysit.cli.findings_view import findings_table
 from babysit.cli.options import run_options
+from babysit.cli.report import REPORT_HELP, print_report
 from babysit.cli.run import open_log, summary_line, train_once
 from babysit.config import Config
 from babysit.errors import BabysitError
@@ -41,19 +42,24 @@ def train(
         help="--fix: training runs at most, the first included")] = 5,
     fix_report: Annotated[Path | None, typer.Option(
         help="--fix: write the chain of attempts as JSON here")] = None,
+    report: Annotated[bool, typer.Option("--report", help=REPORT_HELP)] = False,
 ) -> None:
     """Train a fully-connected net, logging one metric record per iteration."""
     from babysit.training.trainer import new_run_id
 
     if not fix and (fix_report is not None or max_attempts != 5):
         raise BabysitError("--max-attempts and --fix-report only apply with --fix")
+    if report:
+        from babysit.report import check_available
+
+        check_available()  # before training, not after it
     console = Console(highlight=False)
     use_live = console.is_terminal if live is None else live
     if fix:
         from babysit.cli.fix import train_with_fixes
 
         code = train_with_fixes(config, log, overwrite, console, use_live,
-                                stop_on_level or "warning", max_attempts, fix_report)
+                                stop_on_level or "warning", max_attempts, fix_report, report)
         raise typer.Exit(code)
     run_id = new_run_id()
     result = train_once(config, open_log(log, run_id, overwrite), run_id, console, use_live,
@@ -61,4 +67,6 @@ def train(
     console.print(findings_table(result.report.findings, result.report.remedies))
     console.print(summary_line(result.summary), soft_wrap=True)
     console.print(f"log: {result.log}", soft_wrap=True)
+    if report:
+        print_report(console, result.log)
     raise typer.Exit(EXIT_CODES.get(result.summary["status"], 1))

@@ -25,6 +25,8 @@ ol.findings{padding-left:22px}ol.findings li{margin:0 0 12px}
 .caused{color:#777}.missing li,.notes li{color:#555}.ok{color:#2a7d2a;font-weight:600}
 .status-completed{color:#2a7d2a}.status-diverged,.status-crashed{color:#d62728}
 .warn{color:#b35c00}code{font-size:12.5px}
+dl.cfg{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:0 16px;
+  font-size:12.5px;margin:4px 0}dl.cfg div{display:flex;gap:6px}dl.cfg dt{color:#666}dl.cfg dd{margin:0}
 """
 
 
@@ -52,6 +54,12 @@ def kv_table(items: list[tuple[str, Any]]) -> str:
     """A two-column table of names and values (None values left out)."""
     rows = "".join(f"<tr><td>{escape(k)}</td><td>{value(v)}</td></tr>" for k, v in items if v is not None)
     return f'<table class="kv">{rows}</table>' if rows else ""
+
+
+def kv_grid(items: list[tuple[str, Any]]) -> str:
+    """Many short name=value pairs in columns (a run's config)."""
+    cells = "".join(f"<div><dt>{escape(k)}</dt><dd>{value(v)}</dd></div>" for k, v in items if v is not None)
+    return f'<dl class="cfg">{cells}</dl>'
 
 
 def grid_table(header: list[str], rows: list[list[Any]]) -> str:

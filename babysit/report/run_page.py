@@ -11,7 +11,7 @@ from babysit.diagnostics.remedy import describe
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.rules import RULES_BY_ID
 from babysit.report import layer_figures, run_figures
-from babysit.report.page import bullet_list, figure_html, kv_table
+from babysit.report.page import bullet_list, figure_html, kv_grid, kv_table
 from babysit.report.plots import Marker
 from babysit.report.run_figures import Missing
 from babysit.report.series import RunSeries
@@ -73,7 +73,7 @@ def header_html(series: RunSeries, report: Report, fmt: str) -> str:
     for key in ("config", "dataset", "model"):
         if isinstance(h.get(key), dict) and h[key]:
             out.append(f"<details{' open' if key == 'config' else ''}><summary>{key}</summary>"
-                       f"{kv_table(list(h[key].items()))}</details>")
+                       f"{kv_grid(list(h[key].items()))}</details>")
     return "".join(out)
 
 

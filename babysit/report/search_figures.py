@@ -14,8 +14,15 @@ STAGE_MARKERS = ("o", "s", "^", "D", "v", "P")
 FAILED_STYLE = {"diverged": ("x", "#d62728"), "hopeless": ("x", "#999999")}
 
 
+def stage_of(row: dict[str, Any]) -> int:
+    """The row's stage number (1 when the row does not say)."""
+    stage = row.get("stage")
+    return stage if isinstance(stage, int) and not isinstance(stage, bool) and stage >= 1 else 1
+
+
 def _positive(row: dict[str, Any], key: str) -> float | None:
-    value = row.get("params", {}).get(key, row.get("config", {}).get(key))
+    config = row.get("config") if isinstance(row.get("config"), dict) else {}
+    value = row["params"].get(key, config.get(key))  # type: ignore[union-attr]
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
         and math.isfinite(value) and value > 0 else None
 
@@ -38,8 +45,8 @@ def scatter_panel(rows: list[dict[str, Any]],
         accs = [r["val_acc"] for r, _, _ in done]
         vmin, vmax = (min(accs), max(accs)) if accs else (0.0, 1.0)
         mappable = None
-        for stage in sorted({r.get("stage", 1) for r, _, _ in done}):
-            chosen = [(r, lr, reg) for r, lr, reg in done if r.get("stage", 1) == stage]
+        for stage in sorted({stage_of(r) for r, _, _ in done}):
+            chosen = [(r, lr, reg) for r, lr, reg in done if stage_of(r) == stage]
             mappable = ax.scatter([lr for _, lr, _ in chosen], [reg for _, _, reg in chosen],
                                   c=[r["val_acc"] for r, _, _ in chosen], cmap="viridis",
                                   vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1e-9,

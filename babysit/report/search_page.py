@@ -10,9 +10,9 @@ from typing import Any
 
 from babysit.diagnostics.readers import ReadStats, find_runs
 from babysit.errors import BabysitError
-from babysit.report.page import bullet_list, document, figure_html, grid_table, kv_table
+from babysit.report.page import bullet_list, document, figure_html, grid_table, kv_grid, kv_table
 from babysit.report.run_figures import Missing
-from babysit.report.search_figures import best_curves_panel, parse_range, scatter_panel
+from babysit.report.search_figures import best_curves_panel, parse_range, scatter_panel, stage_of
 from babysit.report.series import RunSeries
 from babysit.search.results import HEADER_TYPE, read_results
 
@@ -27,9 +27,12 @@ def is_search_results(path: Path) -> bool:
         return False
     try:
         with path.open("rb") as fh:
-            first = fh.readline(_SNIFF_BYTES).strip()
-            while not first and fh.tell() < _SNIFF_BYTES:
-                first = fh.readline(_SNIFF_BYTES).strip()
+            first = b""
+            for _ in range(100):  # skip blank lines, but only a few: this is a sniff
+                line = fh.readline(_SNIFF_BYTES)
+                first = line.strip()
+                if first or not line:
+                    break
         row = json.loads(first)
     except (OSError, ValueError, RecursionError):
         return False
@@ -41,8 +44,11 @@ def trial_log(results: Path, row: dict[str, Any]) -> Path | None:
     """A trial's log: where the row says, else where the search puts it beside the results file."""
     beside = results.with_suffix("") / "trials" / f"{row['trial']}.jsonl"
     for candidate in (Path(str(row.get("log", ""))), beside):
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except (OSError, ValueError):  # a name no file system allows (a NUL byte, too long)
+            continue
     return None
 
 
@@ -87,14 +93,14 @@ def search_page(path: Path) -> str:
     out.append(kv_table([("trials", len(rows)), *statuses.items(),
                          ("ranges", header.get("space")), ("stages (trials, epochs)", header.get("stages"))]))
     if isinstance(header.get("config"), dict):
-        fixed = kv_table(list(header["config"].items()))
+        fixed = kv_grid(list(header["config"].items()))
         out.append(f"<details><summary>fixed options</summary>{fixed}</details>")
     ranges = {n: (parse_range(rec.get("space", {}).get("lr")), parse_range(rec.get("space", {}).get("reg")))
               for n, rec in found.stages.items() if isinstance(rec.get("space"), dict)}
     panels = [scatter_panel(rows, {n: r for n, r in ranges.items() if None not in r})]  # type: ignore[misc]
     out.append("<h2>Stages</h2>")
     if found.stages:
-        stage_rows = [[n, rec.get("epochs"), rec.get("space"), sum(r.get("stage") == n for r in rows)]
+        stage_rows = [[n, rec.get("epochs"), rec.get("space"), sum(stage_of(r) == n for r in rows)]
                       for n, rec in sorted(found.stages.items())]
         out.append(grid_table(["stage", "epochs", "ranges sampled", "trials"], stage_rows))
         warnings = [w for _, rec in sorted(found.stages.items()) for w in rec.get("warnings") or []]
@@ -113,7 +119,7 @@ def search_page(path: Path) -> str:
     out.append("<h2>Best trials</h2>")
     columns = _params_columns(rows)
     out.append(grid_table(["trial", "stage", *columns, "val acc", "train acc", "status"],
-                          [[r["trial"], r.get("stage"), *[r["params"].get(c) for c in columns],
+                          [[r["trial"], stage_of(r), *[r["params"].get(c) for c in columns],
                             r.get("val_acc"), r.get("train_acc"), r["status"]] for r in ranked[:TOP_ROWS]]))
     out.append("<h2>Ensemble</h2>")
     if found.ensemble:

@@ -111,16 +111,39 @@ def read_results(path: Path) -> ResultsFile:
         kind = row.get("type") if isinstance(row, dict) else None
         if kind == HEADER_TYPE:
             found.header = row
-        elif kind == STAGE_TYPE and isinstance(row.get("stage"), int):
-            found.stages[row["stage"]] = row
+        elif kind == STAGE_TYPE:
+            stage = _stage_record(row)
+            if stage is not None:
+                found.stages[stage["stage"]] = stage
         elif kind == ENSEMBLE_TYPE:
-            found.ensemble = row
+            found.ensemble = _ensemble_record(row) or found.ensemble
         else:
             problem = _check_row(row)
             if problem:
                 raise BabysitError(f"{path}:{line_no}: not a search result row ({problem})")
             found.rows[row["trial"]] = row
     return found
+
+
+def _stage_record(row: dict[str, Any]) -> dict[str, Any] | None:
+    """A stage record with the types the report relies on; None if it has no stage number."""
+    stage = row.get("stage")
+    if not isinstance(stage, int) or isinstance(stage, bool):
+        return None
+    space, warnings, epochs = row.get("space"), row.get("warnings"), row.get("epochs")
+    return {"stage": stage, "epochs": epochs if isinstance(epochs, int) else None,
+            "space": {str(k): str(v) for k, v in space.items()} if isinstance(space, dict) else {},
+            "warnings": [w for w in warnings if isinstance(w, str)] if isinstance(warnings, list) else []}
+
+
+def _ensemble_record(row: dict[str, Any]) -> dict[str, Any] | None:
+    """An ensemble record with a list of members and a numeric accuracy, else None."""
+    members, acc = row.get("members"), row.get("val_acc")
+    if not isinstance(members, list) or not isinstance(acc, (int, float)) or isinstance(acc, bool):
+        return None
+    best = row.get("best_single_val_acc")
+    return {"members": [str(m) for m in members], "val_acc": float(acc),
+            "best_single_val_acc": best if isinstance(best, (int, float)) else None}
 
 
 def load_results(path: Path, expected: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,228 @@
+"""babysit report: the page for each kind of input, its panels and findings, its size, its errors.
+
+The same pages are opened in a real browser in test_report_browser.py.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import babysit.report as report
+from babysit.cli.app import app
+from babysit.errors import BabysitError
+from babysit.report.series import RunSeries, smooth, thin
+
+ZOO = Path(__file__).parent / "fixtures" / "zoo"
+runner = CliRunner()
+RUN_PANELS = ("loss", "accuracy", "val-loss", "update-ratio", "grad-norm", "activations",
+              "dead-saturated", "histograms")
+
+
+def panels(html: str) -> set[str]:
+    return set(re.findall(r'data-panel="([a-z-]+)"', html))
+
+
+def assert_self_contained(html: str) -> None:
+    """No script, no external resource: the page opens offline, from disk, anywhere."""
+    assert "<script" not in html.lower()
+    # SVG namespaces are identifiers, not requests; data: URIs are inline (a colour bar's image).
+    outside = [u for u in re.findall(r'(?:src|href)\s*=\s*"([^"#][^"]*)"', html) if not u.startswith("data:")]
+    assert outside == [] and "url(http" not in html and "@import" not in html
+
+
+@pytest.fixture(scope="module")
+def faulty_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A babysit run with the lecture's depth fault: tiny init in a deep tanh net."""
+    log = tmp_path_factory.mktemp("faulty") / "deep.jsonl"
+    result = runner.invoke(app, ["train", "--data", "spiral", "--hidden", "50,50,50,50,50,50",
+                                 "--activation", "tanh", "--init", "small", "--init-std", "0.01",
+                                 "--optimizer", "sgd", "--lr", "0.1", "--epochs", "10", "--log",
+                                 str(log), "--no-live"])
+    assert result.exit_code in (0, 1), result.output
+    return log
+
+
+@pytest.fixture(scope="module")
+def search_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A two-stage search with an ensemble."""
+    path = tmp_path_factory.mktemp("search") / "search.jsonl"
+    result = runner.invoke(app, ["search", "--data", "spiral", "--trials", "8", "--epochs", "2",
+                                 "--fine-epochs", "4", "--stages", "2", "--ensemble", "3",
+                                 "--workers", "1", "--results", str(path), "--no-live"])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_faulty_babysit_run_has_every_panel_and_its_findings_marked(faulty_run: Path) -> None:
+    html = report.render(faulty_run)
+    assert panels(html) >= set(RUN_PANELS)
+    assert_self_contained(html)
+    assert 'data-rule="vanishing-activations"' in html
+    # the finding is numbered in the list and marked on the curves, with hover text naming it
+    first = re.search(r'<li id="finding-1" data-rule="([a-z-]+)"', html)
+    assert first is not None
+    assert re.search(rf'<g id="finding-1"><title>1\. \w+ {first.group(1)} ', html)
+    assert "log(C) = 1.10" in html  # spiral: 3 classes
+    assert "Not drawn" in html and "constant at 0.1" in html  # the lr is said, not drawn flat
+    assert "fc6" in html  # every hidden layer has its histogram column
+
+
+def test_keras_csv_draws_what_it_has_and_says_what_it_lacks() -> None:
+    html = report.render(ZOO / "keras" / "keras-lr-far-too-high-s0.csv")
+    assert panels(html) == {"loss", "accuracy", "val-loss"}
+    assert_self_contained(html)
+    assert "Not drawn" in html and "no per-layer statistics" in html and "no per-layer histograms" in html
+    assert 'class="findings"' in html  # the fault is found and listed
+
+
+def test_tensorboard_run_and_torch_monitor_log() -> None:
+    tb = report.render(ZOO / "tensorboard" / "lr-far-too-high-s0")
+    assert "loss" in panels(tb) and 'class="findings"' in tb
+    torch_log = report.render(ZOO / "torch" / "torch-relu-dying-high-lr-s0.jsonl.gz")
+    assert {"update-ratio", "dead-saturated", "histograms"} <= panels(torch_log)
+    assert 'data-rule="dead-relu"' in torch_log
+
+
+def test_healthy_run_says_no_problems() -> None:
+    html = report.render(ZOO / "torch" / "torch-healthy-s0.jsonl.gz")
+    assert "No problems found." in html and 'class="findings"' not in html
+
+
+def test_search_report_has_scatter_stages_best_curves_and_ensemble(search_results: Path) -> None:
+    html = report.render(search_results)
+    assert panels(html) == {"search-scatter", "search-best"}
+    assert_self_contained(html)
+    assert "stage 2 ranges" in html  # the narrowed ranges boxed on the scatter
+    assert "<h2>Ensemble</h2>" in html and "ensemble val acc" in html
+    rows = [json.loads(line) for line in search_results.read_text().splitlines()]
+    best = max((r for r in rows if r.get("status") == "completed"), key=lambda r: r["val_acc"])
+    assert f"best {best['val_acc']:.3f}" in html and best["trial"] in html
+
+
+def test_search_report_says_what_an_old_results_file_lacks(search_results: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old.jsonl"  # rows only, as a search before stage records wrote them
+    old.write_text("".join(line + "\n" for line in search_results.read_text().splitlines()
+                           if '"type"' not in line[:12]))
+    for row in map(json.loads, old.read_text().splitlines()):  # and trial logs moved away
+        row["log"] = "/nonexistent/" + row["trial"]
+    html = report.render(old)
+    assert "no stage records" in html and "No ensemble in this file" in html
+    assert "search-scatter" in panels(html)
+
+
+def test_a_100k_step_log_stays_under_5mb_and_keeps_a_late_finding(tmp_path: Path) -> None:
+    """Curves are thinned for drawing; the findings are not: a NaN at the very end is marked."""
+    log = tmp_path / "long.jsonl.gz"
+    rng = np.random.default_rng(0)
+    steps = 100_000
+    loss = 2.3 * np.exp(-np.arange(steps) / 20_000) + 0.05 * rng.random(steps)
+    with gzip.open(log, "wt") as fh:
+        fh.write(json.dumps({"type": "header", "num_classes": 10, "activation": "relu"}) + "\n")
+        for i in range(steps):
+            rec: dict = {"step": i, "loss": "NaN" if i == steps - 1 else float(loss[i]), "lr": 1e-3}
+            if i % 10 == 0:
+                rec["layers"] = {f"fc{k}": {"weight_norm": 5.0, "grad_norm": 0.1, "update_ratio": 1e-3,
+                                            "act_mean": 0.3, "act_std": 0.5, "dead_frac": 0.05,
+                                            "hist": {"lo": 0.0, "hi": 3.0, "counts": [9] * 16}}
+                                 for k in (1, 2, 3)}
+            fh.write(json.dumps(rec) + "\n")
+    out = report.write(log, tmp_path / "long.html")
+    html = out.read_text()
+    assert out.stat().st_size <= 5 * 2**20
+    assert 'data-rule="loss-nan"' in html and "loss not finite" in html
+    number = re.search(r'<li id="finding-(\d+)" data-rule="loss-nan"', html).group(1)
+    assert f'<g id="finding-{number}"><title>' in html  # marked on the curves at step 99,999
+
+
+def test_thin_keeps_spikes_and_smooth_skips_nans() -> None:
+    x = np.arange(100_000)
+    y = np.ones(100_000)
+    y[54_321] = 50.0  # one spike; a plain stride would almost surely drop it
+    tx, ty = thin(x, y, 1000)
+    assert len(tx) <= 1000 and ty.max() == 50.0 and 54_321 in tx
+    assert np.all(np.diff(tx) > 0)  # still in step order
+    s = smooth([1.0, math.nan, 3.0, 5.0], 2)
+    assert s[1] == 1.0 and s[2] == 3.0 and s[3] == 4.0
+
+
+def test_series_ignores_garbage_but_keeps_good_values() -> None:
+    s = RunSeries()
+    s.add({"type": "step", "step": 0, "loss": "NaN", "lr": "abc"})
+    s.add({"step": 1, "loss": 2.0, "val_acc": True, "layers": {"a": {"hist": {"lo": 1, "hi": 0, "counts": [1]}},
+                                                              "b": [], "c": {"update_ratio": "1e-3"}}})
+    assert s.first_nonfinite == 0 and s.loss[1] == 2.0 and math.isnan(s.loss[0])
+    assert s.lr == [] and s.epochs == {} and s.hists == {}
+    assert s.layers["c"]["update_ratio"] == ([1], [1e-3])
+
+
+def test_cli_prints_only_the_path_and_names_the_default(tmp_path: Path) -> None:
+    src = tmp_path / "keras.csv"
+    src.write_bytes((ZOO / "keras" / "keras-healthy-s0.csv").read_bytes())
+    result = runner.invoke(app, ["report", str(src)])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{tmp_path / 'keras.html'}\n"
+    assert (tmp_path / "keras.html").read_text().startswith("<!DOCTYPE html>")
+    result = runner.invoke(app, ["report", str(src), "-o", str(tmp_path / "sub" / "x.html")])
+    assert result.exit_code == 0 and (tmp_path / "sub" / "x.html").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty"),
+    (b"\x00\xff\xfe garbage", "no readable JSON record"),
+    (b'{"type": "search"}\n{"trial": "t", "status": "completed", "params": 3}\n', "not a search result row"),
+    (b'{"type": "search"}\n', "no finished trial"),
+])
+def test_bad_input_is_one_line_and_exit_2_and_leaves_an_old_report(tmp_path: Path, content: bytes,
+                                                                     message: str) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(content)
+    old = tmp_path / "in.html"
+    old.write_text("old report")
+    result = runner.invoke(app, ["report", str(src)])
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert old.read_text() == "old report"
+
+
+def test_bad_options_exit_2(tmp_path: Path) -> None:
+    src = ZOO / "keras" / "keras-healthy-s0.csv"
+    assert runner.invoke(app, ["report", str(src), "-o", str(tmp_path)]).exit_code == 2  # a directory
+    assert runner.invoke(app, ["report", str(src), "--classes", "1"]).exit_code == 2
+    assert runner.invoke(app, ["report", str(src), "--set", "nope.x=1"]).exit_code == 2
+    assert runner.invoke(app, ["report", str(tmp_path / "missing.jsonl")]).exit_code == 2
+
+
+def test_missing_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    with pytest.raises(BabysitError, match=r"babysit\[report\]"):
+        report.check_available()
+    result = runner.invoke(app, ["report", str(ZOO / "keras" / "keras-healthy-s0.csv")])
+    assert result.exit_code == 2 and "pip install 'babysit[report]'" in result.output
+
+
+def test_train_and_search_report_flags(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    result = runner.invoke(app, ["train", "--epochs", "2", "--log", str(log), "--no-live", "--report"])
+    assert result.exit_code == 0, result.output
+    assert f"report: {tmp_path / 'run.html'}" in result.output and (tmp_path / "run.html").exists()
+    results = tmp_path / "s.jsonl"
+    result = runner.invoke(app, ["search", "--trials", "2", "--epochs", "1", "--stages", "1",
+                                 "--workers", "1", "--results", str(results), "--no-live", "--report"])
+    assert result.exit_code in (0, 1), result.output
+    assert f"report: {tmp_path / 's.html'}" in result.output
+    assert "search-scatter" in panels((tmp_path / "s.html").read_text())
+
+
+def test_same_input_same_page(tmp_path: Path) -> None:
+    """Deterministic output: a report can be diffed and committed."""
+    src = ZOO / "keras" / "keras-lr-far-too-high-s0.csv"
+    assert report.render(src) == report.render(src)
