@@ -39,29 +39,6 @@ def assert_self_contained(html: str) -> None:
     assert outside == [] and "url(http" not in html and "@import" not in html
 
 
-@pytest.fixture(scope="module")
-def faulty_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A babysit run with the lecture's depth fault: tiny init in a deep tanh net."""
-    log = tmp_path_factory.mktemp("faulty") / "deep.jsonl"
-    result = runner.invoke(app, ["train", "--data", "spiral", "--hidden", "50,50,50,50,50,50",
-                                 "--activation", "tanh", "--init", "small", "--init-std", "0.01",
-                                 "--optimizer", "sgd", "--lr", "0.1", "--epochs", "10", "--log",
-                                 str(log), "--no-live"])
-    assert result.exit_code in (0, 1), result.output
-    return log
-
-
-@pytest.fixture(scope="module")
-def search_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A two-stage search with an ensemble."""
-    path = tmp_path_factory.mktemp("search") / "search.jsonl"
-    result = runner.invoke(app, ["search", "--data", "spiral", "--trials", "8", "--epochs", "2",
-                                 "--fine-epochs", "4", "--stages", "2", "--ensemble", "3",
-                                 "--workers", "1", "--results", str(path), "--no-live"])
-    assert result.exit_code == 0, result.output
-    return path
-
-
 def test_faulty_babysit_run_has_every_panel_and_its_findings_marked(faulty_run: Path) -> None:
     html = report.render(faulty_run)
     assert panels(html) >= set(RUN_PANELS)

@@ -41,9 +41,10 @@ def default_output(input_: Path) -> Path:
     return input_.with_name((name or "report") + ".html")
 
 
-def render(input_: Path, classes: int | None = None, run: str | None = None,
+def render(input_: str | os.PathLike[str], classes: int | None = None, run: str | None = None,
            map_: list[str] | None = None, overrides: Overrides | None = None) -> str:
     """The report page for a run log (any format diagnose reads) or a search results file."""
+    input_ = Path(input_)
     check_classes(classes)
     if is_search_results(input_):
         return search_page(input_)
