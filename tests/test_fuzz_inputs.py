@@ -117,3 +117,51 @@ def test_trainer_state_vs_jsonl_named_json(tmp_path: Path, name: str) -> None:
     jsonl = tmp_path / "log.json"  # JSONL named .json, its first line blank
     jsonl.write_text("\n" + "\n".join(json.dumps(h) for h in history) + "\n")
     assert json.loads(runner.invoke(app, ["diagnose", str(jsonl), "--json"]).stdout)["steps"] == 12
+
+
+REPORT_FUZZ = settings(max_examples=30, deadline=None,
+                       suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+numbers = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats() | st.sampled_from(["NaN", "1e-3", "x"])
+layer_entry = st.fixed_dictionaries({}, optional={
+    k: numbers for k in ("update_ratio", "grad_norm", "weight_norm", "act_mean", "act_std", "dead_frac",
+                         "sat_frac")} | {"hist": values | st.fixed_dictionaries(
+                             {"lo": numbers, "hi": numbers, "counts": st.lists(numbers, max_size=20)})})
+step_records = st.fixed_dictionaries({"step": st.integers(0, 50) | numbers, "loss": numbers}, optional={
+    "lr": numbers, "train_acc": numbers, "val_acc": numbers, "val_loss": numbers,
+    "layers": st.dictionaries(st.text(max_size=4), layer_entry | values, max_size=3)})
+
+
+@REPORT_FUZZ
+@given(st.lists(step_records, max_size=25), st.booleans())
+def test_report_of_any_step_records(tmp_path: Path, recs: list[dict], header: bool) -> None:
+    path = tmp_path / "run.jsonl"
+    lines = ([json.dumps({"type": "header", "num_classes": 3})] if header else []) + [json.dumps(r) for r in recs]
+    path.write_text("\n".join(lines))
+    _cli_survives(["report", str(path), "-o", str(tmp_path / "r.html")])
+
+
+@REPORT_FUZZ
+@given(payloads)
+def test_report_of_any_file(tmp_path: Path, payload: bytes) -> None:
+    path = tmp_path / "any.jsonl"
+    path.write_bytes(payload)
+    _cli_survives(["report", str(path), "-o", str(tmp_path / "r.html")])
+
+
+trial_rows = st.fixed_dictionaries(
+    {"trial": st.text(min_size=1, max_size=5), "status": st.sampled_from(["completed", "diverged", "hopeless"]),
+     "params": st.dictionaries(st.sampled_from(["lr", "reg", "hidden", "epochs"]), values, max_size=4)},
+    optional={"stage": values, "val_acc": st.none() | st.floats(0, 1), "train_acc": st.none() | st.floats(0, 1),
+              "config": values, "log": values})
+extra_records = st.fixed_dictionaries({"type": st.sampled_from(["stage", "ensemble", "search"])},
+                                      optional={"stage": values, "space": values, "warnings": values,
+                                                "epochs": values, "members": values, "val_acc": values,
+                                                "best_single_val_acc": values, "config": values})
+
+
+@REPORT_FUZZ
+@given(st.lists(trial_rows | extra_records, max_size=10))
+def test_report_of_any_search_results(tmp_path: Path, rows: list[dict]) -> None:
+    path = tmp_path / "search.jsonl"
+    path.write_text("\n".join([json.dumps({"type": "search"})] + [json.dumps(r) for r in rows]))
+    _cli_survives(["report", str(path), "-o", str(tmp_path / "r.html")])

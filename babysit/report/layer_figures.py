@@ -21,11 +21,18 @@ def _lines(ax: Any, s: RunSeries, key: str) -> list[float]:
     cmap = _colors(len(names))
     for name, color in zip(names, cmap, strict=True):
         x, y = thin(*s.layers[name][key], LAYER_POINTS)
-        ax.plot(x, y, color=color, label=name, linewidth=1)
+        ax.plot(x, y, color=color, label=legend_label(name), linewidth=1)
         drawn.extend(y.tolist())
     if names:
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), ncols=1 if len(names) <= 12 else 2)
     return drawn
+
+
+def legend_label(name: str) -> str:
+    """A layer name as a legend shows it: at most 40 characters, never hidden (matplotlib drops
+    labels that start with an underscore)."""
+    name = name if len(name) <= 40 else name[:39] + "…"
+    return " " + name if name.startswith("_") else name
 
 
 def _colors(n: int) -> list[Any]:

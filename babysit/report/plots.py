@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -61,7 +62,9 @@ def to_svg(fig: Any, titles: dict[str, str] | None = None) -> str:
     import matplotlib
 
     out = io.StringIO()
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC), warnings.catch_warnings():
+        # A layer named with a control character has no glyph; the browser's font decides.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
     svg = out.getvalue()
     svg = svg[svg.index("<svg"):]  # drop the XML prolog and doctype: the SVG sits inside HTML

@@ -166,7 +166,7 @@ def histogram_panel(s: RunSeries) -> Panel | Missing:
                 ax.tick_params(labelsize=6.5)
                 ax.set_yticks([])
                 if r == 0:
-                    ax.set_title(name, fontsize=8.5)
+                    ax.set_title(name if len(name) <= 20 else name[:19] + "…", fontsize=8.5)
                 if c == 0:
                     ax.set_ylabel(f"step {step}", fontsize=7.5)
         svg = to_svg(fig)
