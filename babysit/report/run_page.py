@@ -11,7 +11,7 @@ from babysit.diagnostics.remedy import describe
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.rules import RULES_BY_ID
 from babysit.report import layer_figures, run_figures
-from babysit.report.page import bullet_list, figure_html, kv_grid, kv_table
+from babysit.report.page import bullet_list, figure_html, kv_grid
 from babysit.report.plots import Marker
 from babysit.report.run_figures import Missing
 from babysit.report.series import RunSeries
@@ -69,10 +69,10 @@ def header_html(series: RunSeries, report: Report, fmt: str) -> str:
     items += [(f"final {k}", s.get(k)) for k in _FINAL_KEYS]
     if not s:
         items += [(f"last {k}", ys[-1]) for k, (_, ys) in series.epochs.items()]
-    out.append(kv_table(items))
+    out.append(kv_grid(items))
     for key in ("config", "dataset", "model"):
         if isinstance(h.get(key), dict) and h[key]:
-            out.append(f"<details{' open' if key == 'config' else ''}><summary>{key}</summary>"
+            out.append(f"<details><summary>{key}</summary>"
                        f"{kv_grid(list(h[key].items()))}</details>")
     return "".join(out)
 
