@@ -45,9 +45,9 @@ def test_faulty_babysit_run_has_every_panel_and_its_findings_marked(faulty_run: 
     assert_self_contained(html)
     assert 'data-rule="vanishing-activations"' in html
     # the finding is numbered in the list and marked on the curves, with hover text naming it
-    first = re.search(r'<li id="finding-1" data-rule="([a-z-]+)"', html)
+    first = re.search(r'<li data-finding="1" data-rule="([a-z-]+)"', html)
     assert first is not None
-    assert re.search(rf'<g id="finding-1"><title>1\. \w+ {first.group(1)} ', html)
+    assert re.search(rf'<g class="finding" data-finding="1"><title>1\. \w+ {first.group(1)} ', html)
     assert "log(C) = 1.10" in html  # spiral: 3 classes
     assert "Not drawn" in html and "constant at 0.1" in html  # the lr is said, not drawn flat
     assert "fc6" in html  # every hidden layer has its histogram column
@@ -116,8 +116,8 @@ def test_a_100k_step_log_stays_under_5mb_and_keeps_a_late_finding(tmp_path: Path
     html = out.read_text()
     assert out.stat().st_size <= 5 * 2**20
     assert 'data-rule="loss-nan"' in html and "loss not finite" in html
-    number = re.search(r'<li id="finding-(\d+)" data-rule="loss-nan"', html).group(1)
-    assert f'<g id="finding-{number}"><title>' in html  # marked on the curves at step 99,999
+    number = re.search(r'<li data-finding="(\d+)" data-rule="loss-nan"', html).group(1)
+    assert f'<g class="finding" data-finding="{number}"><title>' in html  # marked on the curves at step 99,999
 
 
 def test_thin_keeps_spikes_and_smooth_skips_nans() -> None:
@@ -203,3 +203,17 @@ def test_same_input_same_page(tmp_path: Path) -> None:
     """Deterministic output: a report can be diffed and committed."""
     src = ZOO / "keras" / "keras-lr-far-too-high-s0.csv"
     assert report.render(src) == report.render(src)
+
+
+def test_a_directory_of_runs_gets_a_section_each_and_unique_ids(tmp_path: Path) -> None:
+    import shutil
+
+    for name in ("lr-far-too-high-s0", "healthy-adam-s0"):
+        shutil.copytree(ZOO / "tensorboard" / name, tmp_path / "tb" / name)
+    html = report.render(tmp_path / "tb")
+    assert sorted(re.findall(r'<section class="run" data-run="([^"]+)"', html)) == \
+        ["healthy-adam-s0", "lr-far-too-high-s0"]
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert ids and len(ids) == len(set(ids))  # matplotlib's per-figure ids made unique
+    refs = set(re.findall(r'(?:url\(#|href="#)([^)"]+)', html))
+    assert refs <= set(ids)  # and every reference still points at its own element

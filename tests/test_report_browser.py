@@ -75,7 +75,7 @@ def check_page(browser: Any, source: Path, out: Path, expect_panels: set[str],
         assert page.locator("ol.findings > li").count() >= 1
         # the first finding is marked on the curves, and hovering it names the rule
         rule = page.locator("ol.findings > li").first.get_attribute("data-rule")
-        title = page.locator("g#finding-1 > title").first.text_content()
+        title = page.locator('g.finding[data-finding="1"] > title').first.text_content()
         assert re.match(rf"1\. \w+ {rule} ", title or "")
     png = page.screenshot(full_page=True)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000  # something was painted

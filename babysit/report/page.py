@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from html import escape
 from typing import Any
 
@@ -30,8 +31,26 @@ dl.cfg{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));ga
 """
 
 
+_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+_ID = re.compile(r'\bid="([^"]+)"')
+_REF = re.compile(r'(url\(#|href="#)([^)"]+)')
+
+
+def unique_ids(html: str) -> str:
+    """Prefix every id inside each inline SVG (and the references to it) with the SVG's number:
+    matplotlib numbers its elements per figure (figure_1, line2d_1, ...), and ids must be unique
+    in a page."""
+    def prefix(k: int, svg: str) -> str:
+        svg = _ID.sub(lambda m: f'id="s{k}-{m.group(1)}"', svg)
+        return _REF.sub(lambda m: f"{m.group(1)}s{k}-{m.group(2)}", svg)
+
+    count = iter(range(1, 1 << 30))
+    return _SVG.sub(lambda m: prefix(next(count), m.group(0)), html)
+
+
 def document(title: str, body: str) -> str:
     """A complete HTML page."""
+    body = unique_ids(body)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
             f"<title>{escape(title)}</title><style>{CSS}</style></head>\n<body>\n{body}\n"
@@ -73,7 +92,7 @@ def grid_table(header: list[str], rows: list[list[Any]]) -> str:
 def figure_html(panel_id: str, title: str, svg: str, caption: str = "") -> str:
     """A drawn panel with its heading and caption."""
     cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
-    return (f'<figure class="panel" data-panel="{escape(panel_id)}" id="{escape(panel_id)}">'
+    return (f'<figure class="panel" data-panel="{escape(panel_id)}">'
             f"<h3>{escape(title)}</h3>{svg}{cap}</figure>")
 
 

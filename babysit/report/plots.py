@@ -25,7 +25,7 @@ _RC = {"svg.fonttype": "none",  # text as text: smaller, selectable, the browser
        "font.size": 8.5, "axes.titlesize": 9.5, "axes.spines.top": False,
        "axes.spines.right": False, "legend.fontsize": 7.5, "legend.frameon": False,
        "axes.grid": True, "grid.alpha": 0.25, "lines.linewidth": 1.2}
-_GID = re.compile(r'<g id="(finding-\d+)(?:-[a-z]+)?">')
+_GID = re.compile(r'<g id="finding-(\d+)(?:-[a-z]+)?">')
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ def figure(rows: int = 1, cols: int = 1, height: float = 2.4, **kw: Any) -> tupl
 
 
 def to_svg(fig: Any, titles: dict[str, str] | None = None) -> str:
-    """The figure as an inline <svg> element; groups whose id is in `titles` get hover text."""
+    """The figure as an inline <svg> element; finding markers get their hover text from `titles`
+    (by finding number)."""
     import matplotlib
 
     out = io.StringIO()
@@ -69,8 +70,10 @@ def to_svg(fig: Any, titles: dict[str, str] | None = None) -> str:
     svg = out.getvalue()
     svg = svg[svg.index("<svg"):]  # drop the XML prolog and doctype: the SVG sits inside HTML
     if titles:
-        svg = _GID.sub(lambda m: m.group(0) + (f"<title>{escape(titles[m.group(1)])}</title>"
-                                               if m.group(1) in titles else ""), svg)
+        # A class, not an id: every plot of a run marks the same findings (ids must be unique).
+        svg = _GID.sub(lambda m: f'<g class="finding" data-finding="{m.group(1)}">'
+                       + (f"<title>{escape(titles[m.group(1)])}</title>" if m.group(1) in titles else ""),
+                       svg)
     return svg
 
 
@@ -102,7 +105,7 @@ def mark_findings(ax: Any, markers: list[Marker], label: bool = True) -> None:
 
 def titles(markers: list[Marker]) -> dict[str, str]:
     """Hover texts by SVG group id, for to_svg."""
-    return {f"finding-{m.number}": m.text for m in markers}
+    return {str(m.number): m.text for m in markers}
 
 
 def log_scale_if_positive(ax: Any, values: list[float] | Any, axis: str = "y") -> bool:

@@ -51,7 +51,7 @@ def findings_html(report: Report) -> str:
                          + "</div>")
         if evidence:
             parts.append(f'<div class="evidence">evidence: {escape(evidence)}</div>')
-        items.append(f'<li id="finding-{i}" data-rule="{escape(f.rule)}">' + "".join(parts) + "</li>")
+        items.append(f'<li data-finding="{i}" data-rule="{escape(f.rule)}">' + "".join(parts) + "</li>")
     return '<ol class="findings">' + "".join(items) + "</ol>"
 
 
