@@ -143,7 +143,10 @@ def lr_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
 def histogram_panel(s: RunSeries) -> Panel | Missing:
     """The lecture's depth figure: each hidden layer's activation histogram, side by side, at
     the first sampled step and at later ones."""
-    names = [n for n, h in s.hists.items() if h][:MAX_HIST_LAYERS]
+    every = [n for n, h in s.hists.items() if h]
+    # Too many to read side by side: evenly spaced layers, the first and the last among them.
+    names = every if len(every) <= MAX_HIST_LAYERS else \
+        [every[round(i * (len(every) - 1) / (MAX_HIST_LAYERS - 1))] for i in range(MAX_HIST_LAYERS)]
     if not names:
         return Missing("Activation histograms", "the log has no per-layer histograms (`hist`)")
     steps = sorted({h.step for n in names for h in s.hists[n]})
@@ -170,7 +173,7 @@ def histogram_panel(s: RunSeries) -> Panel | Missing:
                 if c == 0:
                     ax.set_ylabel(f"step {step}", fontsize=7.5)
         svg = to_svg(fig)
-    more = f" (first {MAX_HIST_LAYERS} of {len(s.hists)} layers)" if len(s.hists) > MAX_HIST_LAYERS else ""
+    more = f" ({len(names)} of {len(every)} layers, evenly spaced)" if len(every) > len(names) else ""
     return Panel("histograms", "Activation histograms by layer", svg,
                  "Outputs of each layer (columns, input side first) at the first sampled step "
                  f"and later ones (rows){more}. The lecture's picture: with a good init every "
