@@ -191,6 +191,35 @@ def test_nan_origin_names_the_first_layer_that_went_non_finite(tmp_path: Path) -
     assert bad["step"] == 5 and "loss-nan" in rules(monitor)
 
 
+class SqrtOfZero(torch.nn.Module):
+    """|h| as sqrt(h * h) from step 5 on, with half of h zeroed by a mask: the forward stays
+    finite (sqrt(0) = 0) but the gradient at 0 is inf x 0 = NaN, so fc1's gradient turns NaN
+    while the loss is still finite; the update poisons fc1's weights and only the next step's
+    loss is NaN."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = torch.nn.Linear(64, 32), torch.nn.Linear(32, 10)
+        self.register_buffer("mask", (torch.arange(32) % 2).float())
+        self.calls = 0
+
+    def forward(self, x: Any) -> Any:
+        self.calls += 1
+        h = self.fc1(x) * self.mask
+        return self.fc2(torch.sqrt(h * h) if self.calls >= 6 else torch.relu(h))
+
+
+def test_nan_origin_names_a_gradient_that_went_non_finite_before_the_loss(tmp_path: Path) -> None:
+    model = SqrtOfZero()
+    monitor = train(model, torch.optim.SGD(model.parameters(), 0.01), tmp_path / "grad.jsonl", epochs=1)
+    recs = records(tmp_path / "grad.jsonl")
+    first_nan = next(r for r in recs if r.get("loss") == "NaN")
+    assert first_nan["step"] == 6  # step 5's loss was finite; its update made fc1 NaN
+    assert monitor.nan_origin == first_nan["nan_origin"] == "gradients of fc1 at step 5 (the loss was still finite)"
+    nan = next(f for f in monitor.findings if f["rule"] == "loss-nan")
+    assert "origin: gradients of fc1 at step 5" in nan["message"]
+
+
 def test_an_internal_error_switches_the_monitor_off_not_training(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import babysit.torch.monitor as mon

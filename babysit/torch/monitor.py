@@ -71,8 +71,11 @@ class Monitor:
         self._outputs: dict[str, torch.Tensor] = {}
         self._flags: dict[str, torch.Tensor] = {}
         self._grads: dict[str, torch.Tensor] | None = None
+        self._grad_flags: dict[str, torch.Tensor] | None = None  # this step's, for the NaN origin
+        self._prev_grad_flags: dict[str, torch.Tensor] | None = None  # the step before's
         self._before: dict[str, Before] = {}
-        self._pending: list[tuple[dict[str, Any], dict[str, Any] | None, dict[str, torch.Tensor]]] = []
+        self._pending: list[tuple[dict[str, Any], dict[str, Any] | None, dict[str, torch.Tensor],
+                                  dict[str, torch.Tensor] | None]] = []
         self._losses: list[torch.Tensor | None] = []
         self._stop_message: str | None = None
         self._diverged = False
@@ -139,13 +142,21 @@ class Monitor:
 
     def capture_gradients(self) -> None:
         """Read the gradients now (for trainers that clear them before `step` is called)."""
-        if self.enabled and self._sampling and self._grads is None:
-            try:
-                present = [w for w in self.layers if w.weight.grad is not None]
+        if not self.enabled:
+            return
+        try:
+            present = [w for w in self.layers if w.weight.grad is not None]
+            if self.nan_origin_enabled and self.nan_origin is None and self._grad_flags is None:
+                # One on-device sum per layer (NaN and inf survive it), read only if a later
+                # loss is non-finite: a gradient that goes non-finite while the loss is still
+                # finite poisons the weights, and only the next step's loss shows it.
+                self._grad_flags = {w.name: w.weight.grad.detach().sum(dtype=torch.float32)  # type: ignore[union-attr]
+                                    for w in present}
+            if self._sampling and self._grads is None:
                 norms = torch._foreach_norm([w.weight.grad.detach() for w in present])  # type: ignore[union-attr]
                 self._grads = {w.name: n for w, n in zip(present, norms, strict=True)}
-            except Exception as exc:
-                self._fail(exc)
+        except Exception as exc:
+            self._fail(exc)
 
     # --- the training loop's calls ----------------------------------------------------------
     def step(self, loss: torch.Tensor | float | None) -> None:
@@ -165,8 +176,8 @@ class Monitor:
         value = None if loss is None else loss.detach().reshape(()) \
             if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
         layers = None
+        self.capture_gradients()
         if self._sampling:
-            self.capture_gradients()
             layers = layer_stats(self.layers, self._outputs, self._grads or {}, self._before,
                                  hist=s % self.hist_every == 0)
         lr = self.optimizer.param_groups[0].get("lr") if self.optimizer is not None else None
@@ -174,8 +185,9 @@ class Monitor:
         if isinstance(lr, (int, float)):
             rec["lr"] = float(lr)
         self._losses.append(value)
-        self._pending.append((rec, layers, self._flags))
+        self._pending.append((rec, layers, self._flags, self._grad_flags))
         self._outputs, self._flags, self._grads, self._before = {}, {}, None, {}
+        self._grad_flags = None
         self.step_index = s + 1
         self._sampling = self.step_index % self.every == 0
         if len(self._pending) >= self.every:
@@ -249,21 +261,30 @@ class Monitor:
         copied = iter(torch.stack(given).float().cpu().tolist() if given else [])
         values = [None if v is None else next(copied) for v in self._losses]
         pending, self._pending, self._losses = self._pending, [], []
-        for (rec, layers, flags), value in zip(pending, values, strict=True):
+        for (rec, layers, flags, grad_flags), value in zip(pending, values, strict=True):
             if value is not None:
                 rec["loss"] = value
             if value is not None and (value != value or abs(value) == float("inf")):
                 self._diverged = True
                 if self.nan_origin is None:
-                    self.nan_origin = self._origin(flags, layers)
+                    self.nan_origin = self._origin(flags, self._prev_grad_flags, rec["step"])
                     rec["nan_origin"] = self.nan_origin
+            self._prev_grad_flags = grad_flags
             if layers is not None:
                 rec["layers"] = layers  # last: readers may cut it off unparsed
             self._emit(rec)
 
-    def _origin(self, flags: dict[str, torch.Tensor], layers: dict[str, Any] | None) -> str:
-        """Where a non-finite loss came from: the first layer (in forward order) whose output
-        was non-finite on that step, else the loss computation itself."""
+    def _origin(self, flags: dict[str, torch.Tensor], prev_grads: dict[str, torch.Tensor] | None,
+                step: int) -> str:
+        """Where a non-finite loss came from: a gradient that went non-finite on the step before
+        (the layer nearest the output: backward reaches it first, and the layers below inherit
+        it), else the first layer (in forward order) whose output was non-finite on this step,
+        else non-finite weights, else the loss computation itself."""
+        if prev_grads:
+            finite = torch.isfinite(torch.stack(list(prev_grads.values()))).cpu().tolist()
+            bad = [name for name, ok in zip(prev_grads, finite, strict=True) if not ok]
+            if bad:
+                return f"gradients of {bad[-1]} at step {step - 1} (the loss was still finite)"
         if flags:
             finite = torch.isfinite(torch.stack(list(flags.values()))).cpu().tolist()
             for name, ok in zip(flags, finite, strict=True):

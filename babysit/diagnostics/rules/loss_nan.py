@@ -26,8 +26,11 @@ class LossNaN(Rule):
     def on_nonfinite(self, event: tuple[Record, str, float]) -> Finding | None:
         """The engine saw a NaN or infinite loss, data_loss or val_loss."""
         record, key, value = event
-        return self.report(record["step"], f"{key} became {value} at step {record['step']}",
-                           field=key, value=value)
+        origin = record.get("nan_origin")  # babysit.torch.Monitor names where it began
+        where = f" (origin: {origin})" if isinstance(origin, str) and origin else ""
+        evidence = {"origin": origin} if where else {}
+        return self.report(record["step"], f"{key} became {value} at step {record['step']}{where}",
+                           field=key, value=value, **evidence)
 
     def on_layers(self, sample: LayerSample) -> Finding | None:
         """Check the layer statistics (sampled: a NaN gradient makes the next loss NaN anyway)."""
