@@ -197,10 +197,10 @@ class SqrtOfZero(torch.nn.Module):
     while the loss is still finite; the update poisons fc1's weights and only the next step's
     loss is NaN."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = 32) -> None:
         super().__init__()
-        self.fc1, self.fc2 = torch.nn.Linear(64, 32), torch.nn.Linear(32, 10)
-        self.register_buffer("mask", (torch.arange(32) % 2).float())
+        self.fc1, self.fc2 = torch.nn.Linear(64, width), torch.nn.Linear(width, 10)
+        self.register_buffer("mask", (torch.arange(width) % 2).float())
         self.calls = 0
 
     def forward(self, x: Any) -> Any:
@@ -209,8 +209,9 @@ class SqrtOfZero(torch.nn.Module):
         return self.fc2(torch.sqrt(h * h) if self.calls >= 6 else torch.relu(h))
 
 
-def test_nan_origin_names_a_gradient_that_went_non_finite_before_the_loss(tmp_path: Path) -> None:
-    model = SqrtOfZero()
+@pytest.mark.parametrize("width", [32, 2048])  # fc1 read whole; fc1 read through its sample
+def test_nan_origin_names_a_gradient_that_went_non_finite_before_the_loss(tmp_path: Path, width: int) -> None:
+    model = SqrtOfZero(width)
     monitor = train(model, torch.optim.SGD(model.parameters(), 0.01), tmp_path / "grad.jsonl", epochs=1)
     recs = records(tmp_path / "grad.jsonl")
     first_nan = next(r for r in recs if r.get("loss") == "NaN")
