@@ -209,7 +209,7 @@ class SqrtOfZero(torch.nn.Module):
         return self.fc2(torch.sqrt(h * h) if self.calls >= 6 else torch.relu(h))
 
 
-@pytest.mark.parametrize("width", [32, 2048])  # fc1 read whole; fc1 read through its sample
+@pytest.mark.parametrize("width", [32, 2048])  # a small fc1, and one over the sketch size
 def test_nan_origin_names_a_gradient_that_went_non_finite_before_the_loss(tmp_path: Path, width: int) -> None:
     model = SqrtOfZero(width)
     monitor = train(model, torch.optim.SGD(model.parameters(), 0.01), tmp_path / "grad.jsonl", epochs=1)

@@ -30,7 +30,7 @@ from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.sink import DiagnosticsSink, stops
 from babysit.torch.layers import Watched, as_float, find_layers
 from babysit.torch.records import header_record
-from babysit.torch.stats import Before, layer_stats, sampled, sketch_index
+from babysit.torch.stats import Before, layer_stats, sketch_index
 from babysit.training.sinks import JsonlSink, Sink
 
 
@@ -134,16 +134,11 @@ class Monitor:
         if not (self.enabled and self._sampling):
             return
         try:
-            sketch = self._sketches()
-            self._before = {w.name: Before(w.weight, sketch[w.name]) for w in self.layers}
+            if not self._sketch:
+                self._sketch = {w.name: sketch_index(w.weight, self._generator) for w in self.layers}
+            self._before = {w.name: Before(w.weight, self._sketch[w.name]) for w in self.layers}
         except Exception as exc:
             self._fail(exc)
-
-    def _sketches(self) -> dict[str, torch.Tensor | None]:
-        """Each layer's fixed sample of coordinates (None: small enough to read whole)."""
-        if not self._sketch:
-            self._sketch = {w.name: sketch_index(w.weight, self._generator) for w in self.layers}
-        return self._sketch
 
     def capture_gradients(self) -> None:
         """Read the gradients now (for trainers that clear them before `step` is called)."""
@@ -154,12 +149,9 @@ class Monitor:
             if self.nan_origin_enabled and self.nan_origin is None and self._grad_flags is None:
                 # One on-device sum per layer (NaN and inf survive it), read only if a later
                 # loss is non-finite: a gradient that goes non-finite while the loss is still
-                # finite poisons the weights, and only the next step's loss shows it. Large
-                # tensors are summed over the update ratio's fixed sample of coordinates: a
-                # non-finite gradient fills whole rows or columns, which the sample hits, and
-                # reading whole gradients every step cost ~1.5% of an MLP's step.
-                sketch = self._sketches()
-                self._grad_flags = {w.name: sampled(w.weight.grad, sketch[w.name]).sum(dtype=torch.float32)  # type: ignore[arg-type]
+                # finite poisons the weights, and only the next step's loss shows it. Whole
+                # gradients: 0.04 ms of an 11.6 ms MLP step; a coordinate sample was no cheaper.
+                self._grad_flags = {w.name: w.weight.grad.detach().sum(dtype=torch.float32)  # type: ignore[union-attr]
                                     for w in present}
             if self._sampling and self._grads is None:
                 norms = torch._foreach_norm([w.weight.grad.detach() for w in present])  # type: ignore[union-attr]

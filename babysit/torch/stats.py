@@ -26,12 +26,14 @@ class Before:
 
     def __init__(self, weight: torch.Tensor, index: torch.Tensor | None) -> None:
         """Copy `weight`, or only the coordinates in `index` (see sketch_index)."""
+        flat = weight.detach().reshape(-1)
         self.index = index
-        self.values = sampled(weight, index).clone()
+        self.values = flat[index].clone() if index is not None else flat.clone()
 
     def ratio(self, weight: torch.Tensor) -> torch.Tensor:
         """||w_now - w_before|| / ||w_before|| over the kept coordinates (a 0-d tensor)."""
-        now = sampled(weight, self.index)
+        flat = weight.detach().reshape(-1)
+        now = flat[self.index] if self.index is not None else flat
         return torch.linalg.vector_norm(now - self.values) / torch.linalg.vector_norm(self.values)
 
 
@@ -42,12 +44,6 @@ def sketch_index(weight: torch.Tensor, generator: torch.Generator) -> torch.Tens
     if n <= SKETCH_ABOVE:
         return None
     return torch.randint(0, n, (SKETCH,), generator=generator).to(weight.device)
-
-
-def sampled(tensor: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
-    """The coordinates of `tensor` in `index` (all of it for None), detached and flat."""
-    flat = tensor.detach().reshape(-1)
-    return flat[index] if index is not None else flat
 
 
 STAT_ELEMENTS = 1 << 16  # mean, std and histogram use an even spread of this many outputs
