@@ -3,7 +3,7 @@ by babysit.torch.Monitor, so their logs carry per-layer statistics (format "torc
 
 The faults are those of issue 13's list: lr far too high / low, tiny init in a deep tanh net,
 large sigmoid init on raw input, ReLUs dying after a high lr, a scaled-up last layer, a tiny
-subset, a 2-unit net; and healthy MLPs. bench/framework_zoo.py generates and scores them with
+subset, a 2-unit net, a hockey-stick init; and healthy MLPs. bench/framework_zoo.py generates and scores them with
 the other formats.
 """
 
@@ -30,6 +30,11 @@ MONITOR_CASES = [
     Case("torch-large-sigmoid-raw", activation="sigmoid", optimizer="sgd", lr=0.1,
                 init_std=1.0, raw=True, must_fire=[["saturated-activations"], ["loss-at-init"]],
                 root_cause=["saturated-activations", "loss-at-init"]),
+    # The lecture's "stable at first, then suddenly decreasing": an init too small for three tanh
+    # layers; the net sits at log(C) for ~7 epochs, then learns. The plateau is the consequence.
+    Case("torch-hockey-stick-init", hidden=(64,) * 3, activation="tanh", optimizer="momentum",
+                lr=0.03, init_std=0.03, epochs=20, must_fire=[["plateau-then-drop"]],
+                must_not_fire=["loss-explosion"], root_cause=["vanishing-activations", "plateau-then-drop"]),
     Case("torch-relu-dying-high-lr", hidden=(128,), optimizer="sgd", lr=3.0,
                 must_fire=[["dead-relu"]], root_cause=["dead-relu", "update-ratio-high"]),
     Case("torch-last-layer-x100", last_scale=100.0, must_fire=[["loss-at-init"]],
