@@ -107,7 +107,7 @@ def main() -> None:
                   f"{out.stat().st_size / 2**20:.2f} MB | {seconds:.1f} |")
     x = np.arange(POINTS, dtype=float)
     y = 2.3 * np.exp(-x / 500) + 0.05 * np.random.default_rng(0).random(POINTS)
-    print(f"\n| library | 1 plot | 9 plots | per plot |\n|---|---|---|---|")
+    print("\n| library | 1 plot | 9 plots | per plot |\n|---|---|---|---|")
     for name, page in (("matplotlib SVG (babysit)", matplotlib_page), ("Bokeh, inline", bokeh_page),
                        ("plotly, plotly.js inline", plotly_page)):
         try:

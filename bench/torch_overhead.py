@@ -1,6 +1,6 @@
 """Cost of babysit.torch.Monitor beside a PyTorch loop, side by side in one run.
 
-Run: python bench/torch_overhead.py [--steps 300] [--repeats 5]
+Run: python bench/torch_overhead.py [--steps 300] [--repeats 5] [--device cuda]
 Two models on random MNIST-shaped data, Adam: an MLP 784-512-512-10 (batch 256) and a small CNN
 (two 3x3 conv layers of 32 channels on 28x28 inputs, batch 64). Each is trained without babysit,
 with the Monitor at its default sampling (every=10), every=100 and every=1, all writing a JSONL
@@ -41,13 +41,14 @@ def cnn() -> torch.nn.Module:
 
 
 def timed(build: Callable[[], torch.nn.Module], shape: tuple[int, ...], batch: int, steps: int,
-          every: int | None, log: Path, wandb_freq: int | None = None) -> float:
+          every: int | None, log: Path, wandb_freq: int | None = None, device: str = "cpu") -> float:
     """Seconds per step of one training run (every=None: no babysit; wandb_freq: wandb.watch
     with log="all" at that log_freq, and wandb.log of the loss every step, offline)."""
     torch.manual_seed(0)
-    model = build()
+    model = build().to(device)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
-    x, y = torch.randn(batch * 8, *shape), torch.randint(0, 10, (batch * 8,))
+    x = torch.randn(batch * 8, *shape, device=device)
+    y = torch.randint(0, 10, (batch * 8,), device=device)
     monitor: Any = Monitor(model, opt, log=log, num_classes=10, every=every, overwrite=True) \
         if every else None
     run: Any = None
@@ -69,6 +70,8 @@ def timed(build: Callable[[], torch.nn.Module], shape: tuple[int, ...], batch: i
             run.log({"loss": loss.item()})
     if monitor is not None:
         monitor.close()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()  # the queued kernels belong to the timed steps
     seconds = (time.perf_counter() - start) / steps
     if run is not None:
         run.finish()
@@ -80,6 +83,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="where to train (default: cuda when available)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     models = {"MLP 784-512-512-10, batch 256": (mlp, (784,), 256),
@@ -101,9 +106,10 @@ def main() -> None:
             for name, (build, shape, batch) in models.items():
                 for label, every, freq in order.sample(settings, len(settings)):
                     t = timed(build, shape, batch, args.steps, every, Path(tmp) / "run.jsonl",
-                              freq)
+                              freq, args.device)
                     times.setdefault((name, label), []).append(t)
-    print(f"torch {torch.__version__} (1 thread), Python {platform.python_version()}, "
+    where = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "1 CPU thread"
+    print(f"torch {torch.__version__} ({where}), Python {platform.python_version()}, "
           f"{platform.machine()}; {args.steps} steps x {args.repeats} rounds, median\n")
     print("| model | babysit | ms/step | overhead |\n|---|---|---|---|")
     for name in models:

@@ -3,8 +3,8 @@ by babysit.torch.Monitor, so their logs carry per-layer statistics (format "torc
 
 The faults are those of issue 13's list: lr far too high / low, tiny init in a deep tanh net,
 large sigmoid init on raw input, ReLUs dying after a high lr, a scaled-up last layer, a tiny
-subset, a 2-unit net, a hockey-stick init; and healthy MLPs. bench/framework_zoo.py generates and scores them with
-the other formats.
+subset, a 2-unit net, a hockey-stick init; and healthy MLPs. bench/framework_zoo.py generates
+and scores them with the other formats.
 """
 
 from __future__ import annotations

@@ -366,3 +366,30 @@ def test_torch_compile_keeps_the_statistics(tmp_path: Path) -> None:
     assert [r["step"] for r in sampled] == [0, 10, 20] and monitor.enabled
     assert all("dead_frac" in r["layers"]["0"] and r["layers"]["0"]["update_ratio"] > 0
                for r in sampled)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (the CPU test above counts copies)")
+def test_non_sampled_steps_do_not_synchronize_a_gpu(tmp_path: Path) -> None:
+    """On CUDA, any synchronizing call inside monitor.step between samples raises: the monitor
+    would catch it, warn and switch itself off, so `enabled` staying True proves there was none."""
+    model = mlp().cuda()
+    opt = torch.optim.SGD(model.parameters(), 0.01)
+    xt, yt, _, _ = digits()
+    xt, yt = xt.cuda(), yt.cuda()
+    monitor = Monitor(model, opt, log=tmp_path / "gpu.jsonl", num_classes=10, every=1000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for step in range(50):
+            loss = torch.nn.functional.cross_entropy(model(xt[:64]), yt[:64])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if step > 0:  # step 0 is sampled (the state at init) and copies its statistics
+                torch.cuda.set_sync_debug_mode("error")
+            try:
+                monitor.step(loss)
+            finally:
+                torch.cuda.set_sync_debug_mode(0)
+    monitor.close()
+    assert monitor.enabled and not [w for w in caught if "switched off" in str(w.message)]
+    assert len([r for r in records(tmp_path / "gpu.jsonl") if r.get("type") == "step"]) == 50
