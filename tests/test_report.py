@@ -170,6 +170,15 @@ def test_bad_input_is_one_line_and_exit_2_and_leaves_an_old_report(tmp_path: Pat
     assert old.read_text() == "old report"
 
 
+def test_stdin_needs_an_output_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    log = (ZOO / "jsonl" / "healthy-adam-s0.jsonl").read_text()
+    result = runner.invoke(app, ["report", "-"], input=log)
+    assert result.exit_code == 2 and "pass -o OUT.html" in result.output and not list(tmp_path.iterdir())
+    result = runner.invoke(app, ["report", "-", "-o", "run.html"], input=log)
+    assert result.exit_code == 0 and "loss" in panels((tmp_path / "run.html").read_text())
+
+
 def test_bad_options_exit_2(tmp_path: Path) -> None:
     src = ZOO / "keras" / "keras-healthy-s0.csv"
     assert runner.invoke(app, ["report", str(src), "-o", str(tmp_path)]).exit_code == 2  # a directory

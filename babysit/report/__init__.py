@@ -12,6 +12,7 @@ from pathlib import Path
 
 from babysit.atomic import write_text_atomic
 from babysit.diagnostics.readers import FieldMap, find_runs, parse_maps
+from babysit.diagnostics.readers.inputs import is_stream
 from babysit.diagnostics.runs import check_classes, diagnose_run, where
 from babysit.diagnostics.thresholds import Overrides
 from babysit.errors import BabysitError
@@ -63,6 +64,8 @@ def write(input_: str | os.PathLike[str], out: str | os.PathLike[str] | None = N
           **options: object) -> Path:
     """Write the report of `input_` to `out` (default: default_output) atomically; return its path."""
     source = Path(input_)
+    if out is None and is_stream(source):
+        raise BabysitError(f"{source} has no name to give its report: pass -o OUT.html")
     target = Path(out) if out is not None else default_output(source)
     if target.is_dir():
         raise BabysitError(f"{target} is a directory; give the report a file name, "
