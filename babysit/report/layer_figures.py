@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from babysit.report.plots import Marker, figure, log_scale_if_positive, mark_findings, style, titles, to_svg
+from babysit.report.plots import (
+    Marker,
+    figure,
+    log_scale_if_positive,
+    mark_findings,
+    style,
+    time_axes_svg,
+    titles,
+    to_svg,
+)
 from babysit.report.run_figures import CURVE_POINTS, TARGET_RATIO, Missing, Panel
 from babysit.report.series import RunSeries, thin
 
@@ -58,10 +67,7 @@ def update_ratio_panel(s: RunSeries, markers: list[Marker], low: float, high: fl
             if min(values) / 3 <= limit <= max(values) * 3:
                 ax.axhline(limit, color="#d62728", linestyle=":", linewidth=1)
         log_scale_if_positive(ax, values)
-        ax.set_xlabel("step")
-        ax.set_ylabel("||update|| / ||W||")
-        mark_findings(ax, markers)
-        svg = to_svg(fig, titles(markers))
+        svg = time_axes_svg(fig, ax, "||update|| / ||W||", markers)
     return Panel("update-ratio", "Update / weight ratio per layer", svg,
                  f"The lecture's target is about {TARGET_RATIO:g} (dashed; shaded a decade either "
                  f"side). Red dotted lines are where babysit's rules warn ({low:g} and {high:g}).")
@@ -76,10 +82,7 @@ def grad_norm_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
         fig, ax = figure()
         drawn = _lines(ax, s, "grad_norm")
         log_scale_if_positive(ax, drawn)
-        ax.set_xlabel("step")
-        ax.set_ylabel("||dW||")
-        mark_findings(ax, markers)
-        svg = to_svg(fig, titles(markers))
+        svg = time_axes_svg(fig, ax, "||dW||", markers)
     return Panel("grad-norm", "Gradient norm per layer", svg, "Norms shrinking toward the input "
                  "side are vanishing gradients; sudden growth comes before an explosion.")
 

@@ -124,3 +124,14 @@ def log_scale_if_positive(ax: Any, values: list[float] | Any, axis: str = "y") -
         target.set_minor_formatter(plain if v.max() / v.min() < 30 else NullFormatter())
         return True
     return False
+
+
+def time_axes_svg(fig: Any, ax: Any, ylabel: str, markers: list[Marker], legend: str | None = None,
+                  label_markers: bool = True) -> str:
+    """Finish a plot over steps (axis labels, legend, findings marked) and return its SVG."""
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    if legend is not None:
+        ax.legend(loc=legend)
+    mark_findings(ax, markers, label=label_markers)
+    return to_svg(fig, titles(markers))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from babysit.report.plots import Marker, figure, log_scale_if_positive, mark_findings, style, titles, to_svg
+from babysit.report.plots import Marker, figure, log_scale_if_positive, style, time_axes_svg, to_svg
 from babysit.report.series import RunSeries, smooth, thin
 
 CURVE_POINTS = 2000  # points drawn per curve: the page stays small for any length of run
@@ -60,11 +60,7 @@ def loss_panel(s: RunSeries, markers: list[Marker], classes: int | None) -> Pane
             ax.axvline(s.first_nonfinite, color="#d62728", linewidth=2, alpha=0.5)
             ax.annotate("loss not finite", (s.first_nonfinite, 0.5), xycoords=("data", "axes fraction"),
                         color="#d62728", rotation=90, ha="right", fontsize=7.5)
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss")
-        ax.legend(loc="upper right")
-        mark_findings(ax, markers)
-        svg = to_svg(fig, titles(markers))
+        svg = time_axes_svg(fig, ax, "loss", markers, legend="upper right")
     return Panel("loss", "Loss", svg, "Training loss per logged step; numbered lines mark where "
                  "each finding starts (hover for it). The dotted line is the expected initial "
                  "softmax loss log(C)." if classes else "Training loss per logged step; numbered "
@@ -91,11 +87,7 @@ def accuracy_panel(s: RunSeries, markers: list[Marker], classes: int | None) -> 
                 ax.set_title(f"final gap (train - val): {gap:+.3f}", loc="right", fontsize=8)
         if classes:
             ax.axhline(1 / classes, color="#555555", linestyle=":", linewidth=1, label="chance 1/C")
-        ax.set_xlabel("step")
-        ax.set_ylabel("accuracy")
-        ax.legend(loc="lower right")
-        mark_findings(ax, markers)
-        svg = to_svg(fig, titles(markers))
+        svg = time_axes_svg(fig, ax, "accuracy", markers, legend="lower right")
     return Panel("accuracy", "Accuracy", svg, "At each epoch end. A big gap is overfitting; "
                  "no gap and low accuracy, too little capacity.")
 
@@ -113,11 +105,7 @@ def val_loss_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
             x, y = thin(s.steps, smooth(s.loss, window), CURVE_POINTS)
             ax.plot(x, y, color="#1f77b4", alpha=0.7, label="training loss (smoothed)")
         log_scale_if_positive(ax, val[1] + [v for v in s.loss if math.isfinite(v)])
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss")
-        ax.legend(loc="upper right")
-        mark_findings(ax, markers)
-        svg = to_svg(fig, titles(markers))
+        svg = time_axes_svg(fig, ax, "loss", markers, legend="upper right")
     return Panel("val-loss", "Validation loss", svg, "Validation loss rising while training loss "
                  "falls is overfitting.")
 
@@ -133,10 +121,7 @@ def lr_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
         x, y = thin(s.lr_steps, s.lr, CURVE_POINTS)
         ax.plot(x, y, color="#2ca02c", drawstyle="steps-post")
         log_scale_if_positive(ax, y)
-        ax.set_xlabel("step")
-        ax.set_ylabel("learning rate")
-        mark_findings(ax, markers, label=False)
-        svg = to_svg(fig, titles(markers))
+        svg = time_axes_svg(fig, ax, "learning rate", markers, label_markers=False)
     return Panel("lr", "Learning rate", svg)
 
 
