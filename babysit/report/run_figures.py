@@ -38,7 +38,8 @@ class Missing:
 
 def loss_panel(s: RunSeries, markers: list[Marker], classes: int | None) -> Panel | Missing:
     """Loss per step, raw and smoothed, log scale, with log(C) and the findings marked."""
-    finite = [v for v in s.loss if math.isfinite(v)]
+    loss = np.asarray(s.loss)
+    finite = loss[np.isfinite(loss)]
     if len(finite) < 2:
         return Missing("Loss", "the log has fewer than two finite loss values")
     with style():
@@ -104,7 +105,7 @@ def val_loss_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
             window = max(1, len(s.loss) // 50)
             x, y = thin(s.steps, smooth(s.loss, window), CURVE_POINTS)
             ax.plot(x, y, color="#1f77b4", alpha=0.7, label="training loss (smoothed)")
-        log_scale_if_positive(ax, val[1] + [v for v in s.loss if math.isfinite(v)])
+        log_scale_if_positive(ax, np.concatenate((val[1], np.asarray(s.loss))))  # NaNs are skipped
         svg = time_axes_svg(fig, ax, "loss", markers, legend="upper right")
     return Panel("val-loss", "Validation loss", svg, "Validation loss rising while training loss "
                  "falls is overfitting.")

@@ -1,14 +1,17 @@
 """A run's records gathered into series for drawing: loss and lr per step, epoch metrics, per-layer
 statistics over time and activation histograms. Pure NumPy; no diagnostics here.
 
-Memory is bounded by what is drawn: per-step values are two floats a step (100,000 steps is
-1.6 MB); layer statistics arrive only at the steps the engine samples (see Engine.wants_layers).
+Per-step values (and their steps) are kept in float64 arrays, 8 bytes each: a step costs
+16-32 bytes (a million steps, 32 MB), not the ~130 bytes of Python floats in lists. Layer
+statistics arrive only at the steps the engine samples (see Engine.wants_layers), so they stay
+small on any run.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +20,7 @@ import numpy as np
 from babysit.diagnostics.readers.common import Record, number
 
 EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
+MAX_STEP = 2**53  # steps are drawn as float64, exact up to here
 LAYER_FIELDS = ("update_ratio", "grad_norm", "weight_norm", "act_mean", "act_std", "dead_frac", "sat_frac")
 
 
@@ -36,12 +40,12 @@ class RunSeries:
 
     header: Record = field(default_factory=dict)
     summary: Record = field(default_factory=dict)
-    steps: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)  # NaN where a step has no (finite) loss
-    lr_steps: list[int] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
+    steps: array = field(default_factory=lambda: array("d"))
+    loss: array = field(default_factory=lambda: array("d"))  # NaN where a loss was not finite
+    lr_steps: array = field(default_factory=lambda: array("d"))
+    lr: array = field(default_factory=lambda: array("d"))
     epochs: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
-    layers: dict[str, dict[str, tuple[list[int], list[float]]]] = field(default_factory=dict)
+    layers: dict[str, dict[str, tuple[array, array]]] = field(default_factory=dict)
     hists: dict[str, list[Histogram]] = field(default_factory=dict)
     first_nonfinite: int | None = None  # the step whose loss first was NaN or infinite
     last_epoch: int | None = None
@@ -58,8 +62,8 @@ class RunSeries:
         if kind not in ("step", "epoch"):
             return
         step = record.get("step")
-        if not isinstance(step, int):
-            return
+        if not isinstance(step, int) or not -MAX_STEP <= step <= MAX_STEP:
+            return  # a step no plot axis can place (the engine still judged the record)
         epoch = number(record.get("epoch"))
         if epoch is not None and math.isfinite(epoch):
             self.last_epoch = int(epoch)
@@ -91,7 +95,7 @@ class RunSeries:
             for key in LAYER_FIELDS:
                 value = number(entry.get(key))
                 if value is not None and math.isfinite(value):
-                    xs, ys = series.setdefault(key, ([], []))
+                    xs, ys = series.setdefault(key, (array("d"), array("d")))
                     xs.append(step)
                     ys.append(value)
             hist = _histogram(step, entry.get("hist"))
@@ -124,7 +128,7 @@ def _histogram(step: int, hist: Any) -> Histogram | None:
     return Histogram(step, lo, hi, values)  # type: ignore[arg-type]
 
 
-def thin(x: list[int] | np.ndarray, y: list[float] | np.ndarray,
+def thin(x: list[int] | array | np.ndarray, y: list[float] | array | np.ndarray,
          points: int) -> tuple[np.ndarray, np.ndarray]:
     """At most ~`points` points of a curve for drawing: each bucket keeps its min and max, in step
     order, so spikes survive (a plain stride would drop them); NaNs stay NaN."""
@@ -148,7 +152,7 @@ def thin(x: list[int] | np.ndarray, y: list[float] | np.ndarray,
     return x[idx], y[idx]
 
 
-def smooth(y: list[float] | np.ndarray, window: int) -> np.ndarray:
+def smooth(y: list[float] | array | np.ndarray, window: int) -> np.ndarray:
     """Trailing mean over `window` values, ignoring NaNs (NaN where a window holds none)."""
     y = np.asarray(y, dtype=np.float64)
     if window <= 1 or len(y) == 0:
