@@ -94,6 +94,16 @@ def test_rules_without_their_fields_are_reported_not_checked() -> None:
     assert "loss-nan" not in missing
 
 
+@pytest.mark.parametrize("activation, listed", [("tanh", {"saturated-activations"}),
+                                                 ("relu", {"dead-relu"}), (None, {"dead-relu", "saturated-activations"})])
+def test_activation_rules_of_another_activation_are_not_applicable(activation: str | None,
+                                                                   listed: set[str]) -> None:
+    header = {"type": "header"} | ({"activation": activation} if activation else {})
+    report = Engine().push_all([header, {"loss": 1.0}, {"loss": 0.9}])
+    unchecked = {n["rule"] for n in report.not_checked}
+    assert unchecked & {"dead-relu", "saturated-activations"} == listed
+
+
 def test_classes_option_stands_in_for_the_header() -> None:
     records = [{"loss": 9.0}, {"loss": 8.0}]
     assert "loss-at-init" not in [f.rule for f in Engine().push_all(copy.deepcopy(records)).findings]

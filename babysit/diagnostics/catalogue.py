@@ -79,7 +79,8 @@ def catalogue() -> str:
         summary, _, why = doc.partition("\n\n")
         parts.append(f"## `{rule.id}`\n")
         needs = ", ".join(" or ".join(f"`{alt}`" for alt in need.split("|")) for need in rule.needs)
-        parts.append(f"Severity: **{rule.severity}**. Needs: {needs}.\n")
+        only = f" Applies to {', '.join(rule.activations)} hidden layers." if rule.activations else ""
+        parts.append(f"Severity: **{rule.severity}**. Needs: {needs}.{only}\n")
         parts.append(f"**Detects.** {' '.join(summary.split())}\n")
         if why.startswith("Why: "):
             why = "**Why.** " + why[5].upper() + why[6:]

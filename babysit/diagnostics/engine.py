@@ -335,7 +335,10 @@ class Engine:
     def not_checked(self) -> list[dict[str, Any]]:
         """Rules without a finding whose required fields never appeared, with what they need."""
         out = []
+        activation = self.context.get("activation")
         for rule in self.rules:
+            if rule.activations and activation is not None and activation not in rule.activations:
+                continue  # dead ReLUs in a tanh net: not applicable, nothing was left unchecked
             missing = [f for f in rule.needs if not any(alt in self.seen for alt in f.split("|"))]
             if rule.finding is None and missing:
                 out.append({"rule": rule.id, "needs": missing})

@@ -107,6 +107,9 @@ class Rule:
     explains: ClassVar[tuple[str, ...]] = ()
     remedies: ClassVar[tuple[Remedy, ...]] = ()
     provisional: ClassVar[bool] = False
+    # The hidden activations the rule is about (empty: any). With a log that names another one,
+    # a rule that saw none of its fields is not applicable, rather than "not checked".
+    activations: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **overrides: float) -> None:
         """Thresholds are the class defaults, updated by `overrides` (unknown names rejected)."""

@@ -21,6 +21,7 @@ class DeadReLU(LayerFieldRule):
     id = "dead-relu"
     severity = "warning"
     needs = ("layers.dead_frac",)
+    activations = ("relu",)
     # The init is suspect only when known to be wrong (Xavier, negative biases); a log that does
     # not say (PyTorch's default is Kaiming-uniform) points at the rate first.
     remedies = (InitForActivation("He init, biases not negative", known_only=True),) + lower_lr(0.1) + (

@@ -18,6 +18,7 @@ class SaturatedActivations(LayerFieldRule):
     id = "saturated-activations"
     severity = "warning"
     needs = ("layers.sat_frac",)
+    activations = ("sigmoid", "tanh")
     remedies = (InitForActivation("init scaled to the activation"), BATCHNORM,
                 Set("ReLU with He init", (("activation", "relu"), ("init", "he"))))
     field = "sat_frac"
