@@ -60,8 +60,9 @@ def render(input_: str | os.PathLike[str], classes: int | None = None, run: str 
     return document(title, lead + "\n".join(sections))
 
 
-def write(input_: str | os.PathLike[str], out: str | os.PathLike[str] | None = None,
-          **options: object) -> Path:
+def write(input_: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, *,
+          classes: int | None = None, run: str | None = None, map_: list[str] | None = None,
+          overrides: Overrides | None = None) -> Path:
     """Write the report of `input_` to `out` (default: default_output) atomically; return its path."""
     source = Path(input_)
     if out is None and is_stream(source):
@@ -70,6 +71,6 @@ def write(input_: str | os.PathLike[str], out: str | os.PathLike[str] | None = N
     if target.is_dir():
         raise BabysitError(f"{target} is a directory; give the report a file name, "
                            f"e.g. {target / 'report.html'}")
-    html = render(source, **options)  # type: ignore[arg-type]
+    html = render(source, classes, run, map_, overrides)
     write_text_atomic(target, html, "report")
     return target
