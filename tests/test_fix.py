@@ -16,7 +16,7 @@ from babysit.diagnostics.engine import Report
 from babysit.diagnostics.remedy import InitForActivation, LrToTarget, Scale, plan
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.rules import ALL_RULES
-from babysit.fix.chain import Outcome, Plan, apply, run_chain, serious
+from babysit.fix.chain import Outcome, Plan, apply, bisected, run_chain, serious
 from babysit.fix.runner import attempt_runner
 from tests.waiting import wait_until
 
@@ -113,6 +113,33 @@ def test_the_chain_never_repeats_a_config_and_stops_at_max_attempts() -> None:
     calls.clear()
     attempts = run_chain(Config(lr=1.0), fake_runner(lambda c: ([("loss-nan", "error")], None), calls), 20)
     assert len(attempts) == 4 and len(set(calls)) == 4  # three remedies, then nothing left
+
+
+def test_a_cut_that_goes_past_the_working_band_is_bisected() -> None:
+    """Rates work only in (0.1, 0.2]: 0.3 is unstable, its x0.3 cut (0.09) underfits, the other
+    side's trouble. The next cut (x0.1, 0.03) would go further still; the chain tries the
+    geometric mean of 0.3 and 0.09 instead, and it works."""
+    def judge(c: Config):
+        if c.lr > 0.5:
+            return [("loss-explosion", "error")], 0.3
+        if c.lr > 0.2:
+            return [("training-unstable", "warning")], 0.8
+        return ([], 0.95) if c.lr > 0.1 else ([("underfitting", "warning")], 0.6)
+
+    calls: list[Config] = []
+    attempts = run_chain(Config(optimizer="sgd", lr=30.0), fake_runner(judge, calls))
+    assert [c.lr for c in calls] == [30.0, 3.0, 0.3, 0.09, 0.164]
+    assert [a.verdict for a in attempts] == ["failed", "undone", "kept", "undone", "fixed"]
+    assert "bisect" in attempts[-1].plan.remedy
+    # 3.0 was undone for the same finding (not far enough): no bisecting on that side
+    assert bisected({"lr": 0.3}, 30.0, None) == {"lr": 0.3}
+
+
+def test_bisected_only_replaces_an_lr_change_past_the_overshot_rate() -> None:
+    assert bisected({"lr": 0.003}, 0.3, 0.03) == {"lr": 0.0949}  # past it: the middle instead
+    assert bisected({"lr": 0.1}, 0.3, 0.03) == {"lr": 0.1}  # short of it: as the remedy says
+    assert bisected({"lr": 3.0}, 0.3, 0.03) == {"lr": 3.0}  # the other direction
+    assert bisected({"lr": 0.003, "reg": 1.0}, 0.3, 0.03) == {"lr": 0.003, "reg": 1.0}
 
 
 def test_a_healthy_first_run_is_not_changed() -> None:

@@ -107,6 +107,10 @@ class Rule:
     explains: ClassVar[tuple[str, ...]] = ()
     remedies: ClassVar[tuple[Remedy, ...]] = ()
     provisional: ClassVar[bool] = False
+    # What the finding says of the learning rate, when a rate change produced it: "high" (a rate
+    # too high: divergence, instability, updates too large) or "low" (learning too little).
+    # The fix chain uses it to tell a cut that went too far from one that did not go far enough.
+    lr_symptom: ClassVar[str | None] = None
     # The hidden activations the rule is about (empty: any). With a log that names another one,
     # a rule that saw none of its fields is not applicable, rather than "not checked".
     activations: ClassVar[tuple[str, ...]] = ()

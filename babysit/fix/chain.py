@@ -99,18 +99,48 @@ def root_causes(outcome: Outcome, level: str) -> list[Finding]:
     return sorted(roots, key=lambda f: RULES_BY_ID[f.rule].provisional if f.rule in RULES_BY_ID else False)
 
 
+def bisected(changes: dict[str, Any], kept_lr: float, overshot: float | None) -> dict[str, Any]:
+    """An lr change that would go as far as, or past, a rate already found to overshoot (in the
+    same direction from the kept rate) becomes the geometric mean of the kept rate and that one:
+    the working band lies between them, and on a log scale its middle is the best next guess."""
+    lr = changes.get("lr")
+    if overshot is None or set(changes) != {"lr"} or not isinstance(lr, float) or lr <= 0:
+        return changes
+    step, limit = math.log(lr / kept_lr), math.log(overshot / kept_lr)
+    if step * limit > 0 and abs(step) >= abs(limit):
+        return {"lr": float(f"{math.sqrt(kept_lr * overshot):.3g}")}
+    return changes
+
+
+def overshoots(plan: Plan, kept_lr: float, outcome: Outcome, level: str) -> bool:
+    """An lr-only change, undone, whose run now shows the other side's trouble (a cut that now
+    learns too little, a raise that now diverges): the rate went past the working band, not
+    short of it. Judged by the root causes' `lr_symptom`."""
+    lr = plan.changes.get("lr")
+    if set(plan.changes) != {"lr"} or not isinstance(lr, float) or lr <= 0 or lr == kept_lr:
+        return False
+    other_side = "low" if lr < kept_lr else "high"
+    roots = root_causes(outcome, level)
+    return bool(roots) and all(getattr(RULES_BY_ID.get(f.rule), "lr_symptom", None) == other_side
+                               for f in roots)
+
+
 def next_plan(outcome: Outcome, config: Config, tried: set[Config],
-              level: str) -> tuple[Plan, Config] | None:
-    """The first untried remedy of the first root cause that has one, and its config."""
+              level: str, overshot: float | None = None) -> tuple[Plan, Config] | None:
+    """The first untried remedy of the first root cause that has one, and its config; an lr
+    that would pass `overshot` (a rate known to go too far) is bisected instead."""
     report = outcome.report
     for finding in root_causes(outcome, level):
         for remedy in report.remedies(finding):
+            changes = bisected(remedy["set"], config.lr, overshot)
+            label = remedy["change"] if changes is remedy["set"] else \
+                f"lr between {config.lr:g} and {overshot:g} (bisect)"
             try:
-                candidate = apply(config, remedy["set"])
+                candidate = apply(config, changes)
             except (TypeError, BabysitError):  # an option babysit lacks, or a value it refuses
                 continue
             if candidate not in tried:
-                return Plan(finding.rule, remedy["change"], remedy["set"]), candidate
+                return Plan(finding.rule, label, changes), candidate
     return None
 
 
@@ -130,8 +160,9 @@ def run_chain(config: Config, run: Runner, max_attempts: int = 5, level: str = "
     record(Attempt(config, first, None, verdict))
     kept_config, kept = config, first
     tried = {config}
+    overshot: float | None = None  # the last rate that went past the working band
     while verdict in ("failed", "kept", "undone") and len(attempts) < max_attempts:
-        chosen = next_plan(kept, kept_config, tried, level)
+        chosen = next_plan(kept, kept_config, tried, level, overshot)
         if chosen is None:
             break
         plan, candidate = chosen
@@ -148,6 +179,8 @@ def run_chain(config: Config, run: Runner, max_attempts: int = 5, level: str = "
         record(Attempt(candidate, outcome, plan, verdict, relative(candidate, config)))
         if verdict == "kept":
             kept_config, kept = candidate, outcome
+        elif verdict == "undone" and overshoots(plan, kept_config.lr, outcome, level):
+            overshot = candidate.lr
     return attempts
 
 

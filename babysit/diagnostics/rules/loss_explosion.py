@@ -29,6 +29,7 @@ class LossExplosion(Rule):
     """
 
     id = "loss-explosion"
+    lr_symptom = "high"
     severity = "error"
     needs = ("loss",)
     remedies = lower_lr(0.1, 0.01, 0.001)

@@ -33,6 +33,7 @@ class LossFlat(Rule):
     """
 
     id = "loss-flat"
+    lr_symptom = "low"
     severity = "warning"
     needs = ("loss",)
     provisional = True  # withdrawn when later evidence contradicts it

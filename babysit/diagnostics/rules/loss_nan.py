@@ -15,6 +15,7 @@ class LossNaN(Rule):
     """
 
     id = "loss-nan"
+    lr_symptom = "high"
     severity = "error"
     needs = ("loss",)
     remedies = lower_lr(0.1, 0.01, 0.001)

@@ -22,6 +22,7 @@ class LossOscillation(Rule):
     """
 
     id = "loss-oscillation"
+    lr_symptom = "high"
     severity = "warning"
     needs = ("loss",)
     remedies = (Scale("lr x0.3", "lr", 0.3),) + lower_lr(0.1)

@@ -37,6 +37,7 @@ class TrainingUnstable(Rule):
     """
 
     id = "training-unstable"
+    lr_symptom = "high"
     severity = "warning"
     needs = ("loss",)
     remedies = lower_lr(0.3, 0.1, 0.03)  # a net that learned, then forgets: a gentle cut first

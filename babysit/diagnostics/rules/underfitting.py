@@ -53,6 +53,7 @@ class Underfitting(Rule):
     """
 
     id = "underfitting"
+    lr_symptom = "low"
     severity = "warning"
     needs = ("train_acc|val_loss",)
     provisional = True  # withdrawn when later evidence contradicts it

@@ -22,6 +22,7 @@ class UpdateRatioHigh(LayerFieldRule):
     """
 
     id = "update-ratio-high"
+    lr_symptom = "high"
     severity = "warning"
     needs = ("layers.update_ratio",)
     # Down to 3e-2, inside the limit where healthy runs were measured (up to 4e-2), not to
@@ -54,6 +55,7 @@ class UpdateRatioLow(LayerFieldRule):
     """
 
     id = "update-ratio-low"
+    lr_symptom = "low"
     severity = "warning"
     needs = ("layers.update_ratio", "loss")
     # Up to 3e-3, the middle (in log space) of the band healthy runs were measured in
