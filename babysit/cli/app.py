@@ -17,7 +17,8 @@ from babysit.output import make_output_safe
 
 app = typer.Typer(
     name="babysit",
-    help="Babysit neural-network training: train and watch it, check it, diagnose it, search it.",
+    help="Babysit neural-network training: train and watch it, check it, diagnose it, search it, "
+         "report on it.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
