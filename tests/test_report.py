@@ -57,7 +57,11 @@ def test_keras_csv_draws_what_it_has_and_says_what_it_lacks() -> None:
     html = report.render(ZOO / "keras" / "keras-lr-far-too-high-s0.csv")
     assert panels(html) == {"loss", "accuracy", "val-loss"}
     assert_self_contained(html)
-    assert "Not drawn" in html and "no per-layer statistics" in html and "no per-layer histograms" in html
+    assert "Not drawn" in html and "no per-layer histograms" in html
+    # the four per-layer panels share one reason, said once
+    assert html.count("no per-layer statistics") == 1
+    assert "Update / weight ratio, Gradient norms, Activation mean and std, Dead and saturated units:" in html
+    assert "Not checked, the log lacks their fields: " in html and "dead-relu (needs layers.dead_frac)" in html
     assert 'class="findings"' in html  # the fault is found and listed
 
 

@@ -23,7 +23,8 @@ ol.findings{padding-left:22px}ol.findings li{margin:0 0 12px}
 .sev-error{background:#d62728}.sev-warning{background:#e8710a}.sev-info{background:#1f77b4}
 .rule{font-family:ui-monospace,Menlo,monospace;font-size:13px}.steps{color:#666}
 .advice{font-style:italic}.try{font-weight:600}.evidence{color:#555;font-size:12.5px}
-.caused{color:#777}.missing li,.notes li{color:#555}.ok{color:#2a7d2a;font-weight:600}
+.caused{color:#777}.missing li,.notes li,p.notes{color:#555}p.notes{font-size:12.5px}
+.ok{color:#2a7d2a;font-weight:600}
 .status-completed{color:#2a7d2a}.status-diverged,.status-crashed{color:#d62728}
 .warn{color:#b35c00}code{font-size:12.5px}
 dl.cfg{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:0 16px;

@@ -98,13 +98,17 @@ def run_section(name: str, fmt: str, series: RunSeries, report: Report, notes: l
     out = [f'<section class="run" data-run="{escape(name)}"><h2>Run {escape(name)}</h2>',
            header_html(series, report, fmt), "<h3>Findings</h3>", findings_html(report)]
     if report.not_checked:
-        out.append(bullet_list("notes", [f"not checked: {n['rule']} (needs {', '.join(n['needs'])})"
-                                         for n in report.not_checked]))
+        unchecked = ", ".join(f"{n['rule']} (needs {', '.join(n['needs'])})" for n in report.not_checked)
+        out.append(f'<p class="notes">Not checked, the log lacks their fields: {escape(unchecked)}.</p>')
     if notes:
         out.append(bullet_list("notes", [f"note: {n}" for n in notes]))
     out += [figure_html(p.id, p.title, p.svg, p.caption) for p in drawn]  # type: ignore[union-attr]
     if missing:
+        by_reason: dict[str, list[str]] = {}  # panels missing for one reason share a line
+        for m in missing:
+            by_reason.setdefault(m.reason, []).append(m.title)
         out.append("<h3>Not drawn</h3>")
-        out.append(bullet_list("missing", [f"{m.title}: {m.reason}" for m in missing]))
+        out.append(bullet_list("missing", [f"{', '.join(titles)}: {reason}"
+                                           for reason, titles in by_reason.items()]))
     out.append("</section>")
     return "\n".join(out)
