@@ -135,6 +135,21 @@ def test_a_cut_that_goes_past_the_working_band_is_bisected() -> None:
     assert bisected({"lr": 0.3}, 30.0, None) == {"lr": 0.3}
 
 
+def test_a_kept_cut_that_now_underfits_bisects_before_adding_capacity() -> None:
+    """0.126 is unstable; its x0.3 cut (0.0378) helps (kept) but now underfits: the rate is
+    bracketed, so the next attempt is its middle (0.069), not a wider net."""
+    def judge(c: Config):
+        if c.lr > 0.1:
+            return [("training-unstable", "warning")], 0.75
+        return ([], 0.9) if c.lr > 0.05 else ([("underfitting", "warning")], 0.74)
+
+    calls: list[Config] = []
+    attempts = run_chain(Config(optimizer="sgd", lr=0.126), fake_runner(judge, calls))
+    assert [c.lr for c in calls] == [0.126, 0.0378, 0.069]
+    assert [a.verdict for a in attempts] == ["failed", "kept", "fixed"]
+    assert all(c.hidden == Config().hidden for c in calls)
+
+
 def test_bisected_only_replaces_an_lr_change_past_the_overshot_rate() -> None:
     assert bisected({"lr": 0.003}, 0.3, 0.03) == {"lr": 0.0949}  # past it: the middle instead
     assert bisected({"lr": 0.1}, 0.3, 0.03) == {"lr": 0.1}  # short of it: as the remedy says

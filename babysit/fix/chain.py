@@ -121,16 +121,45 @@ def overshoots(plan: Plan, kept_lr: float, outcome: Outcome, level: str) -> bool
         return False
     other_side = "low" if lr < kept_lr else "high"
     roots = root_causes(outcome, level)
-    return bool(roots) and all(getattr(RULES_BY_ID.get(f.rule), "lr_symptom", None) == other_side
-                               for f in roots)
+    return bool(roots) and all(symptom(f) == other_side for f in roots)
+
+
+def symptom(finding: Finding) -> str | None:
+    """What `finding` says of the learning rate: "high", "low" or None (see Rule.lr_symptom)."""
+    rule = RULES_BY_ID.get(finding.rule)
+    return rule.lr_symptom if rule is not None else None
+
+
+def bracket_plan(outcome: Outcome, config: Config, tried: set[Config], level: str,
+                 overshot: float | None) -> tuple[Plan, Config] | None:
+    """Once the rate is bracketed (the kept run shows one side's trouble, `overshot` the other
+    side's), the geometric mean of the two: the working band lies between them."""
+    roots = root_causes(outcome, level)
+    if overshot is None or not roots or overshot == config.lr:
+        return None
+    side = "high" if overshot < config.lr else "low"  # the kept rate's trouble, if bracketed
+    if not all(symptom(f) == side for f in roots):
+        return None
+    changes = {"lr": float(f"{math.sqrt(config.lr * overshot):.3g}")}
+    candidate = apply(config, changes)
+    if candidate in tried:
+        return None
+    return Plan(roots[0].rule, f"lr between {config.lr:g} and {overshot:g} (bisect)", changes), candidate
 
 
 def next_plan(outcome: Outcome, config: Config, tried: set[Config],
               level: str, overshot: float | None = None) -> tuple[Plan, Config] | None:
-    """The first untried remedy of the first root cause that has one, and its config; an lr
-    that would pass `overshot` (a rate known to go too far) is bisected instead."""
+    """The first untried remedy of the first root cause that has one, an lr that would pass
+    `overshot` bisected instead. A root cause whose remedies never touch the rate (underfitting:
+    capacity) comes after the bisected rate when the rate is bracketed: its trouble is then the
+    rate's side it shows, not a lack of capacity."""
     report = outcome.report
-    for finding in root_causes(outcome, level):
+    roots = root_causes(outcome, level)
+    if roots and not any("lr" in r["set"] for r in report.remedies(roots[0])):
+        bracketed = bracket_plan(outcome, config, tried, level, overshot)
+        if bracketed is not None:
+            return bracketed
+    for finding in roots:
         for remedy in report.remedies(finding):
             changes = bisected(remedy["set"], config.lr, overshot)
             label = remedy["change"] if changes is remedy["set"] else \
@@ -177,9 +206,12 @@ def run_chain(config: Config, run: Runner, max_attempts: int = 5, level: str = "
         else:
             verdict = "kept"
         record(Attempt(candidate, outcome, plan, verdict, relative(candidate, config)))
+        went_past = verdict in ("kept", "undone") and overshoots(plan, kept_config.lr, outcome, level)
         if verdict == "kept":
+            if went_past:  # kept (it helped) but now on the other side: the old rate bounds it
+                overshot = kept_config.lr
             kept_config, kept = candidate, outcome
-        elif verdict == "undone" and overshoots(plan, kept_config.lr, outcome, level):
+        elif went_past:
             overshot = candidate.lr
     return attempts
 
