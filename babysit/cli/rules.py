@@ -21,7 +21,8 @@ def rules(
         typer.echo(json.dumps({"rules": [
             {"id": r.id, "severity": r.severity, "needs": list(r.needs),
              "thresholds": r.thresholds, "advice": r.advice,
-             "remedies": [m.text for m in r.remedies], "provisional": r.provisional}
+             "remedies": [m.text for m in r.remedies], "provisional": r.provisional,
+             "activations": list(r.activations), "lr_symptom": r.lr_symptom}
             for r in ALL_RULES]}))
         return
     table = Table(expand=True, show_lines=True, header_style="bold")

@@ -80,7 +80,9 @@ def catalogue() -> str:
         parts.append(f"## `{rule.id}`\n")
         needs = ", ".join(" or ".join(f"`{alt}`" for alt in need.split("|")) for need in rule.needs)
         only = f" Applies to {', '.join(rule.activations)} hidden layers." if rule.activations else ""
-        parts.append(f"Severity: **{rule.severity}**. Needs: {needs}.{only}\n")
+        lr = f" A sign of a learning rate too {rule.lr_symptom} (among other causes)." \
+            if rule.lr_symptom else ""
+        parts.append(f"Severity: **{rule.severity}**. Needs: {needs}.{only}{lr}\n")
         parts.append(f"**Detects.** {' '.join(summary.split())}\n")
         if why.startswith("Why: "):
             why = "**Why.** " + why[5].upper() + why[6:]
