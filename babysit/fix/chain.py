@@ -108,14 +108,19 @@ def bisected(changes: dict[str, Any], kept_lr: float, overshot: float | None) ->
         return changes
     step, limit = math.log(lr / kept_lr), math.log(overshot / kept_lr)
     if step * limit > 0 and abs(step) >= abs(limit):
-        return {"lr": float(f"{math.sqrt(kept_lr * overshot):.3g}")}
+        return {"lr": middle(kept_lr, overshot)}
     return changes
 
 
+def middle(a: float, b: float) -> float:
+    """The geometric mean of two rates, to 3 significant digits (a rate a person would type)."""
+    return float(f"{math.sqrt(a * b):.3g}")
+
+
 def overshoots(plan: Plan, kept_lr: float, outcome: Outcome, level: str) -> bool:
-    """An lr-only change, undone, whose run now shows the other side's trouble (a cut that now
+    """An lr-only change whose run now shows only the other side's trouble (a cut that now
     learns too little, a raise that now diverges): the rate went past the working band, not
-    short of it. Judged by the root causes' `lr_symptom`."""
+    short of it, whether the change was kept or undone. Judged by the root causes' `lr_symptom`."""
     lr = plan.changes.get("lr")
     if set(plan.changes) != {"lr"} or not isinstance(lr, float) or lr <= 0 or lr == kept_lr:
         return False
@@ -140,7 +145,7 @@ def bracket_plan(outcome: Outcome, config: Config, tried: set[Config], level: st
     side = "high" if overshot < config.lr else "low"  # the kept rate's trouble, if bracketed
     if not all(symptom(f) == side for f in roots):
         return None
-    changes = {"lr": float(f"{math.sqrt(config.lr * overshot):.3g}")}
+    changes = {"lr": middle(config.lr, overshot)}
     candidate = apply(config, changes)
     if candidate in tried:
         return None
