@@ -213,7 +213,7 @@ def test_train_and_search_report_flags(tmp_path: Path) -> None:
     assert "search-scatter" in panels((tmp_path / "s.html").read_text())
 
 
-def test_same_input_same_page(tmp_path: Path) -> None:
+def test_same_input_same_page() -> None:
     """Deterministic output: a report can be diffed and committed."""
     src = ZOO / "keras" / "keras-lr-far-too-high-s0.csv"
     assert report.render(src) == report.render(src)

@@ -61,7 +61,7 @@ def open_report(browser: Any, html: Path) -> tuple[Any, list[str], list[str]]:
 
 
 def check_page(browser: Any, source: Path, out: Path, expect_panels: set[str],
-               expect_findings: bool) -> Any:
+               expect_findings: bool) -> None:
     html = report.write(source, out)
     page, errors, requests = open_report(browser, html)
     assert errors == []
@@ -80,7 +80,6 @@ def check_page(browser: Any, source: Path, out: Path, expect_panels: set[str],
     png = page.screenshot(full_page=True)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000  # something was painted
     page.close()
-    return page
 
 
 def test_babysit_run_with_a_fault(browser: Any, faulty_run: Path, tmp_path: Path) -> None:
