@@ -9,9 +9,11 @@ It writes babysit's own log format (docs/log-format.md) and runs the rules in-pr
 findings appear while training runs (`monitor.findings`, `on_finding`, `should_stop`) and
 `babysit watch run.jsonl` shows the dashboard. Cost: on most steps it keeps the loss as a
 detached tensor and, for the NaN origin, one on-device finiteness flag per layer; nothing is
-copied to the host. Every `every` steps it computes the per-layer statistics on the device
-and copies them and the pending losses to the host at once. Weights are copied (or sketched)
-only before a sampled step's update. An internal error is reported once and switches the
+copied to the host. Every `every` steps (the sampled steps) it computes the per-layer
+statistics on the device and copies them and the pending numbers to the host at once. Weights
+are copied (or sketched) only before a sampled step's update. Under torch.distributed only
+rank 0 writes the log and runs the rules; on sampled steps the ranks exchange what only each
+can see (babysit/torch/ranks.py). An internal error is reported once and switches the
 monitor off; training goes on.
 """
 
@@ -29,6 +31,9 @@ from babysit.diagnostics.engine import Engine
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.sink import DiagnosticsSink, stops
 from babysit.torch.layers import Watched, as_float, find_layers
+from babysit.torch.nan_origin import origin
+from babysit.torch.optim_watch import OptimizerWatch, group_lrs
+from babysit.torch.ranks import RankSync, distributed_group, unwrap
 from babysit.torch.records import header_record
 from babysit.torch.stats import Before, layer_stats, sketch_index
 from babysit.training.sinks import JsonlSink, Sink
@@ -48,11 +53,15 @@ class Monitor:
                  stop_on: str | None = "error", raise_on_stop: bool = False,
                  on_finding: Callable[[dict[str, Any]], None] | None = None,
                  overwrite: bool = False, nan_origin: bool = True,
+                 scaler: Any = None, clip_norm: float | None = None, process_group: Any = None,
                  watched: list[Watched] | None = None) -> None:
-        """Install the hooks, open the log and write its header (`watched`: the layers, for
-        integrations whose layers are not torch's Linear/Conv modules)."""
+        """Install the hooks, open the log and write its header (`scaler`: the AMP GradScaler;
+        `clip_norm`: the max_norm given to clip_grad_norm_; `process_group`: the DDP group when
+        not the default one; `watched`: the layers, for integrations whose layers are not
+        torch's Linear/Conv modules)."""
         if stop_on not in (None, "error", "warning", "info"):
             raise ValueError(f"stop_on must be 'error', 'warning', 'info' or None, got {stop_on!r}")
+        model = unwrap(model)  # DDP's wrapper: layers are named as in the user's module
         self.model, self.optimizer = model, optimizer
         self.layers: list[Watched] = watched if watched is not None else \
             find_layers(model, layers, activation)
@@ -67,16 +76,22 @@ class Monitor:
         self.enabled = True
         self.capturing = True  # integrations pause it while the trainer evaluates
         self.step_index = self.epoch_index = 0
+        group = distributed_group(process_group)
+        self.ranks = RankSync(group, model, [w.name for w in self.layers]) if group is not None else None
+        self.lead = self.ranks is None or self.ranks.rank == 0  # the rank that logs and diagnoses
         self._sampling = True  # step 0 is sampled: the state at initialization
         self._outputs: dict[str, torch.Tensor] = {}
         self._flags: dict[str, torch.Tensor] = {}
         self._grads: dict[str, torch.Tensor] | None = None
         self._grad_flags: dict[str, torch.Tensor] | None = None  # this step's, for the NaN origin
         self._prev_grad_flags: dict[str, torch.Tensor] | None = None  # the step before's
+        self._grad_total: torch.Tensor | None = None  # the total norm before clipping, if told
         self._before: dict[str, Before] = {}
-        self._pending: list[tuple[dict[str, Any], dict[str, Any] | None, dict[str, torch.Tensor],
+        # Records waiting for their numbers: each with the device tensors to copy into it.
+        self._pending: list[tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor],
                                   dict[str, torch.Tensor] | None]] = []
-        self._losses: list[torch.Tensor | None] = []
+        self._rank_origin: tuple[int, str] | None = None  # (step, text) from the rank exchange
+        self._stop_wanted: str | None = None  # rank 0's stop, waiting for the next exchange
         self._stop_message: str | None = None
         self._diverged = False
         self._closed = False
@@ -84,12 +99,15 @@ class Monitor:
         self._generator = torch.Generator().manual_seed(0)
         self._sketch: dict[str, torch.Tensor | None] = {}  # fixed coordinates per large tensor
         self._doctor = DiagnosticsSink(Engine(), listeners=[self._heard])
-        self.sinks: list[Sink] = [self._doctor]
-        if log is not None:
+        self.sinks: list[Sink] = [self._doctor] if self.lead else []
+        if log is not None and self.lead:
             self.sinks.insert(0, JsonlSink(Path(log), overwrite=overwrite))
+        self.optim = OptimizerWatch(optimizer, scaler, clip_norm)
         self._handles = self._install()
         self._emit(header_record(model, optimizer, self.layers, num_classes=num_classes,
-                                 activation=activation, loss_fn=loss_fn, every=self.every))
+                                 activation=activation, loss_fn=loss_fn, every=self.every,
+                                 world_size=self.ranks.world if self.ranks else 1,
+                                 amp=self.optim.amp, clip_norm=self.optim.clip_norm))
 
     # --- hooks ---------------------------------------------------------------------------
     def _install(self) -> list[Any]:
@@ -102,6 +120,11 @@ class Monitor:
             handles.append(self.optimizer.register_step_pre_hook(self._before_update))
         return handles
 
+    @property
+    def _collecting(self) -> bool:
+        """Whether this step's layer statistics are taken (a sampled step, on the logging rank)."""
+        return self._sampling and self.lead
+
     def _layer_hook(self, layer: Watched) -> Callable[..., None]:
         def hook(module: torch.nn.Module, _: Any, output: Any) -> None:
             if not (self.enabled and self.capturing and module.training
@@ -111,7 +134,7 @@ class Monitor:
                 if self.nan_origin_enabled and layer.name not in self._flags:
                     # a sum is one read of the output; NaN and inf survive it
                     self._flags[layer.name] = output.detach().sum()
-                if self._sampling and layer.act_module is None and layer.name not in self._outputs:
+                if self._collecting and layer.act_module is None and layer.name not in self._outputs:
                     self._outputs[layer.name] = output.detach()
             except Exception as exc:  # never break the user's forward pass
                 self._fail(exc)
@@ -119,7 +142,7 @@ class Monitor:
 
     def _act_hook(self, layer: Watched) -> Callable[..., None]:
         def hook(module: torch.nn.Module, _: Any, output: Any) -> None:
-            if self.enabled and self.capturing and self._sampling and module.training and \
+            if self.enabled and self.capturing and self._collecting and module.training and \
                     isinstance(output, torch.Tensor) and layer.name not in self._outputs:
                 self._outputs[layer.name] = output.detach()
         return hook
@@ -131,7 +154,7 @@ class Monitor:
     def snapshot_weights(self) -> None:
         """Keep the weights before a sampled step's update (for trainers whose optimizer is
         not a torch one, call it before the update)."""
-        if not (self.enabled and self._sampling):
+        if not (self.enabled and self._collecting):
             return
         try:
             if not self._sketch:
@@ -140,14 +163,20 @@ class Monitor:
         except Exception as exc:
             self._fail(exc)
 
-    def capture_gradients(self) -> None:
-        """Read the gradients now (for trainers that clear them before `step` is called)."""
-        flags = self.nan_origin_enabled and self.nan_origin is None and self._grad_flags is None
-        norms = self._sampling and self._grads is None
+    def capture_gradients(self, total_norm: torch.Tensor | None = None) -> None:
+        """Read the gradients now (for trainers that clear them before `step` is called);
+        `total_norm`: the global gradient norm before clipping, when the trainer clips."""
+        if total_norm is not None:
+            self._grad_total = total_norm
+        flags = self._grad_flags is None and self.nan_origin_enabled and \
+            (self.nan_origin is None or self.ranks is not None)
+        norms = self._collecting and self._grads is None
         if not (self.enabled and (flags or norms)):  # called every step: nothing to do is common
             return
         try:
             present = [w for w in self.layers if w.weight.grad is not None]
+            if not present:  # before the first backward, or every watched layer frozen
+                return
             if flags:
                 # One on-device sum per layer (NaN and inf survive it), read only if a later
                 # loss is non-finite: a gradient that goes non-finite while the loss is still
@@ -162,39 +191,87 @@ class Monitor:
             self._fail(exc)
 
     # --- the training loop's calls ----------------------------------------------------------
-    def step(self, loss: torch.Tensor | float | None) -> None:
+    def step(self, loss: torch.Tensor | float | None, grad_norm: torch.Tensor | float | None = None) -> None:
         """Record one optimizer step (call it after optimizer.step()); `loss` None when the
-        trainer does not hand it over (its logged loss then comes through `log`)."""
+        trainer does not hand it over (its logged loss then comes through `log`); `grad_norm`
+        the total norm clip_grad_norm_ returned (before clipping), when clipping."""
         if self.enabled:
             try:
-                self._step(loss)
+                self._step(loss, grad_norm)
             except Exception as exc:
                 self._fail(exc)
         if self._stop_message is not None and self.raise_on_stop:
             message, self._stop_message = self._stop_message, None
             raise TrainingStopped(message)
 
-    def _step(self, loss: torch.Tensor | float | None) -> None:
+    def _step(self, loss: torch.Tensor | float | None, grad_norm: Any) -> None:
         s = self.step_index
         value = None if loss is None else loss.detach().reshape(()) \
             if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
-        layers = None
         self.capture_gradients()
-        if self._sampling:
+        skipped = self.optim.step_skipped()
+        if skipped:  # the scaler found inf gradients and did not update: nothing to measure
+            self._grads, self._grad_flags, self._before = None, None, {}
+        total = self.optim.note_norm(grad_norm if grad_norm is not None else self._grad_total)
+        rec: dict[str, Any] = {"type": "step", "step": s, "epoch": self.epoch_index}
+        layers = None
+        lrs = group_lrs(self.optimizer)
+        if lrs:
+            rec["lr"] = lrs[0]
+            if len(set(lrs)) > 1:
+                rec["lr_groups"] = lrs
+        if skipped:
+            rec["skipped"] = True
+        tensors: dict[str, torch.Tensor] = {} if value is None else {"loss": value}
+        if self._collecting:
+            scale = self.optim.scale()
+            if scale is not None:
+                rec["amp_scale"] = scale
+                rec["amp_skipped"] = self.optim.skipped
+            if total is not None:
+                tensors["grad_norm_total"] = total
+            if self.optim.clipped is not None:
+                tensors["clipped_steps"] = self.optim.clipped
             layers = layer_stats(self.layers, self._outputs, self._grads or {}, self._before,
                                  hist=s % self.hist_every == 0)
-        lr = self.optimizer.param_groups[0].get("lr") if self.optimizer is not None else None
-        rec: dict[str, Any] = {"type": "step", "step": s, "epoch": self.epoch_index}
-        if isinstance(lr, (int, float)):
-            rec["lr"] = float(lr)
-        self._losses.append(value)
-        self._pending.append((rec, layers, self._flags, self._grad_flags))
+        if self.ranks is not None:
+            self.ranks.keep(s, value, self._grad_flags)
+        if self.lead:
+            self._pending.append((rec, tensors, self._flags, self._grad_flags))
+        if self._sampling:
+            if self.ranks is not None:
+                self._exchange(rec)
+            if self.lead:
+                rec["layers"] = layers  # last: readers may cut it off unparsed
         self._outputs, self._flags, self._grads, self._before = {}, {}, None, {}
-        self._grad_flags = None
+        self._grad_flags, self._grad_total = None, None
         self.step_index = s + 1
-        self._sampling = self.step_index % self.every == 0
-        if len(self._pending) >= self.every:
+        sampled, self._sampling = self._sampling, self.step_index % self.every == 0
+        if sampled:  # the host copy of the statistics was made anyway: the numbers come along
             self._flush()
+
+    def _exchange(self, rec: dict[str, Any]) -> None:
+        """The sampled step's collective: rank faults into `rec`, rank 0's stop to every rank."""
+        assert self.ranks is not None
+        try:
+            got = self.ranks.exchange(self._stop_wanted is not None)
+        except Exception as exc:  # a rank died or the group broke: rank 0 goes on alone
+            warnings.warn(f"babysit: the exchange between ranks failed ({exc!r}); "
+                          "rank 0 goes on logging what it sees", RuntimeWarning, stacklevel=4)
+            self.ranks = None
+            return
+        ranks = got.record(self.ranks.world)
+        if ranks is not None:
+            rec["ranks"] = ranks
+        if got.loss_nonfinite and self._rank_origin is None:
+            first = got.loss_nonfinite[0]
+            self._rank_origin = (first["step"], f"the loss on rank {first['rank']} at step "
+                                 f"{first['step']} (rank 0's loss was finite)")
+        if got.stop and not self.should_stop:
+            self.should_stop = True
+            if self._stop_message is None:
+                self._stop_message = self._stop_wanted or \
+                    "babysit: rank 0 found a problem at the stop_on severity (see its log)"
 
     def log(self, **metrics: Any) -> None:
         """Record metrics another tool computed for the last step (a Hugging Face Trainer's
@@ -223,7 +300,8 @@ class Monitor:
             return False
 
     def close(self, status: str | None = None) -> None:
-        """Write what is pending and the summary, conclude the diagnosis, remove the hooks."""
+        """Write what is pending and the summary, conclude the diagnosis, remove the hooks
+        (no collective: a rank that died must not keep rank 0 from writing its summary)."""
         if self._closed:
             return
         self._closed = True
@@ -257,62 +335,48 @@ class Monitor:
 
     # --- internals ----------------------------------------------------------------------
     def _flush(self) -> None:
-        """Copy the pending losses to the host in one transfer and emit their records."""
+        """Copy the pending numbers to the host in one transfer and emit their records."""
         if not self._pending:
             return
-        given = [v for v in self._losses if v is not None]
-        copied = iter(torch.stack(given).float().cpu().tolist() if given else [])
-        values = [None if v is None else next(copied) for v in self._losses]
-        pending, self._pending, self._losses = self._pending, [], []
-        for (rec, layers, flags, grad_flags), value in zip(pending, values, strict=True):
-            if value is not None:
-                rec["loss"] = value
+        pending, self._pending = self._pending, []
+        wanted = [(rec, key, t) for rec, tensors, _, _ in pending for key, t in tensors.items()]
+        if wanted:
+            device = wanted[0][2].device
+            copied = torch.stack([t.detach().reshape(()).to(device, torch.float32)
+                                  for _, _, t in wanted]).cpu().tolist()
+            for (rec, key, _), number in zip(wanted, copied, strict=True):
+                rec[key] = int(number) if key == "clipped_steps" else number
+        for rec, _, flags, grad_flags in pending:
+            value = rec.get("loss")
             if value is not None and (value != value or abs(value) == float("inf")):
                 self._diverged = True
                 if self.nan_origin is None:
-                    self.nan_origin = self._origin(flags, self._prev_grad_flags, rec["step"])
+                    rank_said = self._rank_origin is not None and self._rank_origin[0] <= rec["step"]
+                    self.nan_origin = self._rank_origin[1] if rank_said else \
+                        origin(self.layers, flags, self._prev_grad_flags, rec["step"])  # type: ignore[index]
                     rec["nan_origin"] = self.nan_origin
             self._prev_grad_flags = grad_flags
-            if layers is not None:
-                rec["layers"] = layers  # last: readers may cut it off unparsed
+            if "layers" in rec:  # last: readers may cut it off unparsed
+                rec["layers"] = rec.pop("layers")
             self._emit(rec)
-
-    def _origin(self, flags: dict[str, torch.Tensor], prev_grads: dict[str, torch.Tensor] | None,
-                step: int) -> str:
-        """Where a non-finite loss came from: a gradient that went non-finite on the step before
-        (the layer nearest the output: backward reaches it first, and the layers below inherit
-        it), else the first layer (in forward order) whose output was non-finite on this step,
-        else non-finite weights, else the loss computation itself."""
-        if prev_grads:
-            finite = torch.isfinite(torch.stack(list(prev_grads.values()))).cpu().tolist()
-            bad = [name for name, ok in zip(prev_grads, finite, strict=True) if not ok]
-            if bad:
-                return f"gradients of {bad[-1]} at step {step - 1} (the loss was still finite)"
-        if flags:
-            finite = torch.isfinite(torch.stack(list(flags.values()))).cpu().tolist()
-            for name, ok in zip(flags, finite, strict=True):
-                if not ok:
-                    return f"activations of {name}"
-        bad = [w.name for w in self.layers if not bool(torch.isfinite(w.weight.detach()).all())]
-        if bad:
-            return f"weights of {bad[0]}"
-        return "the loss itself (every layer's output was finite)"
 
     def _emit(self, record: dict[str, Any]) -> None:
         for sink in self.sinks:
             sink.emit(record)
 
     def _heard(self, finding: Finding) -> None:
-        """A new finding from the in-process engine: tell the user, stop if asked."""
+        """A new finding from the in-process engine: tell the user, stop if asked (under DDP
+        at the next exchange, so that every rank stops on the same step)."""
         if self.on_finding is not None:
             try:
                 self.on_finding(finding.to_dict())
             except Exception as exc:  # a user callback must not switch babysit off silently
                 warnings.warn(f"babysit: on_finding raised {exc!r}", stacklevel=2)
-        if self.stop_on and stops(finding, self.stop_on):
-            self.should_stop = True
-            if self._stop_message is None:
-                self._stop_message = f"babysit: {finding.rule}: {finding.message}"
+        if self.stop_on and stops(finding, self.stop_on) and self._stop_wanted is None:
+            self._stop_wanted = f"babysit: {finding.rule}: {finding.message}"
+            if self.ranks is None:
+                self.should_stop = True
+                self._stop_message = self._stop_wanted
 
     def _fail(self, exc: BaseException) -> None:
         """Report an internal error once and switch the monitor off; training goes on."""
@@ -327,3 +391,4 @@ class Monitor:
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        self.optim.remove()

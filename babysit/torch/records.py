@@ -10,14 +10,17 @@ import torch
 
 from babysit import __version__
 from babysit.torch.layers import Watched, count_parameters, main_activation, model_summary
+from babysit.torch.optim_watch import optimizer_settings
 from babysit.training.records import SCHEMA_VERSION
 
 
 def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
                   layers: list[Watched], *, num_classes: int | None, activation: str,
-                  loss_fn: str, every: int) -> dict[str, Any]:
+                  loss_fn: str, every: int, world_size: int = 1, amp: bool = False,
+                  clip_norm: float | None = None) -> dict[str, Any]:
     """The first record of a monitored run (docs/log-format.md's header, torch's fields)."""
     now = datetime.now(timezone.utc)
+    settings = optimizer_settings(optimizer)
     return {
         "type": "header", "schema_version": SCHEMA_VERSION,
         "run_id": now.strftime("%Y%m%d-%H%M%S"),
@@ -26,7 +29,10 @@ def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | Non
         "num_classes": num_classes, "activation": main_activation(layers) or activation,
         "loss_fn": loss_fn, "num_params": count_parameters(model),
         "optimizer": type(optimizer).__name__ if optimizer is not None else None,
-        "lr": optimizer.param_groups[0].get("lr") if optimizer is not None else None,
+        "lr": settings[0].get("lr") if settings else None,
+        "weight_decay": settings[0].get("weight_decay") if settings else None,
+        "optimizer_settings": settings,
+        "world_size": world_size, "amp_scaler": amp, "clip_norm": clip_norm,
         "layers_watched": [w.name for w in layers], "every": every,
         "model": model_summary(model),
         "versions": {"babysit": __version__, "torch": torch.__version__,

@@ -28,12 +28,14 @@ class Before:
         """Copy `weight`, or only the coordinates in `index` (see sketch_index)."""
         flat = weight.detach().reshape(-1)
         self.index = index
-        self.values = flat[index].clone() if index is not None else flat.clone()
+        # float32 at least: a bf16 difference of two close weights loses most of its digits
+        kept = flat[index] if index is not None else flat
+        self.values = kept.to(torch.promote_types(kept.dtype, torch.float32), copy=True)
 
     def ratio(self, weight: torch.Tensor) -> torch.Tensor:
         """||w_now - w_before|| / ||w_before|| over the kept coordinates (a 0-d tensor)."""
         flat = weight.detach().reshape(-1)
-        now = flat[self.index] if self.index is not None else flat
+        now = (flat[self.index] if self.index is not None else flat).to(self.values.dtype)
         return torch.linalg.vector_norm(now - self.values) / torch.linalg.vector_norm(self.values)
 
 
@@ -109,7 +111,7 @@ def layer_stats(layers: list[Watched], outputs: dict[str, torch.Tensor],
     with torch.no_grad():
         names: list[tuple[str, str]] = []
         values: list[torch.Tensor] = []
-        for layer, wn in zip(layers, torch._foreach_norm(weights), strict=True):
+        for layer, wn in zip(layers, torch._foreach_norm(weights) if weights else [], strict=True):
             names.append((layer.name, "weight_norm"))
             values.append(wn)
         for layer in layers:
@@ -137,7 +139,7 @@ def layer_stats(layers: list[Watched], outputs: dict[str, torch.Tensor],
             else:
                 h["counts"].append(int(value))
         else:
-            entry[field] = value if value == value and abs(value) != float("inf") else None
+            entry[field] = value  # non-finite stays so: the log writes "NaN", "Infinity"
     for entry in stats.values():  # keep the histogram last, like the trainer's records
         if "hist" in entry:
             entry["hist"] = entry.pop("hist")
