@@ -154,6 +154,50 @@ CASES: dict[str, tuple[Records, Records]] = {
                        [header(activation="relu")] + curve(healthy_loss())),
 }
 
+
+
+def with_fields(records: Records, every: int = 10, **fields: Callable[[int], Any]) -> Records:
+    """`records` with fields set on every `every`-th step (a sampled step) by fn(step)."""
+    for rec in records:
+        if rec.get("type") == "step" and rec["step"] % every == 0:
+            for name, fn in fields.items():
+                value = fn(rec["step"])
+                if value is not None:
+                    rec[name] = value
+    return records
+
+
+def amp_run(skip_every: int | None, scale: Callable[[int], float], n: int = 400) -> Records:
+    """A run under a GradScaler: a skipped step every `skip_every` steps, the scale on samples."""
+    recs = curve(healthy_loss(n))
+    for rec in recs:
+        if skip_every and rec["step"] % skip_every == 3:
+            rec["skipped"] = True
+    return [header()] + with_fields(recs, amp_scale=scale)
+
+
+def clipped_run(frac: float, n: int = 400) -> Records:
+    """Cumulative clipped-step counts on sampled steps: `frac` of the steps so far."""
+    return [header(clip_norm=1.0)] + with_fields(curve(healthy_loss(n)),
+                                                 clipped_steps=lambda s: int(frac * (s + 1)))
+
+
+def ranks_at(step: int, **ranks: Any) -> Records:
+    recs = curve(healthy_loss(200))
+    recs[step]["ranks"] = {"world_size": 2, **ranks}
+    return [header(world_size=2)] + recs
+
+
+CASES.update({
+    "rank-nonfinite": (ranks_at(20, loss_nonfinite=[{"rank": 1, "step": 17}]), ranks_at(20)),
+    "rank-desync": (ranks_at(30, desync=[{"layer": "fc2", "ranks": [1], "rel_diff": 0.02}]),
+                    [header(world_size=2)] + curve(healthy_loss(200))),
+    "amp-scale-collapse": (amp_run(None, lambda s: 65536.0 / 2 ** (s // 10)),  # halves every 10
+                           amp_run(None, lambda s: 65536.0 if s < 20 else 8192.0)),
+    "amp-skipped-steps": (amp_run(20, lambda s: 4096.0), amp_run(None, lambda s: 4096.0)),
+    "clipping-always": (clipped_run(0.97), clipped_run(0.3)),
+})
+
 # Near misses that must not fire, beyond the "good" half of CASES.
 NEAR_MISSES: dict[str, list[Records]] = {
     "loss-at-init": [[header()] + curve([1.1] * 3), [header(loss_fn="svm")] + curve([2.5] * 3),
@@ -179,5 +223,13 @@ NEAR_MISSES: dict[str, list[Records]] = {
     "training-unstable": [[header()] + curve(np.concatenate([noisy(np.geomspace(1.1, 0.02, 200), 0.3),
                                                              spiky_but_low])),  # 5x jumps, still low
                           [header()] + curve(one_bad_batch)],  # one jump back to the start
+    # the scaler's calibration: the first 16 steps all skipped, then one per 2000-step interval
+    "amp-skipped-steps": [[header()] + with_fields(
+        [{**r, "skipped": True} if r["step"] < 16 else r for r in curve(healthy_loss(400))],
+        amp_scale=lambda s: 1.0 if s < 16 else 2.0)],
+    "amp-scale-collapse": [amp_run(None, lambda s: 1.0)],  # settled at 1: low, not collapsed
+    "clipping-always": [clipped_run(0.97, n=60),  # too few steps to judge
+                        clipped_run(0.85)],  # often, not always
+    "rank-nonfinite": [ranks_at(20, desync=[{"layer": "fc2", "ranks": [1], "rel_diff": 0.02}])],
 
 }

@@ -78,9 +78,10 @@ def _activation_parts(layer: Watched, h: torch.Tensor, hist: bool) -> tuple[list
     names, values = ["act_mean", "act_std"], [h.mean(), h.std(unbiased=False)]
     kind = layer.activation
     if kind == "relu":  # dead: zero for every example, so the whole batch is needed
-        alive = _unit_max(full, layer.channels_dim) > 0
+        top = _unit_max(full, layer.channels_dim)
         names.append("dead_frac")
-        values.append(1.0 - alive.float().mean())
+        # a NaN output is neither dead nor alive: the fraction is NaN, not "all dead"
+        values.append(1.0 - (top > 0).float().mean() + 0.0 * top.float().sum())
     elif kind == "sigmoid":
         names.append("sat_frac")
         values.append(((h < SIGMOID_SAT) | (h > 1.0 - SIGMOID_SAT)).float().mean())

@@ -1,6 +1,7 @@
 """The rule catalogue. Adding a rule: one module here, one entry in ALL_RULES, its tests."""
 
 from babysit.diagnostics.rule import Rule
+from babysit.diagnostics.rules.amp import AmpScaleCollapse, AmpSkippedSteps, ClippingAlways
 from babysit.diagnostics.rules.dead_relu import DeadReLU
 from babysit.diagnostics.rules.gradients import ExplodingGradients, VanishingGradients
 from babysit.diagnostics.rules.input_not_centered import InputNotCentered
@@ -11,6 +12,7 @@ from babysit.diagnostics.rules.loss_nan import LossNaN
 from babysit.diagnostics.rules.loss_oscillation import LossOscillation
 from babysit.diagnostics.rules.overfitting import Overfitting
 from babysit.diagnostics.rules.plateau_then_drop import PlateauThenDrop
+from babysit.diagnostics.rules.ranks import RankDesync, RankNonfinite
 from babysit.diagnostics.rules.saturated import SaturatedActivations
 from babysit.diagnostics.rules.sigmoid_hidden import SigmoidHidden
 from babysit.diagnostics.rules.symmetric_init import SymmetricInit
@@ -24,6 +26,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     LossAtInit, LossNaN, LossExplosion, LossFlat, PlateauThenDrop, LossOscillation,
     TrainingUnstable, Overfitting, Underfitting, ValPlateau, UpdateRatioHigh, UpdateRatioLow, DeadReLU,
     SaturatedActivations, SymmetricInit, VanishingActivations, VanishingGradients,
-    ExplodingGradients, InputNotCentered, SigmoidHidden,
+    ExplodingGradients, InputNotCentered, SigmoidHidden, RankNonfinite, RankDesync,
+    AmpScaleCollapse, AmpSkippedSteps, ClippingAlways,
 )
 RULES_BY_ID: dict[str, type[Rule]] = {rule.id: rule for rule in ALL_RULES}

@@ -1,0 +1,91 @@
+"""babysit.torch.Monitor under DDP: two real processes on CPU (gloo), one log written by rank 0,
+what only rank 1 sees reaching it, every rank stopping on the same step, and a killed rank
+leaving rank 0's log whole. The processes are waited for (their exit), never timed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+if not torch.distributed.is_available():  # pragma: no cover - every CPU wheel has it
+    pytest.skip("torch.distributed is not available", allow_module_level=True)
+
+WORKER = Path(__file__).with_name("ddp_worker.py")
+LIMIT = 300  # seconds: only a hung collective would come near it
+
+
+def run_ranks(mode: str, tmp_path: Path, world: int = 2) -> tuple[list[int], Path]:
+    """Start `world` ranks of tests/ddp_worker.py and wait for all of them to exit."""
+    log = tmp_path / f"{mode}.jsonl"
+    procs = []
+    for rank in range(world):
+        env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": str(world), "OMP_NUM_THREADS": "1"}
+        procs.append(subprocess.Popen([sys.executable, str(WORKER), mode, str(log),
+                                       str(tmp_path / f"{mode}.init")], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    codes = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=LIMIT)
+        codes.append(proc.returncode)
+        if proc.returncode not in (0, -9):
+            print(out.decode(errors="replace")[-3000:])
+    return codes, log
+
+
+def records(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def state(log: Path, rank: int) -> dict[str, Any]:
+    return json.loads(Path(f"{log}.rank{rank}.json").read_text())
+
+
+def test_one_log_written_by_rank_zero_and_a_healthy_run_stays_quiet(tmp_path: Path) -> None:
+    codes, log = run_ranks("healthy", tmp_path)
+    assert codes == [0, 0]
+    recs = records(log)  # every line parses: no interleaved or clobbered lines
+    assert recs[0]["type"] == "header" and recs[0]["world_size"] == 2
+    assert recs[-1]["type"] == "summary" and recs[-1]["status"] == "completed"
+    steps = [r["step"] for r in recs if r["type"] == "step"]
+    assert steps == list(range(len(steps))) and len(steps) == state(log, 0)["steps"]
+    assert not any("ranks" in r for r in recs)  # the ranks agreed throughout
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".jsonl"] == [log.name]
+    assert state(log, 0)["findings"] == [] and state(log, 1)["findings"] == []
+
+
+def test_a_nan_on_rank_one_only_is_named_and_every_rank_stops_on_the_same_step(tmp_path: Path) -> None:
+    codes, log = run_ranks("nan", tmp_path)
+    assert codes == [0, 0]
+    recs = records(log)
+    faults = [r["ranks"] for r in recs if "ranks" in r]
+    assert faults and faults[0]["loss_nonfinite"] == [{"rank": 1, "step": 7}]
+    first_nan = next(r for r in recs if r.get("loss") == "NaN")
+    assert first_nan["nan_origin"] == "the loss on rank 1 at step 7 (rank 0's loss was finite)"
+    zero, one = state(log, 0), state(log, 1)
+    assert zero["findings"][0] == "rank-nonfinite" and "loss-nan" in zero["findings"]
+    assert zero["should_stop"] and one["should_stop"] and zero["steps"] == one["steps"] < 40
+
+
+def test_a_layer_changed_on_one_rank_is_named(tmp_path: Path) -> None:
+    codes, log = run_ranks("desync", tmp_path)
+    assert codes == [0, 0]
+    desync = [r for r in records(log) if "desync" in r.get("ranks", {})]
+    assert desync and desync[0]["step"] == 20  # the first sampled step after step 15
+    assert desync[0]["ranks"]["desync"][0]["layer"] == "2"
+    assert desync[0]["ranks"]["desync"][0]["ranks"] == [1]
+    assert "rank-desync" in state(log, 0)["findings"]
+
+
+def test_a_killed_rank_leaves_rank_zeros_log_whole(tmp_path: Path) -> None:
+    codes, log = run_ranks("kill", tmp_path)
+    assert codes[1] == -9 and codes[0] != 0  # rank 0's next collective failed
+    recs = records(log)  # whole lines only
+    assert recs[-1]["type"] == "summary" and recs[-1]["status"] == "crashed"
+    assert max(r["step"] for r in recs if r["type"] == "step") >= 24
