@@ -188,6 +188,9 @@ def ranks_at(step: int, **ranks: Any) -> Records:
     return [header(world_size=2)] + recs
 
 
+WARMED_UP_BUT_FLAT = [header()] + [{**r, "lr": 1e-5 * min(1.0, (r["step"] + 1) / 100)}
+                                   for r in curve(noisy(np.full(600, 1.1), 0.03))]
+
 CASES.update({
     "rank-nonfinite": (ranks_at(20, loss_nonfinite=[{"rank": 1, "step": 17}]), ranks_at(20)),
     "rank-desync": (ranks_at(30, desync=[{"layer": "fc2", "ranks": [1], "rel_diff": 0.02}]),
@@ -233,3 +236,7 @@ NEAR_MISSES: dict[str, list[Records]] = {
     "rank-nonfinite": [ranks_at(20, desync=[{"layer": "fc2", "ranks": [1], "rel_diff": 0.02}])],
 
 }
+# a 400-step warmup: flat while the rate is tiny, then falling once it is not
+NEAR_MISSES["loss-flat"].append([header()] + [
+    {**r, "lr": 1e-2 * min(1.0, (r["step"] + 1) / 400)}
+    for r in curve(noisy(np.concatenate([np.full(350, 1.1), np.geomspace(1.1, 0.6, 450)]), 0.03))])

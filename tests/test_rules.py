@@ -407,3 +407,20 @@ def test_sanity_blames_input_scale_for_an_unadapted_init() -> None:
     assert result.status != "PASS" and "not scaled" in result.advice
     scaled = replace(data, X_train=data.X_train / data.input_scale)
     assert "not scaled" not in checks.check_init_loss(config, scaled).advice
+
+
+def test_a_flat_loss_after_the_warmup_is_still_flat() -> None:
+    from tests.rule_cases import WARMED_UP_BUT_FLAT
+
+    findings = fired("loss-flat", WARMED_UP_BUT_FLAT)
+    assert findings == ["loss-flat"]
+    engine = Engine(build_rules(only=["loss-flat"]))
+    report = engine.push_all(copy.deepcopy(WARMED_UP_BUT_FLAT))
+    assert report.findings[0].step > 300  # judged from the end of the warmup (step 99) on
+
+
+def test_a_warmup_is_not_announced_as_a_flat_loss_while_it_runs() -> None:
+    warmup = NEAR_MISSES["loss-flat"][-1]  # lr rising over 400 steps, the loss flat until 350
+    engine = Engine(build_rules(only=["loss-flat"]))
+    announced = [f.rule for rec in copy.deepcopy(warmup) for f in engine.push(rec)]
+    assert announced == []

@@ -89,3 +89,38 @@ def test_a_killed_rank_leaves_rank_zeros_log_whole(tmp_path: Path) -> None:
     recs = records(log)  # whole lines only
     assert recs[-1]["type"] == "summary" and recs[-1]["status"] == "crashed"
     assert max(r["step"] for r in recs if r["type"] == "step") >= 24
+
+
+def run_lightning(mode: str, tmp_path: Path) -> tuple[int, Path]:
+    """tests/lightning_ddp_worker.py on 2 CPU processes, launched by torchrun as users launch it."""
+    pytest.importorskip("pytorch_lightning")
+    log = tmp_path / f"lightning-{mode}.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node", "2", str(WORKER.with_name("lightning_ddp_worker.py")),
+                           mode, str(log)], cwd=tmp_path, capture_output=True, timeout=LIMIT,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    if proc.returncode:
+        print(proc.stdout.decode(errors="replace")[-3000:], proc.stderr.decode(errors="replace")[-3000:])
+    return proc.returncode, log
+
+
+def test_lightning_ddp_one_log_with_clipping_counted(tmp_path: Path) -> None:
+    code, log = run_lightning("healthy", tmp_path)
+    assert code == 0
+    recs = records(log)
+    assert recs[0]["world_size"] == 2 and recs[0]["clip_norm"] == 1.0
+    assert recs[-1]["status"] == "completed"
+    steps = [r["step"] for r in recs if r["type"] == "step"]
+    assert steps == list(range(len(steps))) == list(range(state(log, 0)["global_step"]))
+    sampled = [r for r in recs if "layers" in r]
+    assert all(r["grad_norm_total"] > 0 and 0 <= r["clipped_steps"] <= r["step"] + 1 for r in sampled)
+    assert state(log, 0)["findings"] == [] and state(log, 1)["findings"] == []
+
+
+def test_lightning_ddp_nan_on_rank_one_stops_every_rank(tmp_path: Path) -> None:
+    code, log = run_lightning("nan", tmp_path)
+    assert code == 0
+    zero, one = state(log, 0), state(log, 1)
+    assert zero["nan_origin"] == "the loss on rank 1 at step 7 (rank 0's loss was finite)"
+    assert zero["findings"][0] == "rank-nonfinite"
+    assert zero["should_stop"] and one["should_stop"] and zero["global_step"] == one["global_step"] < 66

@@ -7,6 +7,12 @@ in the pre-hook (still the old ones then). A step is recorded when `trainer.glob
 advances, so gradient accumulation records optimizer steps, not batches. Epoch metrics come
 from `trainer.callback_metrics` under any name babysit's readers know (val_loss, val_acc,
 train_acc, ...). A finding at `stop_on` sets `trainer.should_stop`.
+
+Under Lightning's DDP strategies the callback runs on every rank; the Monitor writes the log
+on rank 0 only and exchanges what the other ranks see on sampled steps. With
+`precision="16-mixed"` the precision plugin's GradScaler is handed to the Monitor (its scale
+and skipped steps are logged); with `gradient_clip_val` (norm clipping) the total gradient
+norm before clipping is computed here, where Lightning has not clipped yet.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ except ImportError:  # pragma: no cover - the lightning package is the same API
 from babysit.diagnostics.readers.fields import FieldMap
 from babysit.torch import Monitor
 from babysit.torch.layers import as_float
+from babysit.torch.optim_watch import total_norm
 
 EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
 
@@ -44,14 +51,19 @@ class BabysitCallback(pl.Callback):
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
         """Install the Monitor on the module and its first optimizer."""
         optimizer = trainer.optimizers[0] if trainer.optimizers else None
+        plugin = getattr(trainer, "precision_plugin", None)
+        clip = trainer.gradient_clip_val if trainer.gradient_clip_algorithm in (None, "norm") else None
+        options = {"scaler": getattr(plugin, "scaler", None), "clip_norm": clip or None,
+                   **self.options}
         self.monitor = Monitor(pl_module, optimizer, log=self.log_path, num_classes=self.num_classes,
-                               **self.options)
+                               **options)
         self._seen_step = trainer.global_step
 
     def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
-        """The gradients of this step are complete here."""
+        """The gradients of this step are complete (unscaled, not yet clipped) here."""
         if self.monitor is not None:
-            self.monitor.capture_gradients()
+            clipping = self.monitor.optim.clip_norm is not None
+            self.monitor.capture_gradients(total_norm(pl_module.parameters()) if clipping else None)
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any,
                            batch_idx: int) -> None:

@@ -8,6 +8,13 @@ loss and the loss it logs every `logging_steps` (a mean over them) is recorded f
 as `babysit diagnose` reads a trainer_state.json. Evaluation metrics (`eval_loss`,
 `eval_accuracy`, ...) become epoch records. A finding at `stop_on` sets
 `control.should_training_stop`.
+
+Launched with torchrun the callback runs on every rank; the Monitor writes the log on rank 0
+only. With fp16 the GradScaler of Accelerate's optimizer wrapper is handed to the Monitor.
+The Trainer clips (max_grad_norm, 1.0 by default) before `on_pre_optimizer_step` and keeps the
+norm to itself until it logs it: a step counts as clipped when the clipped norm reaches
+max_norm (clip_grad_norm_ scales it to max_norm x n / (n + 1e-6), within 0.1% of max_norm for
+any norm above 1e-3), and the logged `grad_norm` (before clipping) is recorded with the loss.
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without transfor
 
 from babysit.diagnostics.readers.fields import FieldMap
 from babysit.torch import Monitor
+from babysit.torch.optim_watch import total_norm
+
+CLIPPED_AT = 0.999  # a clipped norm reaches max_norm to within 0.1% (see the module docstring)
 
 EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
 
@@ -35,18 +45,30 @@ class BabysitCallback(TrainerCallback):
         """Options as babysit.torch.Monitor's (every, layers, stop_on, on_finding, ...)."""
         self.log_path, self.num_classes, self.options = log, num_classes, monitor_options
         self.monitor: Monitor | None = None
+        self.model: Any = None
         self._fields = FieldMap()
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None,
                        optimizer: Any = None, **kwargs: Any) -> None:
         """Install the Monitor on the model and the torch optimizer."""
         inner = getattr(optimizer, "optimizer", optimizer)  # Accelerate's AcceleratedOptimizer
+        clip = getattr(args, "max_grad_norm", None)
+        options = {"scaler": getattr(optimizer, "scaler", None),
+                   "clip_norm": clip if clip and clip > 0 else None, **self.options}
+        self.model = model
         self.monitor = Monitor(model, inner, log=self.log_path, num_classes=self.num_classes,
-                               **self.options)
+                               **options)
 
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """The gradients of this step are complete (and clipped) here."""
-        if self.monitor is not None:
+        if self.monitor is None:
+            return
+        clip = self.monitor.optim.clip_norm
+        if clip is not None and self.model is not None:
+            norm = total_norm(self.model.parameters())
+            # the clipped norm: at max_norm when clipping bit, below it when it did not
+            self.monitor.capture_gradients(clipped=None if norm is None else norm >= CLIPPED_AT * clip)
+        else:
             self.monitor.capture_gradients()
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -60,7 +82,8 @@ class BabysitCallback(TrainerCallback):
         """The Trainer's logged training loss (a mean over logging_steps) and learning rate."""
         if self.monitor is None or not logs or "loss" not in logs:
             return
-        self.monitor.log(loss=logs["loss"], lr=logs.get("learning_rate"))
+        self.monitor.log(loss=logs["loss"], lr=logs.get("learning_rate"),
+                         grad_norm_total=logs.get("grad_norm"))
 
     def on_evaluate(self, args: Any, state: Any, control: Any,
                     metrics: dict[str, Any] | None = None, **kwargs: Any) -> None:

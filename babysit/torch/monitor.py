@@ -86,6 +86,7 @@ class Monitor:
         self._grad_flags: dict[str, torch.Tensor] | None = None  # this step's, for the NaN origin
         self._prev_grad_flags: dict[str, torch.Tensor] | None = None  # the step before's
         self._grad_total: torch.Tensor | None = None  # the total norm before clipping, if told
+        self._clipped_bit: torch.Tensor | None = None  # whether clipping bit, if told
         self._before: dict[str, Before] = {}
         # Records waiting for their numbers: each with the device tensors to copy into it.
         self._pending: list[tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor],
@@ -163,11 +164,15 @@ class Monitor:
         except Exception as exc:
             self._fail(exc)
 
-    def capture_gradients(self, total_norm: torch.Tensor | None = None) -> None:
+    def capture_gradients(self, total_norm: torch.Tensor | None = None,
+                          clipped: torch.Tensor | None = None) -> None:
         """Read the gradients now (for trainers that clear them before `step` is called);
-        `total_norm`: the global gradient norm before clipping, when the trainer clips."""
+        `total_norm`: the global gradient norm before clipping, when the trainer clips;
+        `clipped`: whether clipping bit, when only the clipped gradients can be seen."""
         if total_norm is not None:
             self._grad_total = total_norm
+        if clipped is not None:
+            self._clipped_bit = clipped
         flags = self._grad_flags is None and self.nan_origin_enabled and \
             (self.nan_origin is None or self.ranks is not None)
         norms = self._collecting and self._grads is None
@@ -212,7 +217,8 @@ class Monitor:
         skipped = self.optim.step_skipped()
         if skipped:  # the scaler found inf gradients and did not update: nothing to measure
             self._grads, self._grad_flags, self._before = None, None, {}
-        total = self.optim.note_norm(grad_norm if grad_norm is not None else self._grad_total)
+        total = self.optim.note_norm(grad_norm if grad_norm is not None else self._grad_total,
+                                     self._clipped_bit)
         rec: dict[str, Any] = {"type": "step", "step": s, "epoch": self.epoch_index}
         layers = None
         lrs = group_lrs(self.optimizer)
@@ -244,7 +250,7 @@ class Monitor:
             if self.lead:
                 rec["layers"] = layers  # last: readers may cut it off unparsed
         self._outputs, self._flags, self._grads, self._before = {}, {}, None, {}
-        self._grad_flags, self._grad_total = None, None
+        self._grad_flags, self._grad_total, self._clipped_bit = None, None, None
         self.step_index = s + 1
         sampled, self._sampling = self._sampling, self.step_index % self.every == 0
         if sampled:  # the host copy of the statistics was made anyway: the numbers come along

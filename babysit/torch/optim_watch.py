@@ -92,13 +92,16 @@ class OptimizerWatch:
         self.skipped += skipped
         return skipped
 
-    def note_norm(self, norm: torch.Tensor | float | None) -> torch.Tensor | None:
-        """Count the step as clipped when its total norm exceeds clip_norm; the norm as a tensor."""
-        if norm is None:
-            return None
-        norm = norm.detach().reshape(()) if isinstance(norm, torch.Tensor) else torch.tensor(float(norm))
-        if self.clip_norm is not None:
-            bit = (norm > self.clip_norm).to(torch.int64)
+    def note_norm(self, norm: torch.Tensor | float | None,
+                  clipped: torch.Tensor | None = None) -> torch.Tensor | None:
+        """Count the step as clipped (`clipped`, else its total norm above clip_norm); the
+        norm as a tensor."""
+        if norm is not None:
+            norm = norm.detach().reshape(()) if isinstance(norm, torch.Tensor) else torch.tensor(float(norm))
+            if clipped is None and self.clip_norm is not None:
+                clipped = norm > self.clip_norm
+        if clipped is not None:
+            bit = clipped.detach().reshape(()).to(torch.int64)
             self.clipped = bit if self.clipped is None else self.clipped + bit
         return norm
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from babysit.diagnostics.remedy import Scale
-from babysit.diagnostics.rule import Finding, Rule, Window
+from babysit.diagnostics.rule import Finding, Record, Rule, Window
 
 
 class LossFlat(Rule):
@@ -30,6 +30,9 @@ class LossFlat(Rule):
     `min_block` windows each (20 records: the noise of their mean, ~2% of the loss, stays
     inside the margin), or down to one window each when every loss in both lies within
     `min_drop` of its window's mean (a loss that quiet cannot hide a drop of `min_drop`).
+    A learning-rate warmup is not a flat loss: while the logged lr keeps rising (by more than
+    `warmup_rise`, 0.1%: far above float rounding, far below any schedule's step) the rate is
+    deliberately small, so the comparison starts from the first window after the last rise.
     """
 
     id = "loss-flat"
@@ -38,7 +41,8 @@ class LossFlat(Rule):
     needs = ("loss",)
     provisional = True  # withdrawn when later evidence contradicts it
     remedies = (Scale("lr x10", "lr", 10.0), Scale("lr x100", "lr", 100.0), Scale("lr x1000", "lr", 1000.0))
-    thresholds = {"min_steps": 200, "min_drop": 0.05, "block": 5, "min_block": 2, "withdraw": 2}
+    thresholds = {"min_steps": 200, "min_drop": 0.05, "block": 5, "min_block": 2, "withdraw": 2,
+                  "warmup_rise": 0.001}
     advice = ("Raise the learning rate (try 10x); if that does not help, check that gradients "
               "reach the weights (dead units, zero init, vanishing activations).")
     explains = ("underfitting", "val-plateau")
@@ -46,15 +50,32 @@ class LossFlat(Rule):
     def __init__(self, **overrides: float) -> None:
         """Keeps the first block's sum and the latest `block` window means."""
         super().__init__(**overrides)
-        n = int(self.t["block"])
+        self.lr_peak = 0.0
+        self.warm_until = -1  # the last step whose lr rose: the warmup lasts until then
+        self._restart()
+
+    def _restart(self) -> None:
+        """Forget the windows seen so far: the comparison starts again."""
         self.first: list[float] = []
         self.first_step: int | None = None
-        self.latest: deque[float] = deque(maxlen=n)
+        self.latest: deque[float] = deque(maxlen=int(self.t["block"]))
         self.windows = 0
         self.first_quiet = False  # the first window's losses all lie within min_drop of its mean
 
+    def on_step(self, record: Record) -> Finding | None:
+        """Note where a rising learning rate (a warmup) was last seen."""
+        lr = record.get("lr")
+        if lr.__class__ is float and lr > self.lr_peak:
+            if self.lr_peak > 0 and lr > self.lr_peak * (1 + self.t["warmup_rise"]):
+                self.warm_until = record["step"]
+            self.lr_peak = lr
+        return None
+
     def on_window(self, window: Window) -> Finding | None:
         """Compare the latest block with the first, once enough steps have passed."""
+        if window.first_step <= self.warm_until and not self.fired:
+            self._restart()  # still warming up: judge from after the warmup
+            return None
         quiet = window.mean > 0 and (window.max - window.min) / window.mean < self.t["min_drop"]
         if self.first_step is None:
             self.first_step, self.first_quiet = window.first_step, quiet
