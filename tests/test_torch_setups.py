@@ -1,0 +1,175 @@
+"""babysit.torch.Monitor on the setups real runs use: mixed precision (a GradScaler, bf16),
+gradient clipping, schedules and param groups, frozen layers; and what the header records."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from babysit.torch import Monitor  # noqa: E402
+from tests.test_torch_monitor import digits, mlp  # noqa: E402
+
+
+def records(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def loop(model: Any, opt: Any, monitor: Monitor, steps: int, *, scaler: Any = None,
+         clip: float | None = None, scheduler: Any = None, autocast: Any = None,
+         blow_up_from: int | None = None) -> None:
+    """A plain loop over digits batches; `blow_up_from`: gradients x inf from that step on
+    (a hook on the hidden activations: the loss stays finite, the gradients overflow)."""
+    xt, yt, _, _ = digits()
+    hidden = model[1]
+    for step in range(steps):
+        i = (step * 64) % 1344
+        with autocast if autocast is not None else torch.autocast("cpu", enabled=False):
+            h = model[:2](xt[i:i + 64])
+            if blow_up_from is not None and step >= blow_up_from:
+                h.register_hook(lambda g: g * float("inf"))
+            loss = torch.nn.functional.cross_entropy(model[2:](h).float(), yt[i:i + 64])
+        opt.zero_grad()
+        norm = None
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            if clip is not None:
+                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            opt.step()
+        if scheduler is not None:
+            scheduler.step()
+        monitor.step(loss, grad_norm=norm)
+    monitor.close()
+    assert hidden is model[1]
+
+
+def test_a_grad_scaler_whose_scale_collapses_is_named_and_skipped_steps_logged(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), 0.05)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 16)
+    monitor = Monitor(model, opt, log=tmp_path / "amp.jsonl", num_classes=10, scaler=scaler)
+    loop(model, opt, monitor, 120, scaler=scaler, blow_up_from=60)
+    recs = records(tmp_path / "amp.jsonl")
+    assert recs[0]["amp_scaler"] is True
+    steps = [r for r in recs if r["type"] == "step"]
+    assert [r["step"] for r in steps if r.get("skipped")] == list(range(60, 120))
+    scales = [r["amp_scale"] for r in steps if "amp_scale" in r]
+    assert scales[0] == 2.0 ** 16 and scales[-1] < 1e-10
+    assert all("grad_norm" not in layer for r in steps if r.get("skipped") and "layers" in r
+               for layer in r["layers"].values())  # a skipped step's inf gradients are not stats
+    rules = [f["rule"] for f in monitor.findings]
+    assert rules[0] == "amp-scale-collapse" and "amp-skipped-steps" in rules
+    assert "loss-nan" not in rules  # the loss stayed finite: the scaler skipped, nothing diverged
+
+
+def test_a_healthy_grad_scaler_run_is_quiet(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), 0.05, momentum=0.9)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 16)
+    monitor = Monitor(model, opt, log=tmp_path / "ok.jsonl", num_classes=10, scaler=scaler)
+    loop(model, opt, monitor, 200, scaler=scaler)
+    assert not any(r.get("skipped") for r in records(tmp_path / "ok.jsonl"))
+    assert [f["rule"] for f in monitor.findings if f["severity"] != "info"] == []
+
+
+def test_bf16_autocast_and_a_bf16_model_give_finite_statistics(tmp_path: Path) -> None:
+    for name, cast_model in (("autocast", False), ("bf16-model", True)):
+        torch.manual_seed(0)
+        model = mlp()
+        if cast_model:
+            model = model.to(torch.bfloat16)
+        opt = torch.optim.SGD(model.parameters(), 0.05, momentum=0.9)
+        monitor = Monitor(model, opt, log=tmp_path / f"{name}.jsonl", num_classes=10)
+        xt, yt, _, _ = digits()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # the monitor must not switch off
+            for step in range(60):
+                i = (step * 64) % 1344
+                x = xt[i:i + 64].to(torch.bfloat16) if cast_model else xt[i:i + 64]
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    loss = torch.nn.functional.cross_entropy(model(x).float(), yt[i:i + 64])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                monitor.step(loss)
+        monitor.close()
+        sampled = [r for r in records(tmp_path / f"{name}.jsonl") if "layers" in r]
+        fc1 = [r["layers"]["0"] for r in sampled]
+        assert monitor.enabled and len(sampled) == 6
+        for stats in fc1:
+            assert all(isinstance(v, float) and v == v for k, v in stats.items() if k != "hist")
+            assert 1e-5 < stats["update_ratio"] < 1e-1  # float32 arithmetic, even on bf16 weights
+
+
+def test_clipping_is_counted_and_a_run_clipped_on_every_step_says_so(tmp_path: Path) -> None:
+    for clip, expect_always in ((1e-3, True), (100.0, False)):
+        torch.manual_seed(0)
+        model = mlp()
+        opt = torch.optim.SGD(model.parameters(), 0.05)
+        log = tmp_path / f"clip{clip}.jsonl"
+        monitor = Monitor(model, opt, log=log, num_classes=10, clip_norm=clip)
+        loop(model, opt, monitor, 150, clip=clip)
+        recs = records(log)
+        assert recs[0]["clip_norm"] == clip
+        sampled = [r for r in recs if "layers" in r]
+        last = sampled[-1]
+        assert last["clipped_steps"] == (last["step"] + 1 if expect_always else 0)
+        assert all(r["grad_norm_total"] > 1e-3 for r in sampled)  # the norm before clipping
+        assert ("clipping-always" in [f["rule"] for f in monitor.findings]) == expect_always
+
+
+def test_every_param_groups_lr_and_the_optimizer_settings_are_recorded(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = mlp()
+    opt = torch.optim.AdamW([{"params": model[0].parameters(), "lr": 1e-3},
+                             {"params": model[2].parameters(), "lr": 1e-2, "weight_decay": 0.0}],
+                            weight_decay=0.05, betas=(0.9, 0.95))
+    warmup = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 30))
+    monitor = Monitor(model, opt, log=tmp_path / "groups.jsonl", num_classes=10)
+    loop(model, opt, monitor, 60, scheduler=warmup)
+    recs = records(tmp_path / "groups.jsonl")
+    settings = recs[0]["optimizer_settings"]
+    assert recs[0]["weight_decay"] == 0.05 and settings[1]["weight_decay"] == 0.0
+    assert settings[0]["betas"] == [0.9, 0.95] and settings[0]["num_params"] == 64 * 64 + 64
+    steps = [r for r in recs if r["type"] == "step"]
+    # the lr each group had for the step (the scheduler moves it after monitor.step here)
+    assert steps[0]["lr_groups"] == pytest.approx([1e-3 / 30 * 2, 1e-2 / 30 * 2])
+    assert steps[40]["lr_groups"] == pytest.approx([1e-3, 1e-2])
+    assert steps[40]["lr"] == pytest.approx(1e-3)
+
+
+def test_steps_without_gradients_keep_the_log(tmp_path: Path) -> None:
+    """The loss logged before the first backward, and a model whose watched layers are frozen."""
+    torch.manual_seed(0)
+    model = mlp()
+    for p in model[0].parameters():
+        p.requires_grad_(False)
+    for p in model[2].parameters():
+        p.requires_grad_(False)
+    head = torch.nn.Parameter(torch.zeros(10))
+    opt = torch.optim.SGD([head], 0.1)
+    xt, yt, _, _ = digits()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with Monitor(model, opt, log=tmp_path / "frozen.jsonl", num_classes=10) as monitor:
+            monitor.step(torch.nn.functional.cross_entropy(model(xt[:64]), yt[:64]))  # before any backward
+            for step in range(30):
+                loss = torch.nn.functional.cross_entropy(model(xt[:64]) + head, yt[:64])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                monitor.step(loss)
+    recs = records(tmp_path / "frozen.jsonl")
+    assert monitor.enabled and recs[-1]["status"] == "completed"
+    assert len([r for r in recs if r["type"] == "step" and "loss" in r]) == 31
+    assert all("weight_norm" in r["layers"]["0"] for r in recs if "layers" in r)
