@@ -1,10 +1,12 @@
 """Cost of babysit.torch.Monitor beside a PyTorch loop, side by side in one run.
 
-Run: python bench/torch_overhead.py [--steps 300] [--repeats 5] [--device cuda]
+Run: python bench/torch_overhead.py [--steps 300] [--repeats 5] [--device cuda] [--no-ddp]
 Two models on random MNIST-shaped data, Adam: an MLP 784-512-512-10 (batch 256) and a small CNN
 (two 3x3 conv layers of 32 channels on 28x28 inputs, batch 64). Each is trained without babysit,
 with the Monitor at its default sampling (every=10), every=100 and every=1, all writing a JSONL
-log. Configurations run in a shuffled order in each of `repeats` rounds; the overhead is the
+log; the MLP also under bf16 autocast (AMP), and in 2 DDP processes (gloo on the CPU, NCCL on
+one GPU is not possible: two ranks cannot share it, so the GPU row is gloo too) with the time of
+rank 0, which logs, and rank 1, which only keeps its losses and joins the exchange. Configurations run in a shuffled order in each of `repeats` rounds; the overhead is the
 median over rounds of each round's time against that round's own no-babysit run (this machine's
 step times drift by 10-20% between minutes, far more than the effect measured). Torch runs on
 one thread, as CPU training beside other work usually does, to keep the timing steady on a
@@ -41,11 +43,15 @@ def cnn() -> torch.nn.Module:
 
 
 def timed(build: Callable[[], torch.nn.Module], shape: tuple[int, ...], batch: int, steps: int,
-          every: int | None, log: Path, wandb_freq: int | None = None, device: str = "cpu") -> float:
+          every: int | None, log: Path, wandb_freq: int | None = None, device: str = "cpu",
+          amp: bool = False, wrap: Callable[[torch.nn.Module], torch.nn.Module] | None = None) -> float:
     """Seconds per step of one training run (every=None: no babysit; wandb_freq: wandb.watch
-    with log="all" at that log_freq, and wandb.log of the loss every step, offline)."""
+    with log="all" at that log_freq, and wandb.log of the loss every step, offline; amp: the
+    forward under bf16 autocast; wrap: e.g. DistributedDataParallel)."""
     torch.manual_seed(0)
     model = build().to(device)
+    if wrap is not None:
+        model = wrap(model)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     x = torch.randn(batch * 8, *shape, device=device)
     y = torch.randint(0, 10, (batch * 8,), device=device)
@@ -60,7 +66,9 @@ def timed(build: Callable[[], torch.nn.Module], shape: tuple[int, ...], batch: i
     start = time.perf_counter()
     for step in range(steps):
         i = (step % 8) * batch
-        loss = torch.nn.functional.cross_entropy(model(x[i:i + batch]), y[i:i + batch])
+        with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=amp):
+            scores = model(x[i:i + batch])
+        loss = torch.nn.functional.cross_entropy(scores.float(), y[i:i + batch])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -78,6 +86,30 @@ def timed(build: Callable[[], torch.nn.Module], shape: tuple[int, ...], batch: i
     return seconds
 
 
+def ddp_rank(rank: int, world: int, init: str, every: int | None, steps: int, device: str,
+             out: str) -> None:
+    """One DDP rank of the MLP bench (torch.multiprocessing.spawn's target); writes its s/step."""
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init}", rank=rank, world_size=world)
+    ddp = torch.nn.parallel.DistributedDataParallel
+    seconds = timed(mlp, (784,), 256, steps, every, Path(out).with_suffix(".jsonl"),
+                    device=device, wrap=ddp)
+    Path(f"{out}.{rank}").write_text(repr(seconds))
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def ddp_timed(every: int | None, steps: int, device: str, tmp: str, round_: int) -> list[float]:
+    """Seconds per step of rank 0 and rank 1 of a 2-process DDP run of the MLP."""
+    import torch.multiprocessing as mp
+
+    tag = f"{tmp}/ddp-{round_}-{every}"
+    mp.spawn(ddp_rank, args=(2, f"{tag}.init", every, steps, device, tag), nprocs=2)
+    return [float(Path(f"{tag}.{r}").read_text()) for r in range(2)]
+
+
 def main() -> None:
     """Print a markdown table of ms/step and overhead per model and sampling."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -85,6 +117,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                         help="where to train (default: cuda when available)")
+    parser.add_argument("--no-ddp", action="store_true", help="skip the 2-process DDP rows")
     args = parser.parse_args()
     torch.set_num_threads(1)
     models = {"MLP 784-512-512-10, batch 256": (mlp, (784,), 256),
@@ -99,26 +132,40 @@ def main() -> None:
                      ("wandb.watch(log='all'), log_freq=10", None, 10)]
     except ImportError:
         print("(wandb not installed: its rows are skipped; pip install wandb)")
-    times: dict[tuple[str, str], list[float]] = {}
+    # (model row, setting label) -> a run giving seconds per step; the DDP run gives two rows
+    runs: dict[tuple[str, str], Callable[[str, int], list[float]]] = {}
+    for name, (build, shape, batch) in models.items():
+        for label, every, freq in settings:
+            runs[(name, label)] = lambda tmp, _, b=build, sh=shape, bt=batch, e=every, f=freq: [
+                timed(b, sh, bt, args.steps, e, Path(tmp) / "run.jsonl", f, args.device)]
+    amp_row = "MLP, bf16 autocast (AMP)"
+    for label, every in (("no babysit", None), ("every=10 (default)", 10)):
+        runs[(amp_row, label)] = lambda tmp, _, e=every: [
+            timed(mlp, (784,), 256, args.steps, e, Path(tmp) / "run.jsonl", None, args.device, amp=True)]
+        if not args.no_ddp:
+            runs[("MLP, 2 DDP processes", label)] = lambda tmp, r, e=every: ddp_timed(
+                e, args.steps, args.device, tmp, r)
+    times: dict[tuple[str, str], list[list[float]]] = {}
     order = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(args.repeats):
-            for name, (build, shape, batch) in models.items():
-                for label, every, freq in order.sample(settings, len(settings)):
-                    t = timed(build, shape, batch, args.steps, every, Path(tmp) / "run.jsonl",
-                              freq, args.device)
-                    times.setdefault((name, label), []).append(t)
+        for round_ in range(args.repeats):
+            for key in order.sample(list(runs), len(runs)):
+                times.setdefault(key, []).append(runs[key](tmp, round_))
     where = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "1 CPU thread"
     print(f"torch {torch.__version__} ({where}), Python {platform.python_version()}, "
           f"{platform.machine()}; {args.steps} steps x {args.repeats} rounds, median\n")
     print("| model | babysit | ms/step | overhead |\n|---|---|---|---|")
-    for name in models:
+    rows = list(dict.fromkeys(name for name, _ in runs))
+    for name in rows:
         base = times[(name, "no babysit")]
-        for label, _, _ in settings:
+        for label in dict.fromkeys(lab for n, lab in runs if n == name):
             t = times[(name, label)]
-            ratio = statistics.median(a / b for a, b in zip(t, base, strict=True))
-            print(f"| {name} | {label} | {1000 * statistics.median(t):.2f} | "
-                  f"{100 * (ratio - 1):+.1f}% |")
+            for r in range(len(t[0])):  # one row per rank for the DDP run
+                mine = [run[r] for run in t]
+                ratio = statistics.median(a[r] / b[r] for a, b in zip(t, base, strict=True))
+                who = f", rank {r}" if len(t[0]) > 1 else ""
+                print(f"| {name}{who} | {label} | {1000 * statistics.median(mine):.2f} | "
+                      f"{100 * (ratio - 1):+.1f}% |")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,12 @@ and bench/torch_overhead.py.
     python tests/ddp_worker.py MODE LOG INIT_FILE   (env RANK, WORLD_SIZE)
 
 MODE: healthy | nan (rank 1's loss is NaN at step 7) | desync (rank 1 changes a layer's
-weights on its own at step 15) | kill (rank 1 kills itself at step 25) | bench (time steps).
+weights on its own at step 15) | kill (rank 1 kills itself at step 25).
 Each rank writes `LOG.rank<r>.json` with the step it stopped at and its monitor's state.
+With DEVICE=cuda both ranks train on the one GPU (gloo: NCCL refuses two ranks on one GPU),
+and SYNC_CHECK=1 runs every unsampled `monitor.step` under
+`torch.cuda.set_sync_debug_mode("error")`: a synchronising call there would make the monitor
+switch itself off, which the state file shows.
 """
 
 from __future__ import annotations
@@ -38,10 +42,14 @@ def main() -> None:
     dist.init_process_group("gloo", init_method=f"file://{init}", rank=rank, world_size=world,
                             timeout=datetime.timedelta(seconds=60))
     torch.manual_seed(0)  # the same init on every rank (DDP also broadcasts rank 0's)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    device = os.environ.get("DEVICE", "cpu")
+    sync_check = os.environ.get("SYNC_CHECK") == "1"
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(),
+                                torch.nn.Linear(64, 10)).to(device)
     ddp = torch.nn.parallel.DistributedDataParallel(model)
     opt = torch.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
     x, y = digits()
+    x, y = x.to(device), y.to(device)
     xt, yt = x[rank:1400:world], y[rank:1400:world]  # each rank its own shard
     xv, yv = x[1400:], y[1400:]
     every = int(os.environ.get("BABYSIT_EVERY", "10"))
@@ -61,7 +69,13 @@ def main() -> None:
                         model[2].weight.add_(0.5)
                 if mode == "kill" and rank == 1 and steps == 25:
                     os.kill(os.getpid(), signal.SIGKILL)
-                monitor.step(loss)
+                if sync_check and steps % every:
+                    torch.cuda.set_sync_debug_mode("error")
+                try:
+                    monitor.step(loss)
+                finally:
+                    if sync_check:
+                        torch.cuda.set_sync_debug_mode(0)
                 steps += 1
                 if monitor.should_stop:
                     break

@@ -21,12 +21,13 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 LIMIT = 300  # seconds: only a hung collective would come near it
 
 
-def run_ranks(mode: str, tmp_path: Path, world: int = 2) -> tuple[list[int], Path]:
+def run_ranks(mode: str, tmp_path: Path, world: int = 2, **env_vars: str) -> tuple[list[int], Path]:
     """Start `world` ranks of tests/ddp_worker.py and wait for all of them to exit."""
     log = tmp_path / f"{mode}.jsonl"
     procs = []
     for rank in range(world):
-        env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": str(world), "OMP_NUM_THREADS": "1"}
+        env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": str(world), "OMP_NUM_THREADS": "1",
+               **env_vars}
         procs.append(subprocess.Popen([sys.executable, str(WORKER), mode, str(log),
                                        str(tmp_path / f"{mode}.init")], env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
@@ -89,6 +90,16 @@ def test_a_killed_rank_leaves_rank_zeros_log_whole(tmp_path: Path) -> None:
     recs = records(log)  # whole lines only
     assert recs[-1]["type"] == "summary" and recs[-1]["status"] == "crashed"
     assert max(r["step"] for r in recs if r["type"] == "step") >= 24
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (bench/gpu_check.sh runs it)")
+def test_ddp_on_a_gpu_never_synchronizes_between_samples(tmp_path: Path) -> None:
+    codes, log = run_ranks("healthy", tmp_path, DEVICE="cuda", SYNC_CHECK="1")
+    assert codes == [0, 0]
+    assert state(log, 0)["enabled"] and state(log, 1)["enabled"]  # no sync: never switched off
+    recs = records(log)
+    assert recs[-1]["status"] == "completed" and not any("ranks" in r for r in recs)
+    assert state(log, 0)["findings"] == []
 
 
 def run_lightning(mode: str, tmp_path: Path) -> tuple[int, Path]:
