@@ -35,6 +35,13 @@ def mlp() -> torch.nn.Module:
                                torch.nn.ReLU(), torch.nn.Linear(512, 10))
 
 
+def wide() -> torch.nn.Module:
+    """A GPU-sized MLP: a step long enough that launch latency is not the whole story."""
+    return torch.nn.Sequential(torch.nn.Linear(784, 4096), torch.nn.ReLU(), torch.nn.Linear(4096, 4096),
+                               torch.nn.ReLU(), torch.nn.Linear(4096, 4096), torch.nn.ReLU(),
+                               torch.nn.Linear(4096, 10))
+
+
 def cnn() -> torch.nn.Module:
     return torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(),
                                torch.nn.Conv2d(32, 32, 3, padding=1), torch.nn.ReLU(),
@@ -118,10 +125,14 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                         help="where to train (default: cuda when available)")
     parser.add_argument("--no-ddp", action="store_true", help="skip the 2-process DDP rows")
+    parser.add_argument("--wide", action="store_true",
+                        help="add an MLP 784-4096x3-10, batch 2048 (for a GPU: a realistic step)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     models = {"MLP 784-512-512-10, batch 256": (mlp, (784,), 256),
               "CNN 2x conv3x3(32) on 28x28, batch 64": (cnn, (1, 28, 28), 64)}
+    if args.wide:
+        models["MLP 784-4096x3-10, batch 2048"] = (wide, (784,), 2048)
     settings: list[tuple[str, int | None, int | None]] = [
         ("no babysit", None, None), ("every=100", 100, None), ("every=10 (default)", 10, None),
         ("every=1", 1, None)]

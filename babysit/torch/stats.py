@@ -97,7 +97,11 @@ def _activation_parts(layer: Watched, h: torch.Tensor, hist: bool) -> tuple[list
             lo, hi = h.min(), h.max()
         hi = torch.maximum(hi, lo + 1e-12)
         idx = ((h - lo) * (HIST_BINS / (hi - lo))).long().clamp_(0, HIST_BINS - 1)
-        counts = torch.bincount(idx.reshape(-1), minlength=HIST_BINS).float()
+        # scatter_add, not bincount: on CUDA bincount reads the largest index back to size its
+        # output, a host synchronisation in the middle of the statistics
+        idx = idx.reshape(-1)
+        counts = torch.zeros(HIST_BINS, device=h.device).scatter_add_(
+            0, idx, torch.ones(idx.shape, device=h.device))
         names += ["hist.lo", "hist.hi"] + [f"hist.{i}" for i in range(HIST_BINS)]
         values += [lo, hi, *counts.unbind()]
     return names, values
