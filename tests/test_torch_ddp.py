@@ -135,3 +135,19 @@ def test_lightning_ddp_nan_on_rank_one_stops_every_rank(tmp_path: Path) -> None:
     assert zero["nan_origin"] == "the loss on rank 1 at step 7 (rank 0's loss was finite)"
     assert zero["findings"][0] == "rank-nonfinite"
     assert zero["should_stop"] and one["should_stop"] and zero["global_step"] == one["global_step"] < 66
+
+
+def test_hf_trainer_under_torchrun_writes_one_log(tmp_path: Path) -> None:
+    """examples/transformers_digits.py launched as users launch it (its log: ./run.jsonl)."""
+    pytest.importorskip("transformers")
+    example = WORKER.parent.parent / "examples" / "transformers_digits.py"
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node", "2", str(example), "--epochs", "2"], cwd=tmp_path,
+                          capture_output=True, timeout=LIMIT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
+    recs = records(tmp_path / "run.jsonl")
+    assert recs[0]["world_size"] == 2 and recs[0]["clip_norm"] == 1.0  # the Trainer's max_grad_norm
+    assert recs[-1]["status"] == "completed"
+    steps = [r["step"] for r in recs if r["type"] == "step" and "layers" in r]
+    assert steps == list(range(0, recs[-1]["steps"], 10))
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".jsonl"] == ["run.jsonl"]

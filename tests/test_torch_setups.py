@@ -173,3 +173,34 @@ def test_steps_without_gradients_keep_the_log(tmp_path: Path) -> None:
     assert monitor.enabled and recs[-1]["status"] == "completed"
     assert len([r for r in recs if r["type"] == "step" and "loss" in r]) == 31
     assert all("weight_norm" in r["layers"]["0"] for r in recs if "layers" in r)
+
+
+@pytest.mark.parametrize("max_norm, always", [(1e-4, True), (100.0, False)])
+def test_hf_trainer_clipping_is_counted_from_the_clipped_norm(tmp_path: Path, max_norm: float,
+                                                              always: bool) -> None:
+    pytest.importorskip("transformers")
+    import importlib.util
+
+    from transformers import Trainer, TrainingArguments
+
+    from babysit.integrations.transformers import BabysitCallback
+
+    spec = importlib.util.spec_from_file_location(
+        "transformers_digits", Path(__file__).parent.parent / "examples" / "transformers_digits.py")
+    example = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(example)  # type: ignore[union-attr]
+    torch.manual_seed(0)
+    xt, yt, _, _ = digits()
+    babysit = BabysitCallback(log=tmp_path / "hf.jsonl", num_classes=10)
+    args = TrainingArguments(output_dir=str(tmp_path), max_steps=30, learning_rate=1e-3,
+                             per_device_train_batch_size=64, logging_steps=10, save_strategy="no",
+                             report_to=[], use_cpu=True, seed=0, disable_tqdm=True,
+                             max_grad_norm=max_norm)
+    Trainer(model=example.Net(), args=args, train_dataset=example.Digits(xt, yt),
+            callbacks=[babysit]).train()
+    recs = records(tmp_path / "hf.jsonl")
+    assert recs[0]["clip_norm"] == max_norm
+    sampled = [r for r in recs if "layers" in r]
+    assert sampled[-1]["clipped_steps"] == (sampled[-1]["step"] + 1 if always else 0)
+    logged = [r["grad_norm_total"] for r in recs if "grad_norm_total" in r]
+    assert logged and all(n > 1e-3 for n in logged)  # the Trainer's norm before clipping
