@@ -132,7 +132,7 @@ class Monitor:
                     and isinstance(output, torch.Tensor)):
                 return
             try:
-                if self.nan_origin_enabled and layer.name not in self._flags:
+                if self.nan_origin_enabled and self.lead and layer.name not in self._flags:
                     # a sum is one read of the output; NaN and inf survive it
                     self._flags[layer.name] = output.detach().sum()
                 if self._collecting and layer.act_module is None and layer.name not in self._outputs:

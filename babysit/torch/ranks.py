@@ -84,17 +84,14 @@ class RankSync:
         self.tensors = [t for _, t in named]
         self.steps: list[int] = []
         self.losses: list[torch.Tensor | None] = []
-        self.grad_flags: list[torch.Tensor | None] = []
+        self.grad_flags: list[dict[str, torch.Tensor] | None] = []
 
     def keep(self, step: int, loss: torch.Tensor | None,
              grad_flags: dict[str, torch.Tensor] | None) -> None:
-        """Remember one step's loss and gradient flags (device tensors, nothing copied)."""
+        """Remember one step's loss and gradient flags (device tensors: no copy, no kernel)."""
         self.steps.append(step)
         self.losses.append(loss)
-        if grad_flags and len(grad_flags) == len(self.layer_names):
-            self.grad_flags.append(torch.stack([grad_flags[n] for n in self.layer_names]))
-        else:
-            self.grad_flags.append(None)
+        self.grad_flags.append(grad_flags or None)  # stacked at the exchange, not per step
 
     def exchange(self, stop: bool) -> Exchange:
         """Gather every rank's vector (a collective: every rank calls it on the same step)."""
@@ -115,8 +112,9 @@ class RankSync:
         losses = [nan if v is None else v.detach().reshape(()).to(self.device, torch.float64)
                   for v in self.losses]
         given = [float(v is not None) for v in self.losses]
-        flags = [torch.zeros(n_layers, dtype=torch.float64, device=self.device) if f is None
-                 else f.to(self.device, torch.float64) for f in self.grad_flags]
+        zero = torch.zeros((), dtype=torch.float64, device=self.device)
+        flags = [torch.stack([zero if f is None or n not in f else f[n].to(self.device, torch.float64)
+                              for n in self.layer_names]) for f in self.grad_flags] if n_layers else []
         norms = torch._foreach_norm([t.detach() for t in self.tensors]) if self.tensors else []
         parts = [torch.tensor([float(stop), *given], dtype=torch.float64, device=self.device)]
         if w:
