@@ -54,3 +54,13 @@ def test_example_with_a_far_too_low_rate_is_told_so(tmp_path: Path, script: str)
     skip_without(script)
     out, _ = run(script, tmp_path / "run.jsonl", "--epochs", "8", "--lr", "1e-6")
     assert "warning: update-ratio-low" in out, out
+
+
+def test_the_sanity_example_names_its_planted_bug_and_passes_once_fixed() -> None:
+    script = str(EXAMPLES / "torch_sanity.py")
+    buggy = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300)
+    assert buggy.returncode == 1 and "FAIL  loss at init" in buggy.stdout
+    assert "drop the softmax before CrossEntropyLoss" in buggy.stdout
+    fixed = subprocess.run([sys.executable, script, "--fixed"], capture_output=True, text=True,
+                           timeout=300)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr[-2000:]

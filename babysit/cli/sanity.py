@@ -53,6 +53,10 @@ def sanity_check(
     live: Annotated[bool | None, typer.Option(
         "--live/--no-live", help="Fill in a table as checks run [default: on a terminal]",
         show_default=False)] = None,
+    torch_factory: Annotated[str | None, typer.Option(
+        "--torch", metavar="FILE.py:FACTORY",
+        help="Check your own PyTorch model: FACTORY() returns (model, loss_fn, data), data "
+             "being (X, y) or a DataLoader; the model options are then ignored")] = None,
 ) -> None:
     """Run the lecture's checks before a long run (data, init loss, gradients, overfitting...).
 
@@ -60,6 +64,10 @@ def sanity_check(
     learning-rate probe, an input-independent baseline and batch independence.
     Exit status: 0 when no check fails (WARN is not a failure), 1 when one does, 2 bad input.
     """
+    if torch_factory is not None:
+        from babysit.cli.sanity_torch import run
+
+        raise typer.Exit(run(torch_factory, json_out, typer.echo))
     from babysit.api import prepare_data
     from babysit.nn.net import ensure_fits
     from babysit.sanity.checks import CHECKS, FAIL, run_checks

@@ -306,6 +306,18 @@ PROBE_EXPLODE = 2.0  # loss above twice its start, or NaN: "exploded" (the loss-
 # started is "rising": too high as well.
 
 
+def probe_verdict(start: float, first: float, tail: float, diverged: bool = False) -> str:
+    """One probe run's verdict from its first loss, its first and last fifths' mean losses:
+    exploded, rising, flat or learning (shared with babysit.torch.sanity_check)."""
+    if diverged or not math.isfinite(tail) or max(first, tail) > PROBE_EXPLODE * start:
+        return "exploded"
+    if tail > (1 + PROBE_FLAT) * first:
+        return "rising"
+    if (first - tail) / first < PROBE_FLAT:
+        return "flat"
+    return "learning"
+
+
 def check_lr_probe(config: Config, data: Dataset) -> CheckResult:
     """Short runs at log-spaced learning rates: where the loss barely moves, where it explodes."""
     rows = []
@@ -314,15 +326,7 @@ def check_lr_probe(config: Config, data: Dataset) -> CheckResult:
                                     PROBE_STEPS)
         start = steps[0]["loss"] if steps else math.nan
         first, tail = _head_loss(steps), _tail_loss(steps)
-        if (summary["status"] == "diverged" or not math.isfinite(tail)
-                or max(first, tail) > PROBE_EXPLODE * start):
-            verdict = "exploded"
-        elif tail > (1 + PROBE_FLAT) * first:
-            verdict = "rising"
-        elif (first - tail) / first < PROBE_FLAT:
-            verdict = "flat"
-        else:
-            verdict = "learning"
+        verdict = probe_verdict(start, first, tail, summary["status"] == "diverged")
         rows.append({"lr": lr, "initial_loss": start, "first_fifth": first, "final_loss": tail,
                      "verdict": verdict})
     learning = [r for r in rows if r["verdict"] == "learning"]

@@ -8,5 +8,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
     raise ImportError("babysit.torch needs PyTorch: pip install 'babysit[torch]'") from exc
 
 from babysit.torch.monitor import Monitor, TrainingStopped
+from babysit.torch.sanity import Check, SanityReport, sanity_check
 
-__all__ = ["Monitor", "TrainingStopped"]
+__all__ = ["Check", "Monitor", "SanityReport", "TrainingStopped", "sanity_check"]

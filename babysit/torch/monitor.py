@@ -70,6 +70,7 @@ class Monitor:
         # every fifth sample is plenty for the depth figure and the dashboard.
         self.hist_every = max(1, int(hist_every or 5 * self.every))
         self.stop_on, self.raise_on_stop, self.on_finding = stop_on, raise_on_stop, on_finding
+        self.num_classes = num_classes
         self.nan_origin_enabled = nan_origin
         self.should_stop = False
         self.nan_origin: str | None = None  # where the first non-finite value appeared
@@ -128,7 +129,9 @@ class Monitor:
 
     def _layer_hook(self, layer: Watched) -> Callable[..., None]:
         def hook(module: torch.nn.Module, _: Any, output: Any) -> None:
-            if not (self.enabled and self.capturing and module.training
+            # `module is layer.module`: a deep copy of the model (an EMA model, a sanity
+            # check's) carries these hooks along but is not the model being trained
+            if not (self.enabled and self.capturing and module.training and module is layer.module
                     and isinstance(output, torch.Tensor)):
                 return
             try:
@@ -144,7 +147,8 @@ class Monitor:
     def _act_hook(self, layer: Watched) -> Callable[..., None]:
         def hook(module: torch.nn.Module, _: Any, output: Any) -> None:
             if self.enabled and self.capturing and self._collecting and module.training and \
-                    isinstance(output, torch.Tensor) and layer.name not in self._outputs:
+                    module is layer.act_module and isinstance(output, torch.Tensor) and \
+                    layer.name not in self._outputs:
                 self._outputs[layer.name] = output.detach()
         return hook
 
@@ -334,6 +338,15 @@ class Monitor:
         status = None if kind is None else "interrupted" if issubclass(kind, KeyboardInterrupt) \
             else "stopped" if issubclass(kind, TrainingStopped) else "crashed"
         self.close(status)
+
+    def sanity_check(self, X: Any, y: Any = None, loss_fn: Callable[..., torch.Tensor] | None = None,
+                     **options: Any) -> Any:
+        """The lecture's recipe before training (babysit.torch.sanity_check) on copies of this
+        monitor's model, with an optimizer like its own; loss_fn defaults to cross-entropy."""
+        from babysit.torch.sanity import sanity_check
+
+        options.setdefault("num_classes", self.num_classes)
+        return sanity_check(self.model, loss_fn, X, y, optimizer=self.optimizer, **options)
 
     @property
     def findings(self) -> list[dict[str, Any]]:
