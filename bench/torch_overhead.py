@@ -6,8 +6,9 @@ Two models on random MNIST-shaped data, Adam: an MLP 784-512-512-10 (batch 256) 
 with the Monitor at its default sampling (every=10), every=100 and every=1, all writing a JSONL
 log; the MLP also under bf16 autocast (AMP), and in 2 DDP processes (gloo on the CPU, NCCL on
 one GPU is not possible: two ranks cannot share it, so the GPU row is gloo too) with the time of
-rank 0, which logs, and rank 1, which only keeps its losses and joins the exchange. Configurations run in a shuffled order in each of `repeats` rounds; the overhead is the
-median over rounds of each round's time against that round's own no-babysit run (this machine's
+rank 0, which logs, and rank 1, which only keeps its losses and joins the exchange.
+Configurations run in a shuffled order in each of `repeats` rounds; the overhead is the median
+over rounds of each round's time against that round's own no-babysit run (this machine's
 step times drift by 10-20% between minutes, far more than the effect measured). Torch runs on
 one thread, as CPU training beside other work usually does, to keep the timing steady on a
 2-core machine.

@@ -163,7 +163,7 @@ def test_steps_without_gradients_keep_the_log(tmp_path: Path) -> None:
         warnings.simplefilter("error", RuntimeWarning)
         with Monitor(model, opt, log=tmp_path / "frozen.jsonl", num_classes=10) as monitor:
             monitor.step(torch.nn.functional.cross_entropy(model(xt[:64]), yt[:64]))  # before any backward
-            for step in range(30):
+            for _ in range(30):
                 loss = torch.nn.functional.cross_entropy(model(xt[:64]) + head, yt[:64])
                 opt.zero_grad()
                 loss.backward()

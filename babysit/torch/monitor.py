@@ -31,8 +31,8 @@ from babysit.diagnostics.engine import Engine
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.sink import DiagnosticsSink, stops
 from babysit.torch.layers import Watched, as_float, find_layers
-from babysit.torch.nan_origin import origin
 from babysit.torch.optim_watch import OptimizerWatch, group_lrs
+from babysit.torch.pending import Pending
 from babysit.torch.ranks import RankSync, distributed_group, unwrap
 from babysit.torch.records import header_record
 from babysit.torch.stats import Before, layer_stats, sketch_index
@@ -73,7 +73,6 @@ class Monitor:
         self.num_classes = num_classes
         self.nan_origin_enabled = nan_origin
         self.should_stop = False
-        self.nan_origin: str | None = None  # where the first non-finite value appeared
         self.enabled = True
         self.capturing = True  # integrations pause it while the trainer evaluates
         self.step_index = self.epoch_index = 0
@@ -85,17 +84,12 @@ class Monitor:
         self._flags: dict[str, torch.Tensor] = {}
         self._grads: dict[str, torch.Tensor] | None = None
         self._grad_flags: dict[str, torch.Tensor] | None = None  # this step's, for the NaN origin
-        self._prev_grad_flags: dict[str, torch.Tensor] | None = None  # the step before's
         self._grad_total: torch.Tensor | None = None  # the total norm before clipping, if told
         self._clipped_bit: torch.Tensor | None = None  # whether clipping bit, if told
         self._before: dict[str, Before] = {}
-        # Records waiting for their numbers: each with the device tensors to copy into it.
-        self._pending: list[tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor],
-                                  dict[str, torch.Tensor] | None]] = []
-        self._rank_origin: tuple[int, str] | None = None  # (step, text) from the rank exchange
+        self._pending = Pending(self.layers)  # records waiting for their numbers
         self._stop_wanted: str | None = None  # rank 0's stop, waiting for the next exchange
         self._stop_message: str | None = None
-        self._diverged = False
         self._closed = False
         self._start = time.perf_counter()
         self._generator = torch.Generator().manual_seed(0)
@@ -249,7 +243,7 @@ class Monitor:
         if self.ranks is not None:
             self.ranks.keep(s, value, self._grad_flags)
         if self.lead:
-            self._pending.append((rec, tensors, self._flags, self._grad_flags))
+            self._pending.add(rec, tensors, self._flags, self._grad_flags)
         if self._sampling:
             if self.ranks is not None:
                 self._exchange(rec)
@@ -275,9 +269,9 @@ class Monitor:
         ranks = got.record(self.ranks.world)
         if ranks is not None:
             rec["ranks"] = ranks
-        if got.loss_nonfinite and self._rank_origin is None:
+        if got.loss_nonfinite and self._pending.rank_origin is None:
             first = got.loss_nonfinite[0]
-            self._rank_origin = (first["step"], f"the loss on rank {first['rank']} at step "
+            self._pending.rank_origin = (first["step"], f"the loss on rank {first['rank']} at step "
                                  f"{first['step']} (rank 0's loss was finite)")
         if got.stop and not self.should_stop:
             self.should_stop = True
@@ -321,7 +315,7 @@ class Monitor:
             if self.enabled:
                 self._flush()
                 self._emit({"type": "summary",
-                            "status": status or ("diverged" if self._diverged else "completed"),
+                            "status": status or ("diverged" if self._pending.diverged else "completed"),
                             "steps": self.step_index, "epochs": self.epoch_index,
                             "wall_time": round(time.perf_counter() - self._start, 3)})
         finally:
@@ -349,6 +343,11 @@ class Monitor:
         return sanity_check(self.model, loss_fn, X, y, optimizer=self.optimizer, **options)
 
     @property
+    def nan_origin(self) -> str | None:
+        """Where the first non-finite loss began (a layer, the weights, another rank), or None."""
+        return self._pending.nan_origin
+
+    @property
     def findings(self) -> list[dict[str, Any]]:
         """The engine's findings so far, root cause first (as `babysit diagnose --json`)."""
         engine = self._doctor.report if self._doctor.report is not None else self._doctor.engine
@@ -356,29 +355,8 @@ class Monitor:
 
     # --- internals ----------------------------------------------------------------------
     def _flush(self) -> None:
-        """Copy the pending numbers to the host in one transfer and emit their records."""
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, []
-        wanted = [(rec, key, t) for rec, tensors, _, _ in pending for key, t in tensors.items()]
-        if wanted:
-            device = wanted[0][2].device
-            copied = torch.stack([t.detach().reshape(()).to(device, torch.float32)
-                                  for _, _, t in wanted]).cpu().tolist()
-            for (rec, key, _), number in zip(wanted, copied, strict=True):
-                rec[key] = int(number) if key == "clipped_steps" else number
-        for rec, _, flags, grad_flags in pending:
-            value = rec.get("loss")
-            if value is not None and (value != value or abs(value) == float("inf")):
-                self._diverged = True
-                if self.nan_origin is None:
-                    rank_said = self._rank_origin is not None and self._rank_origin[0] <= rec["step"]
-                    self.nan_origin = self._rank_origin[1] if rank_said else \
-                        origin(self.layers, flags, self._prev_grad_flags, rec["step"])  # type: ignore[index]
-                    rec["nan_origin"] = self.nan_origin
-            self._prev_grad_flags = grad_flags
-            if "layers" in rec:  # last: readers may cut it off unparsed
-                rec["layers"] = rec.pop("layers")
+        """Emit the pending records, their numbers copied to the host in one transfer."""
+        for rec in self._pending.flush():
             self._emit(rec)
 
     def _emit(self, record: dict[str, Any]) -> None:

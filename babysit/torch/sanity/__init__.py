@@ -24,10 +24,20 @@ import torch
 
 from babysit.torch.sanity.report import FAIL, PASS, SKIP, WARN, Check, SanityReport
 from babysit.torch.sanity.setup import Setup, gather, infer_classes, optimizer_factory
-from babysit.torch.sanity.static_checks import check_data, check_gradient_flow, check_init_loss, \
-    check_init_scale, check_regularization
-from babysit.torch.sanity.training_checks import check_input_baseline, check_labels, \
-    check_lr_probe, check_overfit, run_probe
+from babysit.torch.sanity.static_checks import (
+    check_data,
+    check_gradient_flow,
+    check_init_loss,
+    check_init_scale,
+    check_regularization,
+)
+from babysit.torch.sanity.training_checks import (
+    check_input_baseline,
+    check_labels,
+    check_lr_probe,
+    check_overfit,
+    run_probe,
+)
 
 __all__ = ["FAIL", "PASS", "SKIP", "WARN", "Check", "SanityReport", "sanity_check"]
 MAX_EXAMPLES = 2048  # examples taken from a DataLoader: enough for the held-back label check

@@ -9,8 +9,13 @@ import math
 import torch
 
 from babysit.diagnostics.rules import RULES_BY_ID
-from babysit.sanity.checks import INIT_PASS_EXCESS, INIT_WARN_EXCESS, MAX_MEAN_OVER_STD, \
-    MIN_CLASS_RATIO, STD_RANGE
+from babysit.sanity.checks import (
+    INIT_PASS_EXCESS,
+    INIT_WARN_EXCESS,
+    MAX_MEAN_OVER_STD,
+    MIN_CLASS_RATIO,
+    STD_RANGE,
+)
 from babysit.torch.layers import find_layers
 from babysit.torch.sanity.report import FAIL, PASS, SKIP, WARN, Check
 from babysit.torch.sanity.setup import Setup

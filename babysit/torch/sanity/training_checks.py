@@ -11,12 +11,18 @@ from typing import Any
 
 import torch
 
-from babysit.sanity.checks import BASELINE_MARGIN, OVERFIT_EXAMPLES, OVERFIT_LOSS, PROBE_FLAT, \
-    PROBE_RATES, probe_verdict
+from babysit.sanity.checks import (
+    BASELINE_MARGIN,
+    OVERFIT_EXAMPLES,
+    OVERFIT_LOSS,
+    PROBE_FLAT,
+    PROBE_RATES,
+    probe_verdict,
+)
 from babysit.torch.layers import find_layers
 from babysit.torch.sanity.report import FAIL, PASS, SKIP, WARN, Check
-from babysit.torch.sanity.static_checks import MAX_DEAD, probabilities
 from babysit.torch.sanity.setup import Setup
+from babysit.torch.sanity.static_checks import MAX_DEAD, probabilities
 
 OVERFIT_STEPS = 300  # full-batch steps to memorize 20 examples (Adam at 1e-3 needs ~100-200)
 PROBE_STEPS, BATCH, PROBE_EXAMPLES = 40, 32, 256  # per rate: fifths of 8 minibatches each
