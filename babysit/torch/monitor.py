@@ -265,6 +265,8 @@ class Monitor:
             warnings.warn(f"babysit: the exchange between ranks failed ({exc!r}); "
                           "rank 0 goes on logging what it sees", RuntimeWarning, stacklevel=4)
             self.ranks = None
+            if self._stop_wanted is not None:  # alone now: stop as a single process would
+                self.should_stop, self._stop_message = True, self._stop_wanted
             return
         ranks = got.record(self.ranks.world)
         if ranks is not None:
