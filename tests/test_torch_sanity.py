@@ -196,3 +196,62 @@ def test_the_cli_runs_a_factory_and_refuses_bad_ones_in_one_line(tmp_path: Any) 
     for bad in ("nope.py:make", f"{fixed}:missing", f"{fixed}"):
         run = CliRunner().invoke(app, ["sanity-check", "--torch", bad])
         assert run.exit_code == 2 and "Traceback" not in run.output
+
+
+def test_the_lightning_callback_runs_the_recipe_on_the_first_batch_when_asked(tmp_path: Any) -> None:
+    pl = pytest.importorskip("pytorch_lightning")
+    from babysit.integrations.lightning import BabysitCallback
+
+    class Module(pl.LightningModule):
+        def __init__(self, softmax: bool) -> None:
+            super().__init__()
+            self.net = torch.nn.Sequential(*mlp(), *([torch.nn.Softmax(1)] if softmax else []))
+
+        def forward(self, x: Any) -> Any:
+            return self.net(x)
+
+        def training_step(self, batch: Any, _: int) -> Any:
+            return CE(self(batch[0]), batch[1])
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.Adam(self.parameters(), 1e-3)
+
+    x, y = digits()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=256)
+    for softmax in (False, True):
+        babysit = BabysitCallback(log=tmp_path / f"pl{softmax}.jsonl", num_classes=10, sanity=True)
+        trainer = pl.Trainer(max_epochs=1, callbacks=[babysit], logger=False, accelerator="cpu",
+                             enable_checkpointing=False, enable_progress_bar=False,
+                             enable_model_summary=False)
+        trainer.fit(Module(softmax), loader)
+        report = babysit.sanity_report
+        assert report is not None and report.passed is not softmax, str(report)
+        assert report["labels follow inputs"].status != "SKIP"  # 256 examples in the batch
+        assert trainer.global_step == 8  # training ran as usual afterwards
+
+
+def test_the_hf_callback_runs_the_recipe_on_the_first_batch_when_asked(tmp_path: Any) -> None:
+    pytest.importorskip("transformers")
+    import importlib.util
+    from pathlib import Path
+
+    from transformers import Trainer, TrainingArguments
+
+    from babysit.integrations.transformers import BabysitCallback
+
+    spec = importlib.util.spec_from_file_location(
+        "transformers_digits", Path(__file__).parent.parent / "examples" / "transformers_digits.py")
+    example = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(example)  # type: ignore[union-attr]
+    x, y = digits()
+    babysit = BabysitCallback(log=tmp_path / "hf.jsonl", num_classes=10, sanity=True)
+    args = TrainingArguments(output_dir=str(tmp_path), max_steps=5, learning_rate=1e-3,
+                             per_device_train_batch_size=256, save_strategy="no", report_to=[],
+                             use_cpu=True, seed=0, disable_tqdm=True)
+    torch.manual_seed(0)
+    Trainer(model=example.Net(), args=args, train_dataset=example.Digits(x, y),
+            callbacks=[babysit]).train()
+    report = babysit.sanity_report
+    assert report is not None and report.passed, str(report)
+    assert report["loss at init"].status == PASS and report["labels follow inputs"].status == PASS
+    assert babysit.monitor is not None and babysit.monitor.step_index == 5

@@ -17,6 +17,8 @@ norm before clipping is computed here, where Lightning has not clipped yet.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +43,15 @@ class BabysitCallback(pl.Callback):
     """Watches the LightningModule with a Monitor; `monitor.findings` once fitting starts."""
 
     def __init__(self, log: str | Path | None = None, num_classes: int | None = None,
+                 sanity: bool = False, sanity_loss: Callable[..., Any] | None = None,
                  **monitor_options: Any) -> None:
-        """Options as babysit.torch.Monitor's (every, layers, stop_on, on_finding, ...)."""
+        """Options as babysit.torch.Monitor's (every, layers, stop_on, on_finding, ...);
+        `sanity`: run babysit.torch.sanity_check on the first training batch before training
+        (the module's forward and `sanity_loss`, cross-entropy by default), print its report
+        and keep it as `sanity_report`."""
         self.log_path, self.num_classes, self.options = log, num_classes, monitor_options
+        self.sanity, self.sanity_loss = sanity, sanity_loss
+        self.sanity_report: Any = None
         self.monitor: Monitor | None = None
         self._seen_step = 0
         self._fields = FieldMap()
@@ -58,6 +66,24 @@ class BabysitCallback(pl.Callback):
         self.monitor = Monitor(pl_module, optimizer, log=self.log_path, num_classes=self.num_classes,
                                **options)
         self._seen_step = trainer.global_step
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        """With `sanity`, the lecture's recipe on copies of the module, on rank 0 only."""
+        if not self.sanity or self.monitor is None or not trainer.is_global_zero:
+            return
+        batch = next(iter(trainer.train_dataloader), None)
+        if not (isinstance(batch, (tuple, list)) and len(batch) >= 2):
+            warnings.warn("babysit: sanity=True needs batches of (inputs, labels); skipped",
+                          stacklevel=2)
+            return
+        try:
+            self.sanity_report = self.monitor.sanity_check(batch[0], batch[1],
+                                                           loss_fn=self.sanity_loss)
+        except Exception as exc:  # e.g. a module without forward: training goes on
+            warnings.warn(f"babysit: the sanity check could not run ({type(exc).__name__}: "
+                          f"{exc}); it calls the module's forward", stacklevel=2)
+            return
+        print(self.sanity_report)
 
     def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
         """The gradients of this step are complete (unscaled, not yet clipped) here."""

@@ -15,10 +15,14 @@ The Trainer clips (max_grad_norm, 1.0 by default) before `on_pre_optimizer_step`
 norm to itself until it logs it: a step counts as clipped when the clipped norm reaches
 max_norm (clip_grad_norm_ scales it to max_norm x n / (n + 1e-6), within 0.1% of max_norm for
 any norm above 1e-3), and the logged `grad_norm` (before clipping) is recorded with the loss.
+`sanity=True` runs the lecture's checklist (babysit.torch.sanity_check) on the first training
+batch before the first step.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +45,15 @@ class BabysitCallback(TrainerCallback):
     """Watches the Trainer's model with a Monitor; `monitor.findings` once training starts."""
 
     def __init__(self, log: str | Path | None = None, num_classes: int | None = None,
+                 sanity: bool = False, sanity_loss: Callable[..., Any] | None = None,
                  **monitor_options: Any) -> None:
-        """Options as babysit.torch.Monitor's (every, layers, stop_on, on_finding, ...)."""
+        """Options as babysit.torch.Monitor's (every, layers, stop_on, on_finding, ...);
+        `sanity`: run babysit.torch.sanity_check on the first training batch before training
+        (the model called with the batch's inputs, its `.logits` scored by `sanity_loss`,
+        cross-entropy by default), print its report and keep it as `sanity_report`."""
         self.log_path, self.num_classes, self.options = log, num_classes, monitor_options
+        self.sanity, self.sanity_loss = sanity, sanity_loss
+        self.sanity_report: Any = None
         self.monitor: Monitor | None = None
         self.model: Any = None
         self._fields = FieldMap()
@@ -58,6 +68,25 @@ class BabysitCallback(TrainerCallback):
         self.model = model
         self.monitor = Monitor(model, inner, log=self.log_path, num_classes=self.num_classes,
                                **options)
+        loader = kwargs.get("train_dataloader")
+        if self.sanity and loader is not None and state.is_world_process_zero:
+            self._sanity(loader)
+
+    def _sanity(self, loader: Any) -> None:
+        """The lecture's recipe on copies of the model, on the first batch (rank 0 only)."""
+        assert self.monitor is not None
+        batch = dict(next(iter(loader), None) or {})
+        labels = batch.pop("labels", None)
+        if labels is None:
+            warnings.warn("babysit: sanity=True needs batches holding 'labels'; skipped", stacklevel=3)
+            return
+        try:
+            self.sanity_report = self.monitor.sanity_check(batch, labels, loss_fn=self.sanity_loss)
+        except Exception as exc:  # the model cannot take the batch as keywords: training goes on
+            warnings.warn(f"babysit: the sanity check could not run ({type(exc).__name__}: {exc})",
+                          stacklevel=3)
+            return
+        print(self.sanity_report)
 
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """The gradients of this step are complete (and clipped) here."""

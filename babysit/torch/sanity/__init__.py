@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from babysit.torch.sanity.report import FAIL, PASS, SKIP, WARN, Check, SanityReport
-from babysit.torch.sanity.setup import Setup, gather, infer_classes, optimizer_factory
+from babysit.torch.sanity.setup import Inputs, Setup, gather, infer_classes, optimizer_factory
 from babysit.torch.sanity.static_checks import (
     check_data,
     check_gradient_flow,
@@ -61,10 +61,11 @@ def sanity_check(model: torch.nn.Module, loss_fn: Callable[[torch.Tensor, torch.
                  X: Any, y: Any = None, *, optimizer: Any = None, num_classes: int | None = None,
                  reg_loss: Callable[[torch.nn.Module], torch.Tensor] | None = None,
                  max_examples: int = MAX_EXAMPLES) -> SanityReport:
-    """Run the recipe on copies of `model` (X, y: a batch, or X a DataLoader of (x, y) and y
-    None; loss_fn(outputs, y), default cross-entropy; optimizer: a function params ->
-    optimizer, an optimizer to imitate, or None for Adam 1e-3; reg_loss(model): an explicit
-    penalty term, if the loss adds one)."""
+    """Run the recipe on copies of `model` (X, y: a batch, X a tensor or a dict of keyword
+    inputs; or X a DataLoader of (x, y) pairs or of dicts holding "labels", and y None;
+    loss_fn(scores, y), default cross-entropy, scores being the output or its `.logits`;
+    optimizer: a function params -> optimizer, an optimizer to imitate, or None for Adam 1e-3;
+    reg_loss(model): an explicit penalty term, if the loss adds one)."""
     start = time.perf_counter()
     first = next(iter(model.parameters()), None)
     device = first.device if first is not None else torch.device("cpu")
@@ -80,7 +81,7 @@ def sanity_check(model: torch.nn.Module, loss_fn: Callable[[torch.Tensor, torch.
         torch.set_num_threads(threads)
 
 
-def _recipe(model: torch.nn.Module, loss_fn: Any, x: torch.Tensor, labels: torch.Tensor,
+def _recipe(model: torch.nn.Module, loss_fn: Any, x: Inputs, labels: torch.Tensor,
             cuda: list[int], optimizer: Any, num_classes: int | None, reg_loss: Any,
             start: float) -> SanityReport:
     """The checks in order, with the RNG state restored afterwards."""
@@ -88,7 +89,7 @@ def _recipe(model: torch.nn.Module, loss_fn: Any, x: torch.Tensor, labels: torch
         torch.manual_seed(0)
         probe_model = copy.deepcopy(model).train()
         with torch.no_grad():
-            outputs = probe_model(x[:2])
+            outputs = x[:2](probe_model)
         s = Setup(model, loss_fn or torch.nn.functional.cross_entropy, x, labels,
                   optimizer_factory(optimizer), infer_classes(outputs, labels, num_classes), reg_loss)
         checks = [_guarded(name, lambda c=check: c(s)) for name, check in (

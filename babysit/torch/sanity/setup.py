@@ -5,6 +5,7 @@ never touched: every experiment trains a deep copy with a new optimizer of the s
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,29 +23,99 @@ def optimizer_factory(optimizer: Any) -> Factory:
     if optimizer is None:
         return lambda params: torch.optim.Adam(params, lr=DEFAULT_LR)
     if isinstance(optimizer, torch.optim.Optimizer):
-        kind, defaults = type(optimizer), dict(optimizer.defaults)
+        kind = type(optimizer)
+        # only what the constructor takes: AdamW's defaults hold decoupled_weight_decay, which
+        # its __init__ sets itself
+        accepted = inspect.signature(kind.__init__).parameters
+        defaults = {k: v for k, v in optimizer.defaults.items() if k in accepted}
         return lambda params: kind(params, **defaults)
     if callable(optimizer):
         return optimizer
     raise TypeError("optimizer must be a torch optimizer, a function params -> optimizer, or None")
 
 
-def gather(x: Any, y: Any, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Up to `limit` examples as two tensors, from tensors / arrays or a DataLoader of (x, y)."""
+class Inputs:
+    """A model's inputs: one tensor (`model(x)`), or keyword tensors (`model(**x)`, a Hugging
+    Face batch without its labels), indexed along the batch dimension alike."""
+
+    def __init__(self, data: torch.Tensor | dict[str, torch.Tensor]) -> None:
+        """Wrap a tensor or a dict of tensors sharing their first dimension."""
+        self.data = data
+
+    def _map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> Inputs:
+        if isinstance(self.data, dict):
+            return Inputs({k: fn(v) for k, v in self.data.items()})
+        return Inputs(fn(self.data))
+
+    def __getitem__(self, index: Any) -> Inputs:
+        return self._map(lambda t: t[index])
+
+    def __len__(self) -> int:
+        first = next(iter(self.data.values())) if isinstance(self.data, dict) else self.data
+        return len(first)
+
+    def to(self, device: torch.device) -> Inputs:
+        """On `device`."""
+        return self._map(lambda t: t.to(device))
+
+    def zeros(self) -> Inputs:
+        """Every input zeroed (for the input-independent baseline)."""
+        return self._map(torch.zeros_like)
+
+    def features(self) -> torch.Tensor | None:
+        """The floating-point input whose statistics the data check reads (None for token ids)."""
+        tensors = list(self.data.values()) if isinstance(self.data, dict) else [self.data]
+        return next((t.float() for t in tensors if t.is_floating_point()), None)
+
+    def __call__(self, model: torch.nn.Module) -> torch.Tensor:
+        """The model's scores for these inputs (`.logits` of a Hugging Face output)."""
+        out = model(**self.data) if isinstance(self.data, dict) else model(self.data)
+        if isinstance(out, torch.Tensor):
+            return out
+        logits = getattr(out, "logits", None)
+        if logits is None and isinstance(out, dict):
+            logits = out.get("logits")
+        if logits is None and isinstance(out, (tuple, list)) and out:
+            logits = out[0]
+        if not isinstance(logits, torch.Tensor):
+            raise TypeError(f"the model returned {type(out).__name__}, not scores (a tensor or .logits)")
+        return logits
+
+
+def _as_inputs(x: Any) -> Inputs:
+    if isinstance(x, dict):
+        return Inputs({k: torch.as_tensor(v) for k, v in x.items()})
+    return Inputs(torch.as_tensor(x))
+
+
+def gather(x: Any, y: Any, limit: int) -> tuple[Inputs, torch.Tensor]:
+    """Up to `limit` examples: from a batch (a tensor, an array or a dict of them, and the
+    labels), or a DataLoader of (inputs, labels) pairs or of dicts holding "labels"."""
     if y is not None:
-        return torch.as_tensor(x)[:limit], torch.as_tensor(y)[:limit]
-    xs, ys, n = [], [], 0
+        return _as_inputs(x)[:limit], torch.as_tensor(y)[:limit]
+    xs: list[Any] = []
+    ys: list[torch.Tensor] = []
+    n = 0
     for batch in x:
-        if not (isinstance(batch, (tuple, list)) and len(batch) >= 2):
-            raise TypeError("a DataLoader given as X must yield (inputs, labels) pairs")
-        xs.append(torch.as_tensor(batch[0]))
-        ys.append(torch.as_tensor(batch[1]))
+        if isinstance(batch, dict) and "labels" in batch:
+            xs.append({k: torch.as_tensor(v) for k, v in batch.items() if k != "labels"})
+            ys.append(torch.as_tensor(batch["labels"]))
+        elif isinstance(batch, (tuple, list)) and len(batch) >= 2:
+            xs.append(torch.as_tensor(batch[0]))
+            ys.append(torch.as_tensor(batch[1]))
+        else:
+            raise TypeError("a DataLoader given as X must yield (inputs, labels) pairs or dicts "
+                            "with 'labels'")
         n += len(ys[-1])
         if n >= limit:
             break
     if not xs:
         raise ValueError("the DataLoader yielded no batch")
-    return torch.cat(xs)[:limit], torch.cat(ys)[:limit]
+    if isinstance(xs[0], dict):
+        joined = Inputs({k: torch.cat([b[k] for b in xs]) for k in xs[0]})
+    else:
+        joined = Inputs(torch.cat(xs))
+    return joined[:limit], torch.cat(ys)[:limit]
 
 
 @dataclass
@@ -53,7 +124,7 @@ class Setup:
 
     model: torch.nn.Module  # the caller's: read, never trained
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    x: torch.Tensor
+    x: Inputs
     y: torch.Tensor
     make_optimizer: Factory
     classes: int | None  # C for a classifier (outputs of C scores), 2 for one binary logit
@@ -88,18 +159,18 @@ class Setup:
         lr = opt.param_groups[0].get("lr", DEFAULT_LR)
         return float(lr)
 
-    def loss(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def loss(self, model: torch.nn.Module, x: Inputs, y: torch.Tensor) -> torch.Tensor:
         """The data loss of `model` on (x, y)."""
-        return self.loss_fn(model(x), y)
+        return self.loss_fn(x(model), y)
 
-    def accuracy(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    def accuracy(self, model: torch.nn.Module, x: Inputs, y: torch.Tensor) -> float:
         """Classification accuracy (argmax of C scores, or the sign of one logit)."""
         with torch.no_grad():
-            out = model(x)
+            out = x(model)
         pred = out.argmax(1) if out.dim() > 1 and out.shape[1] > 1 else (out.reshape(-1) > 0).long()
         return float((pred == y.reshape(-1).long()).float().mean())
 
-    def train(self, model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
+    def train(self, model: torch.nn.Module, opt: torch.optim.Optimizer, x: Inputs,
               y: torch.Tensor, steps: int, batch: int,
               stop: Callable[[int, float], bool] | None = None) -> list[float]:
         """Minibatch SGD steps over (x, y) in a fixed order; each step's loss (stops at a

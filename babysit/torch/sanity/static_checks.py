@@ -51,7 +51,9 @@ def probabilities(out: torch.Tensor) -> bool:
 
 def check_data(s: Setup) -> Check:
     """Inputs centred and scaled (per feature, per channel for images); class balance."""
-    x = s.x.float()
+    x = s.x.features()
+    if x is None:  # token ids: nothing to centre or scale
+        return Check("data", SKIP, f"{len(s.y)} examples; the inputs are not floating point")
     dims = [0] + list(range(2, x.dim())) if x.dim() > 2 else [0]
     mean, std = x.mean(dim=dims), x.std(dim=dims)
     live = std > 0
@@ -90,7 +92,7 @@ def check_init_loss(s: Setup) -> Check:
     model = s.fresh()
     x, y = s.x[:BATCH], s.y[:BATCH]
     with torch.no_grad():
-        out = model(x)
+        out = x(model)
         loss = float(s.loss_fn(out, y))
     if s.classes is None:
         return Check("loss at init", SKIP, f"initial loss {loss:.4g}; not a classifier babysit "
@@ -113,7 +115,8 @@ def check_init_loss(s: Setup) -> Check:
     excess = loss - expected
     if math.isfinite(loss) and excess <= INIT_PASS_EXCESS:
         return Check("loss at init", PASS, what, numbers=numbers)
-    rms = float(x.float().pow(2).mean().sqrt())
+    features = x.features()
+    rms = float(features.pow(2).mean().sqrt()) if features is not None else 0.0
     if rms > 3.0:
         cause = f"the inputs are not scaled (RMS {rms:.3g})"
         advice = "Standardize the inputs ((x - mean) / std per feature or channel)."
@@ -219,7 +222,7 @@ def check_init_scale(s: Setup) -> Check:
     handles = [(w.act_module or w.module).register_forward_hook(
         lambda _m, _i, out, name=w.name: outputs.setdefault(name, out.detach())) for w in hidden]
     with torch.no_grad():
-        model(s.x[:BATCH])
+        s.x[:BATCH](model)
     for h in handles:
         h.remove()
     stds: dict[str, float] = {}

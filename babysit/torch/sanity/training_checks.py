@@ -21,7 +21,7 @@ from babysit.sanity.checks import (
 )
 from babysit.torch.layers import find_layers
 from babysit.torch.sanity.report import FAIL, PASS, SKIP, WARN, Check
-from babysit.torch.sanity.setup import Setup
+from babysit.torch.sanity.setup import Inputs, Setup
 from babysit.torch.sanity.static_checks import MAX_DEAD, probabilities
 
 OVERFIT_STEPS = 300  # full-batch steps to memorize 20 examples (Adam at 1e-3 needs ~100-200)
@@ -94,14 +94,14 @@ def check_lr_probe(s: Setup, probe: Probe) -> Check:
                  f"Start from lr={best:g} (and search around it on a log scale).", numbers)
 
 
-def dead_fraction(model: torch.nn.Module, x: torch.Tensor) -> float:
+def dead_fraction(model: torch.nn.Module, x: Inputs) -> float:
     """The largest fraction of ReLU units that output 0 for every example of x."""
     outputs: dict[str, torch.Tensor] = {}
     relus = [w for w in find_layers(model) if w.activation == "relu"]
     handles = [(w.act_module or w.module).register_forward_hook(
         lambda _m, _i, out, n=w.name: outputs.setdefault(n, out.detach())) for w in relus]
     with torch.no_grad():
-        model(x)
+        x(model)
     for h in handles:
         h.remove()
     worst = 0.0
@@ -136,7 +136,7 @@ def check_overfit(s: Setup, probe: Probe) -> tuple[Check, bool]:
     dead = dead_fraction(model, x) if math.isfinite(losses[-1]) else 0.0
     numbers["dead_frac"] = dead
     with torch.no_grad():
-        outputs = model(x)
+        outputs = x(model)
     if acc == 1.0 and probabilities(outputs):
         cause = "every example right, but the loss cannot approach 0: it is computed on probabilities"
         advice = "Return logits from forward (see loss at init)."
@@ -176,7 +176,7 @@ def check_input_baseline(s: Setup, probe: Probe) -> Check:
     lr, note = _rate(s, probe)
     x, y = s.x[:PROBE_EXAMPLES], s.y[:PROBE_EXAMPLES]
     tails = []
-    for inputs in (x, torch.zeros_like(x)):
+    for inputs in (x, x.zeros()):
         torch.manual_seed(0)
         model = s.fresh()
         tails.append(_fifths(s.train(model, s.optimizer(model, lr=lr), inputs, y,
