@@ -204,3 +204,52 @@ def test_hf_trainer_clipping_is_counted_from_the_clipped_norm(tmp_path: Path, ma
     assert sampled[-1]["clipped_steps"] == (sampled[-1]["step"] + 1 if always else 0)
     logged = [r["grad_norm_total"] for r in recs if "grad_norm_total" in r]
     assert logged and all(n > 1e-3 for n in logged)  # the Trainer's norm before clipping
+
+
+def test_only_the_training_forward_is_measured_not_a_no_grad_pass_or_an_ema_copy(tmp_path: Path) -> None:
+    """Issue 22: a train-mode forward under no_grad (a training-accuracy pass without eval())
+    and a deep-copied EMA model fed the monitor their activations."""
+    import copy
+
+    def run(extra: bool) -> list[float]:
+        torch.manual_seed(0)
+        model = mlp()
+        ema = copy.deepcopy(model)
+        opt = torch.optim.SGD(model.parameters(), 0.05)
+        log = tmp_path / f"extra{extra}.jsonl"
+        xt, yt, _, _ = digits()
+        with Monitor(model, opt, log=log, num_classes=10, every=5) as monitor:
+            for step in range(20):
+                i = (step * 64) % 1344
+                if extra:
+                    with torch.no_grad():
+                        model(xt[i:i + 64] * 100)  # train mode, no gradients: not training
+                    ema(xt[i:i + 64] * 50)  # a copy of the model, gradients on
+                loss = torch.nn.functional.cross_entropy(model(xt[i:i + 64]), yt[i:i + 64])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                monitor.step(loss)
+        return [r["layers"]["0"]["act_std"] for r in records(log) if "layers" in r]
+
+    assert run(extra=True) == run(extra=False)
+
+
+def test_torch_save_works_while_a_monitor_is_attached(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), 0.05)
+    xt, yt, _, _ = digits()
+    with Monitor(model, opt, log=tmp_path / "save.jsonl", num_classes=10) as monitor:
+        loss = torch.nn.functional.cross_entropy(model(xt[:64]), yt[:64])
+        loss.backward()
+        opt.step()
+        monitor.step(loss)
+        torch.save(model, tmp_path / "model.pt")  # pickles the module with its hooks
+        loaded = torch.load(tmp_path / "model.pt", weights_only=False)
+        assert torch.equal(loaded(xt[:8]), model(xt[:8]))
+        loss = torch.nn.functional.cross_entropy(model(xt[:64]), yt[:64])
+        loss.backward()
+        opt.step()
+        monitor.step(loss)
+    assert monitor.enabled and records(tmp_path / "save.jsonl")[-1]["status"] == "completed"

@@ -39,6 +39,29 @@ from babysit.torch.stats import Before, layer_stats, sketch_index
 from babysit.training.sinks import JsonlSink, Sink
 
 
+def _no_hook(*_: Any) -> None:
+    """What a Monitor's hook becomes in a pickled or copied model: nothing."""
+
+
+def _unwatched() -> Callable[..., None]:
+    return _no_hook
+
+
+class _Hook:
+    """A forward hook bound to a Monitor. Pickled or deep-copied along with its module it
+    becomes a no-op: `torch.save(model)` works while a Monitor is attached, and a copy of the
+    model (an EMA model, a sanity check's) is not watched."""
+
+    def __init__(self, fn: Callable[[torch.nn.Module, Any, Any], None]) -> None:
+        self.fn = fn
+
+    def __call__(self, module: torch.nn.Module, inputs: Any, output: Any) -> None:
+        self.fn(module, inputs, output)
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (_unwatched, ())
+
+
 class TrainingStopped(RuntimeError):
     """Raised by Monitor.step when `raise_on_stop` is set and a finding reaches `stop_on`."""
 
@@ -109,9 +132,9 @@ class Monitor:
     def _install(self) -> list[Any]:
         handles = []
         for layer in self.layers:
-            handles.append(layer.module.register_forward_hook(self._layer_hook(layer)))
+            handles.append(layer.module.register_forward_hook(_Hook(self._layer_hook(layer))))
             if layer.act_module is not None and layer.activation is not None:
-                handles.append(layer.act_module.register_forward_hook(self._act_hook(layer)))
+                handles.append(layer.act_module.register_forward_hook(_Hook(self._act_hook(layer))))
         if self.optimizer is not None:
             handles.append(self.optimizer.register_step_pre_hook(self._before_update))
         return handles
@@ -123,10 +146,10 @@ class Monitor:
 
     def _layer_hook(self, layer: Watched) -> Callable[..., None]:
         def hook(module: torch.nn.Module, _: Any, output: Any) -> None:
-            # `module is layer.module`: a deep copy of the model (an EMA model, a sanity
-            # check's) carries these hooks along but is not the model being trained
+            # Only the training forward counts: not a forward without gradients (a training-
+            # accuracy pass left in train mode), nor a copy of the model sharing these hooks.
             if not (self.enabled and self.capturing and module.training and module is layer.module
-                    and isinstance(output, torch.Tensor)):
+                    and torch.is_grad_enabled() and isinstance(output, torch.Tensor)):
                 return
             try:
                 if self.nan_origin_enabled and self.lead and layer.name not in self._flags:
@@ -141,8 +164,8 @@ class Monitor:
     def _act_hook(self, layer: Watched) -> Callable[..., None]:
         def hook(module: torch.nn.Module, _: Any, output: Any) -> None:
             if self.enabled and self.capturing and self._collecting and module.training and \
-                    module is layer.act_module and isinstance(output, torch.Tensor) and \
-                    layer.name not in self._outputs:
+                    module is layer.act_module and torch.is_grad_enabled() and \
+                    isinstance(output, torch.Tensor) and layer.name not in self._outputs:
                 self._outputs[layer.name] = output.detach()
         return hook
 
