@@ -19,3 +19,18 @@ def write_text_atomic(path: Path, text: str, what: str) -> None:
     except OSError as exc:
         temp.unlink(missing_ok=True)
         raise BabysitError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (a link or another spelling included)."""
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def refuse_overwriting_input(target: Path, source: Path, option: str) -> None:
+    """A BabysitError when an output (`option`) would replace an input of the same command."""
+    if same_file(target, source):
+        raise BabysitError(f"{option} {target} is the input {source}: writing it would replace "
+                           "the input; give another file name")

@@ -288,3 +288,16 @@ def test_a_provisional_finding_does_not_stop_a_healthy_run() -> None:
     config = Config(activation="tanh", init="xavier", lr=3e-3, epochs=80)
     outcome = attempt_runner("warning")(config, 0, None)
     assert outcome.status == "completed" and not serious(outcome.report, "warning")
+
+
+@pytest.mark.parametrize("report_name", ["run.jsonl", "run.fix1.jsonl"])
+def test_the_fix_report_never_replaces_a_training_log(tmp_path: Path, report_name: str) -> None:
+    """Issue 22: --fix-report naming the log (or an attempt's log) replaced it with JSON."""
+    log = tmp_path / "run.jsonl"
+    log.write_text('{"type": "header"}\n')  # an earlier run's log, kept
+    proc = subprocess.run([*BABYSIT, "train", "--no-live", "--fix", "--overwrite", "--log", str(log),
+                           "--fix-report", str(tmp_path / report_name)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "would replace the input" in proc.stderr, proc.stderr
+    assert log.read_text() == '{"type": "header"}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.jsonl"]

@@ -231,3 +231,14 @@ def test_a_directory_of_runs_gets_a_section_each_and_unique_ids(tmp_path: Path) 
     assert ids and len(ids) == len(set(ids))  # matplotlib's per-figure ids made unique
     refs = set(re.findall(r'(?:url\(#|href="#)([^)"]+)', html))
     assert refs <= set(ids)  # and every reference still points at its own element
+
+
+def test_the_report_never_replaces_its_input(tmp_path: Path) -> None:
+    """Issue 22: `report run.jsonl -o run.jsonl` replaced the log with HTML (exit 0)."""
+    src = tmp_path / "run.jsonl"
+    src.write_bytes((ZOO / "jsonl" / "healthy-adam-s0.jsonl").read_bytes())
+    before = src.read_bytes()
+    for out in (src, tmp_path / "." / "run.jsonl"):
+        result = runner.invoke(app, ["report", str(src), "-o", str(out)])
+        assert result.exit_code == 2 and "would replace the input" in result.output
+    assert src.read_bytes() == before

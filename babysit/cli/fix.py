@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from babysit.atomic import refuse_overwriting_input, same_file
 from babysit.cli.errors import reports_errors
 from babysit.cli.run import open_log, train_once
 from babysit.config import Config
@@ -33,7 +34,11 @@ def train_with_fixes(config: Config, log: Path | None, overwrite: bool, console:
     if report_path is not None and report_path.is_dir():
         raise BabysitError(f"--fix-report {report_path} is a directory; give a file name")
     run_id = new_run_id()
-    first_sink = open_log(log, run_id, overwrite)
+    first_sink = open_log(log, run_id, overwrite)  # nothing replaced before its first record
+    for k in range(max_attempts if report_path is not None else 0):
+        if same_file(report_path, attempt_log(first_sink.path, k)):  # type: ignore[arg-type]
+            first_sink.close()  # removes a log it created and never wrote
+            refuse_overwriting_input(report_path, attempt_log(first_sink.path, k), "--fix-report")  # type: ignore[arg-type]
     taken = [p for p in (attempt_log(first_sink.path, k) for k in range(1, max_attempts))
              if p.exists() and not overwrite]
     if taken:  # refuse before training, not after the first attempt

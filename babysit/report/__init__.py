@@ -10,7 +10,7 @@ import os
 from html import escape
 from pathlib import Path
 
-from babysit.atomic import write_text_atomic
+from babysit.atomic import refuse_overwriting_input, write_text_atomic
 from babysit.diagnostics.readers import FieldMap, find_runs, parse_maps
 from babysit.diagnostics.readers.inputs import is_stream
 from babysit.diagnostics.runs import check_classes, diagnose_run, where
@@ -71,6 +71,7 @@ def write(input_: str | os.PathLike[str], out: str | os.PathLike[str] | None = N
     if target.is_dir():
         raise BabysitError(f"{target} is a directory; give the report a file name, "
                            f"e.g. {target / 'report.html'}")
+    refuse_overwriting_input(target, source, "-o")
     html = render(source, classes, run, map_, overrides)
     write_text_atomic(target, html, "report")
     return target
