@@ -222,3 +222,27 @@ def test_epoch_lines_show_the_latest_loss_when_the_epoch_record_has_none() -> No
         printer.emit(rec)
         state.emit(rec)
     assert "loss 1.2500" in out.getvalue() and state.epochs[-1]["loss"] == 1.25
+
+
+def test_log_content_never_reaches_the_terminal_raw(tmp_path: Path) -> None:
+    """Issue 22: a layer name holding terminal escapes set the title and cleared the screen."""
+    name = "\x1b]0;PWNED\x07\x1b[2J"
+    records = [{"type": "header", "num_classes": 3, "activation": "relu", "model": name,
+                "config": {"optimizer": name}}]
+    for i in range(60):
+        rec: dict = {"type": "step", "step": i, "loss": 1.1}
+        if i % 10 == 0:
+            rec["layers"] = {name: {"weight_norm": 1.0, "dead_frac": 0.9, "act_std": 0.5},
+                             "out": {"weight_norm": 1.0}}
+        records.append(rec)
+    log = tmp_path / "esc.jsonl"
+    log.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    state, doctor = RunState(str(log)), DiagnosticsSink()
+    for rec in records:
+        state.emit(rec)
+        doctor.emit(rec)
+    shown = screen(state, doctor.engine, width=140, height=40)
+    out = runner.invoke(app, ["diagnose", str(log)]).output
+    for text in (shown, out):
+        assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b]0;PWNED\\x07" in out  # the name, made visible

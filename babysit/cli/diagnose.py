@@ -8,12 +8,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from babysit.cli.errors import reports_errors
 from babysit.cli.findings_view import report_view
 from babysit.diagnostics.engine import build_rules
 from babysit.diagnostics.runs import diagnose_runs
 from babysit.diagnostics.thresholds import Overrides, load_toml, merge, parse_set
+from babysit.text import visible
 
 
 def thresholds_from_options(rules_config: Path | None, set_: list[str] | None) -> Overrides:
@@ -57,7 +59,9 @@ def diagnose(
         console = Console(highlight=False)
         for found, report, notes in results:
             if len(results) > 1:
-                console.rule(f"run {found.name}" + (f" ({found.id})" if found.id != found.name else ""))
+                title = f"run {visible(found.name)}" + \
+                    (f" ({visible(found.id)})" if found.id != found.name else "")
+                console.rule(escape(title))
             console.print(report_view(report, notes))
     serious = any(f.severity in ("warning", "error") for _, report, _ in results for f in report.findings)
     raise typer.Exit(1 if serious else 0)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from babysit.diagnostics.readers.common import number
+from babysit.text import visible, visible_all
 
 Record = dict[str, Any]
 MAX_POINTS = 2048  # loss points kept; beyond that neighbours are averaged (halving resolution)
@@ -73,7 +74,7 @@ class RunState:
         kind = record.get("type", "step")
         with self.lock:
             if kind == "header":
-                self.header = record
+                self.header = visible_all(record)  # shown as text: no raw control characters
             elif kind == "summary":
                 self.summary = record
             elif kind in ("step", "epoch"):
@@ -92,7 +93,7 @@ class RunState:
             self.last_loss = loss
         layers = rec.get("layers")
         if isinstance(layers, dict):
-            self.layers = {k: v for k, v in layers.items() if isinstance(v, dict)}
+            self.layers = {visible(k): v for k, v in layers.items() if isinstance(v, dict)}
             self.layers_step = self.step
         if any(k in rec for k in ("train_acc", "val_acc", "val_loss")):
             entry = {k: rec.get(k) for k in ("step", "epoch", "train_acc", "val_acc", "val_loss")}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from babysit.diagnostics.remedy import Remedy
+from babysit.text import visible, visible_all
 
 Record = dict[str, Any]
 SEVERITIES = ("info", "warning", "error")
@@ -132,8 +133,9 @@ class Rule:
     def report(self, step: int, message: str, **evidence: Any) -> Finding:
         """Record (once) and return this rule's finding; later calls extend its step range."""
         if self.finding is None:
-            self.finding = Finding(self.id, self.severity, step, message, self.advice, evidence,
-                                   end_step=step)
+            # messages and evidence quote names from the log: never raw control characters
+            self.finding = Finding(self.id, self.severity, step, visible(message), self.advice,
+                                   visible_all(evidence), end_step=step)
         else:
             self.finding.end_step = step
         return self.finding

@@ -15,6 +15,7 @@ from babysit.diagnostics.readers import FieldMap, ReadStats, Record, Run, find_r
 from babysit.diagnostics.readers.notes import read_notes
 from babysit.diagnostics.thresholds import Overrides
 from babysit.errors import BabysitError
+from babysit.text import visible
 
 Observer = Callable[[Record], None]
 
@@ -47,7 +48,7 @@ def diagnose_run(found: Run, where: str, classes: int | None = None, overrides: 
 
 def where(log: Path, found: Run, runs: list[Run]) -> str:
     """How an error names this run: the input alone, or which of its runs."""
-    return str(log) if len(runs) == 1 else f"run {found.name} of {log}"
+    return visible(log) if len(runs) == 1 else f"run {visible(found.name)} of {visible(log)}"
 
 
 def diagnose_runs(log: Path, classes: int | None = None, overrides: Overrides | None = None,

@@ -1,0 +1,36 @@
+"""Strings that came from a log, made safe to show: control characters made visible.
+
+A layer name, a tag or a config value in a log file can hold terminal escape sequences
+("\\x1b]0;title\\x07" sets the window title, "\\x1b[2J" clears the screen). Everything babysit
+shows from a log goes through `visible` first, so such a name prints as `\\x1b]0;...` instead.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# C0 controls, DEL, C1 controls, and lone surrogates (which cannot even be encoded to UTF-8)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(value: Any) -> str:
+    """str(value) with every control character written as an escape (\\x1b, \\x07, \\n...)."""
+    text = value if isinstance(value, str) else str(value)
+    return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
+
+
+def visible_all(value: Any) -> Any:
+    """`value` with every string in it (dict keys included, nested) made visible."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {visible(k) if isinstance(k, str) else k: visible_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [visible_all(v) for v in value]
+    return value
