@@ -34,3 +34,37 @@ def visible_all(value: Any) -> Any:
     if isinstance(value, list):
         return [visible_all(v) for v in value]
     return value
+
+
+# Words of a config key that mark its value as a secret (key, token, password, ...): a key is
+# split into its words (api_key, apiKey, HF_TOKEN -> api key / api key / hf token).
+SECRET_WORDS = {"key", "apikey", "token", "secret", "password", "passwd", "pwd", "credential",
+                "credentials", "auth", "authorization", "cookie", "session", "private"}
+MASK = "*** (hidden)"
+
+
+def looks_secret(key: str) -> bool:
+    """Whether a config key names a secret (its value must not be shown)."""
+    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", key)
+    return any(w.lower() in SECRET_WORDS for w in words)
+
+
+def mask_secrets(value: Any) -> tuple[Any, list[str]]:
+    """`value` with the values of secret-looking keys replaced (nested too), and those keys."""
+    hidden: list[str] = []
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, dict):
+            out = {}
+            for k, item in v.items():
+                if isinstance(k, str) and looks_secret(k) and item not in (None, ""):
+                    hidden.append(k)
+                    out[k] = MASK
+                else:
+                    out[k] = walk(item)
+            return out
+        if isinstance(v, list):
+            return [walk(item) for item in v]
+        return v
+
+    return walk(value), hidden

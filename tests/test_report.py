@@ -242,3 +242,19 @@ def test_the_report_never_replaces_its_input(tmp_path: Path) -> None:
         result = runner.invoke(app, ["report", str(src), "-o", str(out)])
         assert result.exit_code == 2 and "would replace the input" in result.output
     assert src.read_bytes() == before
+
+
+def test_secret_looking_config_values_are_not_shown(tmp_path: Path) -> None:
+    """Issue 22: the report printed the header's config verbatim, api_key and password included."""
+    lines = (ZOO / "jsonl" / "healthy-adam-s0.jsonl").read_text().splitlines()
+    header = {"type": "header", "num_classes": 10,
+              "config": {"lr": 0.001, "api_key": "sk-live-123", "password": "hunter2",
+                         "wandb": {"HF_TOKEN": "hf_abc", "project": "mnist"}, "keyboard": "qwerty"}}
+    src = tmp_path / "run.jsonl"
+    src.write_text("\n".join([json.dumps(header), *lines]) + "\n")
+    assert runner.invoke(app, ["report", str(src), "-o", str(tmp_path / "r.html")]).exit_code == 0
+    page = (tmp_path / "r.html").read_text()
+    for secret in ("sk-live-123", "hunter2", "hf_abc"):
+        assert secret not in page
+    assert "mnist" in page and "qwerty" in page  # other values stay
+    assert "3 key(s) that look secret are not shown: api_key, password, HF_TOKEN" in page

@@ -15,6 +15,7 @@ from babysit.report.page import bullet_list, figure_html, kv_grid
 from babysit.report.plots import Marker
 from babysit.report.run_figures import Missing
 from babysit.report.series import RunSeries
+from babysit.text import mask_secrets
 
 _HEADER_KEYS = ("run_id", "started_at", "num_classes", "activation", "loss_fn", "optimizer", "lr",
                 "num_params", "steps_per_epoch", "seed")
@@ -72,8 +73,11 @@ def header_html(series: RunSeries, report: Report, fmt: str) -> str:
     out.append(kv_grid(items))
     for key in ("config", "dataset", "model"):
         if isinstance(h.get(key), dict) and h[key]:
+            shown, hidden = mask_secrets(h[key])
+            note = (f"<p class='note'>values of {len(hidden)} key(s) that look secret are not "
+                    f"shown: {escape(', '.join(hidden))}</p>") if hidden else ""
             out.append(f"<details><summary>{key}</summary>"
-                       f"{kv_grid(list(h[key].items()))}</details>")
+                       f"{kv_grid(list(shown.items()))}{note}</details>")
     return "".join(out)
 
 
