@@ -3,6 +3,7 @@ gradient clipping, schedules and param groups, frozen layers; and what the heade
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 from pathlib import Path
@@ -253,3 +254,22 @@ def test_torch_save_works_while_a_monitor_is_attached(tmp_path: Path) -> None:
         opt.step()
         monitor.step(loss)
     assert monitor.enabled and records(tmp_path / "save.jsonl")[-1]["status"] == "completed"
+
+
+def test_a_very_deep_model_is_watched_at_64_layers_spread_through_depth(tmp_path: Path) -> None:
+    """Issue 22: a 1000-layer model paid +83% per step; past 64 layers, 64 are watched."""
+    layers: list[Any] = []
+    for _ in range(300):
+        layers += [torch.nn.Linear(8, 8), torch.nn.Tanh()]
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(8, 3))
+    monitor = Monitor(model, None, log=tmp_path / "deep.jsonl", num_classes=3)
+    monitor.close()
+    header = records(tmp_path / "deep.jsonl")[0]
+    watched = header["layers_watched"]
+    assert header["layers_total"] == 301 and len(watched) == 64
+    assert watched[0] == "0" and watched[-1] == "600"  # the first and the output layer
+    gaps = {int(b) - int(a) for a, b in itertools.pairwise(watched)}
+    assert gaps <= {8, 10}  # evenly spread (every 4th or 5th Linear: indices step by 2)
+    named = Monitor(model, None, layers=[str(i) for i in range(0, 600, 2)])
+    named.close()
+    assert len(named.layers) == 300  # layers named explicitly are all watched

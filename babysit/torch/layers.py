@@ -24,6 +24,10 @@ ACTIVATIONS: dict[type, str] = {
 }
 LAYER_TYPES = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
 FUNCTIONAL = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+# Each watched layer costs a hook call and a reduction of its output per step (tens of
+# microseconds of host time): a 1000-layer model paid +83% per step. 64 layers spread evenly
+# through depth still show any trend the depth rules and the 8-histogram depth figure look for.
+MAX_LAYERS = 64
 
 
 @dataclass
@@ -65,6 +69,15 @@ def find_layers(model: torch.nn.Module, names: list[str] | None = None,
                              f"the model has {', '.join(w.name for w in out)}")
         out = [w for w in out if w.name in names]
     return out
+
+
+def spread(layers: list[Watched], most: int | None) -> list[Watched]:
+    """At most `most` of `layers`, evenly spaced through depth, the first and the last always."""
+    n = len(layers)
+    if most is None or n <= most or most < 2:
+        return layers
+    keep = sorted({round(i * (n - 1) / (most - 1)) for i in range(most)})
+    return [layers[i] for i in keep]
 
 
 def main_activation(layers: list[Watched]) -> str | None:

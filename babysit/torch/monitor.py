@@ -30,7 +30,7 @@ import torch
 from babysit.diagnostics.engine import Engine
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.sink import DiagnosticsSink, stops
-from babysit.torch.layers import Watched, as_float, find_layers
+from babysit.torch.layers import MAX_LAYERS, Watched, as_float, find_layers, spread
 from babysit.torch.optim_watch import OptimizerWatch, group_lrs
 from babysit.torch.pending import Pending
 from babysit.torch.ranks import RankSync, distributed_group, unwrap
@@ -77,17 +77,19 @@ class Monitor:
                  on_finding: Callable[[dict[str, Any]], None] | None = None,
                  overwrite: bool = False, nan_origin: bool = True,
                  scaler: Any = None, clip_norm: float | None = None, process_group: Any = None,
+                 max_layers: int | None = MAX_LAYERS,
                  watched: list[Watched] | None = None) -> None:
         """Install the hooks, open the log and write its header (`scaler`: the AMP GradScaler;
         `clip_norm`: the max_norm given to clip_grad_norm_; `process_group`: the DDP group when
-        not the default one; `watched`: the layers, for integrations whose layers are not
-        torch's Linear/Conv modules)."""
+        not the default one; `max_layers`: past this many layers, watch this many spread evenly
+        through depth (first and last always; None: all); `watched`: the layers, for
+        integrations whose layers are not torch's Linear/Conv modules)."""
         if stop_on not in (None, "error", "warning", "info"):
             raise ValueError(f"stop_on must be 'error', 'warning', 'info' or None, got {stop_on!r}")
         model = unwrap(model)  # DDP's wrapper: layers are named as in the user's module
         self.model, self.optimizer = model, optimizer
-        self.layers: list[Watched] = watched if watched is not None else \
-            find_layers(model, layers, activation)
+        found = watched if watched is not None else find_layers(model, layers, activation)
+        self.layers: list[Watched] = found if layers is not None else spread(found, max_layers)
         self.every = max(1, int(every))
         # Histograms cost as much as the other statistics together (a scatter per layer):
         # every fifth sample is plenty for the depth figure and the dashboard.
@@ -126,6 +128,7 @@ class Monitor:
         self._emit(header_record(model, optimizer, self.layers, num_classes=num_classes,
                                  activation=activation, loss_fn=loss_fn, every=self.every,
                                  world_size=self.ranks.world if self.ranks else 1,
+                                 layers_total=len(found),
                                  amp=self.optim.amp, clip_norm=self.optim.clip_norm))
 
     # --- hooks ---------------------------------------------------------------------------
