@@ -317,3 +317,13 @@ def test_the_trainers_end_of_training_summary_is_not_a_step(tmp_path: Path) -> N
 
     records = list(find_runs(path)[0].read(stats, None))
     assert len(records) == 59 and records[-1]["loss"] == pytest.approx(2.3 * 0.9**59)
+
+
+def test_a_one_line_trainer_state_over_a_mebibyte_is_read_as_one(tmp_path: Path) -> None:
+    """Issue 22: a compact trainer_state.json over 1 MiB was read as JSONL ("nothing to diagnose")."""
+    history = [{"loss": 2.3 * 0.999 ** i, "learning_rate": 5e-5, "epoch": i / 1000, "step": i,
+                "grad_norm": 1.0, "note": "x" * 20} for i in range(20000)]
+    text = json.dumps({"best_metric": None, "log_history": history, "global_step": 20000})
+    assert len(text) > 1 << 20 and "\n" not in text
+    code, out = diagnose_json(write(tmp_path, text, "trainer_state.json"))
+    assert code in (0, 1) and out["steps"] == 20000

@@ -79,6 +79,8 @@ def is_trainer_state(path: Path) -> bool:
     text = first.strip()
     if text == b"{":
         return True
+    if not first.endswith(b"\n"):  # one line over 1 MiB: a trainer_state.json written compactly
+        return text.startswith(b"{") and b'"log_history"' in text
     obj = parse_line(text)
     return obj is not None and "log_history" in obj
 
