@@ -17,7 +17,10 @@ def write_text_atomic(path: Path, text: str, what: str) -> None:
         temp.write_text(text, encoding="utf-8")
         os.replace(temp, path)
     except OSError as exc:
-        temp.unlink(missing_ok=True)
+        try:
+            temp.unlink(missing_ok=True)
+        except OSError:  # a read-only file system refuses the cleanup too (EROFS)
+            pass
         raise BabysitError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
 
 

@@ -258,3 +258,20 @@ def test_secret_looking_config_values_are_not_shown(tmp_path: Path) -> None:
         assert secret not in page
     assert "mnist" in page and "qwerty" in page  # other values stay
     assert "3 key(s) that look secret are not shown: api_key, password, HF_TOKEN" in page
+
+
+def test_a_read_only_place_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22: on a read-only file system atomic.py's own cleanup raised EROFS (a traceback)."""
+    import errno
+    import os as os_module
+
+    def refuse(*_: object, **__: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    monkeypatch.setattr(Path, "unlink", refuse)
+    monkeypatch.setattr(os_module, "replace", refuse)
+    src = ZOO / "keras" / "keras-healthy-s0.csv"
+    result = runner.invoke(app, ["report", str(src), "-o", str(tmp_path / "ro" / "x.html")])
+    assert result.exit_code == 2 and "Read-only file system" in result.output
+    assert isinstance(result.exception, SystemExit)  # typer's exit, not an escaped OSError
