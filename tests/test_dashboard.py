@@ -246,3 +246,17 @@ def test_log_content_never_reaches_the_terminal_raw(tmp_path: Path) -> None:
     for text in (shown, out):
         assert "\x1b" not in text and "\x07" not in text
     assert "\\x1b]0;PWNED\\x07" in out  # the name, made visible
+
+
+def test_watch_shows_a_gzipped_log_whole_instead_of_waiting(tmp_path: Path) -> None:
+    """Issue 22: `watch run.jsonl.gz` read the compressed bytes as text and waited forever."""
+    import gzip
+
+    log = tmp_path / "run.jsonl.gz"
+    lines = [json.dumps({"type": "header", "num_classes": 3})]
+    lines += [json.dumps({"type": "step", "step": i, "loss": float("nan") if i == 30 else 1.0})
+              for i in range(31)]
+    log.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    proc = subprocess.run([sys.executable, "-m", "babysit", "watch", str(log), "--no-live"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "loss-nan" in proc.stdout, proc.stdout + proc.stderr

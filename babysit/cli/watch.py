@@ -19,6 +19,7 @@ from babysit.dashboard.state import RunState
 from babysit.diagnostics.engine import Engine
 from babysit.diagnostics.readers import FieldMap, find_runs, parse_maps
 from babysit.diagnostics.readers.common import ReadStats
+from babysit.diagnostics.readers.inputs import is_gzip
 from babysit.diagnostics.readers.notes import read_notes
 from babysit.diagnostics.runs import check_classes
 from babysit.diagnostics.sink import DiagnosticsSink
@@ -86,7 +87,9 @@ def watch(
             console.print(f"{log} was replaced: following the new run", soft_wrap=True)
 
     def watch_records() -> None:
-        if chosen.format == "jsonl":
+        if chosen.format == "jsonl" and is_gzip(log):  # a .gz is written once: shown whole
+            records = chosen.read(stats, None)
+        elif chosen.format == "jsonl":
             records = follow_records(log, stats, until_summary=not follow, on_replaced=replaced)
         elif chosen.follow is not None:  # TensorBoard, MLflow: polled as the run writes them
             records = chosen.follow(stats, POLL_SECONDS)

@@ -130,3 +130,12 @@ def open_log_bytes(path: Path, fifo_wait: float | None = None) -> IO[bytes]:
         gz.myfileobj = fh  # type: ignore[attr-defined]  # closed with it, as gzip.open does
         return gz  # type: ignore[return-value]
     return fh
+
+
+def is_gzip(path: Path) -> bool:
+    """Whether a regular file starts with gzip's magic number (a finished, compressed log)."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(2) == b"\x1f\x8b"
+    except OSError:
+        return False
