@@ -322,3 +322,26 @@ def test_an_empty_mlflow_store_is_one_line(tmp_path: Path) -> None:
     mlflow.search_experiments()  # creates the database, with no run
     code, out = diagnose(str(tmp_path / "mlflow.db"))
     assert code == 2 and "holds no run" in out["error"]
+
+
+def test_mlflow_values_that_are_not_numbers_are_counted_not_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22: a metric value or step that is a string or a BLOB raised ValueError."""
+    mlflow = pytest.importorskip("mlflow")
+    import sqlite3
+
+    monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with mlflow.start_run(run_name="damaged"):
+        for i in range(60):
+            mlflow.log_metric("loss", 2.3 * math.exp(-i / 15) + 0.05, step=i)
+    db = sqlite3.connect(tmp_path / "mlflow.db")
+    db.execute("UPDATE metrics SET value = 'abc' WHERE step = 3")
+    db.execute("UPDATE metrics SET value = x'00ff' WHERE step = 4")
+    db.execute("UPDATE metrics SET step = 'seven' WHERE step = 7")
+    db.commit()
+    db.close()
+    code, out = diagnose("mlflow.db")
+    assert code in (0, 1) and out["steps"] == 57, out
+    result = runner.invoke(app, ["diagnose", "mlflow.db"])
+    assert result.exit_code in (0, 1) and "3 malformed" in result.output.replace("\n", " "), result.output

@@ -14,6 +14,7 @@ import math
 import sqlite3
 import time
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 from babysit.diagnostics.readers.common import ReadStats, Record, Run
@@ -71,6 +72,19 @@ def _finish(run: str, status: str | None, steps: list[Record], stats: ReadStats)
         yield {"type": "summary", "status": _STATUS[status]}
 
 
+def _scalars(rows: list[Any], stats: ReadStats) -> list[tuple[str, int, float, float]]:
+    """(key, step, value, wall time) of metric rows; a row whose step, value or time is not a
+    number (a string, a BLOB: SQLite keeps any type in any column) is counted as malformed."""
+    out = []
+    for index, (key, step, value, is_nan, ts) in enumerate(rows):
+        try:
+            out.append((str(key), int(step or 0), math.nan if is_nan else float(value),
+                        float(ts or 0) / 1000))
+        except (TypeError, ValueError, OverflowError):
+            stats.note_malformed(index + 1)
+    return out
+
+
 def sqlite_records(path: Path, run: str, stats: ReadStats, fields: FieldMap) -> Iterator[Record]:
     """One run of an SQLite store as babysit records."""
     db = _connect(path)
@@ -83,8 +97,7 @@ def sqlite_records(path: Path, run: str, stats: ReadStats, fields: FieldMap) -> 
     finally:
         db.close()
     stats.lines = len(rows)
-    scalars = ((str(key), int(step or 0), math.nan if is_nan else float(value), (ts or 0) / 1000)
-               for key, step, value, is_nan, ts in rows)
+    scalars = _scalars(rows, stats)
     yield from _finish(run, status[0] if status else None, scalar_records(scalars, fields), stats)
 
 
@@ -151,8 +164,7 @@ def follow_sqlite(path: Path, run: str, stats: ReadStats, fields: FieldMap,
         if rows:
             last_row = rows[-1][0]
             stats.lines += len(rows)
-        new = [(str(key), int(step or 0), math.nan if is_nan else float(value), (ts or 0) / 1000)
-               for _, key, step, value, is_nan, ts in rows]
+        new = _scalars([row[1:] for row in rows], stats)
         yield from _count(steps.add(new), stats)
         ended = status[0] if status else None
         if ended in _STATUS:
