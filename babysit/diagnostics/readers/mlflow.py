@@ -14,8 +14,8 @@ import math
 import sqlite3
 import time
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from babysit.diagnostics.readers.common import ReadStats, Record, Run
 from babysit.diagnostics.readers.fields import FieldMap, StepAssembler, scalar_records
