@@ -14,14 +14,23 @@ def write_text_atomic(path: Path, text: str, what: str) -> None:
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(text, encoding="utf-8")
+        # a lone surrogate from a log (which UTF-8 cannot encode) is written as \ud800
+        temp.write_text(text, encoding="utf-8", errors="backslashreplace")
         os.replace(temp, path)
     except OSError as exc:
-        try:
-            temp.unlink(missing_ok=True)
-        except OSError:  # a read-only file system refuses the cleanup too (EROFS)
-            pass
+        _discard(temp)
         raise BabysitError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
+    except BaseException:  # Ctrl-C mid-write: no .NAME.PID.tmp left behind
+        _discard(temp)
+        raise
+
+
+def _discard(temp: Path) -> None:
+    """Remove a temporary file if it is there and can be removed."""
+    try:
+        temp.unlink(missing_ok=True)
+    except OSError:  # a read-only file system refuses the cleanup too (EROFS)
+        pass
 
 
 def same_file(a: Path, b: Path) -> bool:

@@ -25,14 +25,21 @@ def visible(value: Any) -> str:
     return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
 
 
-def visible_all(value: Any) -> Any:
-    """`value` with every string in it (dict keys included, nested) made visible."""
+MAX_DEPTH = 16  # nesting shown of a config; deeper parts become "..." (a log can nest 1000 deep)
+
+
+def visible_all(value: Any, depth: int = 0) -> Any:
+    """`value` with every string in it (dict keys included, nested) made visible; nesting
+    past MAX_DEPTH is cut to "..."."""
     if isinstance(value, str):
         return visible(value)
+    if isinstance(value, (dict, list)) and depth >= MAX_DEPTH:
+        return "..."
     if isinstance(value, dict):
-        return {visible(k) if isinstance(k, str) else k: visible_all(v) for k, v in value.items()}
+        return {visible(k) if isinstance(k, str) else k: visible_all(v, depth + 1)
+                for k, v in value.items()}
     if isinstance(value, list):
-        return [visible_all(v) for v in value]
+        return [visible_all(v, depth + 1) for v in value]
     return value
 
 
@@ -53,7 +60,9 @@ def mask_secrets(value: Any) -> tuple[Any, list[str]]:
     """`value` with the values of secret-looking keys replaced (nested too), and those keys."""
     hidden: list[str] = []
 
-    def walk(v: Any) -> Any:
+    def walk(v: Any, depth: int) -> Any:
+        if isinstance(v, (dict, list)) and depth >= MAX_DEPTH:
+            return "..."
         if isinstance(v, dict):
             out = {}
             for k, item in v.items():
@@ -61,10 +70,10 @@ def mask_secrets(value: Any) -> tuple[Any, list[str]]:
                     hidden.append(k)
                     out[k] = MASK
                 else:
-                    out[k] = walk(item)
+                    out[k] = walk(item, depth + 1)
             return out
         if isinstance(v, list):
-            return [walk(item) for item in v]
+            return [walk(item, depth + 1) for item in v]
         return v
 
-    return walk(value), hidden
+    return walk(value, 0), hidden

@@ -275,3 +275,26 @@ def test_a_read_only_place_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: p
     result = runner.invoke(app, ["report", str(src), "-o", str(tmp_path / "ro" / "x.html")])
     assert result.exit_code == 2 and "Read-only file system" in result.output
     assert isinstance(result.exception, SystemExit)  # typer's exit, not an escaped OSError
+
+
+def test_names_and_configs_a_page_cannot_take_as_they_are(tmp_path: Path) -> None:
+    """Issue 22: a layer named `enc$x^$` (mathtext), a lone surrogate in config (a .tmp left
+    behind) and a config nested 980 deep (RecursionError) each broke the report."""
+    deep = '{"x": ' * 980 + "{}" + "}" * 980  # as text: json.dumps itself recurses too deep
+    steps = [json.dumps({"type": "step", "step": i, "loss": 1.0 / (i + 1), **(
+        {"layers": {"enc$x^$": {"weight_norm": 1.0, "act_std": 0.5, "update_ratio": 1e-3},
+                    "$5 and $10": {"weight_norm": 1.0, "update_ratio": 2e-3}}} if i % 10 == 0 else {})})
+             for i in range(60)]
+    # a bare NaN makes the reader parse the header with the json module, which keeps the surrogate
+    odd = json.dumps({"type": "header", "num_classes": 3, "config": {"lr": "NANMARK", "bad": "SURR"}})
+    odd = odd.replace('"NANMARK"', "NaN").replace('"SURR"', '"\\ud800bad"')
+    cases = {"odd": odd, "deep": '{"type": "header", "config": {"deep": ' + deep + "}}"}
+    for name, header in cases.items():
+        src = tmp_path / f"{name}.jsonl"
+        src.write_text("\n".join([header, *steps]) + "\n")
+        result = runner.invoke(app, ["report", str(src), "-o", str(tmp_path / f"{name}.html")])
+        assert result.exit_code == 0, result.output
+        page = (tmp_path / f"{name}.html").read_text()
+        assert "enc$x^$" in page and "$5 and $10" in page, name  # names drawn as text
+    assert "\\ud800bad" in (tmp_path / "odd.html").read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -24,7 +24,8 @@ _RC = {"svg.fonttype": "none",  # text as text: smaller, selectable, the browser
        "svg.hashsalt": "babysit",  # stable clip-path ids: the same input gives the same page
        "font.size": 8.5, "axes.titlesize": 9.5, "axes.spines.top": False,
        "axes.spines.right": False, "legend.fontsize": 7.5, "legend.frameon": False,
-       "axes.grid": True, "grid.alpha": 0.25, "lines.linewidth": 1.2}
+       "axes.grid": True, "grid.alpha": 0.25, "lines.linewidth": 1.2,
+       "text.parse_math": False}  # layer names are text: "$5 and $10" is not maths
 _GID = re.compile(r'<g id="finding-(\d+)(?:-[a-z]+)?">')
 
 

@@ -15,7 +15,7 @@ from babysit.report.page import bullet_list, figure_html, kv_grid
 from babysit.report.plots import Marker
 from babysit.report.run_figures import Missing
 from babysit.report.series import RunSeries
-from babysit.text import mask_secrets
+from babysit.text import mask_secrets, visible_all
 
 _HEADER_KEYS = ("run_id", "started_at", "num_classes", "activation", "loss_fn", "optimizer", "lr",
                 "num_params", "steps_per_epoch", "seed")
@@ -73,7 +73,7 @@ def header_html(series: RunSeries, report: Report, fmt: str) -> str:
     out.append(kv_grid(items))
     for key in ("config", "dataset", "model"):
         if isinstance(h.get(key), dict) and h[key]:
-            shown, hidden = mask_secrets(h[key])
+            shown, hidden = mask_secrets(visible_all(h[key]))
             note = (f"<p class='note'>values of {len(hidden)} key(s) that look secret are not "
                     f"shown: {escape(', '.join(hidden))}</p>") if hidden else ""
             out.append(f"<details><summary>{key}</summary>"
