@@ -345,3 +345,34 @@ def test_mlflow_values_that_are_not_numbers_are_counted_not_a_traceback(
     assert code in (0, 1) and out["steps"] == 57, out
     result = runner.invoke(app, ["diagnose", "mlflow.db"])
     assert result.exit_code in (0, 1) and "3 malformed" in result.output.replace("\n", " "), result.output
+
+
+def test_one_unusable_run_never_hides_the_good_ones(tmp_path: Path) -> None:
+    """Issue 22: a TensorBoard folder with one good run and an empty / text-only / random one
+    exited 2 for the whole input; the good run was never diagnosed (diagnose, --json, report)."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.compat.proto.event_pb2 import Event
+
+    logs = tmp_path / "logs"
+    _write_events(logs / "good" / "events.out.tfevents.1.h",
+                  [_event(i, "train_loss", 2.3 if i < 30 else math.nan) for i in range(40)])
+    _write_events(logs / "text" / "events.out.tfevents.1.h",
+                  [Event(wall_time=1.0, step=0, file_version="brain.Event:2").SerializeToString()])
+    (logs / "random" / "events.out.tfevents.1.h").parent.mkdir(parents=True)
+    (logs / "random" / "events.out.tfevents.1.h").write_bytes(os.urandom(300))
+    code, out = diagnose(str(logs))
+    assert code == 1 and [r["run"] for r in out["runs"]] == ["good"], out
+    assert sorted(u["run"] for u in out["unusable"]) == ["random", "text"]
+    assert findings(out["runs"][0])[0][0] == "loss-nan"
+    shown = runner.invoke(app, ["diagnose", str(logs)])
+    said = " ".join(shown.output.split())
+    assert shown.exit_code == 1 and "run text: not diagnosed:" in said and "run random:" in said
+    pytest.importorskip("matplotlib")
+    page = runner.invoke(app, ["report", str(logs), "-o", str(tmp_path / "r.html")])
+    assert page.exit_code == 0, page.output
+    html = (tmp_path / "r.html").read_text()
+    assert "loss-nan" in html and html.count("not diagnosed:") == 2
+    only_bad = tmp_path / "bad"
+    (only_bad / "text").mkdir(parents=True)
+    (logs / "text" / "events.out.tfevents.1.h").rename(only_bad / "text" / "events.out.tfevents.1.h")
+    assert runner.invoke(app, ["diagnose", str(only_bad)]).exit_code == 2  # nothing usable at all

@@ -13,6 +13,7 @@ from rich.markup import escape
 from babysit.cli.errors import reports_errors
 from babysit.cli.findings_view import report_view
 from babysit.diagnostics.engine import build_rules
+from babysit.diagnostics.readers import Run
 from babysit.diagnostics.runs import diagnose_runs
 from babysit.diagnostics.thresholds import Overrides, load_toml, merge, parse_set
 from babysit.text import visible
@@ -50,18 +51,26 @@ def diagnose(
     Exit status: 0 no warning or error, 1 at least one, 2 unreadable input or bad options.
     """
     overrides = thresholds_from_options(rules_config, set_)
-    results = diagnose_runs(log, classes, overrides, map_, run)
+    results, unusable = diagnose_runs(log, classes, overrides, map_, run)
     if json_out:
         outs = [{**report.to_dict(), "notes": notes, "run": found.name, "run_id": found.id,
                  "format": found.format} for found, report, notes in results]
-        typer.echo(json.dumps(outs[0] if len(outs) == 1 else {"runs": outs}, default=str))
+        skipped = [{"run": found.name, "run_id": found.id, "error": why} for found, why in unusable]
+        one = len(outs) == 1 and not skipped
+        typer.echo(json.dumps(outs[0] if one else {"runs": outs, "unusable": skipped}, default=str))
     else:
         console = Console(highlight=False)
+        several = len(results) + len(unusable) > 1
         for found, report, notes in results:
-            if len(results) > 1:
-                title = f"run {visible(found.name)}" + \
-                    (f" ({visible(found.id)})" if found.id != found.name else "")
-                console.rule(escape(title))
+            if several:
+                console.rule(escape(_title(found)))
             console.print(report_view(report, notes))
+        for found, why in unusable:
+            console.print(escape(f"{_title(found)}: not diagnosed: {why}"), soft_wrap=True)
     serious = any(f.severity in ("warning", "error") for _, report, _ in results for f in report.findings)
     raise typer.Exit(1 if serious else 0)
+
+
+def _title(found: Run) -> str:
+    """How a run of a directory or store is named on screen."""
+    return f"run {visible(found.name)}" + (f" ({visible(found.id)})" if found.id != found.name else "")

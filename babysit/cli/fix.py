@@ -95,7 +95,7 @@ def fix(
     """
     from babysit.diagnostics.runs import diagnose_runs
 
-    results = diagnose_runs(log, classes, {}, None, run)
+    results, _ = diagnose_runs(log, classes, {}, None, run)
     outs = []
     for found, report, _notes in results:
         roots = [f for f in report.findings if f.caused_by is None and f.severity != "info"]

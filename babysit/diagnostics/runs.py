@@ -51,11 +51,29 @@ def where(log: Path, found: Run, runs: list[Run]) -> str:
     return visible(log) if len(runs) == 1 else f"run {visible(found.name)} of {visible(log)}"
 
 
+Unusable = list[tuple[Run, str]]  # runs that could not be diagnosed, and why
+
+
 def diagnose_runs(log: Path, classes: int | None = None, overrides: Overrides | None = None,
                   map_: list[str] | None = None, run: str | None = None
-                  ) -> list[tuple[Run, Report, list[str]]]:
-    """Read each run of `log` and diagnose it: (run, report, notes about the input)."""
+                  ) -> tuple[list[tuple[Run, Report, list[str]]], Unusable]:
+    """Read each run of `log` and diagnose it: (run, report, notes about the input) for each
+    run that could be, and (run, why) for each that could not. One unusable run among several
+    (an empty or text-only TensorBoard run, a params-only MLflow run) never hides the others; a
+    BabysitError only when no run could be diagnosed."""
     check_classes(classes)
     runs = find_runs(log, FieldMap(parse_maps(map_)), run)
-    return [(found, *diagnose_run(found, where(log, found, runs), classes, overrides)) for found in runs]
+    done: list[tuple[Run, Report, list[str]]] = []
+    unusable: Unusable = []
+    for found in runs:
+        try:
+            done.append((found, *diagnose_run(found, where(log, found, runs), classes, overrides)))
+        except BabysitError as exc:
+            if len(runs) == 1:
+                raise
+            unusable.append((found, str(exc)))
+    if not done:
+        raise BabysitError(f"no run of {visible(log)} could be diagnosed: {unusable[0][1]}"
+                           + (f" (and {len(unusable) - 1} more)" if len(unusable) > 1 else ""))
+    return done, unusable
 

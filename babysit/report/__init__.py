@@ -20,6 +20,7 @@ from babysit.report.page import document
 from babysit.report.run_page import run_section
 from babysit.report.search_page import is_search_results, search_page
 from babysit.report.series import RunSeries
+from babysit.text import visible
 
 __all__ = ["check_available", "default_output", "render", "write"]
 
@@ -51,10 +52,22 @@ def render(input_: str | os.PathLike[str], classes: int | None = None, run: str 
         return search_page(input_)
     runs = find_runs(input_, FieldMap(parse_maps(map_)), run)
     sections = []
+    diagnosed = 0
     for found in runs:
         series = RunSeries()
-        report, notes = diagnose_run(found, where(input_, found, runs), classes, overrides, series.add)
+        try:
+            report, notes = diagnose_run(found, where(input_, found, runs), classes, overrides,
+                                         series.add)
+        except BabysitError as exc:  # one unusable run among several: a line, not the page
+            if len(runs) == 1:
+                raise
+            sections.append(f'<section class="run"><h2>Run {escape(visible(found.name))}</h2>'
+                            f"<p>not diagnosed: {escape(str(exc))}</p></section>")
+            continue
         sections.append(run_section(found.name, found.format, series, report, notes, classes))
+        diagnosed += 1
+    if not diagnosed:
+        raise BabysitError(f"no run of {visible(input_)} could be diagnosed")
     title = f"babysit report: {input_.name}"
     lead = f'<h1>{escape(title)}</h1><p class="sub">{len(runs)} run(s) in {escape(str(input_))}</p>'
     return document(title, lead + "\n".join(sections))
