@@ -327,3 +327,22 @@ def test_a_one_line_trainer_state_over_a_mebibyte_is_read_as_one(tmp_path: Path)
     assert len(text) > 1 << 20 and "\n" not in text
     code, out = diagnose_json(write(tmp_path, text, "trainer_state.json"))
     assert code in (0, 1) and out["steps"] == 20000
+
+
+def test_a_folder_babysit_may_not_enter_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22: a lost+found (unreadable) beside a checkpoint raised PermissionError from the
+    MLflow probe. Tests run as root, who may read anything, so the refusal is simulated."""
+    history = [{"loss": 2.3 - 0.01 * i, "learning_rate": 5e-5, "epoch": i / 10, "step": i}
+               for i in range(60)]
+    write(tmp_path, json.dumps({"log_history": history}, indent=2), "trainer_state.json")
+    (tmp_path / "lost+found").mkdir()
+    real_is_dir = Path.is_dir
+
+    def is_dir(self: Path) -> bool:
+        if "lost+found" in self.parts and self.name != "lost+found":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_dir(self)
+
+    monkeypatch.setattr(Path, "is_dir", is_dir)
+    code, out = diagnose_json(tmp_path)
+    assert code in (0, 1) and out["steps"] == 60

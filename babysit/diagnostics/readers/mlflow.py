@@ -119,9 +119,14 @@ def file_store_runs(root: Path) -> dict[str, Path]:
     candidates = [root, *root.glob("*"), *root.glob("*/*")]
     runs = {}
     for path in candidates:
-        if (path / "metrics").is_dir() and (path / "meta.yaml").is_file():
-            if _meta(path).get("lifecycle_stage") != "deleted":
-                runs[_meta(path).get("run_id") or path.name] = path
+        try:  # a folder babysit may not enter (lost+found) is not a run, not an error
+            if not ((path / "metrics").is_dir() and (path / "meta.yaml").is_file()):
+                continue
+            meta = _meta(path)
+        except OSError:
+            continue
+        if meta.get("lifecycle_stage") != "deleted":
+            runs[meta.get("run_id") or path.name] = path
     return runs
 
 
