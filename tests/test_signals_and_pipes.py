@@ -121,7 +121,8 @@ def _processes_marked(mark: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C to the process group"])
+@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C to the process group",
+                                 "SIGTERM to the process group"])  # timeout, Slurm, systemd
 def test_interrupted_search_keeps_every_finished_trial_and_leaves_no_process(tmp_path: Path, how: str) -> None:
     mark = f"BABYSIT_TEST_{uuid.uuid4().hex}"
     results = tmp_path / "s.jsonl"
@@ -136,7 +137,7 @@ def test_interrupted_search_keeps_every_finished_trial_and_leaves_no_process(tmp
     if how == "SIGTERM":
         proc.send_signal(signal.SIGTERM)
     else:
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGTERM if how.startswith("SIGTERM") else signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert "interrupted:" in out and "--resume" in out

@@ -32,17 +32,24 @@ class Shared:
         return _SHARED[self.key]
 
 
+# Ctrl-C, and `timeout` / Slurm / systemd's SIGTERM or a closed terminal's SIGHUP, reach the
+# whole process group: the search decides what happens and tells its workers through `stop`;
+# a worker killed by the signal itself would break the pool (BrokenProcessPool) and lose trials.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
+
 def _init_worker(shared: dict[int, Any], stop: Any) -> None:
     global _STOP
-    # Ctrl-C reaches the whole process group: the search decides, and tells workers via `stop`.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     _SHARED.update(shared)
     _STOP = stop
 
 
 @contextmanager
 def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT while workers are spawned, so that they start with it ignored.
+    """Ignore the stop signals while workers are spawned, so that they start with them ignored.
 
     A Ctrl-C reaches the whole process group; a worker still importing numpy when it arrives
     would die with a KeyboardInterrupt traceback before _init_worker could ignore it. An ignored
@@ -51,11 +58,12 @@ def _sigint_ignored() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def stop_requested() -> bool:
