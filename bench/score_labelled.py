@@ -1,0 +1,85 @@
+"""Score babysit's diagnosis on labelled runs (../shared/wild, ../shared/labelled/*).
+
+Run: python bench/score_labelled.py [SET_DIR ...]   (default: every set under ../shared)
+Each set holds a labels.json (keys: a file or directory in the set, or NAME for NAME.jsonl) in
+the format of ../shared/wild/README.md: `must` rules must fire, at least one of `must_any`, and
+no headline finding (one without `caused_by`) may be a `must_not` rule, or any warning or error
+when `must_not` is "warnings". Prints, per set: runs whose labels all hold, faults found, runs
+with a wrong headline, and per rule its true and false headline findings.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from babysit.diagnostics.runs import diagnose_runs
+from babysit.errors import BabysitError
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def findings_of(path: Path) -> list[dict] | None:
+    """Every run's findings in `path` (dicts as diagnose --json), or None when unreadable."""
+    try:
+        got = diagnose_runs(path)
+        results = got[0] if isinstance(got, tuple) else got  # before 2026-11-30: a list
+    except BabysitError:
+        return None
+    return [f.to_dict() for _, report, _ in results for f in report.findings]
+
+
+def score(set_dir: Path) -> dict:
+    """Counts for one labelled set."""
+    labels = json.loads((set_dir / "labels.json").read_text())
+    out = {"runs": 0, "ok": 0, "faults": 0, "found": 0, "wrong": 0, "unread": 0,
+           "tp": Counter(), "fp": Counter(), "failures": []}
+    for key, label in labels.items():
+        path = set_dir / key if (set_dir / key).exists() else set_dir / f"{key}.jsonl"
+        found = findings_of(path)
+        out["runs"] += 1
+        if found is None:
+            out["unread"] += 1
+            out["failures"].append(f"{key}: unreadable")
+            continue
+        fired = {f["rule"] for f in found}
+        heads = [f for f in found if f.get("caused_by") is None and f["severity"] != "info"]
+        must, any_of, must_not = label.get("must", []), label.get("must_any", []), label.get("must_not", [])
+        missed = [r for r in must if r not in fired] + \
+            ([f"any of {any_of}"] if any_of and not fired & set(any_of) else [])
+        if must or any_of:
+            out["faults"] += 1
+            out["found"] += not missed
+        wrong = [f["rule"] for f in heads if must_not == "warnings" or f["rule"] in must_not]
+        out["wrong"] += bool(wrong)
+        for f in heads:
+            (out["fp"] if f["rule"] in wrong else out["tp"])[f["rule"]] += 1
+        if missed or wrong:
+            out["failures"].append(f"{key}: missed {missed}, wrong {wrong}")
+        else:
+            out["ok"] += 1
+    return out
+
+
+def main() -> None:
+    sets = [Path(a) for a in sys.argv[1:]] or sorted(p.parent for p in SHARED.glob("*/labels.json")) + \
+        sorted(p.parent for p in SHARED.glob("*/*/labels.json"))
+    print("| set | runs | labels hold | faults found | wrong headline | unreadable |\n|---|---|---|---|---|---|")
+    totals: dict[str, Counter] = {"tp": Counter(), "fp": Counter()}
+    failures = []
+    for set_dir in sets:
+        s = score(set_dir)
+        totals["tp"].update(s["tp"])
+        totals["fp"].update(s["fp"])
+        failures += [f"{set_dir.name}/{f}" for f in s["failures"]]
+        print(f"| {set_dir.name} | {s['runs']} | {s['ok']} | {s['found']}/{s['faults']} | {s['wrong']} | {s['unread']} |")
+    print("\n| rule | headline findings | on a label that forbids it |\n|---|---|---|")
+    for rule in sorted(set(totals["tp"]) | set(totals["fp"])):
+        print(f"| {rule} | {totals['tp'][rule] + totals['fp'][rule]} | {totals['fp'][rule]} |")
+    print("\n" + "\n".join(failures))
+
+
+if __name__ == "__main__":
+    main()
