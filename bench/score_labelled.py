@@ -64,7 +64,8 @@ def score(set_dir: Path) -> dict:
 
 
 def main() -> None:
-    sets = [Path(a) for a in sys.argv[1:]] or sorted(p.parent for p in SHARED.glob("*/labels.json")) + \
+    sets = [Path(a) for a in sys.argv[1:]] or \
+        sorted(p.parent for p in SHARED.glob("*/labels.json")) + \
         sorted(p.parent for p in SHARED.glob("*/*/labels.json"))
     print("| set | runs | labels hold | faults found | wrong headline | unreadable |\n|---|---|---|---|---|---|")
     totals: dict[str, Counter] = {"tp": Counter(), "fp": Counter()}
@@ -74,7 +75,8 @@ def main() -> None:
         totals["tp"].update(s["tp"])
         totals["fp"].update(s["fp"])
         failures += [f"{set_dir.name}/{f}" for f in s["failures"]]
-        print(f"| {set_dir.name} | {s['runs']} | {s['ok']} | {s['found']}/{s['faults']} | {s['wrong']} | {s['unread']} |")
+        print(f"| {set_dir.name} | {s['runs']} | {s['ok']} | {s['found']}/{s['faults']} | "
+              f"{s['wrong']} | {s['unread']} |")
     print("\n| rule | headline findings | on a label that forbids it |\n|---|---|---|")
     for rule in sorted(set(totals["tp"]) | set(totals["fp"])):
         print(f"| {rule} | {totals['tp'][rule] + totals['fp'][rule]} | {totals['fp'][rule]} |")

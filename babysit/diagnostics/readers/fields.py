@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from babysit.diagnostics.readers.common import Record, number
+from babysit.diagnostics.readers.steps import StepTable
 from babysit.errors import BabysitError
 
 # babysit field -> names other tools give it (lower case), most specific first.
@@ -78,45 +79,15 @@ class FieldMap:
 
 
 def scalar_records(scalars: Iterable[tuple[str, int, float, float]], fields: FieldMap,
-                   start: float | None = None) -> list[Record]:
-    """Step records from (name, step, value, wall_time) scalars, one record per step.
+                   start: float | None = None) -> StepTable:
+    """Step records from (name, step, value, wall_time) scalars, one record per step, made as
+    they are iterated (babysit/diagnostics/readers/steps.py keeps the scalars compactly).
 
     Scalars logged at the same step (a training loss and the epoch's validation metrics)
     share a record; a later value of the same name at the same step replaces an earlier one.
     `time` is seconds since `start` (default: the first scalar's wall time).
     """
-    by_step: dict[int, dict[str, tuple[int, float]]] = {}
-    times: dict[int, float] = {}
-    hits: dict[str, tuple[str, int] | None] = {}  # a log repeats a few names many times
-    for name, step, value, wall_time in scalars:
-        hit = hits[name] if name in hits else hits.setdefault(name, fields.field_of(name))
-        if hit is None:
-            continue
-        field, rank = hit
-        slot = by_step.get(step)
-        if slot is None:
-            slot = by_step[step] = {}
-            times[step] = wall_time
-        elif wall_time > times[step]:
-            times[step] = wall_time
-        if field not in slot or rank <= slot[field][0]:
-            slot[field] = (rank, value)
-    if start is None:
-        valid = [t for t in times.values() if math.isfinite(t) and t > 0]
-        start = min(valid) if valid else math.inf
-    out = []
-    for step in sorted(by_step):
-        rec: Record = {"type": "step", "step": step}
-        for field, (_, value) in by_step[step].items():
-            if field == "epoch":
-                if math.isfinite(value):
-                    rec["epoch"] = int(value)
-            else:
-                rec[field] = value
-        if math.isfinite(start) and math.isfinite(times[step]) and times[step] > 0:
-            rec["time"] = round(times[step] - start, 6)
-        out.append(rec)
-    return out
+    return StepTable(scalars, fields, start)
 
 
 class StepAssembler:
@@ -156,7 +127,7 @@ class StepAssembler:
         return self._release(done)
 
     def _release(self, scalars: list[tuple[str, int, float, float]]) -> list[Record]:
-        records = scalar_records(scalars, self.fields, self._start)
+        records = list(scalar_records(scalars, self.fields, self._start))
         if records:
             self._released = max(self._released, records[-1]["step"])
         return records

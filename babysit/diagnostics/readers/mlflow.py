@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from babysit.diagnostics.readers.common import ReadStats, Record, Run
 from babysit.diagnostics.readers.fields import FieldMap, StepAssembler, scalar_records
+from babysit.diagnostics.readers.steps import StepTable
 from babysit.errors import BabysitError
 
 FORMAT = "mlflow"
@@ -61,7 +62,7 @@ def sqlite_runs(path: Path) -> dict[str, str]:
     return {str(uuid): str(name or uuid) for uuid, name in rows}
 
 
-def _finish(run: str, status: str | None, steps: list[Record], stats: ReadStats) -> Iterator[Record]:
+def _finish(run: str, status: str | None, steps: StepTable, stats: ReadStats) -> Iterator[Record]:
     stats.records = len(steps)
     if not steps:
         raise BabysitError(f"MLflow run {run} has no metric babysit can use (keys such as loss, "
@@ -72,17 +73,15 @@ def _finish(run: str, status: str | None, steps: list[Record], stats: ReadStats)
         yield {"type": "summary", "status": _STATUS[status]}
 
 
-def _scalars(rows: list[Any], stats: ReadStats) -> list[tuple[str, int, float, float]]:
+def _scalars(rows: Iterable[Any], stats: ReadStats) -> Iterator[tuple[str, int, float, float]]:
     """(key, step, value, wall time) of metric rows; a row whose step, value or time is not a
     number (a string, a BLOB: SQLite keeps any type in any column) is counted as malformed."""
-    out = []
     for index, (key, step, value, is_nan, ts) in enumerate(rows):
         try:
-            out.append((str(key), int(step or 0), math.nan if is_nan else float(value),
-                        float(ts or 0) / 1000))
+            yield (str(key), int(step or 0), math.nan if is_nan else float(value),
+                   float(ts or 0) / 1000)
         except (TypeError, ValueError, OverflowError):
             stats.note_malformed(index + 1)
-    return out
 
 
 def sqlite_records(path: Path, run: str, stats: ReadStats, fields: FieldMap) -> Iterator[Record]:
@@ -90,15 +89,21 @@ def sqlite_records(path: Path, run: str, stats: ReadStats, fields: FieldMap) -> 
     db = _connect(path)
     try:
         status = db.execute("SELECT status FROM runs WHERE run_uuid = ?", (run,)).fetchone()
+        # rows streamed from the cursor into compact columns, not fetched as a list of tuples
         rows = db.execute("SELECT key, step, value, is_nan, timestamp FROM metrics WHERE "
-                          "run_uuid = ? ORDER BY step, timestamp", (run,)).fetchall()
+                          "run_uuid = ? ORDER BY step, timestamp", (run,))
+        steps = scalar_records(_scalars(_counted(rows, stats), stats), fields)
     except sqlite3.Error as exc:
         raise BabysitError(f"cannot read {path} as an MLflow store: {exc}") from None
     finally:
         db.close()
-    stats.lines = len(rows)
-    scalars = _scalars(rows, stats)
-    yield from _finish(run, status[0] if status else None, scalar_records(scalars, fields), stats)
+    yield from _finish(run, status[0] if status else None, steps, stats)
+
+
+def _counted(rows: Iterable[Any], stats: ReadStats) -> Iterator[Any]:
+    for row in rows:
+        stats.lines += 1
+        yield row
 
 
 def _meta(run_dir: Path) -> dict[str, str]:
@@ -169,7 +174,7 @@ def follow_sqlite(path: Path, run: str, stats: ReadStats, fields: FieldMap,
         if rows:
             last_row = rows[-1][0]
             stats.lines += len(rows)
-        new = _scalars([row[1:] for row in rows], stats)
+        new = list(_scalars([row[1:] for row in rows], stats))
         yield from _count(steps.add(new), stats)
         ended = status[0] if status else None
         if ended in _STATUS:

@@ -87,22 +87,24 @@ def is_trainer_state(path: Path) -> bool:
 
 def read_csv_log(path: Path, stats: ReadStats, fields: FieldMap) -> Iterator[Record]:
     """Keras CSVLogger (one row per epoch) or Lightning CSVLogger (a row per log call)."""
-    try:
+    produced = 0
+    try:  # rows streamed (a list of dicts cost ~25x the file's size)
         with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
+            stats.lines = 1
+            keras_style = None
+            for index, row in enumerate(csv.DictReader(fh)):
+                stats.lines += 1
+                if keras_style is None:
+                    keras_style = "step" not in row and "epoch" in row
+                if keras_style:  # one row per epoch: the epoch is the step
+                    row = {**row, "step": row.get("epoch")}
+                rec = _to_record(row, index, stats, fields)
+                if rec is None:
+                    continue
+                produced += 1
+                yield rec
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise BabysitError(f"cannot read {path} as a CSV log: {exc}") from None
-    stats.lines = len(rows) + 1
-    keras_style = bool(rows) and "step" not in rows[0] and "epoch" in rows[0]
-    produced = 0
-    for index, row in enumerate(rows):
-        if keras_style:  # one row per epoch: the epoch is the step
-            row = {**row, "step": row.get("epoch")}
-        rec = _to_record(row, index, stats, fields)
-        if rec is None:
-            continue
-        produced += 1
-        yield rec
     if not produced:
         raise BabysitError(f"{path}: no column babysit can use (expected one of "
                            f"{', '.join(ALIASES['loss'] + ALIASES['val_loss'])})")
