@@ -67,7 +67,8 @@ def main() -> None:
     sets = [Path(a) for a in sys.argv[1:]] or \
         sorted(p.parent for p in SHARED.glob("*/labels.json")) + \
         sorted(p.parent for p in SHARED.glob("*/*/labels.json"))
-    print("| set | runs | labels hold | faults found | wrong headline | unreadable |\n|---|---|---|---|---|---|")
+    print("| set | runs | labels hold | faults found | wrong headline | unreadable |")
+    print("|---|---|---|---|---|---|")
     totals: dict[str, Counter] = {"tp": Counter(), "fp": Counter()}
     failures = []
     for set_dir in sets:
