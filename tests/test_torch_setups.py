@@ -273,3 +273,36 @@ def test_a_very_deep_model_is_watched_at_64_layers_spread_through_depth(tmp_path
     named = Monitor(model, None, layers=[str(i) for i in range(0, 600, 2)])
     named.close()
     assert len(named.layers) == 300  # layers named explicitly are all watched
+
+
+def test_the_lightning_callback_keeps_the_log_when_no_watched_layer_has_a_gradient(tmp_path: Path) -> None:
+    """Issue 22: through the Lightning callback too, every watched layer frozen switched the
+    Monitor off and the run's log was lost."""
+    pl = pytest.importorskip("pytorch_lightning")
+    from babysit.integrations.lightning import BabysitCallback
+
+    class Frozen(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = mlp().requires_grad_(False)
+            self.shift = torch.nn.Parameter(torch.zeros(10))  # the only thing that trains
+
+        def training_step(self, batch: Any, _: int) -> Any:
+            return torch.nn.functional.cross_entropy(self.net(batch[0]) + self.shift, batch[1])
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.SGD([self.shift], 0.1)
+
+    xt, yt, _, _ = digits()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(xt, yt), batch_size=64)
+    babysit = BabysitCallback(log=tmp_path / "frozen.jsonl", num_classes=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # "switched off" would be one
+        trainer = pl.Trainer(max_epochs=1, callbacks=[babysit], logger=False, accelerator="cpu",
+                             enable_checkpointing=False, enable_progress_bar=False,
+                             enable_model_summary=False)
+        trainer.fit(Frozen(), loader)
+    recs = records(tmp_path / "frozen.jsonl")
+    assert babysit.monitor is not None and babysit.monitor.enabled
+    assert len([r for r in recs if r["type"] == "step" and "loss" in r]) == trainer.global_step == 22
+    assert recs[-1]["status"] == "completed"
