@@ -260,3 +260,35 @@ def test_watch_shows_a_gzipped_log_whole_instead_of_waiting(tmp_path: Path) -> N
     proc = subprocess.run([sys.executable, "-m", "babysit", "watch", str(log), "--no-live"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "loss-nan" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_following_a_log_that_is_deleted_says_so_and_a_very_long_line_counts_once(tmp_path: Path) -> None:
+    """Issue 22 minors: `watch` was silent when its log was deleted and never came back, and a
+    200 MB line counted as 12 malformed lines."""
+    from babysit.dashboard.follow import MAX_LINE_BYTES, follow_records
+    from babysit.diagnostics.readers.common import ReadStats
+    from tests.waiting import wait_until
+
+    log = tmp_path / "run.jsonl"
+    log.write_text(json.dumps({"type": "header"}) + "\n" + "".join(
+        json.dumps({"step": i, "loss": 1.0}) + "\n" for i in range(5)))
+    seen: list[dict] = []
+    missing: list[int] = []
+    replaced: list[int] = []
+    follower = threading.Thread(target=lambda: seen.extend(follow_records(
+        log, poll=0.01, on_missing=lambda: missing.append(1), on_replaced=lambda: replaced.append(1))),
+        daemon=True)
+    follower.start()
+    wait_until(lambda: len(seen) == 6, "the first run's records")
+    log.unlink()
+    wait_until(lambda: missing == [1], "the deletion to be said")
+    with log.open("wb") as fh:  # a new run at the same path, with one line 2.5x the limit
+        fh.write(json.dumps({"type": "header"}).encode() + b"\n")
+        fh.write(b'{"loss": "' + b"x" * int(2.5 * MAX_LINE_BYTES) + b'"}\n')
+        fh.write(json.dumps({"type": "summary", "status": "completed"}).encode() + b"\n")
+    follower.join(timeout=60)
+    assert not follower.is_alive() and replaced == [1] and missing == [1]
+    assert seen[-1]["type"] == "summary"
+    stats = ReadStats()
+    list(follow_records(log, stats, poll=0.01))
+    assert stats.malformed == 1 and stats.long_lines == 1

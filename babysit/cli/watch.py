@@ -86,11 +86,19 @@ def watch(
         if not use_live:
             console.print(f"{log} was replaced: following the new run", soft_wrap=True)
 
+    def deleted() -> None:  # said, not waited on in silence: the run may never come back
+        if use_live:
+            state.emit({"type": "summary", "status": "log deleted (waiting for it)"})
+        else:
+            console.print(f"{log} was deleted: waiting for a new run there (Ctrl-C to stop)",
+                          soft_wrap=True)
+
     def watch_records() -> None:
         if chosen.format == "jsonl" and is_gzip(log):  # a .gz is written once: shown whole
             records = chosen.read(stats, None)
         elif chosen.format == "jsonl":
-            records = follow_records(log, stats, until_summary=not follow, on_replaced=replaced)
+            records = follow_records(log, stats, until_summary=not follow, on_replaced=replaced,
+                                     on_missing=deleted)
         elif chosen.follow is not None:  # TensorBoard, MLflow: polled as the run writes them
             records = chosen.follow(stats, POLL_SECONDS)
         else:  # a CSV or trainer_state.json is rewritten whole: show it as it is now

@@ -36,35 +36,39 @@ def wait_for(path: Path, poll: float = POLL_SECONDS) -> None:
 
 def follow_records(path: Path, stats: ReadStats | None = None, until_summary: bool = True,
                    poll: float = POLL_SECONDS,
-                   on_replaced: Callable[[], None] | None = None) -> Iterator[Record]:
+                   on_replaced: Callable[[], None] | None = None,
+                   on_missing: Callable[[], None] | None = None) -> Iterator[Record]:
     """Yield records as lines are completed, across replacements of the file.
 
     Ends after a summary record when `until_summary`, otherwise runs until interrupted.
     `on_replaced()` is called when the log was replaced or truncated, before the new run's
-    first record.
+    first record; `on_missing()` once each time the log is deleted (following goes on, for a
+    new file at that path).
     """
     check_readable(path)
     stats = stats if stats is not None else ReadStats()
     if is_stream(path):
         yield from read_records(path, stats)
         return
-    while (yield from _follow_file(path, stats, until_summary, poll)):
+    while (yield from _follow_file(path, stats, until_summary, poll, on_missing)):
         if on_replaced is not None:
             on_replaced()
 
 
-def _replaced(path: Path, inode: int, position: int) -> bool:
-    """True when `path` now names another file, or its file shrank below what was read."""
+def _replaced(path: Path, inode: int, position: int) -> bool | None:
+    """True when `path` now names another file, or its file shrank below what was read; None
+    when nothing is there (deleted, or between a rotation's move and the new file)."""
     try:
         st = os.stat(path)
-    except FileNotFoundError:  # between a rotation's move and the new file: keep waiting
-        return False
+    except FileNotFoundError:
+        return None
     return st.st_ino != inode or st.st_size < position
 
 
-def _follow_file(path: Path, stats: ReadStats, until_summary: bool,
-                 poll: float) -> Iterator[Record]:
+def _follow_file(path: Path, stats: ReadStats, until_summary: bool, poll: float,
+                 on_missing: Callable[[], None] | None = None) -> Iterator[Record]:
     """Follow one file; return True if it was replaced, False after its summary."""
+    gone = False  # the path named nothing at the last poll
     pending = b""
     skipping = False  # inside a line longer than MAX_LINE_BYTES: dropped up to its newline
     steps = 0
@@ -73,12 +77,19 @@ def _follow_file(path: Path, stats: ReadStats, until_summary: bool,
         while True:
             chunk = fh.read(1 << 16)
             if not chunk:
-                if _replaced(path, inode, fh.tell()):
+                replaced = _replaced(path, inode, fh.tell())
+                if replaced:
                     return True
+                if replaced is None and not gone and on_missing is not None:
+                    on_missing()  # said once; following goes on if a new file comes
+                gone = replaced is None
                 time.sleep(poll)
                 continue
             *lines, pending = (pending + chunk).split(b"\n")
-            if skipping and lines:
+            if skipping:  # inside an overlong line: counted once, dropped up to its newline
+                if not lines:
+                    pending = b""
+                    continue
                 lines[0], skipping = b"", False
             if len(pending) > MAX_LINE_BYTES:
                 stats.lines += 1
