@@ -13,6 +13,9 @@ from typing import Any
 
 import torch
 
+from babysit.torch.layers import Watched
+from babysit.torch.stats import activation_values
+
 Factory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
 DEFAULT_LR = 1e-3  # Adam's usual start, when the user gives no optimizer
 
@@ -203,3 +206,23 @@ def infer_classes(outputs: torch.Tensor, y: torch.Tensor, given: int | None) -> 
     if outputs.dim() == 2 and outputs.shape[1] >= 2 and y.dim() == 1:
         return int(outputs.shape[1])
     return None
+
+
+def hidden_activations(model: torch.nn.Module, x: Inputs, layers: list[Watched]) -> dict[str, torch.Tensor]:
+    """Each layer's activations on x (float32), from one forward pass without gradients."""
+    outputs: dict[str, torch.Tensor] = {}
+    handles = [(w.act_module or w.module).register_forward_hook(
+        lambda _m, _i, out, name=w.name: outputs.setdefault(name, out.detach())) for w in layers]
+    try:
+        with torch.no_grad():
+            x(model)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {w.name: activation_values(w, outputs[w.name]).float() for w in layers if w.name in outputs}
+
+
+def dead_fraction_of(layer: Watched, acts: torch.Tensor) -> float:
+    """The fraction of a ReLU layer's units (channels for Conv) that are 0 for every example."""
+    dims = [d for d in range(acts.dim()) if d != (layer.channels_dim % acts.dim())]
+    return float(((acts.amax(dim=dims) if dims else acts) <= 0).float().mean())

@@ -18,8 +18,7 @@ from babysit.sanity.checks import (
 )
 from babysit.torch.layers import find_layers
 from babysit.torch.sanity.report import FAIL, PASS, SKIP, WARN, Check
-from babysit.torch.sanity.setup import Setup
-from babysit.torch.stats import activation_values
+from babysit.torch.sanity.setup import Setup, dead_fraction_of, hidden_activations
 
 BATCH = 256  # examples for the one-pass checks
 # A loss this far below log C, with accuracy above chance, is a model that already knows the
@@ -218,18 +217,12 @@ def check_init_scale(s: Setup) -> Check:
     hidden = [w for w in layers if w.activation is not None]
     if not hidden:
         return Check("init scale", SKIP, "no hidden Linear/Conv layer to look at")
-    outputs: dict[str, torch.Tensor] = {}
-    handles = [(w.act_module or w.module).register_forward_hook(
-        lambda _m, _i, out, name=w.name: outputs.setdefault(name, out.detach())) for w in hidden]
-    with torch.no_grad():
-        s.x[:BATCH](model)
-    for h in handles:
-        h.remove()
+    outputs = hidden_activations(model, s.x[:BATCH], hidden)
     stds: dict[str, float] = {}
     for w in hidden:
         if w.name not in outputs:
             continue
-        acts = activation_values(w, outputs[w.name]).float()
+        acts = outputs[w.name]
         stds[w.name] = float(acts.std())
         if not bool(w.weight.detach().any()):
             return Check("init scale", FAIL, f"layer {w.name}'s weights are all zero: its units "
@@ -243,8 +236,7 @@ def check_init_scale(s: Setup) -> Check:
                              f"{w.activation} units saturated at init", "The init is too large: "
                              f"{init_advice(w.activation)}.", {"act_std": stds})
         if w.activation == "relu":
-            dims = [d for d in range(acts.dim()) if d != (w.channels_dim % acts.dim())]
-            dead = float(((acts.amax(dim=dims) if dims else acts) <= 0).float().mean())
+            dead = dead_fraction_of(w, acts)
             if dead > MAX_DEAD:
                 return Check("init scale", WARN, f"layer {w.name}: {100 * dead:.0f}% of its ReLUs "
                              "dead at init", f"Check the biases (not negative) and use "

@@ -21,7 +21,7 @@ from babysit.sanity.checks import (
 )
 from babysit.torch.layers import find_layers
 from babysit.torch.sanity.report import FAIL, PASS, SKIP, WARN, Check
-from babysit.torch.sanity.setup import Inputs, Setup
+from babysit.torch.sanity.setup import Inputs, Setup, dead_fraction_of, hidden_activations
 from babysit.torch.sanity.static_checks import MAX_DEAD, probabilities
 
 OVERFIT_STEPS = 300  # full-batch steps to memorize 20 examples (Adam at 1e-3 needs ~100-200)
@@ -96,21 +96,9 @@ def check_lr_probe(s: Setup, probe: Probe) -> Check:
 
 def dead_fraction(model: torch.nn.Module, x: Inputs) -> float:
     """The largest fraction of ReLU units that output 0 for every example of x."""
-    outputs: dict[str, torch.Tensor] = {}
     relus = [w for w in find_layers(model) if w.activation == "relu"]
-    handles = [(w.act_module or w.module).register_forward_hook(
-        lambda _m, _i, out, n=w.name: outputs.setdefault(n, out.detach())) for w in relus]
-    with torch.no_grad():
-        x(model)
-    for h in handles:
-        h.remove()
-    worst = 0.0
-    for w in relus:
-        out = outputs.get(w.name)
-        if out is not None:
-            dims = [d for d in range(out.dim()) if d != (w.channels_dim % out.dim())]
-            worst = max(worst, float(((out.amax(dim=dims) if dims else out) <= 0).float().mean()))
-    return worst
+    acts = hidden_activations(model, x, relus)
+    return max((dead_fraction_of(w, acts[w.name]) for w in relus if w.name in acts), default=0.0)
 
 
 def check_overfit(s: Setup, probe: Probe) -> tuple[Check, bool]:
