@@ -63,6 +63,9 @@ def main() -> None:
                           eval_dataset=Digits(x[1400:], y[1400:]), compute_metrics=accuracy,
                           callbacks=[babysit])
         trainer.train()
+    if torch.distributed.is_initialized():  # launched with torchrun: leave the group cleanly
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     for finding in babysit.monitor.findings if babysit.monitor else []:
         print(f"{finding['severity']}: {finding['rule']}: {finding['message']}")
     print(f"log: {args.log}")

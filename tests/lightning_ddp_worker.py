@@ -61,6 +61,9 @@ def main() -> None:
              "should_stop": monitor.should_stop, "findings": [f["rule"] for f in monitor.findings],
              "nan_origin": monitor.nan_origin}
     Path(f"{log}.rank{trainer.global_rank}.json").write_text(json.dumps(state))
+    if torch.distributed.is_initialized():  # no rank exits while another still uses the group:
+        torch.distributed.barrier()  # gloo aborts ("terminate called without an active
+        torch.distributed.destroy_process_group()  # exception") when torn down mid-use
 
 
 if __name__ == "__main__":
