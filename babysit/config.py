@@ -51,6 +51,8 @@ class Config:
     # monitoring
     stats_every: int = 10  # per-layer statistics every k iterations (and always at step 0)
     eval_samples: int = 1000  # training examples used for the per-epoch train accuracy
+    # speed
+    threads: int | None = None  # BLAS threads; None: babysit/training/threads.py decides
 
     def net_spec(self, input_dim: int, num_classes: int, input_scale: float = 1.0) -> NetSpec:
         """The architecture part of the config, for a given input width, class count and
@@ -121,6 +123,8 @@ class Config:
                                f">= 0 (a negative rate makes the learning rate grow), got {self.lr_decay}")
         if self.maxout_pieces < 2:
             raise BabysitError(f"--maxout-pieces must be at least 2, got {self.maxout_pieces}")
+        if self.threads is not None and not 1 <= self.threads <= 4096:
+            raise BabysitError(f"--threads must be between 1 and 4096, got {short_int(self.threads)}")
         if self.subset is not None and self.subset < 1:
             raise BabysitError(f"--subset must be at least 1, got {self.subset}")
         return self

@@ -27,6 +27,7 @@ def gradcheck(
     from babysit.api import prepare_data
     from babysit.nn import MLP
     from babysit.nn.gradcheck import check_net
+    from babysit.training.threads import BlasThreads, step_mflop
 
     if examples < 1 or max_entries < 1:
         raise BabysitError(f"--examples and --max-entries must be at least 1, got {examples} "
@@ -41,8 +42,9 @@ def gradcheck(
     idx = rng.choice(len(data.X_train), size=min(examples, len(data.X_train)), replace=False)
     spec = config.net_spec(data.num_features, data.num_classes, data.input_scale)
     net = MLP(spec, rng, rows=len(idx))
-    results = check_net(net, data.X_train[idx], data.y_train[idx], dropout_seed=config.seed,
-                        max_entries=max_entries, rng=rng)
+    with BlasThreads(step_mflop(spec, len(idx)), config.threads):
+        results = check_net(net, data.X_train[idx], data.y_train[idx], dropout_seed=config.seed,
+                            max_entries=max_entries, rng=rng)
     ok = True
     typer.echo(f"{'param':<8} {'shape':<12} {'checked':>8} {'at kink':>8} {'max rel err':>12}")
     for name, (err, checked, skipped) in results.items():

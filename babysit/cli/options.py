@@ -18,7 +18,7 @@ from babysit.config import Config, parse_hidden
 from babysit.names import ACTIVATIONS, DTYPES, INITS, LOSSES, OPTIMIZERS, PREPROCESS, SCHEDULES
 
 DEFAULTS = Config()
-DATA, MODEL, OPTIM = "Data", "Model", "Optimization"
+DATA, MODEL, OPTIM, SPEED = "Data", "Model", "Optimization", "Speed"
 
 
 def _choice(values: Any) -> Any:
@@ -56,6 +56,9 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
     "dtype": (_choice(DTYPES), "Floating-point precision", OPTIM),
     "seed": (int, "Seed for data split, init, shuffling and dropout", OPTIM),
     "stats_every": (int, "Per-layer statistics every k iterations (always at step 0)", OPTIM),
+    "threads": (int | None, "BLAS threads for training. Unset: one for small nets, else the "
+                            "faster of one and all cores, measured as it trains; OMP_NUM_THREADS "
+                            "and kin, when set, are obeyed", SPEED),
 }
 
 _CONFIG_FIELDS = {f.name for f in fields(Config)}

@@ -23,6 +23,7 @@ from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.nn import MLP
 from babysit.nn.gradcheck import check_net
 from babysit.training import MemorySink, Trainer
+from babysit.training.threads import BlasThreads, step_mflop
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 
@@ -421,6 +422,13 @@ CHECKS: tuple[tuple[str, Callable[..., CheckResult]], ...] = (
 def run_checks(config: Config, data: Dataset,
                on_result: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
     """Run every check in order; on_result is called as each one finishes."""
+    spec = config.net_spec(data.num_features, data.num_classes, data.input_scale)
+    with BlasThreads(step_mflop(spec, config.batch_size), config.threads):
+        return _run_checks(config, data, on_result)
+
+
+def _run_checks(config: Config, data: Dataset,
+                on_result: Callable[[CheckResult], None] | None) -> list[CheckResult]:
     results: list[CheckResult] = []
     for _, check in CHECKS:
         if check is check_overfit:

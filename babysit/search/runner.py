@@ -102,7 +102,10 @@ class LocalRunner:
     def _start(self) -> ProcessPoolExecutor:
         saved = {k: os.environ.get(k) for k in _BLAS_ENV}
         # Spawned workers read these when they import numpy: set them only around the spawn.
-        os.environ.update({k: str(self.threads) for k in _BLAS_ENV})
+        # A single worker gets the cores, and the trainer's thread policy decides how many to
+        # use (babysit/training/threads.py); set, these variables would fix the count instead.
+        if self.workers > 1:
+            os.environ.update({k: str(self.threads) for k in _BLAS_ENV})
         try:
             return ProcessPoolExecutor(self.workers, mp_context=self._context,
                                        initializer=_init_worker, initargs=(self.shared, self._stop))

@@ -23,6 +23,7 @@ from babysit.nn.schedules import learning_rate
 from babysit.training.records import header_record, summary_record
 from babysit.training.sinks import Record, Sink
 from babysit.training.stats import layer_stats
+from babysit.training.threads import BlasThreads, step_mflop
 
 COMPLETED, DIVERGED, INTERRUPTED, STOPPED, CRASHED = (
     "completed", "diverged", "interrupted", "stopped", "crashed")
@@ -55,6 +56,7 @@ class Trainer:
         rows = min(max(config.batch_size, EVAL_ROWS), max(n, len(self.X_val)))
         spec = config.net_spec(dataset.num_features, dataset.num_classes, dataset.input_scale)
         self.net = MLP(spec, init_rng, rows)
+        self.threads = BlasThreads(step_mflop(spec, config.batch_size), config.threads)
         self.update = OPTIMIZERS[config.optimizer]
         self.opt_state: dict[str, dict[str, Any]] = {name: {} for name in self.net.params}
         self.eval_idx = np.sort(eval_rng.permutation(n)[: config.eval_samples])
@@ -115,7 +117,14 @@ class Trainer:
                 "val_loss": val_loss, "val_acc": val_acc}
 
     def run(self) -> Record:
-        """Train for config.epochs (or until diverged / stopped); return the summary record."""
+        """Train for config.epochs (or until diverged / stopped); return the summary record.
+
+        BLAS threads follow babysit/training/threads.py during the run and are restored after.
+        """
+        with self.threads:
+            return self._run()
+
+    def _run(self) -> Record:
         cfg = self.config
         started = time.perf_counter()
         self._stop = None
@@ -148,7 +157,9 @@ class Trainer:
             idx = order[it * bs : (it + 1) * bs]
             lr = learning_rate(cfg.lr_schedule, cfg.lr, self.step / self.iters_per_epoch,
                                cfg.lr_decay, cfg.lr_step)
+            began = time.perf_counter()
             rec = self._train_step(self.X[idx], self.y[idx], epoch, lr)
+            self.threads.observe(time.perf_counter() - began)
             diverged = not math.isfinite(rec["loss"])
             if not diverged and it == self.iters_per_epoch - 1:
                 rec.update(self._evaluate())
