@@ -11,6 +11,13 @@ drifts of a shared machine hit all of them alike. Reported: the median ms per st
   - babysit's Trainer loop (plus batching, records, per-layer statistics every 10 steps, a
     JSONL log),
   - PyTorch (forward, cross-entropy, backward, Adam step, loss.item()).
+A second pair of rows times what a user runs: 5 epochs of `babysit train --data digits
+--hidden 200,200` (batch 32, 225 steps; Trainer.run with babysit's own thread policy) against
+the same net, batch and Adam in PyTorch (its default threads), wall time of the loop.
+With --load every row is measured again while a busy loop and another BLAS-heavy process
+(numpy products of 400x400 matrices on every core) run, as on a laptop that is doing other
+work: reported are the median and the worst round, and the worst loaded round over the quiet
+median.
 PyTorch is optional: `pip install -e '.[bench]'` (torch==2.13.0 installs offline here).
 """
 
@@ -31,7 +38,8 @@ import numpy as np
 
 SIZES = (784, 512, 512, 10)
 BATCH = 256
-KINDS = ("gemm", "babysit", "trainer", "torch")
+KINDS = ("gemm", "babysit", "trainer", "torch", "digits", "digits-torch")
+DIGITS_EPOCHS, DIGITS_HIDDEN, DIGITS_BATCH = 5, (200, 200), 32
 
 
 def _median_step(step, steps: int, warmup: int = 5) -> float:  # type: ignore[no-untyped-def]
@@ -141,14 +149,97 @@ def torch(steps: int, threads: int) -> float | None:
     return _median_step(step, steps)
 
 
+def digits() -> float:
+    """Seconds for 5 epochs of `babysit train --data digits --hidden 200,200`, as a user gets."""
+    from babysit.api import prepare_data
+    from babysit.config import Config
+    from babysit.training import Trainer
+
+    config = Config(data="digits", hidden=DIGITS_HIDDEN, epochs=DIGITS_EPOCHS,
+                    batch_size=DIGITS_BATCH)
+    trainer = Trainer(config, prepare_data(config), [])
+    started = time.perf_counter()
+    trainer.run()
+    return time.perf_counter() - started
+
+
+def digits_torch() -> float | None:
+    """The same net, data, batch, epochs and Adam in PyTorch with its default threads."""
+    try:
+        import torch as th
+    except ImportError:
+        return None
+    from babysit.api import prepare_data
+    from babysit.config import Config
+
+    data = prepare_data(Config(data="digits"))
+    x, y = th.tensor(data.X_train, dtype=th.float64), th.tensor(data.y_train)
+    th.manual_seed(0)
+    sizes = (x.shape[1], *DIGITS_HIDDEN)
+    layers: list[th.nn.Module] = []
+    for a, b in pairwise(sizes):
+        layers += [th.nn.Linear(a, b), th.nn.ReLU()]
+    model = th.nn.Sequential(*layers, th.nn.Linear(sizes[-1], data.num_classes)).double()
+    opt = th.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-4)
+    loss_fn = th.nn.CrossEntropyLoss()
+    started = time.perf_counter()
+    for _ in range(DIGITS_EPOCHS):
+        for idx in th.randperm(len(x)).split(DIGITS_BATCH):
+            opt.zero_grad()
+            loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            loss.item()
+    return time.perf_counter() - started
+
+
 def measure(kind: str, steps: int, threads: int) -> float | None:
-    """Seconds per step for one kind, in this process, with BLAS limited to `threads`."""
+    """Seconds per step (per run for the digits kinds) for one kind, in this process; BLAS is
+    limited to `threads` for the step kinds, left to each library for the digits kinds."""
     from threadpoolctl import threadpool_limits
 
+    if kind == "digits":
+        return digits()
+    if kind == "digits-torch":
+        return digits_torch()
     with threadpool_limits(threads, user_api="blas"):
         if kind == "torch":
             return torch(steps, threads)
         return {"gemm": gemm, "babysit": babysit, "trainer": trainer}[kind](steps)
+
+
+LOAD = ("while True: pass",
+        "import numpy as np\na = np.random.rand(400, 400)\nwhile True: a @ a")
+LABELS = {"gemm": "matrix products only (the floor)", "babysit": "babysit bare step",
+          "trainer": "babysit Trainer loop (stats every 10, JSONL log)",
+          "torch": "PyTorch 784-512-512-10 Adam",
+          "digits": "babysit train --data digits --hidden 200,200, 5 epochs (whole run)",
+          "digits-torch": "PyTorch, same net, data, batch and epochs (whole run)"}
+
+
+def rounds(args: argparse.Namespace) -> dict[str, list[float]]:
+    """Seconds per step (or run) of every kind, one process each, alternating for the rounds."""
+    results: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    for _ in range(args.rounds):
+        for kind in KINDS:
+            out = subprocess.run([sys.executable, __file__, "--one", kind, "--steps",
+                                  str(args.steps), "--threads", str(args.threads)],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            if out != "none":
+                results[kind].append(float(out))
+    return {kind: v for kind, v in results.items() if v}
+
+
+def loaded_rounds(args: argparse.Namespace) -> dict[str, list[float]]:
+    """rounds() while a busy loop and a BLAS-heavy process (all cores) compete for the CPU."""
+    load = [subprocess.Popen([sys.executable, "-c", code]) for code in LOAD]
+    try:
+        time.sleep(1.0)  # let them start
+        return rounds(args)
+    finally:
+        for proc in load:
+            proc.kill()
+            proc.wait()
 
 
 def main() -> None:
@@ -157,6 +248,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--load", action="store_true", help="measure again under load")
     parser.add_argument("--one", choices=KINDS, help=argparse.SUPPRESS)  # a child's job
     args = parser.parse_args()
     if args.one:
@@ -169,25 +261,27 @@ def main() -> None:
             for i in threadpool_info() if i["user_api"] == "blas"]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, numpy {np.__version__}, BLAS {'; '.join(blas)}, "
-          f"threads {args.threads}, {args.rounds} rounds of one process per measurement")
-    results: dict[str, list[float]] = {kind: [] for kind in KINDS}
-    for _ in range(args.rounds):
-        for kind in KINDS:
-            out = subprocess.run([sys.executable, __file__, "--one", kind, "--steps",
-                                  str(args.steps), "--threads", str(args.threads)],
-                                 capture_output=True, text=True, check=True).stdout.strip()
-            if out != "none":
-                results[kind].append(float(out))
-    med = {kind: statistics.median(v) for kind, v in results.items() if v}
-    ref = med.get("torch")
-    labels = {"gemm": "matrix products only (the floor)", "babysit": "babysit bare step",
-              "trainer": "babysit Trainer loop (stats every 10, JSONL log)",
-              "torch": "PyTorch 784-512-512-10 Adam"}
-    print("\n| what | ms/step (median) | range over rounds | vs PyTorch |\n|---|---|---|---|")
+          f"threads {args.threads} (step rows), {args.rounds} rounds of one process per "
+          "measurement")
+    quiet = rounds(args)
+    loaded = loaded_rounds(args) if args.load else {}
+    med = {kind: statistics.median(v) for kind, v in quiet.items()}
+    print("\nms per step (per run for the digits rows); vs PyTorch: the same work in PyTorch")
+    head = "| what | quiet median | quiet range | vs PyTorch |"
+    if loaded:
+        head += " loaded median | loaded worst | worst / quiet median |"
+    print(head)
+    print("|---" * (head.count("|") - 1) + "|")
     for kind, t in med.items():
-        spread = f"{1e3 * min(results[kind]):.2f}-{1e3 * max(results[kind]):.2f}"
-        print(f"| {labels[kind]} | {1e3 * t:.2f} | {spread} | {f'{t / ref:.2f}' if ref else '-'} |")
-    print(f"\nshare of babysit's bare step in matrix products: {100 * med['gemm'] / med['babysit']:.0f}%")
+        ref = med.get("digits-torch" if kind.startswith("digits") else "torch")
+        row = (f"| {LABELS[kind]} | {1e3 * t:.2f} | {1e3 * min(quiet[kind]):.2f}-"
+               f"{1e3 * max(quiet[kind]):.2f} | {f'{t / ref:.2f}' if ref else '-'} |")
+        if kind in loaded:
+            worst = max(loaded[kind])
+            row += (f" {1e3 * statistics.median(loaded[kind]):.2f} | {1e3 * worst:.2f} | "
+                    f"{worst / t:.1f}x |")
+        print(row)
+    print(f"\nbabysit's bare step / its matrix products: {med['babysit'] / med['gemm']:.2f}x")
 
 
 if __name__ == "__main__":
