@@ -87,22 +87,24 @@ def rmsprop(w: Array, dw: Array, state: State, lr: float) -> None:
 
 
 def adam(w: Array, dw: Array, state: State, lr: float) -> None:
-    """Momentum on the gradient plus RMSProp scaling, both bias-corrected for early steps:
-    w -= lr * m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
+    """Momentum on the gradient plus RMSProp scaling, both bias-corrected for early steps.
 
-    Stored rescaled, M = m / (1 - b1) and V = v / (1 - b2), so each moment update is a
-    multiply and an add (M = b1 M + dw) and the whole step is 10 passes over the weights
-    instead of 13; the constants fold into two scalars.
+    The moments are stored rescaled, M = m / (1 - b1) and V = v / (1 - b2), so that each
+    moment update is a multiply and an add and the step's constants fold into two scalars:
+    10 passes over the weights instead of 13. Each line says which formula it computes.
     """
     mm, vv = _buffer(state, "M", w), _buffer(state, "V", w)
     s = _buffer(state, "scratch", w, zero=False)
     t = state["t"] = state.get("t", 0) + 1
+    # m = b1 m + (1 - b1) dw
     mm *= BETA1
     mm += dw
+    # v = b2 v + (1 - b2) dw^2
     np.multiply(dw, dw, out=s)
     vv *= BETA2
     vv += s
-    # sqrt(v_hat) + eps = c (sqrt(V) + eps / c) with c = sqrt((1 - b2) / (1 - b2^t))
+    # w -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t);
+    # sqrt(v_hat) + eps = c (sqrt(V) + eps / c), where c = sqrt((1 - b2) / (1 - b2^t))
     c = float(np.sqrt((1.0 - BETA2) / (1.0 - BETA2**t)))
     np.sqrt(vv, out=s)
     s += EPS / c
