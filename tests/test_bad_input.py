@@ -155,3 +155,26 @@ def test_npz_that_is_not_a_zip_is_not_called_pickled(tmp_path: Path) -> None:
     np.savez(tmp_path / "ok.npz", X_train=np.zeros((4, 2)), y_train=np.array([0, 1, 0, 1]))
     assert runner.invoke(app, ["train", *FAST, "--data", str(tmp_path / "ok.npz"), "--no-live",
                                "--log", str(tmp_path / "r.jsonl")]).exit_code == 0
+
+
+def test_a_flood_of_blank_lines_is_not_read_to_the_end(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # 2 GiB of newlines (2 MB gzipped) took ~50 minutes; reading stops after MAX_BLANK_RUN of
+    # them in a row (scaled down here) and says so.
+    from babysit.diagnostics.readers import jsonl, notes, tables
+
+    for module in (jsonl, notes, tables):
+        monkeypatch.setattr(module, "MAX_BLANK_RUN", 1000)
+    record = b'{"step": %d, "loss": 2.0}\n'
+    flood = tmp_path / "flood.jsonl.gz"
+    flood.write_bytes(gzip.compress(b"".join(record % i for i in range(20)) + b"\n" * 1000
+                                    + record % 20))
+    result = CliRunner().invoke(app, ["diagnose", str(flood)])
+    assert "stopped reading at line 1,020, after 1,000 blank lines in a row" in result.output
+    only_blank = tmp_path / "blank.jsonl.gz"
+    only_blank.write_bytes(gzip.compress(b"\n" * 1000 + record % 0))
+    result = CliRunner().invoke(app, ["diagnose", str(only_blank)])
+    assert result.exit_code == 2 and "starts with 1,000 blank lines" in result.output
+    state = tmp_path / "trainer_state.json"
+    state.write_bytes(b"\n" * 1000 + b'{"log_history": []}\n')
+    assert not tables.is_trainer_state(state)

@@ -52,6 +52,7 @@ class ReadStats:
     bad_values: int = 0
     bad_value_examples: list[str] = field(default_factory=list)
     corrupt: str | None = None  # why reading stopped early (a damaged gzip stream)
+    blank_run_at: int = 0  # the line where reading stopped after too many blank lines
     run_header: bool = False  # a babysit header (with a run id): such a run ends with a summary
     summary: bool = False
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from babysit.diagnostics.readers.common import ReadStats
-from babysit.diagnostics.readers.jsonl import MAX_LINE_BYTES
+from babysit.diagnostics.readers.jsonl import MAX_BLANK_RUN, MAX_LINE_BYTES
 
 
 def read_notes(stats: ReadStats) -> list[str]:
@@ -20,11 +20,14 @@ def read_notes(stats: ReadStats) -> list[str]:
         more = ", ..." if stats.bad_values > len(stats.bad_value_examples) else ""
         notes.append(f"ignored {stats.bad_values} metric value(s) that are not numbers: "
                      f"{', '.join(stats.bad_value_examples)}{more}")
+    if stats.blank_run_at:
+        notes.append(f"stopped reading at line {stats.blank_run_at:,}, after {MAX_BLANK_RUN:,} "
+                     "blank lines in a row: the rest of the file was not read")
     if stats.corrupt:
         notes.append(f"stopped reading at {stats.corrupt}: the file is damaged, not just cut short")
     elif stats.truncated_last_line:
         notes.append("the last line is incomplete (a run still writing?) and was not read")
-    if stats.run_header and not stats.summary and not stats.corrupt:
+    if stats.run_header and not stats.summary and not stats.corrupt and not stats.blank_run_at:
         notes.append("the log ends without a summary record: the run was killed, crashed hard, "
                      "or is still running")
     if stats.non_monotonic_steps:

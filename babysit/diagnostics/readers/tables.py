@@ -12,7 +12,7 @@ from typing import Any
 
 from babysit.diagnostics.readers.common import ReadStats, Record, Run, is_finite, number
 from babysit.diagnostics.readers.fields import ALIASES, FieldMap
-from babysit.diagnostics.readers.jsonl import parse_line
+from babysit.diagnostics.readers.jsonl import MAX_BLANK_RUN, parse_line
 from babysit.errors import BabysitError
 
 
@@ -72,10 +72,14 @@ def is_trainer_state(path: Path) -> bool:
     """
     with path.open("rb") as fh:
         first = b""
-        while not first.strip():
+        for _ in range(MAX_BLANK_RUN):
             first = fh.readline(1 << 20)
             if not first:
                 return False
+            if first.strip():
+                break
+        else:
+            return False  # a million blank lines: not a trainer_state.json
     text = first.strip()
     if text == b"{":
         return True
