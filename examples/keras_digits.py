@@ -34,7 +34,7 @@ def main() -> None:
     model.fit(x[:1400], y[:1400], batch_size=64, epochs=args.epochs, verbose=0,
               validation_data=(x[1400:], y[1400:]), callbacks=[babysit])
     for finding in babysit.monitor.findings if babysit.monitor else []:
-        print(f"{finding['severity']}: {finding['rule']}: {finding['message']}")
+        print(f"{finding.severity}: {finding.rule}: {finding.message}")
     print(f"log: {args.log}")
 
 

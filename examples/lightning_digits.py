@@ -56,7 +56,7 @@ def main() -> None:
                          enable_model_summary=False, accelerator="cpu")
     trainer.fit(Digits(args.lr), train, val)
     for finding in babysit.monitor.findings if babysit.monitor else []:
-        print(f"{finding['severity']}: {finding['rule']}: {finding['message']}")
+        print(f"{finding.severity}: {finding.rule}: {finding.message}")
     print(f"log: {args.log}")
 
 

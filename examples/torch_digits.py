@@ -55,7 +55,7 @@ def main() -> None:
             if monitor.should_stop:  # an error-level finding (stop_on="error")
                 break
     for finding in monitor.findings:
-        print(f"{finding['severity']}: {finding['rule']}: {finding['message']}")
+        print(f"{finding.severity}: {finding.rule}: {finding.message}")
     print(f"log: {args.log}")
 
 

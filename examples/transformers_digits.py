@@ -67,7 +67,7 @@ def main() -> None:
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
     for finding in babysit.monitor.findings if babysit.monitor else []:
-        print(f"{finding['severity']}: {finding['rule']}: {finding['message']}")
+        print(f"{finding.severity}: {finding.rule}: {finding.message}")
     print(f"log: {args.log}")
 
 

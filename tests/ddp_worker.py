@@ -90,7 +90,7 @@ def main() -> None:
         seconds = time.perf_counter() - start
     state = {"rank": rank, "steps": steps, "stopped_at": stopped_at, "seconds": seconds,
              "should_stop": monitor.should_stop, "enabled": monitor.enabled,
-             "nan_origin": monitor.nan_origin, "findings": [f["rule"] for f in monitor.findings]}
+             "nan_origin": monitor.nan_origin, "findings": [f.rule for f in monitor.findings]}
     Path(f"{log}.rank{rank}.json").write_text(json.dumps(state))
     dist.barrier()  # no rank tears the group down while another still uses it
     dist.destroy_process_group()

@@ -59,7 +59,7 @@ def main() -> None:
     monitor = babysit.monitor
     assert monitor is not None
     state = {"rank": trainer.global_rank, "global_step": trainer.global_step,
-             "should_stop": monitor.should_stop, "findings": [f["rule"] for f in monitor.findings],
+             "should_stop": monitor.should_stop, "findings": [f.rule for f in monitor.findings],
              "nan_origin": monitor.nan_origin}
     Path(f"{log}.rank{trainer.global_rank}.json").write_text(json.dumps(state))
     # Leave without tearing gloo down: its threads sometimes abort the exiting interpreter

@@ -74,7 +74,7 @@ def records(log: Path) -> list[dict[str, Any]]:
 
 
 def rules(monitor: Monitor, severe: bool = True) -> set[str]:
-    return {f["rule"] for f in monitor.findings if not severe or f["severity"] in SEVERE}
+    return {f.rule for f in monitor.findings if not severe or f.severity in SEVERE}
 
 
 def test_a_healthy_run_writes_babysits_log_and_no_warning(tmp_path: Path) -> None:
@@ -100,7 +100,8 @@ def test_a_healthy_run_writes_babysits_log_and_no_warning(tmp_path: Path) -> Non
 
     from babysit.cli.app import app
     result = CliRunner().invoke(app, ["diagnose", str(tmp_path / "run.jsonl"), "--json"])
-    assert result.exit_code == 0 and json.loads(result.stdout)["findings"] == monitor.findings
+    assert result.exit_code == 0 and json.loads(result.stdout)["findings"] == [
+        f.to_dict() for f in monitor.findings]
 
 
 @pytest.mark.parametrize("name,build,expect", [
@@ -116,7 +117,7 @@ def test_faulty_runs_are_named(tmp_path: Path, name: str, build: Any, expect: se
     model, opt = build()
     monitor = train(model, opt, tmp_path / "run.jsonl", epochs=8)
     assert rules(monitor) & expect, monitor.findings
-    assert monitor.findings[0]["rule"] in expect | {"update-ratio-low"}, monitor.findings
+    assert monitor.findings[0].rule in expect | {"update-ratio-low"}, monitor.findings
 
 
 def test_stop_on_error_sets_should_stop_or_raises(tmp_path: Path) -> None:
@@ -217,8 +218,8 @@ def test_nan_origin_names_a_gradient_that_went_non_finite_before_the_loss(tmp_pa
     first_nan = next(r for r in recs if r.get("loss") == "NaN")
     assert first_nan["step"] == 6  # step 5's loss was finite; its update made fc1 NaN
     assert monitor.nan_origin == first_nan["nan_origin"] == "gradients of fc1 at step 5 (the loss was still finite)"
-    nan = next(f for f in monitor.findings if f["rule"] == "loss-nan")
-    assert "origin: gradients of fc1 at step 5" in nan["message"]
+    nan = next(f for f in monitor.findings if f.rule == "loss-nan")
+    assert "origin: gradients of fc1 at step 5" in nan.message
 
 
 def test_an_internal_error_switches_the_monitor_off_not_training(
@@ -291,11 +292,11 @@ def test_interrupted_block_leaves_a_whole_log(tmp_path: Path) -> None:
 
 def test_layers_option_and_bad_arguments_are_clear() -> None:
     model = mlp((16, 16))
-    assert [w.name for w in Monitor(model, layers=["2"]).layers] == ["2"]
+    assert [w.name for w in Monitor(model, log=False, layers=["2"]).layers] == ["2"]
     with pytest.raises(ValueError, match="no Linear/Conv layer named nope"):
-        Monitor(model, layers=["nope"])
+        Monitor(model, log=False, layers=["nope"])
     with pytest.raises(ValueError, match="stop_on"):
-        Monitor(model, stop_on="fatal")
+        Monitor(model, log=False, stop_on="fatal")
 
 
 def test_gradient_accumulation_and_param_groups(tmp_path: Path) -> None:
@@ -393,3 +394,51 @@ def test_non_sampled_steps_do_not_synchronize_a_gpu(tmp_path: Path) -> None:
     monitor.close()
     assert monitor.enabled and not [w for w in caught if "switched off" in str(w.message)]
     assert len([r for r in records(tmp_path / "gpu.jsonl") if r.get("type") == "step"]) == 50
+
+
+def test_findings_are_printed_as_they_appear_and_close_sums_the_run_up(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = mlp()
+    log = tmp_path / "hot.jsonl"
+    monitor = train(model, torch.optim.SGD(model.parameters(), 50.0), log, epochs=1)
+    printed = [line for line in capsys.readouterr().err.splitlines() if line.startswith("babysit: ")]
+    findings = monitor.findings
+    assert findings and len(printed) >= len(findings) + 1
+    assert {f"babysit: {f}" for f in findings} <= set(printed[:-1])  # one line each, as found
+    assert printed[-1].startswith(f"babysit: {len(findings)} finding")
+    assert f"First fix: {findings[0].rule} at step {findings[0].step}" in printed[-1]
+    assert printed[-1].endswith(f"Details: babysit diagnose {log}")
+    assert repr(findings[0]) == (f"<Finding {findings[0].severity} {findings[0].rule} at step "
+                                 f"{findings[0].step}: {findings[0].message}>")
+
+
+def test_a_quiet_monitor_prints_nothing_and_a_healthy_one_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = mlp()
+    train(model, torch.optim.SGD(model.parameters(), 50.0), tmp_path / "q.jsonl", epochs=1,
+          verbose=False)
+    assert "babysit:" not in capsys.readouterr().err
+    model = mlp()
+    monitor = train(model, torch.optim.Adam(model.parameters(), 1e-3), tmp_path / "ok.jsonl",
+                    epochs=2)
+    assert not monitor.findings
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"babysit: no problems found in 44 steps (log: {tmp_path / 'ok.jsonl'})")
+
+
+def test_without_a_log_name_runs_go_to_runs_and_an_old_log_is_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from babysit.errors import BabysitError
+
+    monkeypatch.chdir(tmp_path)
+    model = mlp()
+    first, second = Monitor(model, verbose=False), Monitor(model, verbose=False)
+    first.close()
+    second.close()
+    assert first.log_path and second.log_path and first.log_path != second.log_path
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted(
+        [first.log_path.name, second.log_path.name])
+    assert first.log_path.parent == Path("runs") and first.log_path.stem.replace("-", "").isdigit()
+    with pytest.raises(BabysitError, match=r"already exists \(pass overwrite=True to replace it"):
+        Monitor(model, log=first.log_path)
+    assert Monitor(model, log=False, verbose=False).log_path is None

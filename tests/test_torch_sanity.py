@@ -149,7 +149,7 @@ def test_a_dataloader_and_a_monitor_run_the_same_recipe() -> None:
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=100)
     from_loader = sanity_check(mlp(), CE, loader, optimizer=adam)
     model = mlp()
-    monitor = Monitor(model, adam(model.parameters()), num_classes=10)
+    monitor = Monitor(model, adam(model.parameters()), log=False, num_classes=10)
     from_monitor = monitor.sanity_check(x, y)
     monitor.close()
     assert [c.status for c in from_loader.checks] == [c.status for c in from_monitor.checks]

@@ -65,7 +65,7 @@ def test_a_grad_scaler_whose_scale_collapses_is_named_and_skipped_steps_logged(t
     assert scales[0] == 2.0 ** 16 and scales[-1] < 1e-10
     assert all("grad_norm" not in layer for r in steps if r.get("skipped") and "layers" in r
                for layer in r["layers"].values())  # a skipped step's inf gradients are not stats
-    rules = [f["rule"] for f in monitor.findings]
+    rules = [f.rule for f in monitor.findings]
     assert rules[0] == "amp-scale-collapse" and "amp-skipped-steps" in rules
     assert "loss-nan" not in rules  # the loss stayed finite: the scaler skipped, nothing diverged
 
@@ -78,7 +78,7 @@ def test_a_healthy_grad_scaler_run_is_quiet(tmp_path: Path) -> None:
     monitor = Monitor(model, opt, log=tmp_path / "ok.jsonl", num_classes=10, scaler=scaler)
     loop(model, opt, monitor, 200, scaler=scaler)
     assert not any(r.get("skipped") for r in records(tmp_path / "ok.jsonl"))
-    assert [f["rule"] for f in monitor.findings if f["severity"] != "info"] == []
+    assert [f.rule for f in monitor.findings if f.severity != "info"] == []
 
 
 def test_bf16_autocast_and_a_bf16_model_give_finite_statistics(tmp_path: Path) -> None:
@@ -124,7 +124,7 @@ def test_clipping_is_counted_and_a_run_clipped_on_every_step_says_so(tmp_path: P
         last = sampled[-1]
         assert last["clipped_steps"] == (last["step"] + 1 if expect_always else 0)
         assert all(r["grad_norm_total"] > 1e-3 for r in sampled)  # the norm before clipping
-        assert ("clipping-always" in [f["rule"] for f in monitor.findings]) == expect_always
+        assert ("clipping-always" in [f.rule for f in monitor.findings]) == expect_always
 
 
 def test_every_param_groups_lr_and_the_optimizer_settings_are_recorded(tmp_path: Path) -> None:
@@ -268,7 +268,7 @@ def test_a_very_deep_model_is_watched_at_64_layers_spread_through_depth(tmp_path
     assert watched[0] == "0" and watched[-1] == "600"  # the first and the output layer
     gaps = {int(b) - int(a) for a, b in itertools.pairwise(watched)}
     assert gaps <= {8, 10}  # evenly spread (every 4th or 5th Linear: indices step by 2)
-    named = Monitor(model, None, layers=[str(i) for i in range(0, 600, 2)])
+    named = Monitor(model, None, log=False, layers=[str(i) for i in range(0, 600, 2)])
     named.close()
     assert len(named.layers) == 300  # layers named explicitly are all watched
 

@@ -16,28 +16,15 @@ from babysit.cli.signals import graceful_stop
 from babysit.config import Config
 from babysit.diagnostics.engine import Report
 from babysit.diagnostics.sink import stopper
-from babysit.errors import BabysitError
 
 if TYPE_CHECKING:  # the training stack (numpy) is imported when a command runs, not at start
     from babysit.training import JsonlSink
 
-RUNS_DIR = Path("runs")
-
-
 def open_log(path: Path | None, run_id: str, overwrite: bool) -> JsonlSink:
     """The requested log, or runs/<run_id>.jsonl (with -2, -3 ... if that name is taken)."""
-    from babysit.training import JsonlSink
+    from babysit.training.sinks import JsonlSink, open_new_log
 
-    if path is not None:
-        return JsonlSink(path, overwrite=overwrite)
-    for n in range(1, 1000):
-        candidate = RUNS_DIR / (f"{run_id}.jsonl" if n == 1 else f"{run_id}-{n}.jsonl")
-        if not candidate.exists():
-            try:
-                return JsonlSink(candidate)
-            except BabysitError:  # taken by a run that started in the same second
-                continue
-    raise BabysitError(f"no free log name for run {run_id} in {RUNS_DIR}/")
+    return JsonlSink(path, overwrite=overwrite) if path is not None else open_new_log(run_id)
 
 
 @dataclass

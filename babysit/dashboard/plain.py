@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TextIO
 
 from babysit.diagnostics.rule import Finding
@@ -10,12 +11,23 @@ from babysit.diagnostics.rule import Finding
 class FindingPrinter:
     """A findings listener that prints each new finding as one line, when it first appears."""
 
-    def __init__(self, out: TextIO) -> None:
-        """Write to `out`."""
-        self.out = out
+    def __init__(self, out: TextIO, prefix: str = "") -> None:
+        """Write to `out`, each line starting with `prefix` (e.g. 'babysit: ')."""
+        self.out, self.prefix = out, prefix
 
     def __call__(self, finding: Finding) -> None:
         """Print `finding`: severity, rule, step, evidence and advice."""
-        cause = f" (caused by {finding.caused_by})" if finding.caused_by else ""
-        print(f"{finding.severity.upper()} {finding.rule} at step {finding.step}{cause}: "
-              f"{finding.message} -> {finding.advice}", file=self.out, flush=True)
+        print(f"{self.prefix}{finding}", file=self.out, flush=True)
+
+
+def closing_line(findings: list[Finding], steps: int, log: Path | None) -> str:
+    """What a finished run comes to, in one line: the count, the first thing to fix, the log."""
+    where = f"babysit diagnose {log}" if log is not None else "monitor.findings"
+    if not findings:
+        return f"no problems found in {steps:,} steps" + (f" (log: {log})" if log else "")
+    counts = {sev: sum(f.severity == sev for f in findings) for sev in ("error", "warning", "info")}
+    tally = ", ".join(f"{n} {sev}{'s' if n > 1 else ''}" for sev, n in counts.items() if n)
+    first = next((f for f in findings if f.caused_by is None), findings[0])
+    return (f"{len(findings)} finding{'s' if len(findings) > 1 else ''} in {steps:,} steps "
+            f"({tally}). First fix: {first.rule} at step {first.step} -> {first.advice.rstrip('.')}. "
+            f"Details: {where}")

@@ -68,6 +68,16 @@ class Finding:
     end_step: int | None = None
     caused_by: str | None = None  # the rule whose finding explains this one (its root cause)
 
+    def __str__(self) -> str:
+        """One line: 'WARNING dead-relu at step 40 (caused by ...): what -> what to do'."""
+        cause = f" (caused by {self.caused_by})" if self.caused_by else ""
+        return (f"{self.severity.upper()} {self.rule} at step {self.step}{cause}: "
+                f"{self.message} -> {self.advice}")
+
+    def __repr__(self) -> str:
+        """Short enough to read in a list: severity, rule, step and what was seen."""
+        return f"<Finding {self.severity} {self.rule} at step {self.step}: {self.message}>"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (non-finite numbers become strings)."""
         ev = {k: (repr(v) if isinstance(v, float) and not math.isfinite(v) else v)

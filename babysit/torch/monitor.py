@@ -1,13 +1,14 @@
 """babysit for PyTorch: one object that watches a model train and feeds babysit's engine.
 
-    monitor = Monitor(model, optimizer, log="run.jsonl", num_classes=10)
+    monitor = Monitor(model, optimizer, num_classes=10)   # log: runs/<date>-<time>.jsonl
     ... loss.backward(); optimizer.step(); monitor.step(loss)
     monitor.epoch(train_acc=..., val_acc=..., val_loss=...)
     monitor.close()
 
 It writes babysit's own log format (docs/log-format.md) and runs the rules in-process, so
-findings appear while training runs (`monitor.findings`, `on_finding`, `should_stop`) and
-`babysit watch run.jsonl` shows the dashboard. Cost: on most steps it keeps the loss as a
+findings appear while training runs (printed as one line each unless verbose=False;
+`monitor.findings`, `on_finding`, `should_stop`), close() prints what the run comes to, and
+`babysit watch LOG` shows the dashboard. Cost: on most steps it keeps the loss as a
 detached tensor and, for the NaN origin, one on-device finiteness flag per layer; nothing is
 copied to the host. Every `every` steps (the sampled steps) it computes the per-layer
 statistics on the device and copies them and the pending numbers to the host at once. Weights
@@ -19,6 +20,7 @@ monitor off; training goes on.
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -27,6 +29,7 @@ from typing import Any
 
 import torch
 
+from babysit.dashboard.plain import FindingPrinter, closing_line
 from babysit.diagnostics.engine import Engine
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.sink import DiagnosticsSink, stops
@@ -36,7 +39,7 @@ from babysit.torch.pending import Pending
 from babysit.torch.ranks import RankSync, distributed_group, unwrap
 from babysit.torch.records import header_record
 from babysit.torch.stats import Before, layer_stats, sketch_index
-from babysit.training.sinks import JsonlSink, Sink
+from babysit.training.sinks import JsonlSink, Sink, new_run_id, open_new_log
 
 
 def _no_hook(*_: Any) -> None:
@@ -70,16 +73,18 @@ class Monitor:
     """Watches a PyTorch model and optimizer; see the module docstring for the loop."""
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                 log: str | Path | None = None, num_classes: int | None = None, *,
+                 log: str | Path | bool | None = None, num_classes: int | None = None, *,
                  every: int = 10, hist_every: int | None = None, layers: list[str] | None = None,
                  activation: str = "relu", loss_fn: str = "softmax",
                  stop_on: str | None = "error", raise_on_stop: bool = False,
                  on_finding: Callable[[dict[str, Any]], None] | None = None,
                  overwrite: bool = False, nan_origin: bool = True,
                  scaler: Any = None, clip_norm: float | None = None, process_group: Any = None,
-                 max_layers: int | None = MAX_LAYERS,
+                 max_layers: int | None = MAX_LAYERS, verbose: bool = True,
                  watched: list[Watched] | None = None) -> None:
-        """Install the hooks, open the log and write its header (`scaler`: the AMP GradScaler;
+        """Install the hooks, open the log and write its header (`log`: a path, None for
+        runs/<date>-<time>.jsonl, False for none; an existing log is kept unless `overwrite`;
+        `verbose`: print each finding as it appears, and a closing line; `scaler`: the AMP GradScaler;
         `clip_norm`: the max_norm given to clip_grad_norm_; `process_group`: the DDP group when
         not the default one; `max_layers`: past this many layers, watch this many spread evenly
         through depth (first and last always; None: all); `watched`: the layers, for
@@ -119,10 +124,17 @@ class Monitor:
         self._start = time.perf_counter()
         self._generator = torch.Generator().manual_seed(0)
         self._sketch: dict[str, torch.Tensor | None] = {}  # fixed coordinates per large tensor
+        self._printer = FindingPrinter(sys.stderr, prefix="babysit: ")
         self._doctor = DiagnosticsSink(Engine(), listeners=[self._heard])
         self.sinks: list[Sink] = [self._doctor] if self.lead else []
-        if log is not None and self.lead:
-            self.sinks.insert(0, JsonlSink(Path(log), overwrite=overwrite))
+        self.verbose = verbose and self.lead
+        self.log_path: Path | None = None
+        if log is not False and self.lead:
+            sink = open_new_log(new_run_id()) if log is None or log is True else JsonlSink(
+                Path(log), overwrite=overwrite, exists_hint="pass overwrite=True to replace "
+                "it, or leave log unset for a new runs/<date>-<time>.jsonl")
+            self.log_path = sink.path
+            self.sinks.insert(0, sink)
         self.optim = OptimizerWatch(optimizer, scaler, clip_norm)
         self._handles = self._install()
         self._emit(header_record(model, optimizer, self.layers, num_classes=num_classes,
@@ -350,6 +362,9 @@ class Monitor:
             self._remove_hooks()
             for sink in self.sinks:
                 sink.close()
+        if self.verbose and self.enabled:
+            print(f"babysit: {closing_line(self.findings, self.step_index, self.log_path)}",
+                  file=sys.stderr, flush=True)
 
     def __enter__(self) -> Monitor:
         """`with Monitor(...) as monitor:` closes it at the end, interrupted or not."""
@@ -376,10 +391,11 @@ class Monitor:
         return self._pending.nan_origin
 
     @property
-    def findings(self) -> list[dict[str, Any]]:
-        """The engine's findings so far, root cause first (as `babysit diagnose --json`)."""
+    def findings(self) -> list[Finding]:
+        """The engine's findings so far, root cause first (`.to_dict()`: as `babysit diagnose
+        --json` writes them)."""
         engine = self._doctor.report if self._doctor.report is not None else self._doctor.engine
-        return [f.to_dict() for f in engine.findings]
+        return list(engine.findings)
 
     # --- internals ----------------------------------------------------------------------
     def _flush(self) -> None:
@@ -394,6 +410,8 @@ class Monitor:
     def _heard(self, finding: Finding) -> None:
         """A new finding from the in-process engine: tell the user, stop if asked (under DDP
         at the next exchange, so that every rank stops on the same step)."""
+        if self.verbose:
+            self._printer(finding)
         if self.on_finding is not None:
             try:
                 self.on_finding(finding.to_dict())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -12,6 +13,7 @@ from babysit.errors import BabysitError
 from babysit.training.records import encode
 
 Record = dict[str, Any]
+RUNS_DIR = Path("runs")  # where a run's log goes when none is named (as TensorBoard's runs/)
 
 
 class Sink(Protocol):
@@ -34,8 +36,10 @@ class JsonlSink:
     existing file that is not a regular one (a FIFO, /dev/null) is written in place.
     """
 
-    def __init__(self, path: Path, overwrite: bool = False) -> None:
-        """Open `path` for writing; refuse to replace an existing log unless overwrite."""
+    def __init__(self, path: Path, overwrite: bool = False,
+                 exists_hint: str = "pass --overwrite to replace it") -> None:
+        """Open `path` for writing; refuse to replace an existing log unless overwrite
+        (`exists_hint` says how, in the caller's terms: a CLI flag or a Python argument)."""
         self.path = path
         self._offset = 0  # bytes of whole lines written: where to cut back to after a failure
         self._temp: Path | None = None  # renamed to `path` at the first record
@@ -59,7 +63,7 @@ class JsonlSink:
                 self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
                 self._created = True
         except FileExistsError:
-            raise BabysitError(f"log {path} already exists (pass --overwrite to replace it)") from None
+            raise BabysitError(f"log {path} already exists ({exists_hint})") from None
         except OSError as exc:
             raise BabysitError(f"cannot write log {path}: {exc.strerror}") from None
 
@@ -130,3 +134,20 @@ class MemorySink:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def new_run_id() -> str:
+    """A sortable id from the local start time, e.g. 20261125-114211."""
+    return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def open_new_log(run_id: str, directory: Path = RUNS_DIR) -> JsonlSink:
+    """A log at directory/<run_id>.jsonl, or <run_id>-2.jsonl, -3 ... if that name is taken."""
+    for n in range(1, 1000):
+        candidate = directory / (f"{run_id}.jsonl" if n == 1 else f"{run_id}-{n}.jsonl")
+        if not candidate.exists():
+            try:
+                return JsonlSink(candidate)
+            except BabysitError:  # taken by a run that started in the same second
+                continue
+    raise BabysitError(f"no free log name for run {run_id} in {directory}/")

@@ -21,17 +21,12 @@ from babysit.nn.net import EVAL_ROWS
 from babysit.nn.optim import OPTIMIZERS
 from babysit.nn.schedules import learning_rate
 from babysit.training.records import header_record, summary_record
-from babysit.training.sinks import Record, Sink
+from babysit.training.sinks import Record, Sink, new_run_id
 from babysit.training.stats import layer_stats
 from babysit.training.threads import BlasThreads, step_mflop
 
 COMPLETED, DIVERGED, INTERRUPTED, STOPPED, CRASHED = (
     "completed", "diverged", "interrupted", "stopped", "crashed")
-
-
-def new_run_id() -> str:
-    """A sortable id from the local start time, e.g. 20261125-114211."""
-    return datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
 class Trainer:
