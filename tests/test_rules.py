@@ -164,7 +164,7 @@ def test_rules_command_lists_every_rule_and_threshold() -> None:
     listed = {r["id"]: r for r in _json.loads(result.stdout)["rules"]}
     assert set(listed) == set(RULES_BY_ID)
     assert listed["loss-flat"]["thresholds"] == RULES_BY_ID["loss-flat"].thresholds
-    table = CliRunner().invoke(app, ["rules"])
+    table = CliRunner().invoke(app, ["rules", "--all"])
     assert table.exit_code == 0 and "min_drop=0.05" in table.output
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from babysit.cli.diagnose import diagnose
 from babysit.cli.fix import fix
 from babysit.cli.gradcheck import gradcheck
+from babysit.cli.help import HelpCommand, HelpGroup
 from babysit.cli.report import report
 from babysit.cli.rules import rules
 from babysit.cli.sanity import sanity_check
@@ -17,21 +20,33 @@ from babysit.output import make_output_safe
 
 app = typer.Typer(
     name="babysit",
+    cls=HelpGroup,
     help="Babysit neural-network training: train and watch it, check it, diagnose it, search it, "
          "report on it.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-app.command()(train)
-app.command()(gradcheck)
-app.command()(diagnose)
-app.command()(fix)
-app.command()(watch)
-app.command()(report)
-app.command("sanity-check")(sanity_check)
-app.command()(search)
-app.command()(rules)
+def _print_version(value: bool) -> None:
+    if value:
+        from babysit import __version__
+
+        typer.echo(f"babysit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print babysit's version and exit")] = False) -> None:
+    """Babysit neural-network training: train and watch it, check it, diagnose it, search it,
+    report on it."""
+
+
+for name, command in (("train", train), ("gradcheck", gradcheck), ("diagnose", diagnose),
+                      ("fix", fix), ("watch", watch), ("report", report),
+                      ("sanity-check", sanity_check), ("search", search), ("rules", rules)):
+    app.command(name, cls=HelpCommand)(command)
 
 
 def main() -> None:

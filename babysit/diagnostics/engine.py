@@ -8,6 +8,7 @@ with the length of the log.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -68,13 +69,20 @@ class Report:
                 "records": self.records, "steps": self.steps}
 
 
+def did_you_mean(rule_id: str) -> str:
+    """'; did you mean dead-relu?' for a near miss of a rule id, else ''."""
+    close = difflib.get_close_matches(rule_id, list(RULES_BY_ID), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
 def build_rules(overrides: Mapping[str, Mapping[str, float]] | None = None,
                 only: Iterable[str] | None = None) -> list[Rule]:
     """Instantiate every rule (or those in `only`) with threshold overrides per rule id."""
     overrides = overrides or {}
     unknown = set(overrides) - set(RULES_BY_ID)
     if unknown:
-        raise BabysitError(f"unknown rule id(s): {', '.join(sorted(unknown))}")
+        raise BabysitError(f"unknown rule id(s): {', '.join(sorted(unknown))}"
+                           f"{did_you_mean(sorted(unknown)[0])} (babysit rules lists them)")
     chosen = [RULES_BY_ID[r] for r in only] if only is not None else list(ALL_RULES)
     try:
         return [cls(**dict(overrides.get(cls.id, {}))) for cls in chosen]
