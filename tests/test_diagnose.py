@@ -346,3 +346,20 @@ def test_a_folder_babysit_may_not_enter_is_skipped(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(Path, "is_dir", is_dir)
     code, out = diagnose_json(tmp_path)
     assert code in (0, 1) and out["steps"] == 60
+
+
+def test_a_multi_run_store_gets_one_not_checked_line_per_run_and_a_closing_tally() -> None:
+    store = Path(__file__).parent / "fixtures" / "zoo" / "mlflow.db"
+    result = runner.invoke(app, ["diagnose", str(store)], env={"COLUMNS": "400"})
+    lines = result.output.splitlines()
+    runs = json.loads(runner.invoke(app, ["diagnose", str(store), "--json"]).stdout)["runs"]
+    unchecked = [line for line in lines if "Not checked" in line]
+    assert len(unchecked) == len(runs) > 1  # one line per run, not one per rule
+    assert unchecked[0].startswith("Not checked (") and "need per-layer statistics" in unchecked[0]
+    assert "rank-desync" not in result.output  # nothing to check in a single-process run
+    worst = [max((f["severity"] for f in r["findings"]), key=["info", "warning", "error"].index,
+                 default=None) for r in runs]
+    expected = (f"{len(runs)} runs: {worst.count('error')} with errors, "
+                f"{worst.count('warning')} with warnings, "
+                f"{len(runs) - worst.count('error') - worst.count('warning')} without")
+    assert expected in lines[-1]

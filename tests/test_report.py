@@ -61,7 +61,7 @@ def test_keras_csv_draws_what_it_has_and_says_what_it_lacks() -> None:
     # the four per-layer panels share one reason, said once
     assert html.count("no per-layer statistics") == 1
     assert "Update / weight ratio, Gradient norms, Activation mean and std, Dead and saturated units:" in html
-    assert "Not checked, the log lacks their fields: " in html and "dead-relu (needs layers.dead_frac)" in html
+    assert "Not checked (" in html and "need per-layer statistics (babysit train, the Monitor)" in html
     assert 'class="findings"' in html  # the fault is found and listed
 
 

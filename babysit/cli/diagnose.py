@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from babysit.cli.errors import reports_errors
 from babysit.cli.findings_view import report_view
-from babysit.diagnostics.engine import build_rules
+from babysit.diagnostics.engine import Report, build_rules
 from babysit.diagnostics.readers import Run
 from babysit.diagnostics.runs import diagnose_runs
 from babysit.diagnostics.thresholds import Overrides, load_toml, merge, parse_set
@@ -67,8 +67,20 @@ def diagnose(
             console.print(report_view(report, notes))
         for found, why in unusable:
             console.print(escape(f"{_title(found)}: not diagnosed: {why}"), soft_wrap=True)
+        if several:
+            console.rule(tally(results, len(unusable)))
     serious = any(f.severity in ("warning", "error") for _, report, _ in results for f in report.findings)
     raise typer.Exit(1 if serious else 0)
+
+
+def tally(results: list[tuple[Run, Report, list[str]]], unusable: int) -> str:
+    """The closing line of a multi-run diagnosis: '16 runs: 2 with errors, 5 with warnings,
+    9 without; 1 not diagnosed' (as pytest ends its output)."""
+    worst = [report.worst for _, report, _ in results]
+    counts = [(worst.count("error"), "with errors"), (worst.count("warning"), "with warnings"),
+              (sum(w not in ("error", "warning") for w in worst), "without")]
+    line = f"{len(results) + unusable} runs: " + ", ".join(f"{n} {what}" for n, what in counts if n)
+    return line + (f"; {unusable} not diagnosed" if unusable else "")
 
 
 def _title(found: Run) -> str:

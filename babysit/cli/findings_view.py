@@ -12,6 +12,7 @@ from rich.text import Text
 from babysit.diagnostics.engine import Report
 from babysit.diagnostics.remedy import describe
 from babysit.diagnostics.rule import Finding
+from babysit.diagnostics.unchecked import unchecked_line
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -46,11 +47,9 @@ def findings_table(findings: list[Finding],
 
 
 def not_checked_text(report: Report) -> RenderableType | None:
-    """'Not checked: rule (needs fields)', or None when every rule was checked."""
-    if not report.not_checked:
-        return None
-    items = ", ".join(f"{n['rule']} (needs {', '.join(n['needs'])})" for n in report.not_checked)
-    return Text(f"Not checked: {items}", style="dim")
+    """'Not checked: ...' grouped by what would enable the rules, or None when all were checked."""
+    line = unchecked_line(report.not_checked)
+    return None if line is None else Text(line, style="dim")
 
 
 def report_view(report: Report, notes: list[str]) -> RenderableType:

@@ -20,6 +20,9 @@ from babysit.diagnostics.rule import SEVERITY_RANK, Finding, LayerSample, Record
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
 from babysit.errors import BabysitError
 
+# Fields only some setups have (several ranks, an AMP scaler, gradient clipping): a run
+# without them has nothing those rules could check, so they are not "not checked".
+SITUATIONAL = frozenset({"ranks", "amp_scale", "clipped_steps"})
 WINDOW = 10  # step records per loss window: averages out minibatch noise, ~3x less spread
 # Layer rules see at most one layer sample per LAYER_STRIDE steps (babysit's default sampling),
 # so "samples" means the same thing whether a tool logs layer statistics every step or every 10.
@@ -347,6 +350,8 @@ class Engine:
         for rule in self.rules:
             if rule.activations and activation is not None and activation not in rule.activations:
                 continue  # dead ReLUs in a tanh net: not applicable, nothing was left unchecked
+            if set(rule.needs) <= SITUATIONAL:
+                continue  # a single-process run without AMP has no ranks to compare
             missing = [f for f in rule.needs if not any(alt in self.seen for alt in f.split("|"))]
             if rule.finding is None and missing:
                 out.append({"rule": rule.id, "needs": missing})

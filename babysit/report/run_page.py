@@ -10,6 +10,7 @@ from babysit.diagnostics.engine import Report
 from babysit.diagnostics.remedy import describe
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.rules import RULES_BY_ID
+from babysit.diagnostics.unchecked import unchecked_line
 from babysit.report import layer_figures, run_figures
 from babysit.report.page import bullet_list, figure_html, kv_grid
 from babysit.report.plots import Marker
@@ -101,9 +102,9 @@ def run_section(name: str, fmt: str, series: RunSeries, report: Report, notes: l
     drawn = [p for p in panels if not isinstance(p, Missing)]
     out = [f'<section class="run" data-run="{escape(name)}"><h2>Run {escape(name)}</h2>',
            header_html(series, report, fmt), "<h3>Findings</h3>", findings_html(report)]
-    if report.not_checked:
-        unchecked = ", ".join(f"{n['rule']} (needs {', '.join(n['needs'])})" for n in report.not_checked)
-        out.append(f'<p class="notes">Not checked, the log lacks their fields: {escape(unchecked)}.</p>')
+    unchecked = unchecked_line(report.not_checked)
+    if unchecked is not None:
+        out.append(f'<p class="notes">{escape(unchecked)}.</p>')
     if notes:
         out.append(bullet_list("notes", [f"note: {n}" for n in notes]))
     out += [figure_html(p.id, p.title, p.svg, p.caption) for p in drawn]  # type: ignore[union-attr]
