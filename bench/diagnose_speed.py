@@ -61,7 +61,7 @@ def main() -> None:
         wall = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         assert proc.returncode in (0, 1), proc.stderr
-        found = [f["rule"] for f in json.loads(proc.stdout)["findings"]]
+        found = [f["rule"] for f in json.loads(proc.stdout)["runs"][0]["findings"]]
         print(f"log: {args.records:,} step records, layer stats every {args.every}, {size:.0f} MB")
         print(f"babysit diagnose: {wall:.2f} s, {args.records / wall:,.0f} records/s, "
               f"peak RSS {peak:.0f} MB, findings {found}")

@@ -312,8 +312,7 @@ def diagnose(path: Path, *args: str) -> dict[str, Any]:
                           capture_output=True, text=True)
     if proc.returncode not in (0, 1):
         raise RuntimeError(proc.stderr)
-    out = json.loads(proc.stdout)
-    return out if "runs" in out else {"runs": [out]}
+    return json.loads(proc.stdout)
 
 
 def reports(fixtures: Path) -> dict[str, dict[str, dict[str, Any]]]:

@@ -29,7 +29,7 @@ def write(tmp_path: Path, text: str | bytes, name: str = "run.jsonl") -> Path:
 
 def diagnose_json(path: Path, *args: str) -> tuple[int, dict]:
     result = runner.invoke(app, ["diagnose", str(path), "--json", *args])
-    return result.exit_code, json.loads(result.stdout) if result.exit_code in (0, 1) else {}
+    return result.exit_code, json.loads(result.stdout)["runs"][0] if result.exit_code in (0, 1) else {}
 
 
 @pytest.mark.parametrize("text", ["NaN", '"NaN"', '"nan"', "Infinity", '"-Infinity"', '"inf"'])
@@ -267,7 +267,7 @@ def test_engine_memory_stays_flat_on_long_streams() -> None:
 def _notes(path: Path) -> list[str]:
     result = runner.invoke(app, ["diagnose", str(path), "--json"])
     assert result.exit_code in (0, 1), result.output
-    return json.loads(result.stdout)["notes"]
+    return json.loads(result.stdout)["runs"][0]["notes"]
 
 
 def test_a_damaged_gzip_is_not_called_a_run_still_writing(tmp_path: Path) -> None:

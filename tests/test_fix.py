@@ -272,7 +272,7 @@ def test_diagnose_json_shows_a_fix_on_root_causes_only(tmp_path: Path) -> None:
                     "--log", str(log)], capture_output=True, timeout=120, check=False)
     proc = subprocess.run([*BABYSIT, "diagnose", str(log), "--json"], capture_output=True, text=True,
                           timeout=60)
-    findings = json.loads(proc.stdout)["findings"]
+    findings = json.loads(proc.stdout)["runs"][0]["findings"]
     assert findings[0]["rule"] == "vanishing-activations" and findings[0]["fix"] == {"init": "xavier"}
     assert all(f["fix"] is None for f in findings if f["caused_by"])
 

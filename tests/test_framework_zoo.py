@@ -41,8 +41,7 @@ def reports(fmt: str) -> dict[str, dict[str, Any]]:
     def diagnose(path: Path) -> list[dict[str, Any]]:
         result = runner.invoke(app, ["diagnose", str(path), "--json"])
         assert result.exit_code in (0, 1), result.output
-        out = json.loads(result.stdout)
-        return out["runs"] if "runs" in out else [out]
+        return json.loads(result.stdout)["runs"]
 
     files = {"jsonl": "jsonl/*.jsonl", "keras": "keras/*.csv", "hf": "hf/*.json",
              "lightning": "lightning/*.csv", "torch": "torch/*.jsonl.gz"}

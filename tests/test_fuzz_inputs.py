@@ -113,10 +113,10 @@ def test_trainer_state_vs_jsonl_named_json(tmp_path: Path, name: str) -> None:
     else:
         path.write_text(json.dumps({"log_history": history}, indent=2))
     result = runner.invoke(app, ["diagnose", str(path), "--json"])
-    assert json.loads(result.stdout)["steps"] == 12
+    assert json.loads(result.stdout)["runs"][0]["steps"] == 12
     jsonl = tmp_path / "log.json"  # JSONL named .json, its first line blank
     jsonl.write_text("\n" + "\n".join(json.dumps(h) for h in history) + "\n")
-    assert json.loads(runner.invoke(app, ["diagnose", str(jsonl), "--json"]).stdout)["steps"] == 12
+    assert json.loads(runner.invoke(app, ["diagnose", str(jsonl), "--json"]).stdout)["runs"][0]["steps"] == 12
 
 
 REPORT_FUZZ = settings(max_examples=30, deadline=None,

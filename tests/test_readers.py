@@ -21,9 +21,15 @@ runner = CliRunner()
 
 
 def diagnose(*args: str) -> tuple[int, dict]:
+    """diagnose --json: the one run's report when the input held one usable run, else the
+    whole {"runs", "unusable"} object."""
     result = runner.invoke(app, ["diagnose", *args, "--json"])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, json.loads(result.stdout) if result.exit_code in (0, 1) else {"error": result.output}
+    if result.exit_code not in (0, 1):
+        return result.exit_code, {"error": result.output}
+    out = json.loads(result.stdout)
+    assert set(out) == {"runs", "unusable"}  # one shape, whatever the input holds
+    return result.exit_code, out["runs"][0] if len(out["runs"]) == 1 and not out["unusable"] else out
 
 
 def findings(report: dict) -> list[tuple[str, int]]:

@@ -100,7 +100,7 @@ def test_a_healthy_run_writes_babysits_log_and_no_warning(tmp_path: Path) -> Non
 
     from babysit.cli.app import app
     result = CliRunner().invoke(app, ["diagnose", str(tmp_path / "run.jsonl"), "--json"])
-    assert result.exit_code == 0 and json.loads(result.stdout)["findings"] == [
+    assert result.exit_code == 0 and json.loads(result.stdout)["runs"][0]["findings"] == [
         f.to_dict() for f in monitor.findings]
 
 

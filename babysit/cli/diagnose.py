@@ -56,8 +56,7 @@ def diagnose(
         outs = [{**report.to_dict(), "notes": notes, "run": found.name, "run_id": found.id,
                  "format": found.format} for found, report, notes in results]
         skipped = [{"run": found.name, "run_id": found.id, "error": why} for found, why in unusable]
-        one = len(outs) == 1 and not skipped
-        typer.echo(json.dumps(outs[0] if one else {"runs": outs, "unusable": skipped}, default=str))
+        typer.echo(json.dumps({"runs": outs, "unusable": skipped}, default=str))
     else:
         console = Console(highlight=False)
         several = len(results) + len(unusable) > 1
