@@ -301,3 +301,17 @@ def test_names_and_configs_a_page_cannot_take_as_they_are(tmp_path: Path) -> Non
         assert "enc$x^$" in page and "$5 and $10" in page, name  # names drawn as text
     assert "\\ud800bad" in (tmp_path / "odd.html").read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_consequence_names_its_cause_once_and_withdrawn_findings_are_said() -> None:
+    from babysit.diagnostics.engine import Report
+    from babysit.diagnostics.rule import Finding
+    from babysit.report.run_page import findings_html
+
+    cause = Finding("loss-explosion", "error", 10, "loss rose 100x", "Lower the learning rate")
+    effect = Finding("dead-relu", "warning", 20, "fc1 dead", "A consequence of loss-explosion: "
+                     "follow its advice first.", caused_by="loss-explosion")
+    gone = Finding("underfitting", "warning", 5, "low accuracy", "wider")
+    html = findings_html(Report([cause, effect], [], 30, 30, withdrawn=[(gone, "withdrawn: x")]))
+    assert html.count("loss-explosion") == 2  # its own entry, and once in the consequence's
+    assert "warning underfitting at step 5, shown during the run: withdrawn: x" in html

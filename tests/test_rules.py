@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from babysit.diagnostics.engine import Engine, build_rules
-from babysit.diagnostics.rule import SEVERITIES
+from babysit.diagnostics.rule import SEVERITIES, Finding, Rule
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
 from tests.rule_cases import CASES, NEAR_MISSES, Records, curve, epochs, header, healthy_loss, noisy, sparse
 
@@ -424,3 +424,43 @@ def test_a_warmup_is_not_announced_as_a_flat_loss_while_it_runs() -> None:
     engine = Engine(build_rules(only=["loss-flat"]))
     announced = [f.rule for rec in copy.deepcopy(warmup) for f in engine.push(rec)]
     assert announced == []
+
+
+def test_a_finding_shown_during_the_run_and_withdrawn_is_said_at_the_end() -> None:
+    from rich.console import Console
+
+    from babysit.cli.findings_view import findings_view
+    from babysit.diagnostics.sink import DiagnosticsSink
+
+    class Shaky(Rule):
+        id, severity, needs, advice = "shaky", "warning", (), "wait and see"
+        provisional = True
+
+        def on_step(self, record):  # type: ignore[no-untyped-def]
+            if record["step"] == 2:
+                return self.report(2, "looks bad")
+            if record["step"] == 6:
+                self.finding = None  # later evidence contradicts it
+            return None
+
+    class Stays(Rule):
+        id, severity, needs, advice = "stays", "info", (), "fine"
+
+        def on_step(self, record):  # type: ignore[no-untyped-def]
+            return self.report(4, "noted") if record["step"] == 4 else None
+
+    shown: list[Finding] = []
+    sink = DiagnosticsSink(Engine([Shaky(), Stays()]), listeners=[shown.append])
+    for i in range(10):
+        sink.emit({"step": i, "loss": 1.0})
+    sink.close()
+    report = sink.report
+    assert report is not None and [f.rule for f in shown] == ["shaky", "stays"]
+    assert [f.rule for f in report.findings] == ["stays"]
+    assert [(f.rule, why) for f, why in report.withdrawn] == [
+        ("shaky", "withdrawn: later records contradicted it")]
+    assert report.to_dict()["withdrawn"][0]["rule"] == "shaky"
+    console = Console(width=200, record=True)
+    console.print(findings_view(report))
+    assert ("WARNING shaky at step 2, shown during the run: withdrawn: later records contradicted it"
+            in console.export_text())

@@ -46,6 +46,16 @@ def findings_table(findings: list[Finding],
     return table
 
 
+def findings_view(report: Report) -> RenderableType:
+    """The findings of a finished diagnosis as every command ends with them: the table, with the
+    remedies to try, and the findings shown during the run that were withdrawn since."""
+    parts = [findings_table(report.findings, report.remedies)]
+    for f, why in report.withdrawn:
+        parts.append(Text(f"{f.severity.upper()} {f.rule} at step {f.step}, shown during the run: "
+                          f"{why}", style="dim"))
+    return Group(*parts)
+
+
 def not_checked_text(report: Report) -> RenderableType | None:
     """'Not checked: ...' grouped by what would enable the rules, or None when all were checked."""
     line = unchecked_line(report.not_checked)
@@ -56,7 +66,7 @@ def report_view(report: Report, notes: list[str]) -> RenderableType:
     """Findings, what was not checked, and notes about the input."""
     parts: list[RenderableType] = [
         Text(f"{report.records} records, {report.steps} steps", style="bold"),
-        findings_table(report.findings, report.remedies),
+        findings_view(report),
     ]
     unchecked = not_checked_text(report)
     if unchecked is not None:

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from babysit.cli.errors import reports_errors
-from babysit.cli.findings_view import findings_table
+from babysit.cli.findings_view import findings_view
 from babysit.cli.options import run_options
 from babysit.cli.report import REPORT_HELP, print_report
 from babysit.cli.run import open_log, summary_line, train_once
@@ -64,7 +64,7 @@ def train(
     run_id = new_run_id()
     result = train_once(config, open_log(log, run_id, overwrite), run_id, console, use_live,
                         stop_on_level)
-    console.print(findings_table(result.report.findings, result.report.remedies))
+    console.print(findings_view(result.report))
     console.print(summary_line(result.summary), soft_wrap=True)
     console.print(f"log: {result.log}", soft_wrap=True)
     if report:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from babysit.cli.errors import reports_errors
-from babysit.cli.findings_view import findings_table
+from babysit.cli.findings_view import findings_view
 from babysit.cli.signals import graceful_stop
 from babysit.dashboard.follow import POLL_SECONDS, follow_records, wait_for
 from babysit.dashboard.plain import FindingPrinter
@@ -117,7 +117,7 @@ def watch(
     except KeyboardInterrupt:
         pass
     report = doctor.engine.finish()
-    console.print(findings_table(report.findings))
+    console.print(findings_view(report))
     for note in read_notes(stats):
         console.print(f"Note: {note}", style="dim")
     summary = state.snapshot().summary

@@ -48,6 +48,9 @@ class Report:
     steps: int
     measured: int = 0  # records with a loss, an epoch metric or layer statistics
     context: dict[str, Any] = field(default_factory=dict)  # the run's config, as far as known
+    # Findings announced while the run went on (a listener printed them) that are not among the
+    # findings at its end, each with why: a later finding superseded it, or the rule withdrew it.
+    withdrawn: list[tuple[Finding, str]] = field(default_factory=list)
 
     def remedies(self, finding: Finding) -> list[dict[str, Any]]:
         """The finding's remedies that apply to this run, in order (none for a consequence:
@@ -68,7 +71,8 @@ class Report:
             remedies = self.remedies(f)
             findings.append({**f.to_dict(), "fix": remedies[0]["set"] if remedies else None,
                              "remedies": remedies})
-        return {"findings": findings, "not_checked": self.not_checked,
+        withdrawn = [{**f.to_dict(), "why": why} for f, why in self.withdrawn]
+        return {"findings": findings, "withdrawn": withdrawn, "not_checked": self.not_checked,
                 "records": self.records, "steps": self.steps}
 
 
@@ -160,6 +164,7 @@ class Engine:
         self._win_first = self._win_last = 0
         self._last_mean: float | None = None  # the last closed window's mean loss
         self._reported: set[str] = set()
+        self._announced: dict[str, Finding] = {}  # what push() returned, by rule id
         self.context: dict[str, Any] = {}  # what is known of the run's config, for remedies
 
     # --- input ---------------------------------------------------------------------------
@@ -295,6 +300,7 @@ class Engine:
                 self._reported.add(rule.id)
                 if rule.id not in self._superseded():
                     new.append(rule.finding)  # type: ignore[arg-type]
+                    self._announced[rule.id] = rule.finding  # type: ignore[assignment]
 
     # --- output --------------------------------------------------------------------------
     def _superseded(self) -> set[str]:
@@ -365,5 +371,17 @@ class Engine:
         for rule, hook in self._hooks["finish"]:
             if hook() is not None:
                 self._reported.add(rule.id)
-        return Report(self.findings, self.not_checked(), self.records, self.steps, self.measured,
-                      dict(self.context))
+        findings = self.findings
+        return Report(findings, self.not_checked(), self.records, self.steps, self.measured,
+                      dict(self.context), self._withdrawn({f.rule for f in findings}))
+
+    def _withdrawn(self, kept: set[str]) -> list[tuple[Finding, str]]:
+        """Announced findings missing from the end, with why (see Report.withdrawn)."""
+        out = []
+        for rid, finding in self._announced.items():
+            if rid in kept:
+                continue
+            by = [r.id for r in self.rules if r.finding is not None and rid in r.supersedes]
+            out.append((finding, f"superseded by {by[0]}" if by else
+                        "withdrawn: later records contradicted it"))
+        return out

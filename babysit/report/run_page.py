@@ -35,8 +35,11 @@ def markers(findings: list[Finding]) -> list[Marker]:
 
 def findings_html(report: Report) -> str:
     """The findings as a numbered list: evidence, advice and the changes to try."""
+    said = [f"{f.severity} {f.rule} at step {f.step}, shown during the run: {why}"
+            for f, why in report.withdrawn]
+    withdrawn = "".join(f'<p class="notes">{escape(line)}</p>' for line in said)
     if not report.findings:
-        return '<p class="ok">No problems found.</p>'
+        return '<p class="ok">No problems found.</p>' + withdrawn
     items = []
     for i, f in enumerate(report.findings, start=1):
         evidence = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
@@ -45,16 +48,16 @@ def findings_html(report: Report) -> str:
         parts = [f'<span class="sev sev-{escape(f.severity)}">{escape(f.severity)}</span> '
                  f'<span class="rule">{escape(f.rule)}</span> <span class="steps">{_steps(f)}</span>',
                  f"<div>{escape(f.message)}</div>"]
-        if f.caused_by:
-            parts.append(f'<div class="caused">a consequence of {escape(f.caused_by)} (fix that first)</div>')
-        parts.append(f'<div class="advice">{escape(f.advice)}</div>')
+        # A consequence's advice already names its cause ("A consequence of X: follow its
+        # advice first"): said once, in the advice's place.
+        parts.append(f'<div class="{"caused" if f.caused_by else "advice"}">{escape(f.advice)}</div>')
         if tries:
             parts.append('<div class="try">try: ' + escape("; then ".join(describe(r["set"]) for r in tries))
                          + "</div>")
         if evidence:
             parts.append(f'<div class="evidence">evidence: {escape(evidence)}</div>')
         items.append(f'<li data-finding="{i}" data-rule="{escape(f.rule)}">' + "".join(parts) + "</li>")
-    return '<ol class="findings">' + "".join(items) + "</ol>"
+    return '<ol class="findings">' + "".join(items) + "</ol>" + withdrawn
 
 
 def header_html(series: RunSeries, report: Report, fmt: str) -> str:
