@@ -363,3 +363,14 @@ def test_a_multi_run_store_gets_one_not_checked_line_per_run_and_a_closing_tally
                 f"{worst.count('warning')} with warnings, "
                 f"{len(runs) - worst.count('error') - worst.count('warning')} without")
     assert expected in lines[-1]
+
+
+def test_ignore_leaves_a_rule_out_and_a_mistyped_one_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "\n".join(json.dumps({"step": i, "loss": "NaN" if i > 5 else 2.3})
+                                     for i in range(20)), "nan.jsonl")
+    code, out = diagnose_json(path)
+    assert code == 1 and "loss-nan" in [f["rule"] for f in out["findings"]]
+    code, out = diagnose_json(path, "--ignore", "loss-nan")
+    assert "loss-nan" not in [f["rule"] for f in out["findings"]]
+    result = runner.invoke(app, ["diagnose", str(path), "--ignore", "loss-nna"])
+    assert result.exit_code == 2 and "did you mean loss-nan?" in result.output

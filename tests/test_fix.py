@@ -254,7 +254,7 @@ def test_babysit_fix_prints_the_changes_for_a_log(tmp_path: Path) -> None:
                     "--log", str(log)], capture_output=True, timeout=120, check=False)
     proc = subprocess.run([*BABYSIT, "fix", str(log), "--json"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
-    changes = json.loads(proc.stdout)["changes"]
+    changes = json.loads(proc.stdout)["runs"][0]["changes"]
     assert changes[0]["rule"] == "loss-explosion" and changes[0]["remedies"][0]["set"] == {"lr": 3.0}
     healthy = tmp_path / "h.jsonl"
     healthy.write_text("".join(json.dumps({"step": i, "loss": 2.3 * 0.99 ** i}) + "\n" for i in range(300)))
@@ -301,3 +301,21 @@ def test_the_fix_report_never_replaces_a_training_log(tmp_path: Path, report_nam
     assert proc.returncode == 2 and "would replace the input" in proc.stderr, proc.stderr
     assert log.read_text() == '{"type": "header"}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.jsonl"]
+
+
+def test_fix_reads_logs_with_diagnoses_options(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from babysit.cli.app import app
+
+    log = tmp_path / "other.jsonl"  # another tool's names: the loss is "objective"
+    log.write_text("".join(json.dumps({"step": i, "objective": "NaN" if i > 5 else 2.3}) + "\n"
+                           for i in range(20)))
+    runner = CliRunner()
+    result = runner.invoke(app, ["fix", str(log), "--json", "--map", "loss=objective"])
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["runs"][0]["changes"][0]["rule"] == "loss-nan"
+    result = runner.invoke(app, ["fix", str(log), "--map", "loss=objective", "--ignore", "loss-nan"])
+    assert "loss-nan" not in result.output
+    result = runner.invoke(app, ["fix", str(log), "--set", "loss-nan.nope=1"])
+    assert result.exit_code == 2

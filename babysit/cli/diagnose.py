@@ -12,18 +12,19 @@ from rich.markup import escape
 
 from babysit.cli.errors import reports_errors
 from babysit.cli.findings_view import report_view
-from babysit.diagnostics.engine import Report, build_rules
+from babysit.cli.reading import (
+    Classes,
+    Ignore,
+    MapFields,
+    OneRun,
+    RulesConfig,
+    SetThresholds,
+    thresholds_from_options,
+)
+from babysit.diagnostics.engine import Report
 from babysit.diagnostics.readers import Run
 from babysit.diagnostics.runs import diagnose_runs
-from babysit.diagnostics.thresholds import Overrides, load_toml, merge, parse_set
 from babysit.text import visible
-
-
-def thresholds_from_options(rules_config: Path | None, set_: list[str] | None) -> Overrides:
-    """Threshold overrides from --rules-config, then --set (which wins); checked at once."""
-    overrides = merge(load_toml(rules_config) if rules_config else {}, parse_set(set_ or []))
-    build_rules(overrides)  # unknown rules and bad values fail before any reading
-    return overrides
 
 
 @reports_errors
@@ -32,18 +33,13 @@ def diagnose(
         help="Run log: JSONL (or .gz; - for stdin), a Keras/Lightning CSV log, a "
              "trainer_state.json, a TensorBoard event file or log directory, or an MLflow store "
              "(mlflow.db or mlruns/)")],
-    classes: Annotated[int | None, typer.Option(
-        help="Number of classes, for the initial-loss check (overrides the header)")] = None,
+    classes: Classes = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="Override a threshold: RULE.NAME=VALUE (repeatable)")] = None,
-    rules_config: Annotated[Path | None, typer.Option(
-        help="TOML file of thresholds: [rule-id] name = value")] = None,
-    map_: Annotated[list[str] | None, typer.Option(
-        "--map", help="Read a metric of another name as a field: FIELD=NAME, e.g. "
-                      "loss=my/train_loss (repeatable)")] = None,
-    run: Annotated[str | None, typer.Option(
-        help="Only this run of a TensorBoard directory or MLflow store (id or name)")] = None,
+    set_: SetThresholds = None,
+    rules_config: RulesConfig = None,
+    map_: MapFields = None,
+    run: OneRun = None,
+    ignore: Ignore = None,
 ) -> None:
     """Diagnose a training run from its log: findings, evidence and advice.
 
@@ -51,7 +47,7 @@ def diagnose(
     Exit status: 0 no warning or error, 1 at least one, 2 unreadable input or bad options.
     """
     overrides = thresholds_from_options(rules_config, set_)
-    results, unusable = diagnose_runs(log, classes, overrides, map_, run)
+    results, unusable = diagnose_runs(log, classes, overrides, map_, run, ignore or ())
     if json_out:
         outs = [{**report.to_dict(), "notes": notes, "run": found.name, "run_id": found.id,
                  "format": found.format} for found, report, notes in results]

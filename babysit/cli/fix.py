@@ -11,6 +11,15 @@ from rich.console import Console
 
 from babysit.atomic import refuse_overwriting_input, same_file
 from babysit.cli.errors import reports_errors
+from babysit.cli.reading import (
+    Classes,
+    Ignore,
+    MapFields,
+    OneRun,
+    RulesConfig,
+    SetThresholds,
+    thresholds_from_options,
+)
 from babysit.cli.run import open_log, train_once
 from babysit.config import Config
 from babysit.diagnostics.remedy import describe
@@ -83,11 +92,13 @@ def train_with_fixes(config: Config, log: Path | None, overwrite: bool, console:
 def fix(
     log: Annotated[Path, typer.Argument(
         help="Run log, in any format `babysit diagnose` reads")],
-    classes: Annotated[int | None, typer.Option(
-        help="Number of classes, for the initial-loss check (overrides the header)")] = None,
+    classes: Classes = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
-    run: Annotated[str | None, typer.Option(
-        help="Only this run of a TensorBoard directory or MLflow store (id or name)")] = None,
+    set_: SetThresholds = None,
+    rules_config: RulesConfig = None,
+    map_: MapFields = None,
+    run: OneRun = None,
+    ignore: Ignore = None,
 ) -> None:
     """Print the config changes to make, root cause first, in the order to try them.
 
@@ -95,7 +106,8 @@ def fix(
     """
     from babysit.diagnostics.runs import diagnose_runs
 
-    results, _ = diagnose_runs(log, classes, {}, None, run)
+    overrides = thresholds_from_options(rules_config, set_)
+    results, _ = diagnose_runs(log, classes, overrides, map_, run, ignore or ())
     outs = []
     for found, report, _notes in results:
         roots = [f for f in report.findings if f.caused_by is None and f.severity != "info"]
@@ -103,7 +115,7 @@ def fix(
             {"rule": f.rule, "severity": f.severity, "step": f.step, "message": f.message,
              "remedies": report.remedies(f)} for f in roots]})
     if json_out:
-        typer.echo(json.dumps(outs[0] if len(outs) == 1 else {"runs": outs}, default=str))
+        typer.echo(json.dumps({"runs": outs}, default=str))
     else:
         console = Console(highlight=False)
         for out in outs:

@@ -8,8 +8,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from babysit.cli.diagnose import thresholds_from_options
 from babysit.cli.errors import reports_errors
+from babysit.cli.reading import (
+    Classes,
+    MapFields,
+    OneRun,
+    RulesConfig,
+    SetThresholds,
+    thresholds_from_options,
+)
 from babysit.errors import BabysitError
 
 
@@ -20,16 +27,11 @@ def report(
         help="A run log in any format `babysit diagnose` reads, or a `babysit search` results file")],
     out: Annotated[Path | None, typer.Option(
         "-o", "--out", help="HTML file to write [default: INPUT's name with .html]")] = None,
-    classes: Annotated[int | None, typer.Option(
-        help="Number of classes, for the initial-loss check (overrides the header)")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="Override a threshold: RULE.NAME=VALUE (repeatable)")] = None,
-    rules_config: Annotated[Path | None, typer.Option(
-        help="TOML file of thresholds: [rule-id] name = value")] = None,
-    map_: Annotated[list[str] | None, typer.Option(
-        "--map", help="Read a metric of another name as a field: FIELD=NAME (repeatable)")] = None,
-    run: Annotated[str | None, typer.Option(
-        help="Only this run of a TensorBoard directory or MLflow store (id or name)")] = None,
+    classes: Classes = None,
+    set_: SetThresholds = None,
+    rules_config: RulesConfig = None,
+    map_: MapFields = None,
+    run: OneRun = None,
 ) -> None:
     """Write an HTML report: findings marked on the lecture's plots; opens offline in any browser.
 

@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from babysit.config import MAX_CLASSES, short_int
-from babysit.diagnostics.engine import Engine, Report, build_rules
+from babysit.diagnostics.engine import Engine, Report, build_rules, did_you_mean
 from babysit.diagnostics.readers import FieldMap, ReadStats, Record, Run, find_runs, parse_maps
 from babysit.diagnostics.readers.notes import read_notes
+from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
 from babysit.diagnostics.thresholds import Overrides
 from babysit.errors import BabysitError
 from babysit.text import visible
@@ -26,6 +27,14 @@ def check_classes(classes: int | None) -> None:
         raise BabysitError(f"--classes must be between 2 and {MAX_CLASSES:,}, got {short_int(classes)}")
 
 
+def check_rule_ids(ids: Iterable[str], option: str) -> None:
+    """A BabysitError naming the first id that is no rule's (with a near miss suggested)."""
+    for rule_id in ids:
+        if rule_id not in RULES_BY_ID:
+            raise BabysitError(f"{option}: no rule {rule_id!r}{did_you_mean(rule_id)} "
+                               "(babysit rules lists them)")
+
+
 def _tapped(records: Iterable[Record], observe: Observer) -> Iterator[Record]:
     for record in records:
         observe(record)
@@ -33,9 +42,12 @@ def _tapped(records: Iterable[Record], observe: Observer) -> Iterator[Record]:
 
 
 def diagnose_run(found: Run, where: str, classes: int | None = None, overrides: Overrides | None = None,
-                 observe: Observer | None = None) -> tuple[Report, list[str]]:
-    """One run's report and the notes about its input; a BabysitError if it holds nothing to judge."""
-    engine = Engine(build_rules(overrides or {}), classes=classes)  # fresh rules for each run
+                 observe: Observer | None = None, ignore: Iterable[str] = ()
+                 ) -> tuple[Report, list[str]]:
+    """One run's report and the notes about its input (the rules in `ignore` left out); a
+    BabysitError if it holds nothing to judge."""
+    kept = [rule.id for rule in ALL_RULES if rule.id not in set(ignore)]
+    engine = Engine(build_rules(overrides or {}, only=kept), classes=classes)  # fresh for each run
     stats = ReadStats()
     records = found.read(stats, engine.wants_layers)
     report = engine.push_all(_tapped(records, observe) if observe else records)
@@ -55,19 +67,21 @@ Unusable = list[tuple[Run, str]]  # runs that could not be diagnosed, and why
 
 
 def diagnose_runs(log: Path, classes: int | None = None, overrides: Overrides | None = None,
-                  map_: list[str] | None = None, run: str | None = None
+                  map_: list[str] | None = None, run: str | None = None, ignore: Iterable[str] = ()
                   ) -> tuple[list[tuple[Run, Report, list[str]]], Unusable]:
     """Read each run of `log` and diagnose it: (run, report, notes about the input) for each
     run that could be, and (run, why) for each that could not. One unusable run among several
     (an empty or text-only TensorBoard run, a params-only MLflow run) never hides the others; a
     BabysitError only when no run could be diagnosed."""
     check_classes(classes)
+    check_rule_ids(ignore, "--ignore")
     runs = find_runs(log, FieldMap(parse_maps(map_)), run)
     done: list[tuple[Run, Report, list[str]]] = []
     unusable: Unusable = []
     for found in runs:
         try:
-            done.append((found, *diagnose_run(found, where(log, found, runs), classes, overrides)))
+            done.append((found, *diagnose_run(found, where(log, found, runs), classes, overrides,
+                                              ignore=ignore)))
         except BabysitError as exc:
             if len(runs) == 1:
                 raise
