@@ -308,9 +308,8 @@ def test_fix_reads_logs_with_diagnoses_options(tmp_path: Path) -> None:
 
     from babysit.cli.app import app
 
-    log = tmp_path / "other.jsonl"  # another tool's names: the loss is "objective"
-    log.write_text("".join(json.dumps({"step": i, "objective": "NaN" if i > 5 else 2.3}) + "\n"
-                           for i in range(20)))
+    log = tmp_path / "other.csv"  # another tool's names: the loss is "objective"
+    log.write_text("step,objective\n" + "".join(f"{i},{'nan' if i > 5 else 2.3}\n" for i in range(20)))
     runner = CliRunner()
     result = runner.invoke(app, ["fix", str(log), "--json", "--map", "loss=objective"])
     assert result.exit_code == 1, result.output
