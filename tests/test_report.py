@@ -9,6 +9,7 @@ import gzip
 import json
 import math
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -223,7 +224,7 @@ def test_same_input_same_page() -> None:
 
 
 def test_a_directory_of_runs_gets_a_section_each_and_unique_ids(tmp_path: Path) -> None:
-    import shutil
+
 
     for name in ("lr-far-too-high-s0", "healthy-adam-s0"):
         shutil.copytree(ZOO / "tensorboard" / name, tmp_path / "tb" / name)
@@ -315,3 +316,16 @@ def test_a_consequence_names_its_cause_once_and_withdrawn_findings_are_said() ->
     html = findings_html(Report([cause, effect], [], 30, 30, withdrawn=[(gone, "withdrawn: x")]))
     assert html.count("consequence of loss-explosion") == 1 and "fix that first" not in html
     assert "warning underfitting at step 5, shown during the run: withdrawn: x" in html
+
+
+def test_a_directorys_report_is_written_in_the_current_folder_not_among_the_logs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    logs = tmp_path / "lightning_logs"
+    shutil.copytree(ZOO / "tensorboard" / "healthy-adam-s0", logs / "version_0")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = runner.invoke(app, ["report", str(logs)])
+    assert result.exit_code == 0, result.output
+    assert result.output == "lightning_logs.html\n" and (work / "lightning_logs.html").exists()
+    assert not list(logs.rglob("*.html"))

@@ -33,9 +33,10 @@ def check_available() -> None:
 
 
 def default_output(input_: Path) -> Path:
-    """INPUT's name with .html, beside it (a directory's report goes inside it)."""
+    """INPUT's name with .html, beside it; a directory's (lightning_logs/, mlruns/) in the
+    current folder, not among the user's logs."""
     if input_.is_dir():
-        return input_ / "report.html"
+        return Path(f"{input_.resolve().name or 'report'}.html")
     name = input_.name
     for suffix in (".gz", ".jsonl", ".json", ".csv", ".db"):
         if name.endswith(suffix):
