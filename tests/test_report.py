@@ -329,3 +329,33 @@ def test_a_directorys_report_is_written_in_the_current_folder_not_among_the_logs
     assert result.exit_code == 0, result.output
     assert result.output == "lightning_logs.html\n" and (work / "lightning_logs.html").exists()
     assert not list(logs.rglob("*.html"))
+
+
+def test_accuracy_axis_spans_zero_to_one_and_log_ticks_do_not_crowd(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+
+    from babysit.report.plots import log_scale_if_positive
+    from babysit.report.run_figures import accuracy_panel
+    from babysit.report.series import RunSeries
+
+    series = RunSeries()  # a run stuck at chance: 9.3-10%
+    series.epochs["train_acc"] = ([0, 1, 2], [0.093, 0.1, 0.097])
+    series.epochs["val_acc"] = ([0, 1, 2], [0.095, 0.098, 0.1])
+    limits: list[tuple] = []
+    real = Axes.set_ylim
+    monkeypatch.setattr(Axes, "set_ylim", lambda ax, *a, **k: limits.append(a) or real(ax, *a, **k))
+    accuracy_panel(series, [], 10)
+    assert limits[-1] == (0, 1)  # the last word on the axis, after autoscaling
+    monkeypatch.undo()
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0.5, 4.0])
+    assert log_scale_if_positive(ax, [0.5, 4.0])
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.yaxis.get_minorticklabels() if t.get_text()]
+    assert labels and all(label.lstrip("0.")[0] in "25" for label in labels), labels
+    plt.close(fig)

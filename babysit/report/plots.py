@@ -109,6 +109,13 @@ def titles(markers: list[Marker]) -> dict[str, str]:
     return {str(m.number): m.text for m in markers}
 
 
+def _mantissa(value: float) -> int:
+    """The leading digit of a positive number: 2 for 0.02, 5 for 500."""
+    import math
+
+    return round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
+
+
 def log_scale_if_positive(ax: Any, values: list[float] | Any, axis: str = "y") -> bool:
     """Log scale when every value is positive (a loss of exactly 0, a hinge loss, stays linear)."""
     import numpy as np
@@ -122,7 +129,10 @@ def log_scale_if_positive(ax: Any, values: list[float] | Any, axis: str = "y") -
         target = ax.yaxis if axis == "y" else ax.xaxis
         plain = FuncFormatter(lambda value, _: f"{value:g}")  # 0.001 and 2, not 10^-3 and 2x10^0
         target.set_major_formatter(plain)
-        target.set_minor_formatter(plain if v.max() / v.min() < 30 else NullFormatter())
+        # Within a decade or two the minor ticks need labels, but all eight (2 ... 9) overlap
+        # in a 3-inch panel: 2 and 5 of each decade are enough to read a value off.
+        some = FuncFormatter(lambda value, _: f"{value:g}" if _mantissa(value) in (2, 5) else "")
+        target.set_minor_formatter(some if v.max() / v.min() < 30 else NullFormatter())
         return True
     return False
 

@@ -98,6 +98,10 @@ def accuracy_panel(s: RunSeries, markers: list[Marker], classes: int | None) -> 
                 ax.set_title(f"final gap (train - val): {gap:+.3f}", loc="right", fontsize=8)
         if classes:
             ax.axhline(1 / classes, color="#555555", linestyle=":", linewidth=1, label="chance 1/C")
+        # The whole range: zoomed to the data, a run stuck between 9.3% and 10% looked like one
+        # with a wide gap. Percent logs (values above 1) get 0-100.
+        values = [y for series in (train, val) if series for y in series[1] if np.isfinite(y)]
+        ax.set_ylim(0, 100 if values and max(values) > 1 else 1)
         svg = time_axes_svg(fig, ax, "accuracy", markers, legend="lower right")
     return Panel("accuracy", "Accuracy", svg, "At each epoch end. A big gap is overfitting; "
                  "no gap and low accuracy, too little capacity.")
