@@ -292,3 +292,20 @@ def test_following_a_log_that_is_deleted_says_so_and_a_very_long_line_counts_onc
     stats = ReadStats()
     list(follow_records(log, stats, poll=0.01))
     assert stats.malformed == 1 and stats.long_lines == 1
+
+
+def test_a_monitor_log_shows_its_model_optimizer_rate_and_eta() -> None:
+    state = RunState("runs/torch.jsonl")
+    state.emit({"type": "header", "source": "babysit.torch.Monitor", "num_classes": 10,
+                "activation": "relu", "num_params": 4810, "optimizer": "Adam", "lr": 0.001,
+                "weight_decay": 0.01, "model": "Sequential(\n  (0): Linear(...)\n)",
+                "total_steps": 1000})
+    # 200 steps at 67 steps/s of the run's own clock, all read at once (a backlog): the
+    # rate is the run's, not the reading's
+    for i in range(200):
+        state.emit({"type": "step", "step": i, "epoch": i // 50, "loss": 2.0, "time": i / 67})
+    snap = state.snapshot()
+    assert snap.rate == pytest.approx(67, rel=0.02) and snap.total_steps == 1000
+    out = screen(state, Engine(), width=120)
+    assert "Sequential · 4,810 parameters · relu · Adam lr 0.001 · weight decay 0.01" in out
+    assert "step 200/1000  epoch 4 " in out and "67 it/s  ETA 11.9s" in out

@@ -66,7 +66,7 @@ class RunState:
         self.last_loss: float | None = None
         self.summary: Record | None = None
         self.started = time.monotonic()
-        self._rate_mark = (self.started, 0)
+        self._rate_mark: tuple[float, int, bool] = (self.started, 0, False)
         self.rate = 0.0
 
     def emit(self, record: Record) -> None:
@@ -103,11 +103,18 @@ class RunState:
             self.epochs.append(entry)
             if len(self.epochs) > MAX_EPOCHS:
                 self.epochs = self.epochs[::2]
-        now = time.monotonic()
-        t0, s0 = self._rate_mark
-        if now - t0 >= 1.0:
+        # The run's own clock when its records carry one: a log read in bursts (a Monitor
+        # writes ten records at a time, watch catches up on a backlog) would give a wall-clock
+        # rate that is not the run's (8 it/s shown for a run doing 67).
+        clock = rec.get("time")
+        own = isinstance(clock, (int, float)) and not isinstance(clock, bool) and math.isfinite(clock)
+        now = float(clock) if own else time.monotonic()  # type: ignore[arg-type]
+        t0, s0, was_own = self._rate_mark
+        if own != was_own or now < t0:
+            self._rate_mark = (now, self.step, own)
+        elif now - t0 >= 1.0:
             self.rate = (self.step - s0) / (now - t0)
-            self._rate_mark = (now, self.step)
+            self._rate_mark = (now, self.step, own)
 
     def _add_loss(self, step: float, loss: float) -> None:
         if not math.isfinite(loss):
@@ -138,6 +145,8 @@ class RunState:
                 spe = self.header.get("steps_per_epoch")
                 if isinstance(spe, int) and isinstance(cfg.get("epochs"), int):
                     total = spe * cfg["epochs"]
+                elif isinstance(self.header.get("total_steps"), int):  # the Monitor, when told
+                    total = self.header["total_steps"]
             status = self.summary.get("status", "done") if self.summary else "running"
             elapsed = time.monotonic() - self.started
             if self.last is not None and isinstance(self.last.get("time"), (int, float)):

@@ -50,6 +50,18 @@ def header_panel(snap: Snapshot, width: int) -> RenderableType:
                 f"{' · batchnorm' if cfg.get('batchnorm') else ''}"
                 f"{' · dropout ' + _fmt(cfg.get('dropout')) if cfg.get('dropout') else ''} · "
                 f"{cfg.get('optimizer')} lr {_fmt(cfg.get('lr'), 'g')} · reg {_fmt(cfg.get('reg'), 'g')}")
+    elif h.get("optimizer") or h.get("model"):  # the PyTorch Monitor's header
+        model = str(h.get("model") or "a model").split("(")[0].strip()
+        parts = [model]
+        if isinstance(h.get("num_params"), int):
+            parts.append(f"{h['num_params']:,} parameters")
+        if h.get("activation"):
+            parts.append(str(h["activation"]))
+        if h.get("optimizer"):
+            parts.append(f"{h['optimizer']} lr {_fmt(h.get('lr'), 'g')}"
+                         + (f" · weight decay {_fmt(h['weight_decay'], 'g')}"
+                            if h.get("weight_decay") else ""))
+        what = " · ".join(parts)
     else:
         what = "a run" + (f" ({h['activation']})" if h.get("activation") else "")
     line1 = Text(what, style="bold", no_wrap=True, overflow="ellipsis")
@@ -59,7 +71,8 @@ def header_panel(snap: Snapshot, width: int) -> RenderableType:
         done = min(snap.step + 1, snap.total_steps)
         eta = (snap.total_steps - done) / snap.rate if snap.rate else math.nan
         epoch = (snap.last or {}).get("epoch")
-        epoch_text = f"  epoch {epoch + 1}/{cfg.get('epochs')}" if isinstance(epoch, int) else ""
+        of = f"/{cfg['epochs']}" if isinstance(cfg.get("epochs"), int) else ""
+        epoch_text = f"  epoch {epoch + 1}{of}" if isinstance(epoch, int) else ""
         info = (f" step {done}/{snap.total_steps}{epoch_text}  {_duration(snap.elapsed)}  "
                 f"{rate}  ETA {_duration(eta)}")
         bar_width = max(10, width - len(info) - 6)

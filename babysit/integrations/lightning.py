@@ -61,8 +61,10 @@ class BabysitCallback(pl.Callback):
         optimizer = trainer.optimizers[0] if trainer.optimizers else None
         plugin = getattr(trainer, "precision_plugin", None)
         clip = trainer.gradient_clip_val if trainer.gradient_clip_algorithm in (None, "norm") else None
+        total = getattr(trainer, "estimated_stepping_batches", None)
         options = {"scaler": getattr(plugin, "scaler", None), "clip_norm": clip or None,
-                   **self.options}
+                   "total_steps": int(total) if isinstance(total, (int, float)) and
+                   0 < total < float("inf") else None, **self.options}
         self.monitor = Monitor(pl_module, optimizer, log=self.log_path, num_classes=self.num_classes,
                                **options)
         self._seen_step = trainer.global_step

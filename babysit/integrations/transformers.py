@@ -63,8 +63,11 @@ class BabysitCallback(TrainerCallback):
         """Install the Monitor on the model and the torch optimizer."""
         inner = getattr(optimizer, "optimizer", optimizer)  # Accelerate's AcceleratedOptimizer
         clip = getattr(args, "max_grad_norm", None)
+        steps = getattr(state, "max_steps", None)
         options = {"scaler": getattr(optimizer, "scaler", None),
-                   "clip_norm": clip if clip and clip > 0 else None, **self.options}
+                   "clip_norm": clip if clip and clip > 0 else None,
+                   "total_steps": steps if isinstance(steps, int) and steps > 0 else None,
+                   **self.options}
         self.model = model
         self.monitor = Monitor(model, inner, log=self.log_path, num_classes=self.num_classes,
                                **options)

@@ -81,10 +81,12 @@ class Monitor:
                  overwrite: bool = False, nan_origin: bool = True,
                  scaler: Any = None, clip_norm: float | None = None, process_group: Any = None,
                  max_layers: int | None = MAX_LAYERS, verbose: bool = True,
+                 total_steps: int | None = None,
                  watched: list[Watched] | None = None) -> None:
         """Install the hooks, open the log and write its header (`log`: a path, None for
         runs/<date>-<time>.jsonl, False for none; an existing log is kept unless `overwrite`;
-        `verbose`: print each finding as it appears, and a closing line; `scaler`: the AMP GradScaler;
+        `verbose`: print each finding as it appears, and a closing line; `total_steps`: the
+        optimizer steps planned, for the dashboard's ETA; `scaler`: the AMP GradScaler;
         `clip_norm`: the max_norm given to clip_grad_norm_; `process_group`: the DDP group when
         not the default one; `max_layers`: past this many layers, watch this many spread evenly
         through depth (first and last always; None: all); `watched`: the layers, for
@@ -141,7 +143,8 @@ class Monitor:
                                  activation=activation, loss_fn=loss_fn, every=self.every,
                                  world_size=self.ranks.world if self.ranks else 1,
                                  layers_total=len(found),
-                                 amp=self.optim.amp, clip_norm=self.optim.clip_norm))
+                                 amp=self.optim.amp, clip_norm=self.optim.clip_norm,
+                                 total_steps=total_steps))
 
     # --- hooks ---------------------------------------------------------------------------
     def _install(self) -> list[Any]:
@@ -257,7 +260,8 @@ class Monitor:
             self._grads, self._grad_flags, self._before = None, None, {}
         total = self.optim.note_norm(grad_norm if grad_norm is not None else self._grad_total,
                                      self._clipped_bit)
-        rec: dict[str, Any] = {"type": "step", "step": s, "epoch": self.epoch_index}
+        rec: dict[str, Any] = {"type": "step", "step": s, "epoch": self.epoch_index,
+                               "time": round(time.perf_counter() - self._start, 6)}
         layers = None
         lrs = group_lrs(self.optimizer)
         if lrs:

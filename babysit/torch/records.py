@@ -17,7 +17,8 @@ from babysit.training.records import SCHEMA_VERSION
 def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
                   layers: list[Watched], *, num_classes: int | None, activation: str,
                   loss_fn: str, every: int, world_size: int = 1, amp: bool = False,
-                  clip_norm: float | None = None, layers_total: int | None = None) -> dict[str, Any]:
+                  clip_norm: float | None = None, layers_total: int | None = None,
+                  total_steps: int | None = None) -> dict[str, Any]:
     """The first record of a monitored run (docs/log-format.md's header, torch's fields)."""
     now = datetime.now(timezone.utc)
     settings = optimizer_settings(optimizer)
@@ -33,7 +34,7 @@ def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | Non
         "weight_decay": settings[0].get("weight_decay") if settings else None,
         "optimizer_settings": settings,
         "world_size": world_size, "amp_scaler": amp, "clip_norm": clip_norm,
-        "layers_watched": [w.name for w in layers], "every": every,
+        "layers_watched": [w.name for w in layers], "every": every, "total_steps": total_steps,
         # more layers than watched: the watched ones are spread evenly through depth
         "layers_total": layers_total if layers_total is not None else len(layers),
         "model": model_summary(model),
