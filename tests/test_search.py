@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +132,11 @@ def test_cli_search_and_bad_options(tmp_path: Path) -> None:
                                  "relu,tanh", "--ensemble", "2", "--no-live"])
     assert result.exit_code == 0, result.output
     assert "best:" in result.output and "ensemble of the top 2" in result.output
+    lines = result.output.splitlines()
+    trial_lines = [line for line in lines if line.startswith(("s1-", "s2-"))]
+    assert len(trial_lines) == 6 and all(len(line) <= 80 for line in trial_lines)
+    assert not re.search(r"\d\.\d{8}", result.output) and "{" not in result.output  # no raw floats, no dicts
+    assert lines[-1].startswith("babysit train ") and lines[-2] == "train it again:"
     rows = trial_rows(out)
     assert len(rows) == 4 + 2
     params = [r["params"] for r in rows]
@@ -168,3 +174,19 @@ def test_narrowing_keeps_ranges_valid_for_values_outside_them() -> None:
     fine = narrow(SPACE, rows)
     assert SPACE["lr"].lo <= fine["lr"].lo <= fine["lr"].hi <= SPACE["lr"].hi
     assert SPACE["reg"].lo <= fine["reg"].lo <= fine["reg"].hi <= SPACE["reg"].hi
+
+
+def test_the_best_trials_train_command_trains_the_same_config() -> None:
+    from dataclasses import replace
+
+    from babysit.config import Config
+    from babysit.search.view import train_command
+
+    config = replace(Config(), lr=0.036381331310284926, reg=0.0006105064421352182, hidden=(50, 50),
+                     activation="tanh", epochs=20, seed=1000, batchnorm=True)
+    line = train_command(config.to_dict())
+    assert line == ("babysit train --hidden 50,50 --activation tanh --batchnorm --reg 0.0006105 "
+                    "--lr 0.03638 --epochs 20 --seed 1000")
+    # every flag of the line exists and its value parses (the run then stops at validation)
+    result = CliRunner().invoke(app, [*line.split()[1:], "--epochs", "0"])
+    assert "--epochs must be positive" in result.output  # parsed up to validation: every flag exists

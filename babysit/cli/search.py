@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime
 from pathlib import Path
@@ -70,14 +69,18 @@ def build_space(lr_range: str, reg_range: str, dropout_range: str | None, hidden
 
 def _print_event(console: Console, kind: str, payload: Any) -> None:
     """One plain line per result, stage and warning."""
+    from babysit.search.view import params_text, space_text
+
     if kind == "result":
         acc = payload.get("val_acc")
-        console.print(f"{payload['trial']} {payload['status']:9} val acc "
-                      f"{'-' if acc is None else f'{100 * acc:.1f}%'} "
-                      f"{json.dumps(payload['params'])}", soft_wrap=True)
+        line = (f"{payload['trial']} {payload['status']:9} val acc "
+                f"{'-' if acc is None else f'{100 * acc:.1f}%':>6} {params_text(payload['params'])}")
+        if payload["status"] == "hopeless":
+            line += " (at chance: stopped)"
+        console.print(line)
     elif kind == "stage":
         console.print(f"stage {payload['stage']}: {payload['trials']} trials x "
-                      f"{payload['epochs']} epochs over {payload['space']}", soft_wrap=True)
+                      f"{payload['epochs']} epochs over {space_text(payload['space'])}")
     elif kind == "warning":
         console.print(f"warning: {payload}", soft_wrap=True)
 
@@ -191,12 +194,17 @@ def search(
         if report:
             print_report(console, path)
         raise typer.Exit(1)
+    from babysit.search.view import params_text, train_command
+
     console.print(f"best: {best['trial']} val acc {100 * best['val_acc']:.1f}% with "
-                  f"{json.dumps(best['params'])}", soft_wrap=True)
+                  f"{params_text(best['params'])}")
     if outcome.ensemble:
         e = outcome.ensemble
         console.print(f"ensemble of the top {len(e['members'])}: val acc {100 * e['val_acc']:.1f}% "
                       f"(best single model {100 * e['best_single_val_acc']:.1f}%)")
     console.print(f"results: {path}", soft_wrap=True)
+    if isinstance(best.get("config"), dict):
+        console.print("train it again:", style="dim")
+        console.print(train_command(best["config"]), soft_wrap=True)
     if report:
         print_report(console, path)

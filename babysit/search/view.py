@@ -45,9 +45,39 @@ class Progress:
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+def params_text(params: dict[str, Any]) -> str:
+    """'lr=0.0364 reg=0.00061 hidden=100,100': 3 significant digits, no dict repr."""
+    return " ".join(f"{k}={_fmt(v)}" for k, v in params.items() if k != "epochs")
+
+
+def space_text(space: dict[str, Any]) -> str:
+    """'lr 1e-05:0.1, reg 1e-06:0.1': a stage's ranges as typed."""
+    return ", ".join(f"{k} {v}" for k, v in space.items())
+
+
+def train_command(config: dict[str, Any]) -> str:
+    """The `babysit train` line that trains this config again (options left at their
+    defaults are not written; floats to 4 significant digits)."""
+    from babysit.config import Config
+
+    defaults = Config().to_dict()
+    parts = ["babysit train"]
+    for key, value in config.items():
+        if key not in defaults or value == defaults[key] or value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            parts.append(flag if value else f"--no-{key.replace('_', '-')}")
+        elif isinstance(value, float):
+            parts.append(f"{flag} {value:.4g}")
+        else:
+            parts.append(f"{flag} {_fmt(value)}")
+    return " ".join(parts)
 
 
 def leaderboard(progress: Progress, width: int = 100, top: int = 8) -> RenderableType:
