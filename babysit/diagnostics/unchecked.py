@@ -47,4 +47,5 @@ def unchecked_line(not_checked: list[dict[str, Any]]) -> str | None:
         return None
     parts = [f"{rules[0]} needs {what}" if len(rules) == 1 else f"{len(rules)} need {what}"
              for what, rules in grouped(not_checked)]
-    return f"Not checked ({len(not_checked)} rules): " + "; ".join(parts)
+    n = len(not_checked)
+    return f"Not checked ({n} rule{'s' if n > 1 else ''}): " + "; ".join(parts)

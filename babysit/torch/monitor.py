@@ -33,6 +33,7 @@ from babysit.dashboard.plain import FindingPrinter, closing_line
 from babysit.diagnostics.engine import Engine
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.sink import DiagnosticsSink, stops
+from babysit.notebook import in_notebook
 from babysit.torch.layers import MAX_LAYERS, Watched, as_float, find_layers, spread
 from babysit.torch.optim_watch import OptimizerWatch, group_lrs
 from babysit.torch.pending import Pending
@@ -81,12 +82,14 @@ class Monitor:
                  overwrite: bool = False, nan_origin: bool = True,
                  scaler: Any = None, clip_norm: float | None = None, process_group: Any = None,
                  max_layers: int | None = MAX_LAYERS, verbose: bool = True,
-                 total_steps: int | None = None,
+                 total_steps: int | None = None, live: bool | None = None,
                  watched: list[Watched] | None = None) -> None:
         """Install the hooks, open the log and write its header (`log`: a path, None for
         runs/<date>-<time>.jsonl, False for none; an existing log is kept unless `overwrite`;
         `verbose`: print each finding as it appears, and a closing line; `total_steps`: the
-        optimizer steps planned, for the dashboard's ETA; `scaler`: the AMP GradScaler;
+        optimizer steps planned, for the dashboard's ETA; `live`: a notebook cell that updates
+        in place, default on in Jupyter (it shows the findings instead of a line each);
+        `scaler`: the AMP GradScaler;
         `clip_norm`: the max_norm given to clip_grad_norm_; `process_group`: the DDP group when
         not the default one; `max_layers`: past this many layers, watch this many spread evenly
         through depth (first and last always; None: all); `watched`: the layers, for
@@ -126,7 +129,7 @@ class Monitor:
         self._start = time.perf_counter()
         self._generator = torch.Generator().manual_seed(0)
         self._sketch: dict[str, torch.Tensor | None] = {}  # fixed coordinates per large tensor
-        self._printer = FindingPrinter(sys.stderr, prefix="babysit: ")
+        self._printer: FindingPrinter | None = FindingPrinter(sys.stderr, prefix="babysit: ")
         self._doctor = DiagnosticsSink(Engine(), listeners=[self._heard])
         self.sinks: list[Sink] = [self._doctor] if self.lead else []
         self.verbose = verbose and self.lead
@@ -137,6 +140,11 @@ class Monitor:
                 "it, or leave log unset for a new runs/<date>-<time>.jsonl")
             self.log_path = sink.path
             self.sinks.insert(0, sink)
+        if self.lead and (live if live is not None else in_notebook()):
+            from babysit.notebook import LiveCell
+
+            self.sinks.append(LiveCell(lambda: self.findings, f"babysit: {type(model).__name__}"))
+            self._printer = None  # the cell shows each finding as it appears
         self.optim = OptimizerWatch(optimizer, scaler, clip_norm)
         self._handles = self._install()
         self._emit(header_record(model, optimizer, self.layers, num_classes=num_classes,
@@ -414,7 +422,7 @@ class Monitor:
     def _heard(self, finding: Finding) -> None:
         """A new finding from the in-process engine: tell the user, stop if asked (under DDP
         at the next exchange, so that every rank stops on the same step)."""
-        if self.verbose:
+        if self.verbose and self._printer is not None:
             self._printer(finding)
         if self.on_finding is not None:
             try:
