@@ -442,3 +442,22 @@ def test_without_a_log_name_runs_go_to_runs_and_an_old_log_is_kept(
     with pytest.raises(BabysitError, match=r"already exists \(pass overwrite=True to replace it"):
         Monitor(model, log=first.log_path)
     assert Monitor(model, log=False, verbose=False).log_path is None
+
+
+def test_inputs_handed_to_the_monitor_let_off_center_inputs_be_found(tmp_path: Path) -> None:
+    from sklearn.datasets import load_digits
+
+    raw = torch.tensor(load_digits(return_X_y=True)[0], dtype=torch.float32)  # pixels 0..16
+    model = mlp()
+    with Monitor(model, torch.optim.SGD(model.parameters(), 1e-3), log=tmp_path / "raw.jsonl",
+                 num_classes=10, inputs=raw[:256], verbose=False) as monitor:
+        pass
+    header = records(tmp_path / "raw.jsonl")[0]
+    assert header["input_stats"]["num_features"] == 64
+    assert "input-not-centered" in {f.rule for f in monitor.findings}
+    centered = (raw - raw.mean(0)) / (raw.std(0) + 1e-6)
+    with Monitor(mlp(), log=False, inputs=centered, verbose=False) as monitor:
+        pass
+    assert "input-not-centered" not in {f.rule for f in monitor.findings}
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        Monitor(mlp(), log=False, inputs=raw[0])

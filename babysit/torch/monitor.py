@@ -38,7 +38,7 @@ from babysit.torch.layers import MAX_LAYERS, Watched, as_float, find_layers, spr
 from babysit.torch.optim_watch import OptimizerWatch, group_lrs
 from babysit.torch.pending import Pending
 from babysit.torch.ranks import RankSync, distributed_group, unwrap
-from babysit.torch.records import header_record
+from babysit.torch.records import header_record, tensor_input_stats
 from babysit.torch.stats import Before, layer_stats, sketch_index
 from babysit.training.sinks import JsonlSink, Sink, new_run_id, open_new_log
 
@@ -83,19 +83,23 @@ class Monitor:
                  scaler: Any = None, clip_norm: float | None = None, process_group: Any = None,
                  max_layers: int | None = MAX_LAYERS, verbose: bool = True,
                  total_steps: int | None = None, live: bool | None = None,
+                 inputs: Any = None,
                  watched: list[Watched] | None = None) -> None:
         """Install the hooks, open the log and write its header (`log`: a path, None for
         runs/<date>-<time>.jsonl, False for none; an existing log is kept unless `overwrite`;
         `verbose`: print each finding as it appears, and a closing line; `total_steps`: the
         optimizer steps planned, for the dashboard's ETA; `live`: a notebook cell that updates
         in place, default on in Jupyter (it shows the findings instead of a line each);
-        `scaler`: the AMP GradScaler;
+        `inputs`: a batch (or the dataset) of the model's inputs, whose statistics go in the
+        header so that off-center inputs are found; `scaler`: the AMP GradScaler;
         `clip_norm`: the max_norm given to clip_grad_norm_; `process_group`: the DDP group when
         not the default one; `max_layers`: past this many layers, watch this many spread evenly
         through depth (first and last always; None: all); `watched`: the layers, for
         integrations whose layers are not torch's Linear/Conv modules)."""
         if stop_on not in (None, "error", "warning", "info"):
             raise ValueError(f"stop_on must be 'error', 'warning', 'info' or None, got {stop_on!r}")
+        # Before anything is opened or hooked: bad inputs must leave nothing behind.
+        stats = tensor_input_stats(inputs) if inputs is not None else None
         model = unwrap(model)  # DDP's wrapper: layers are named as in the user's module
         self.model, self.optimizer = model, optimizer
         found = watched if watched is not None else find_layers(model, layers, activation)
@@ -152,7 +156,7 @@ class Monitor:
                                  world_size=self.ranks.world if self.ranks else 1,
                                  layers_total=len(found),
                                  amp=self.optim.amp, clip_norm=self.optim.clip_norm,
-                                 total_steps=total_steps))
+                                 total_steps=total_steps, input_stats=stats))
 
     # --- hooks ---------------------------------------------------------------------------
     def _install(self) -> list[Any]:

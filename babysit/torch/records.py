@@ -13,12 +13,29 @@ from babysit.torch.layers import Watched, count_parameters, main_activation, mod
 from babysit.torch.optim_watch import optimizer_settings
 from babysit.training.records import SCHEMA_VERSION
 
+MAX_INPUT_ROWS = 10_000  # enough for stable per-feature means and stds; bounded cost
+
+
+def tensor_input_stats(inputs: Any) -> dict[str, float | int]:
+    """babysit's input statistics (docs/log-format.md) of a batch or dataset of inputs, a tensor
+    or an array of shape (N, ...), each example flattened; at most MAX_INPUT_ROWS rows."""
+    import numpy as np
+
+    from babysit.data import input_stats
+
+    x = inputs.detach().cpu().numpy() if isinstance(inputs, torch.Tensor) else np.asarray(inputs)
+    if x.ndim < 2 or len(x) < 2:
+        raise ValueError(f"inputs must be a batch of at least 2 examples, shape (N, ...), got "
+                         f"shape {x.shape}")
+    return input_stats(x[:MAX_INPUT_ROWS].reshape(min(len(x), MAX_INPUT_ROWS), -1).astype(np.float64))
+
 
 def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
                   layers: list[Watched], *, num_classes: int | None, activation: str,
                   loss_fn: str, every: int, world_size: int = 1, amp: bool = False,
                   clip_norm: float | None = None, layers_total: int | None = None,
-                  total_steps: int | None = None) -> dict[str, Any]:
+                  total_steps: int | None = None,
+                  input_stats: dict[str, Any] | None = None) -> dict[str, Any]:
     """The first record of a monitored run (docs/log-format.md's header, torch's fields)."""
     now = datetime.now(timezone.utc)
     settings = optimizer_settings(optimizer)
@@ -38,6 +55,7 @@ def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | Non
         # more layers than watched: the watched ones are spread evenly through depth
         "layers_total": layers_total if layers_total is not None else len(layers),
         "model": model_summary(model),
+        **({"input_stats": input_stats} if input_stats is not None else {}),
         "versions": {"babysit": __version__, "torch": torch.__version__,
                      "python": platform.python_version()},
     }
