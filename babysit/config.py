@@ -19,7 +19,9 @@ class Config:
 
     # data
     data: str = "spiral"
-    classes: int = 3  # spiral arms
+    # The number of classes, as in `babysit diagnose --classes`: the spiral has this many arms
+    # (3 when unset); other data are checked against it.
+    classes: int | None = None
     points: int = 100  # spiral points per arm
     label_column: str | None = None  # CSV label column; the last one when None
     val_fraction: float = 0.2  # held out when the data has no validation split
@@ -99,7 +101,7 @@ class Config:
                 raise BabysitError(f"{_flag(name)} must be positive, got {value}")
         if not 0 <= self.seed < 2**63:
             raise BabysitError(f"--seed must be between 0 and 2**63 - 1, got {self.seed}")
-        if not 2 <= self.classes <= MAX_CLASSES:
+        if self.classes is not None and not 2 <= self.classes <= MAX_CLASSES:
             raise BabysitError(f"--classes must be between 2 and {MAX_CLASSES:,}, "
                                f"got {short_int(self.classes)}")
         if self.points < 1:

@@ -178,3 +178,18 @@ def test_a_flood_of_blank_lines_is_not_read_to_the_end(tmp_path: Path,
     state = tmp_path / "trainer_state.json"
     state.write_bytes(b"\n" * 1000 + b'{"log_history": []}\n')
     assert not tables.is_trainer_state(state)
+
+
+def test_classes_means_the_class_count_in_train_as_in_diagnose(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["train", "--data", "digits", "--classes", "3", "--epochs",
+                                      "1", "--no-live", "--log", str(tmp_path / "d.jsonl")])
+    assert result.exit_code == 2
+    assert "--classes 3, but --data digits has 10 classes" in result.output
+    assert not (tmp_path / "d.jsonl").exists()
+    result = CliRunner().invoke(app, ["train", "--data", "digits", "--classes", "10", "--epochs",
+                                      "1", "--no-live", "--log", str(tmp_path / "d.jsonl")])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["train", "--classes", "4", "--epochs", "1", "--no-live",
+                                      "--log", str(tmp_path / "s.jsonl")])
+    header = json.loads((tmp_path / "s.jsonl").read_text().splitlines()[0])
+    assert result.exit_code == 0 and header["num_classes"] == 4  # the spiral's arms

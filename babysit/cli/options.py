@@ -28,7 +28,8 @@ def _choice(values: Any) -> Any:
 # name -> (type, help, panel). The order is the order shown by --help.
 _SPEC: dict[str, tuple[Any, str, str]] = {
     "data": (str, "spiral (embedded), digits (needs scikit-learn), or a .npz / .csv file", DATA),
-    "classes": (int, "Spiral: number of classes (arms)", DATA),
+    "classes": (int | None, "Number of classes: the spiral's arms (3 when unset); other data "
+                            "are checked against it", DATA),
     "points": (int, "Spiral: points per class", DATA),
     "label_column": (str | None, "CSV: name of the integer label column [default: last]", DATA),
     "val_fraction": (float, "Fraction held out for validation when the data has no val split", DATA),

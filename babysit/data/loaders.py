@@ -102,12 +102,25 @@ def load_csv(path: Path, label_column: str | None, val_fraction: float, seed: in
 
 
 def load_data(
-    source: str, *, classes: int = 3, points: int = 100, label_column: str | None = None,
+    source: str, *, classes: int | None = None, points: int = 100, label_column: str | None = None,
     val_fraction: float = 0.2, seed: int = 0
 ) -> Dataset:
-    """Resolve --data: 'spiral', 'digits', or a path to a .npz or .csv file."""
+    """Resolve --data: 'spiral' (`classes` arms, 3 by default), 'digits', or a path to a .npz
+    or .csv file; for those, a BabysitError if `classes` is given and is not their count."""
     if source == "spiral":
-        return load_spiral(classes, points, val_fraction, seed)
+        return load_spiral(classes or SPIRAL_CLASSES, points, val_fraction, seed)
+    data = _load_file_or_digits(source, label_column, val_fraction, seed)
+    if classes is not None and classes != data.num_classes:
+        raise BabysitError(f"--classes {classes}, but --data {source} has {data.num_classes} "
+                           "classes (--classes sets the count only for the spiral)")
+    return data
+
+
+SPIRAL_CLASSES = 3  # the lecture's (and CS231n's) spiral: three arms
+
+
+def _load_file_or_digits(source: str, label_column: str | None, val_fraction: float,
+                         seed: int) -> Dataset:
     if source == "digits":
         return load_digits(val_fraction, seed)
     path = Path(source)
