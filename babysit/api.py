@@ -16,6 +16,7 @@ from babysit.diagnostics.engine import Engine, Report
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.unchecked import unchecked_line
 from babysit.errors import BabysitError
+from babysit.notebook import in_notebook
 from babysit.training import Sink, Trainer
 from babysit.training.sinks import Record
 
@@ -28,10 +29,19 @@ def prepare_data(config: Config) -> Dataset:
     return preprocess(raw, config.preprocess)
 
 
-def train(config: Config, sinks: Iterable[Sink] = (), dataset: Dataset | None = None) -> Record:
-    """Train with `config`, sending every record to `sinks`; return the summary record."""
+def train(config: Config, sinks: Iterable[Sink] = (), dataset: Dataset | None = None,
+          live: bool | None = None) -> Record:
+    """Train with `config`, sending every record to `sinks`; return the summary record.
+    `live` (default: in Jupyter) adds a notebook cell that shows the run and its findings."""
     config = config.validated()
     data = dataset if dataset is not None else prepare_data(config)
+    sinks = list(sinks)
+    if live if live is not None else in_notebook():
+        from babysit.diagnostics.sink import DiagnosticsSink
+        from babysit.notebook import LiveCell
+
+        doctor = DiagnosticsSink()
+        sinks += [doctor, LiveCell(lambda: doctor.engine.findings, "babysit train")]
     return Trainer(config, data, sinks).run()
 
 

@@ -39,3 +39,8 @@ def test_the_example_notebook_runs_and_shows_live_and_html_outputs(tmp_path: Pat
     # the log the first cell wrote, diagnosed
     assert code[2].outputs[0].output_type == "execute_result"
     assert "text/html" in code[2].outputs[0].data
+    # babysit's own trainer from Python: the same live cell, then the summary's status
+    trained = [o for o in code[3].outputs if o.output_type == "display_data"]
+    assert len(trained) == 1 and "babysit train" in trained[0].data["text/html"]
+    assert "completed" in trained[0].data["text/html"]
+    assert code[3].outputs[-1].data["text/plain"] == "'completed'"

@@ -401,6 +401,12 @@ class Monitor:
         options.setdefault("num_classes", self.num_classes)
         return sanity_check(self.model, loss_fn, X, y, optimizer=self.optimizer, **options)
 
+    def _repr_html_(self) -> str:
+        """In a notebook, a monitor shows its findings so far."""
+        from babysit.notebook import findings_html
+
+        return findings_html(self.findings)
+
     @property
     def nan_origin(self) -> str | None:
         """Where the first non-finite loss began (a layer, the weights, another rank), or None."""
