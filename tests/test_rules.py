@@ -464,3 +464,15 @@ def test_a_finding_shown_during_the_run_and_withdrawn_is_said_at_the_end() -> No
     console.print(findings_view(report))
     assert ("WARNING shaky at step 2, shown during the run: withdrawn: later records contradicted it"
             in console.export_text())
+
+
+@pytest.mark.parametrize("val,fires", [
+    ([0.5] + [1.0] * 20, False),  # perfect: nothing left to gain, "decay the lr" is no advice
+    ([0.34, 0.33] * 10, False),  # at chance (3 classes): nothing learned, another rule's case
+    ([0.3] + [0.7] * 20, True),  # a real plateau between the two
+    ([0.3] + [0.36] * 20, True),  # near miss of chance: 0.36 > 1/3 + 0.02
+])
+def test_val_plateau_not_at_chance_nor_at_perfect(val: list[float], fires: bool) -> None:
+    records = [header(num_classes=3)] + epochs([0.9] * len(val), val)
+    rules = [f.rule for f in Engine(build_rules(only=["val-plateau"])).push_all(records).findings]
+    assert (rules == ["val-plateau"]) is fires

@@ -5,14 +5,23 @@ from __future__ import annotations
 from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.remedy import Set
 from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.rules._util import classes_from_loss, header_classes
 
 
 class ValPlateau(Rule):
-    """The best validation accuracy has not improved by `min_delta` for `patience` epochs.
+    """The best validation accuracy has not improved by `min_delta` for `patience` epochs,
+    while it is above chance and below perfect.
 
     Why: once validation accuracy stops rising, more epochs at the same learning rate buy
     nothing; the usual responses are a learning-rate decay or stopping (Keras's
     ReduceLROnPlateau waits 10 epochs). Informational: it is a normal stage of a run.
+    Not at the ends: a net whose best is within `min_delta` of 1.0 cannot improve (decaying
+    the rate is no advice: stop), and one whose best is within `chance_margin` of chance
+    (1/C, from the header or the first loss) has not learned at all, which loss-flat,
+    underfitting or a label check must name; "decay the learning rate" there is the wrong
+    first move when the rate is far too low (issue 23: chance runs were told to decay it).
+    `chance_margin` 0.02: the search's hopeless margin, the spread of a 10-class validation
+    accuracy on a few hundred examples at chance.
     """
 
     id = "val-plateau"
@@ -20,7 +29,7 @@ class ValPlateau(Rule):
     needs = ("val_acc",)
     provisional = True  # withdrawn when later evidence contradicts it
     remedies = (Set("step decay of the learning rate", (("lr_schedule", "step"),)),)
-    thresholds = {"patience": 10, "min_delta": 0.005}
+    thresholds = {"patience": 10, "min_delta": 0.005, "chance_margin": 0.02}
     advice = "Decay the learning rate (step or exponential schedule), or stop training here."
 
     def __init__(self, **overrides: float) -> None:
@@ -29,6 +38,25 @@ class ValPlateau(Rule):
         self.best = -1.0
         self.best_step = 0
         self.since = 0
+        self.chance: float | None = None
+
+    def on_header(self, header: Record) -> Finding | None:
+        """Chance level from the class count, when the header gives it."""
+        classes = header_classes(header)
+        self.chance = 1.0 / classes if classes else None
+        return None
+
+    def on_first_step(self, record: Record) -> Finding | None:
+        """Without a class count from the header, infer it from the first loss."""
+        if self.chance is None:
+            classes = classes_from_loss(number(record.get("loss")))
+            self.chance = 1.0 / classes if classes else None
+        return None
+
+    def _at_an_end(self) -> bool:
+        if self.best >= 1.0 - self.t["min_delta"]:
+            return True
+        return self.chance is not None and self.best <= self.chance + self.t["chance_margin"]
 
     def on_epoch(self, record: Record) -> Finding | None:
         """Count epochs without improvement."""
@@ -40,7 +68,7 @@ class ValPlateau(Rule):
             self.finding = None  # improving again
             return None
         self.since += 1
-        if self.since >= self.t["patience"]:
+        if self.since >= self.t["patience"] and not self._at_an_end():
             return self.report(record["step"], f"validation accuracy has not improved on "
                                f"{self.best:.3f} (step {self.best_step}) for {self.since} epochs",
                                best_val_acc=self.best, epochs=self.since)
