@@ -476,3 +476,33 @@ def test_val_plateau_not_at_chance_nor_at_perfect(val: list[float], fires: bool)
     records = [header(num_classes=3)] + epochs([0.9] * len(val), val)
     rules = [f.rule for f in Engine(build_rules(only=["val-plateau"])).push_all(records).findings]
     assert (rules == ["val-plateau"]) is fires
+
+
+@pytest.mark.parametrize("start,end,fires", [
+    (8.7e-10, 3.4e-6, False),  # grew from nothing to almost nothing: under 1e-3 of the weights
+    (1e-4, 0.5, True),  # grew 5000x to half the weights' norm: exploding
+    (1e-6, 2e-3, True),  # near miss of the floor: 2e-3 of the weights, grown 2000x
+])
+def test_exploding_needs_a_gradient_that_is_large_not_only_grown(start: float, end: float,
+                                                                 fires: bool) -> None:
+    grads = np.geomspace(start, end, 30)
+
+    def layers(i: int) -> dict:
+        return {"fc1": {"grad_norm": float(grads[i // 10]), "weight_norm": 1.0},
+                "fc2": {"grad_norm": float(grads[i // 10]), "weight_norm": 1.0}}
+
+    records = [header()] + curve([1.0] * 300, layers)
+    rules = [f.rule for f in Engine(build_rules(only=["exploding-gradients"])).push_all(records).findings]
+    assert (rules == ["exploding-gradients"]) is fires
+
+
+def test_vanishing_gradients_supersede_a_growth_from_nothing() -> None:
+    grads = np.geomspace(1e-9, 1e-2, 30)
+
+    def layers(i: int) -> dict:  # fc1's gradient 1e-5 of fc2's: vanishing; and it grew 1e7x
+        return {"fc1": {"grad_norm": float(grads[i // 10]) * 1e-5, "weight_norm": 1e-5},
+                "fc2": {"grad_norm": float(grads[i // 10]) * 1e5, "weight_norm": 1.0}}
+
+    rules = [f.rule for f in Engine(build_rules(only=["exploding-gradients", "vanishing-gradients"]))
+             .push_all([header()] + curve([1.0] * 300, layers)).findings]
+    assert rules == ["vanishing-gradients"]

@@ -36,6 +36,7 @@ class VanishingGradients(Rule):
     needs = ("layers.grad_norm",)
     remedies = (InitForActivation("init scaled to the activation"), BATCHNORM)
     thresholds = {"min_ratio": 1e-3, "samples": 2}
+    supersedes = ("exploding-gradients",)  # a gradient grown from ~0 is not an explosion
     advice = ("Use ReLU-family activations with He init (or Xavier for tanh), add batch norm, "
               "and avoid sigmoid in hidden layers.")
 
@@ -58,18 +59,23 @@ class VanishingGradients(Rule):
 
 class ExplodingGradients(Rule):
     """The first layer's relative gradient is above `max_ratio` x the last layer's, or a
-    layer's gradient norm grows to `growth` x its first value while the loss has not improved.
+    layer's gradient norm grows to `growth` x its first value, and to at least `min_relative`
+    x its weights' norm, while the loss has not improved.
 
     Why: the mirror image of vanishing gradients: local derivatives above 1 compound through
     depth, and the updates of the first layers blow up. Growth over time without progress in
-    the loss is the other face (a 1e3 rise; AUTOTRAINER flags a loss of 1e3).
+    the loss is the other face (a 1e3 rise; AUTOTRAINER flags a loss of 1e3). A gradient that
+    grew from nothing to almost nothing (8.7e-10 to 3.4e-6 in a vanishing net) is not
+    exploding: below `min_relative` (1e-3) x the weights' norm, an update at any learning rate
+    up to 1 stays under the lecture's healthy update/weight ratio of 1e-3, so it cannot blow
+    the weights up. Vanishing gradients, when found, supersede this rule.
     """
 
     id = "exploding-gradients"
     severity = "warning"
     needs = ("layers.grad_norm",)
     remedies = lower_lr(0.1) + (InitForActivation("init scaled to the activation"), BATCHNORM)
-    thresholds = {"max_ratio": 1e3, "growth": 1e3, "samples": 2}
+    thresholds = {"max_ratio": 1e3, "growth": 1e3, "min_relative": 1e-3, "samples": 2}
     advice = ("Lower the learning rate, clip gradients, use Xavier/He init and batch norm.")
 
     def __init__(self, **overrides: float) -> None:
@@ -92,11 +98,12 @@ class ExplodingGradients(Rule):
                                    f" x that of {rel[-1][0]}", ratio=med)
         no_progress = loss is not None and self.first_loss is not None and loss >= self.first_loss
         for name, entry in sample.layers:
-            g = entry.get("grad_norm")
+            g, w = entry.get("grad_norm"), entry.get("weight_norm")
             if g is None:
                 continue
             g0 = self.first_grad.setdefault(name, g)
-            if no_progress and g0 > 0 and g > self.t["growth"] * g0:
+            large = not w or g >= self.t["min_relative"] * w
+            if no_progress and g0 > 0 and g > self.t["growth"] * g0 and large:
                 return self.report(sample.step, f"layer {name}: gradient norm grew from "
                                    f"{g0:.2e} to {g:.2e} while the loss rose to {loss:.4g}",
                                    layer=name, growth=g / g0)
