@@ -136,3 +136,16 @@ def test_centred_unscaled_images_are_fine() -> None:
     raw = replace(scaled, X_train=scaled.X_train + 120.0)
     result = checks.check_data(config, raw)
     assert result.status == "WARN" and "a channel" in result.message
+
+
+def test_a_rate_far_too_high_is_read_as_too_high_everywhere() -> None:
+    # sgd at lr 20: the ReLUs die and the updates shrink to nothing, which once read as "too low"
+    code, out = run_json("--optimizer", "sgd", "--lr", "20")
+    checks_ = by_name(out)
+    assert code == 1
+    overfit = checks_["overfit small subset"]
+    assert overfit["status"] == "FAIL" and "too high" in overfit["numbers"]["cause"]
+    assert "too low" not in overfit["message"] + overfit["advice"]
+    baseline = checks_["input-independent baseline"]
+    assert baseline["status"] == "WARN" and "diverged" in baseline["message"]
+    assert "not using its input" not in baseline["message"]

@@ -275,6 +275,12 @@ def _overfit_cause(config: Config, data: Dataset, n: int, summary: dict[str, Any
         return "learning rate too high (NaN)", "Lower the learning rate (try 10x lower)."
     if fired & {"loss-nan", "loss-explosion"}:
         return "learning rate too high", "Lower the learning rate (try 10x lower)."
+    # Tiny updates after a loss that shot up, or after the ReLUs died, are the aftermath of a
+    # rate too high (sgd --lr 20 read as "too low": its dead units update by nothing).
+    start = steps[0]["loss"] if steps else math.nan
+    if "dead-relu" in fired or max((r["loss"] for r in steps), default=0.0) > PROBE_EXPLODE * start:
+        return ("learning rate too high (the loss shot up or the ReLUs died)",
+                "Lower the learning rate (try 10x lower).")
     if fired & {"loss-flat", "update-ratio-low"}:
         return "learning rate too low", "Raise the learning rate (try 10x)."
     wider = tuple(max(4 * h, 100) for h in config.hidden)
@@ -371,6 +377,13 @@ def check_input_baseline(config: Config, data: Dataset) -> CheckResult:
     what = f"final loss {real_loss:.3g} with real inputs, {blind_loss:.3g} with zeroed inputs"
     if real_loss < BASELINE_MARGIN * blind_loss:
         return CheckResult("input-independent baseline", PASS, what, numbers=numbers)
+    start = real[0]["loss"] if real else math.nan
+    if not math.isfinite(real_loss) or real_loss > PROBE_EXPLODE * start:
+        # A run that blew up says nothing about whether the net uses its input.
+        return CheckResult("input-independent baseline", WARN, what + ": the run with real "
+                           "inputs diverged, so the comparison says nothing",
+                           "Lower the learning rate (the learning-rate probe says where it "
+                           "explodes), then run the check again.", numbers)
     return CheckResult("input-independent baseline", FAIL, what + ": the net is not using its input",
                        "Check that the inputs reach the model (preprocessing, feeding the "
                        "right array) and that the learning rate lets it learn.", numbers)
