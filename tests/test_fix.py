@@ -30,7 +30,7 @@ BASES = [Config(), Config(activation="tanh", init="small", optimizer="sgd", lr=0
 def test_every_remedy_gives_a_valid_changed_config(rule: type) -> None:
     applied = 0
     for base in BASES:
-        for remedy in plan(rule.remedies, base.to_dict(), {"update_ratio": 1e-7}):
+        for remedy in plan(rule.remedies, base.to_dict(), {"update_ratio": 1e-7, "ratio": 78.0}):
             changed = apply(base, remedy["set"])
             assert changed != base, (rule.id, remedy)
             applied += 1
@@ -178,13 +178,15 @@ def test_an_interrupted_attempt_ends_the_chain() -> None:
     Config(init="zeros", epochs=30),                                    # symmetric
     Config(hidden=(50,) * 6, activation="tanh", init="small", optimizer="sgd", lr=0.1, epochs=40),
     Config(hidden=(2,), epochs=60),                                     # too small a net
-], ids=["lr-3e-7", "zeros", "tiny-tanh", "2-units"])
+    Config(reg=1.0, epochs=40),                  # L2 78x the data loss: not a width problem
+], ids=["lr-3e-7", "zeros", "tiny-tanh", "2-units", "reg-1"])
 def test_fix_heals_faulty_configs_without_losing_accuracy(config: Config) -> None:
     to_the_end = attempt_runner(None)(config, 0, None)
     attempts = run_chain(config, attempt_runner("warning"), 5)
     last = attempts[-1]
     assert last.verdict == "fixed", [(a.verdict, a.changes) for a in attempts]
     assert last.outcome.val_acc >= to_the_end.val_acc + 0.1  # the broken run failed to learn
+    assert last.outcome.val_acc >= 0.9
 
 
 def test_train_fix_keeps_every_attempt_log_and_writes_the_report(tmp_path: Path) -> None:
@@ -318,3 +320,12 @@ def test_fix_reads_logs_with_diagnoses_options(tmp_path: Path) -> None:
     assert "loss-nan" not in result.output
     result = runner.invoke(app, ["fix", str(log), "--set", "loss-nan.nope=1"])
     assert result.exit_code == 2
+
+
+def test_reg_to_share_sets_the_l2_term_to_a_hundredth_of_the_data_loss() -> None:
+    from babysit.diagnostics.remedy import RegToShare
+
+    remedy = RegToShare("x")
+    assert remedy.changes({"reg": 1.0}, {"ratio": 78.1}) == {"reg": 0.000126}  # 10^-3.9
+    assert remedy.changes({"reg": 1.0}, {"ratio": 0.005}) is None  # already under 1%
+    assert remedy.changes({}, {"ratio": 10.0}) == {"reg": "x0.001"}  # unknown reg: relative

@@ -88,6 +88,26 @@ class LrToTarget(Remedy):
 
 
 @dataclass(frozen=True)
+class RegToShare(Remedy):
+    """Scale the L2 strength so that its term at initialization is `share` of the data loss.
+
+    Why: the L2 term is reg/2 x sum(W^2), linear in reg, so the measured ratio of the two terms
+    at the first step says how far off reg is, in one attempt. `share` 0.01: the lecture's
+    check that regularization raises the initial loss "a little" above log C.
+    """
+
+    share: float = 0.01
+
+    def changes(self, config: Config, evidence: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """{"reg": reg x share / measured ratio}, rounded to a tenth of a decade."""
+        ratio = (evidence or {}).get("ratio")
+        if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio > self.share):
+            return None
+        factor = 10 ** round(math.log10(self.share / ratio), 1)
+        return Scale(self.text, "reg", factor).changes(config)
+
+
+@dataclass(frozen=True)
 class Set(Remedy):
     """Set options to fixed values; does not apply when they already have them."""
 

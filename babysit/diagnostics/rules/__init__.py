@@ -13,6 +13,7 @@ from babysit.diagnostics.rules.loss_oscillation import LossOscillation
 from babysit.diagnostics.rules.overfitting import Overfitting
 from babysit.diagnostics.rules.plateau_then_drop import PlateauThenDrop
 from babysit.diagnostics.rules.ranks import RankDesync, RankNonfinite
+from babysit.diagnostics.rules.reg_dominant import RegDominant
 from babysit.diagnostics.rules.saturated import SaturatedActivations
 from babysit.diagnostics.rules.sigmoid_hidden import SigmoidHidden
 from babysit.diagnostics.rules.symmetric_init import SymmetricInit
@@ -27,6 +28,6 @@ ALL_RULES: tuple[type[Rule], ...] = (
     TrainingUnstable, Overfitting, Underfitting, ValPlateau, UpdateRatioHigh, UpdateRatioLow, DeadReLU,
     SaturatedActivations, SymmetricInit, VanishingActivations, VanishingGradients,
     ExplodingGradients, InputNotCentered, SigmoidHidden, RankNonfinite, RankDesync,
-    AmpScaleCollapse, AmpSkippedSteps, ClippingAlways,
+    AmpScaleCollapse, AmpSkippedSteps, ClippingAlways, RegDominant,
 )
 RULES_BY_ID: dict[str, type[Rule]] = {rule.id: rule for rule in ALL_RULES}
