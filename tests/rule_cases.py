@@ -199,6 +199,10 @@ CASES.update({
                            amp_run(None, lambda s: 65536.0 if s < 20 else 8192.0)),
     "amp-skipped-steps": (amp_run(20, lambda s: 4096.0), amp_run(None, lambda s: 4096.0)),
     "clipping-always": (clipped_run(0.97), clipped_run(0.3)),
+    # model.eval() for validation after epoch 1, and no model.train() after it
+    "eval-mode": ([header()] + [{**r, "eval_mode": True} if r["step"] >= 100 else r
+                                for r in curve(healthy_loss(300))],
+                  [header()] + curve(healthy_loss(300))),
     # `babysit train --reg 1.0`: the L2 term 78x the data loss at the first step
     "reg-dominant": ([header()] + curve(healthy_loss(), data_loss=1.27, reg_loss=99.1),
                      [header()] + curve(healthy_loss(), data_loss=1.1, reg_loss=0.01)),
@@ -237,6 +241,8 @@ NEAR_MISSES: dict[str, list[Records]] = {
     "clipping-always": [clipped_run(0.97, n=60),  # too few steps to judge
                         clipped_run(0.85)],  # often, not always
     "rank-nonfinite": [ranks_at(20, desync=[{"layer": "fc2", "ranks": [1], "rel_diff": 0.02}])],
+    "eval-mode": [[header()] + [{**r, "eval_mode": True} if r["step"] == 100 else r
+                                for r in curve(healthy_loss(300))]],  # one step: a toggle
     # the terms nearly equal at the start; and a fitted run whose data loss fell under its L2
     "reg-dominant": [[header()] + curve(healthy_loss(), data_loss=1.1, reg_loss=1.0),
                      [header()] + [{"type": "step", "step": s, "loss": 1.0, "data_loss": d,

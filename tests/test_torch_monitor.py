@@ -462,3 +462,29 @@ def test_inputs_handed_to_the_monitor_let_off_center_inputs_be_found(tmp_path: P
     assert "input-not-centered" not in {f.rule for f in monitor.findings}
     with pytest.raises(ValueError, match="at least 2 examples"):
         Monitor(mlp(), log=False, inputs=raw[0])
+
+
+@pytest.mark.parametrize("back_to_train", [False, True])
+def test_a_model_left_in_eval_mode_is_found(tmp_path: Path, back_to_train: bool) -> None:
+    torch.manual_seed(0)
+    xt, yt, xv, yv = digits()
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    with Monitor(model, opt, log=tmp_path / "e.jsonl", num_classes=10, verbose=False) as monitor:
+        for _ in range(3):
+            for i in range(0, len(yt), 64):
+                loss = torch.nn.functional.cross_entropy(model(xt[i:i + 64]), yt[i:i + 64])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                monitor.step(loss)
+            model.eval()  # validation ...
+            with torch.no_grad():
+                monitor.epoch(val_acc=(model(xv).argmax(1) == yv).float().mean())
+            if back_to_train:  # ... and the model.train() that is easy to forget
+                model.train()
+    found = [f for f in monitor.findings if f.rule == "eval-mode"]
+    if back_to_train:
+        assert not found
+    else:
+        assert found and found[0].step == 22 and found[0].evidence["steps"] == 44

@@ -282,6 +282,8 @@ class Monitor:
                 rec["lr_groups"] = lrs
         if skipped:
             rec["skipped"] = True
+        if not self.model.training:  # model.eval() for validation, and no model.train() after
+            rec["eval_mode"] = True
         tensors: dict[str, torch.Tensor] = {} if value is None else {"loss": value}
         if self._collecting:
             scale = self.optim.scale()

@@ -3,6 +3,7 @@
 from babysit.diagnostics.rule import Rule
 from babysit.diagnostics.rules.amp import AmpScaleCollapse, AmpSkippedSteps, ClippingAlways
 from babysit.diagnostics.rules.dead_relu import DeadReLU
+from babysit.diagnostics.rules.eval_mode import EvalMode
 from babysit.diagnostics.rules.gradients import ExplodingGradients, VanishingGradients
 from babysit.diagnostics.rules.input_not_centered import InputNotCentered
 from babysit.diagnostics.rules.loss_at_init import LossAtInit
@@ -28,6 +29,6 @@ ALL_RULES: tuple[type[Rule], ...] = (
     TrainingUnstable, Overfitting, Underfitting, ValPlateau, UpdateRatioHigh, UpdateRatioLow, DeadReLU,
     SaturatedActivations, SymmetricInit, VanishingActivations, VanishingGradients,
     ExplodingGradients, InputNotCentered, SigmoidHidden, RankNonfinite, RankDesync,
-    AmpScaleCollapse, AmpSkippedSteps, ClippingAlways, RegDominant,
+    AmpScaleCollapse, AmpSkippedSteps, ClippingAlways, RegDominant, EvalMode,
 )
 RULES_BY_ID: dict[str, type[Rule]] = {rule.id: rule for rule in ALL_RULES}
