@@ -507,3 +507,16 @@ def test_vanishing_gradients_supersede_a_growth_from_nothing() -> None:
     rules = [f.rule for f in Engine(build_rules(only=["exploding-gradients", "vanishing-gradients"]))
              .push_all([header()] + curve([1.0] * 300, layers)).findings]
     assert rules == ["vanishing-gradients"]
+
+
+def test_messages_say_numbers_plainly() -> None:
+    # a loss that fell a little is not "+0.1%"; a huge ratio is not 98 digits
+    falling = [header()] + curve(np.linspace(1.1, 1.05, 800))
+    flat = Engine(build_rules(only=["loss-flat"])).push_all(falling).findings[0]
+    assert re.search(r"loss fell \d\.\d% in", flat.message), flat.message
+    rising = [header()] + curve(np.linspace(1.1, 1.15, 800))
+    flat = Engine(build_rules(only=["loss-flat"])).push_all(rising).findings[0]
+    assert re.search(r"loss rose \d\.\d% in", flat.message), flat.message
+    blown = [header()] + curve([1.1] * 5 + [1e97] * 20)
+    (boom,) = Engine(build_rules(only=["loss-explosion"])).push_all(blown).findings
+    assert re.search(r"is [\d.]+e\+96x the starting", boom.message), boom.message

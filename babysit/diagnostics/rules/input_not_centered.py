@@ -44,7 +44,7 @@ class InputNotCentered(Rule):
         if is_finite(channel):
             if channel > self.t["max_mean_over_std"]:
                 return self.report(0, f"image inputs are off-center: a colour channel's mean is "
-                                   f"{channel:.1f}x its std", channel_mean_over_std=channel)
+                                   f"{channel:.3g}x its std", channel_mean_over_std=channel)
             return None
         mean_abs = number(stats.get("mean_abs_mean"))
         std = number(stats.get("std_mean"))
@@ -53,6 +53,6 @@ class InputNotCentered(Rule):
         ratio = mean_abs / std
         if ratio > self.t["max_mean_over_std"]:
             return self.report(0, f"inputs are off-center: the average feature's |mean| "
-                               f"{mean_abs:.3g} is {ratio:.1f}x its std {std:.3g}",
+                               f"{mean_abs:.3g} is {ratio:.3g}x its std {std:.3g}",
                                mean_abs_mean=mean_abs, std_mean=std, ratio=ratio)
         return None

@@ -70,6 +70,6 @@ class LossExplosion(Rule):
         if self.start > 0 and window.mean > self.t["factor"] * self.start and window.min >= self.start:
             return self.report(window.last_step, f"mean loss {window.mean:.4g} over steps "
                                f"{window.first_step}-{window.last_step} is "
-                               f"{window.mean / self.start:.1f}x the starting {self.start:.4g}",
+                               f"{window.mean / self.start:.3g}x the starting {self.start:.4g}",
                                start=self.start, loss=window.mean)
         return None

@@ -96,7 +96,10 @@ class LossFlat(Rule):
         if self.fired and abs(change) >= self.t["withdraw"] * self.t["min_drop"]:
             self.finding = None
         if abs(change) < self.t["min_drop"]:
-            return self.report(window.last_step, f"loss moved {100 * change:+.1f}% in {span} steps "
+            # said as the loss moved: a loss that fell 0.1% once read "+0.1%"
+            how = (f"fell {100 * change:.1f}%" if change >= 0.0005 else
+                   f"rose {-100 * change:.1f}%" if change <= -0.0005 else "did not move")
+            return self.report(window.last_step, f"loss {how} in {span} steps "
                                f"(average {start:.4g} at the start, {now:.4g} now)",
                                start=start, now=now, drop=change)
         return None

@@ -111,7 +111,7 @@ class Overfitting(Rule):
                     return None
                 if not self.fired:
                     self.reported_best = min(self.best_val_loss, val_loss)
-                return self.report(step, f"training loss fell {then_loss / loss:.1f}x (to "
+                return self.report(step, f"training loss fell {then_loss / loss:.3g}x (to "
                                    f"{loss:.4g}) while validation loss moved only "
                                    f"{then_val:.4g} -> {val_loss:.4g}", val_loss=val_loss,
                                    val_loss_then=then_val, loss=loss, loss_then=then_loss,

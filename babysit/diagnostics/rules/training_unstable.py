@@ -69,7 +69,7 @@ class TrainingUnstable(Rule):
                 self.count += 1
                 if self.count >= self.t["spikes"]:
                     return self.report(window.last_step, f"the loss jumped back to {window.max:.3g} "
-                                       f"({window.max / level:.0f}x its recent level {level:.3g}, "
+                                       f"({window.max / level:.3g}x its recent level {level:.3g}, "
                                        f"{window.max / self.start:.0%} of the untrained "
                                        f"{self.start:.3g}) in {self.count} windows",
                                        spikes=self.count, level=level, peak=window.max)

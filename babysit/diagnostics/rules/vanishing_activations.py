@@ -65,7 +65,7 @@ class VanishingActivations(Rule):
         if any(e.get("dead_frac", 0.0) >= DEAD for _, e in sample.hidden):
             return None
         if at_init and s1 / s0 < self.t["init_ratio"]:
-            fold = f"{s0 / s1:.0f}x" if s1 > 0 else "to zero"
+            fold = f"{s0 / s1:.3g}x" if s1 > 0 else "to zero"
             return self.report(sample.step, f"at initialization, activation std falls {fold} "
                                f"from {s0:.2e} ({first}) to {s1:.2e} ({last}): {trail}",
                                ratio=s1 / s0, first=s0, last=s1, at_init=True)
