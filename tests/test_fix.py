@@ -329,3 +329,13 @@ def test_reg_to_share_sets_the_l2_term_to_a_hundredth_of_the_data_loss() -> None
     assert remedy.changes({"reg": 1.0}, {"ratio": 78.1}) == {"reg": 0.000126}  # 10^-3.9
     assert remedy.changes({"reg": 1.0}, {"ratio": 0.005}) is None  # already under 1%
     assert remedy.changes({}, {"ratio": 10.0}) == {"reg": "x0.001"}  # unknown reg: relative
+
+
+def test_a_rate_a_little_low_is_raised_before_the_net_is_widened() -> None:
+    # sgd at lr 3e-3: fc1's updates are ~3e-5 of its weights; underfitting used to widen the
+    # net (55%, unchanged) and --fix never tried the rate
+    config = Config(optimizer="sgd", lr=3e-3, epochs=40)
+    attempts = run_chain(config, attempt_runner("warning"), 5)
+    assert set(attempts[1].changes) == {"lr"} and attempts[1].changes["lr"] > 10 * config.lr
+    best = max(a.outcome.val_acc for a in attempts)
+    assert best >= attempts[0].outcome.val_acc + 0.2, [(a.changes, a.outcome.val_acc) for a in attempts]

@@ -76,10 +76,14 @@ class LrToTarget(Remedy):
     target: float = TARGET_UPDATE_RATIO
     lowest: float = 1 / MAX_LR_FACTOR  # the factor's bounds: a diverging run's ratios are
     highest: float = MAX_LR_FACTOR  # not a measurement of the rate, so a side is capped
+    only_below: float | None = None  # applies only to a measured ratio under this
 
     def changes(self, config: Config, evidence: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """{"lr": lr x 1e-3 / measured ratio}."""
         ratio = (evidence or {}).get("update_ratio")
+        if self.only_below is not None and not (
+                isinstance(ratio, (int, float)) and 0 < ratio < self.only_below):
+            return None
         factor = self.fallback
         if isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio > 0:
             factor = min(max(self.target / ratio, self.lowest), self.highest)
