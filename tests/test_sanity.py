@@ -149,3 +149,12 @@ def test_a_rate_far_too_high_is_read_as_too_high_everywhere() -> None:
     baseline = checks_["input-independent baseline"]
     assert baseline["status"] == "WARN" and "diverged" in baseline["message"]
     assert "not using its input" not in baseline["message"]
+
+
+@pytest.mark.parametrize("reg,status,says", [("1e-7", "WARN", "too weak"),  # 1000x too weak
+                                             ("1e-4", "PASS", "with L2 0.0001"),
+                                             ("1.0", "WARN", "will dominate")])
+def test_regularization_check_weighs_the_term_not_only_its_sign(reg: str, status: str, says: str) -> None:
+    _, out = run_json("--reg", reg)
+    check = by_name(out)["regularization raises loss"]
+    assert check["status"] == status and says in check["message"], check

@@ -19,6 +19,7 @@ import numpy as np
 from babysit.config import Config
 from babysit.data import Dataset, input_stats
 from babysit.diagnostics.engine import Engine
+from babysit.diagnostics.rules import RULES_BY_ID
 from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.nn import MLP
 from babysit.nn.gradcheck import check_net
@@ -170,14 +171,32 @@ def check_init_loss(config: Config, data: Dataset) -> CheckResult:
 DEFAULT_CHECK_REG = 1e-3
 
 
+# The L2 term's share of the data loss at initialization, below which it does nothing: in
+# bench/reg_zoo.py the useful strengths put it at 5e-4 .. 0.13; 1e-5 is 50x under the weakest.
+REG_NEGLIGIBLE = 1e-5
+
+
 def check_reg_raises_loss(config: Config, data: Dataset) -> CheckResult:
-    """The same initial net has a higher loss with regularization on than off."""
+    """The same initial net has a higher loss with regularization on than off, by a share of
+    the data loss that is neither negligible nor (reg-dominant's threshold) dominant."""
     reg = config.reg if config.reg > 0 else DEFAULT_CHECK_REG
     x, y = _batch(data, INIT_BATCH, config.seed)
     off = _net(config, data, reg=0.0, dropout=0.0).total_loss(x, y)
     on = _net(config, data, reg=reg, dropout=0.0).total_loss(x, y)
-    numbers = {"loss_reg_off": off, "loss_reg_on": on, "reg": reg}
+    share = (on - off) / off if off > 0 else math.nan
+    numbers = {"loss_reg_off": off, "loss_reg_on": on, "reg": reg, "share": share}
     what = f"loss {off:.4f} without regularization, {on:.4f} with L2 {reg:g}"
+    dominant = RULES_BY_ID["reg-dominant"].thresholds["max_ratio"]
+    if on > off and config.reg > 0 and share < REG_NEGLIGIBLE:
+        return CheckResult("regularization raises loss", WARN, what + f" (+{on - off:.3g}, "
+                           f"{share:.1e} of the data loss): too weak to do anything",
+                           "Raise --reg (10-1000x) or set it to 0; useful strengths put the L2 "
+                           "term at 5e-4 .. 0.1 of the data loss at the start.", numbers)
+    if on > off and config.reg > 0 and share > dominant:
+        return CheckResult("regularization raises loss", WARN, what + f" (the L2 term is "
+                           f"{share:.3g}x the data loss): it will dominate training",
+                           "Lower --reg so its term starts well below the data loss "
+                           "(reg-dominant).", numbers)
     if on > off:
         return CheckResult("regularization raises loss", PASS, what + f" (+{on - off:.3g})",
                            numbers=numbers)
