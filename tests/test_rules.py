@@ -520,3 +520,21 @@ def test_messages_say_numbers_plainly() -> None:
     blown = [header()] + curve([1.1] * 5 + [1e97] * 20)
     (boom,) = Engine(build_rules(only=["loss-explosion"])).push_all(blown).findings
     assert re.search(r"is [\d.]+e\+96x the starting", boom.message), boom.message
+
+
+@pytest.mark.parametrize("first,grew", [(0.01, True), (0.9, False), (0.3, False)])
+def test_saturation_that_training_caused_is_blamed_on_the_rate_not_the_init(first: float,
+                                                                            grew: bool) -> None:
+    def layers(i: int) -> dict:  # fc1 saturates from step 50 on
+        return {"fc1": {"sat_frac": first if i < 50 else 0.6}, "fc2": {"weight_norm": 1.0}}
+
+    records = [header(activation="tanh", config={"lr": 0.1, "init": "xavier",
+                                                  "activation": "tanh"})] + curve([1.0] * 200, layers)
+    report = Engine(build_rules(only=["saturated-activations"])).push_all(records)
+    (finding,) = report.findings
+    assert ("training, not the init, saturated it" in finding.message) is grew
+    first_fix = report.remedies(finding)[0]["set"]
+    if grew:
+        assert first_fix == {"lr": 0.01}
+    else:
+        assert "lr" not in first_fix  # the init (or batch norm) comes first

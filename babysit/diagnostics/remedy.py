@@ -112,6 +112,18 @@ class RegToShare(Remedy):
 
 
 @dataclass(frozen=True)
+class WhenEvidence(Remedy):
+    """`remedy`, only for a finding whose evidence has `key` true (the rule measured a cause)."""
+
+    remedy: Remedy = None  # type: ignore[assignment]
+    key: str = ""
+
+    def changes(self, config: Config, evidence: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """The wrapped remedy's changes, or None without the evidence."""
+        return self.remedy.changes(config, evidence) if (evidence or {}).get(self.key) else None
+
+
+@dataclass(frozen=True)
 class Set(Remedy):
     """Set options to fixed values; does not apply when they already have them."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from babysit.diagnostics.rule import Finding, LayerSample, Rule
 
@@ -127,5 +127,9 @@ class LayerFieldRule(Rule):
             med = self.medians.add(name, value)
             if applies and med is not None and self.beyond(med):
                 return self.report(sample.step, self.describe(name, med), layer=name,
-                                   **{self.field: med})
+                                   **{self.field: med, **self.more_evidence(name)})
         return None
+
+    def more_evidence(self, layer: str) -> dict[str, Any]:
+        """Evidence beyond the median, for messages and remedies (default: none)."""
+        return {}
