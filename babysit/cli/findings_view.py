@@ -10,7 +10,6 @@ from rich.table import Table
 from rich.text import Text
 
 from babysit.diagnostics.engine import Report
-from babysit.diagnostics.remedy import describe
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.unchecked import unchecked_line
 
@@ -40,7 +39,7 @@ def findings_table(findings: list[Finding],
         body.append("\n-> " + f.advice, style="italic")
         tries = remedies(f) if remedies is not None else []
         if tries:
-            body.append("\ntry: " + "; then ".join(describe(r["set"]) for r in tries), style="bold")
+            body.append("\ntry: " + "; then ".join(r["say"] for r in tries), style="bold")
         rule = Text(f"  <- {f.rule}" if f.caused_by else f.rule, style="dim" if f.caused_by else "")
         table.add_row(Text(f.severity, style=STYLE[f.severity]), rule, steps(f), body)
     return table

@@ -129,5 +129,5 @@ def fix(
                 if not item["remedies"]:
                     console.print("   no config change known; see `babysit diagnose` for advice")
                 for r in item["remedies"]:
-                    console.print(f"   try {describe(r['set'])}  ({r['change']})", soft_wrap=True)
+                    console.print(f"   try {r['say']}  ({r['change']})", soft_wrap=True)
     raise typer.Exit(1 if any(o["changes"] for o in outs) else 0)

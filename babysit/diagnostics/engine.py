@@ -18,6 +18,7 @@ from babysit.diagnostics.readers.common import number
 from babysit.diagnostics.remedy import plan
 from babysit.diagnostics.rule import SEVERITY_RANK, Finding, LayerSample, Record, Rule, Window
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
+from babysit.diagnostics.vocabulary import say
 from babysit.errors import BabysitError
 
 # Fields only some setups have (several ranks, an AMP scaler, gradient clipping, a model
@@ -58,7 +59,9 @@ class Report:
         its cause's remedies come first)."""
         if finding.caused_by is not None or finding.rule not in RULES_BY_ID:
             return []
-        return plan(RULES_BY_ID[finding.rule].remedies, self.context, finding.evidence)
+        framework = self.context.get("framework")
+        return [{**r, "say": say(r["set"], framework)}
+                for r in plan(RULES_BY_ID[finding.rule].remedies, self.context, finding.evidence)]
 
     @property
     def worst(self) -> str | None:
@@ -130,6 +133,11 @@ def run_context(header: Record) -> dict[str, Any]:
     for key in ("activation", "lr", "optimizer"):
         if key not in context and header.get(key) is not None:
             context[key] = header[key]
+    # A PyTorch optimizer's weight_decay is the L2 strength (SGD adds wd * w to the gradient)
+    if "reg" not in context and isinstance(header.get("weight_decay"), (int, float)):
+        context["reg"] = header["weight_decay"]
+    if header.get("framework"):
+        context["framework"] = header["framework"]
     dataset = header.get("dataset")
     if isinstance(dataset, dict) and dataset.get("image_shape"):
         context["image_shape"] = dataset["image_shape"]

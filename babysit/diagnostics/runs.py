@@ -15,6 +15,7 @@ from babysit.diagnostics.readers import FieldMap, ReadStats, Record, Run, find_r
 from babysit.diagnostics.readers.notes import read_notes
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
 from babysit.diagnostics.thresholds import Overrides
+from babysit.diagnostics.vocabulary import FORMAT_FRAMEWORK
 from babysit.errors import BabysitError
 from babysit.text import visible
 
@@ -51,6 +52,9 @@ def diagnose_run(found: Run, where: str, classes: int | None = None, overrides: 
     stats = ReadStats()
     records = found.read(stats, engine.wants_layers)
     report = engine.push_all(_tapped(records, observe) if observe else records)
+    framework = found.framework or FORMAT_FRAMEWORK.get(found.format)
+    if framework and "framework" not in report.context:
+        report.context["framework"] = framework
     if not report.measured:  # a CI gate must not pass a log that holds nothing to judge
         raise BabysitError(f"nothing to diagnose in {where}: no record has a loss, an epoch "
                            "metric (train_acc, val_acc, val_loss) or layer statistics "

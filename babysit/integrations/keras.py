@@ -62,7 +62,8 @@ class BabysitCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         """Install the Monitor on the model's layers."""
         self.monitor = Monitor(self.model, None, log=self.log_path, num_classes=self.num_classes,
-                               watched=watched_layers(self.model), **self.options)
+                               watched=watched_layers(self.model),
+                               **{"framework": "keras", **self.options})
 
     def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         """Copy the weights before a sampled step's update."""

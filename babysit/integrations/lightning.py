@@ -62,7 +62,8 @@ class BabysitCallback(pl.Callback):
         plugin = getattr(trainer, "precision_plugin", None)
         clip = trainer.gradient_clip_val if trainer.gradient_clip_algorithm in (None, "norm") else None
         total = getattr(trainer, "estimated_stepping_batches", None)
-        options = {"scaler": getattr(plugin, "scaler", None), "clip_norm": clip or None,
+        options = {"framework": "lightning", "scaler": getattr(plugin, "scaler", None),
+                   "clip_norm": clip or None,
                    "total_steps": int(total) if isinstance(total, (int, float)) and
                    0 < total < float("inf") else None, **self.options}
         self.monitor = Monitor(pl_module, optimizer, log=self.log_path, num_classes=self.num_classes,

@@ -64,7 +64,7 @@ class BabysitCallback(TrainerCallback):
         inner = getattr(optimizer, "optimizer", optimizer)  # Accelerate's AcceleratedOptimizer
         clip = getattr(args, "max_grad_norm", None)
         steps = getattr(state, "max_steps", None)
-        options = {"scaler": getattr(optimizer, "scaler", None),
+        options = {"framework": "transformers", "scaler": getattr(optimizer, "scaler", None),
                    "clip_norm": clip if clip and clip > 0 else None,
                    "total_steps": steps if isinstance(steps, int) and steps > 0 else None,
                    **self.options}

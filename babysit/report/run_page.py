@@ -7,7 +7,6 @@ from html import escape
 from typing import Any
 
 from babysit.diagnostics.engine import Report
-from babysit.diagnostics.remedy import describe
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.rules import RULES_BY_ID
 from babysit.diagnostics.unchecked import unchecked_line
@@ -52,7 +51,7 @@ def findings_html(report: Report) -> str:
         # advice first"): said once, in the advice's place.
         parts.append(f'<div class="{"caused" if f.caused_by else "advice"}">{escape(f.advice)}</div>')
         if tries:
-            parts.append('<div class="try">try: ' + escape("; then ".join(describe(r["set"]) for r in tries))
+            parts.append('<div class="try">try: ' + escape("; then ".join(r["say"] for r in tries))
                          + "</div>")
         if evidence:
             parts.append(f'<div class="evidence">evidence: {escape(evidence)}</div>')

@@ -83,7 +83,7 @@ class Monitor:
                  scaler: Any = None, clip_norm: float | None = None, process_group: Any = None,
                  max_layers: int | None = MAX_LAYERS, verbose: bool = True,
                  total_steps: int | None = None, live: bool | None = None,
-                 inputs: Any = None,
+                 inputs: Any = None, framework: str = "torch",
                  watched: list[Watched] | None = None) -> None:
         """Install the hooks, open the log and write its header (`log`: a path, None for
         runs/<date>-<time>.jsonl, False for none; an existing log is kept unless `overwrite`;
@@ -91,7 +91,8 @@ class Monitor:
         optimizer steps planned, for the dashboard's ETA; `live`: a notebook cell that updates
         in place, default on in Jupyter (it shows the findings instead of a line each);
         `inputs`: a batch (or the dataset) of the model's inputs, whose statistics go in the
-        header so that off-center inputs are found; `scaler`: the AMP GradScaler;
+        header so that off-center inputs are found; `framework`: whose terms advice uses
+        (the callbacks pass lightning, transformers, keras); `scaler`: the AMP GradScaler;
         `clip_norm`: the max_norm given to clip_grad_norm_; `process_group`: the DDP group when
         not the default one; `max_layers`: past this many layers, watch this many spread evenly
         through depth (first and last always; None: all); `watched`: the layers, for
@@ -156,7 +157,8 @@ class Monitor:
                                  world_size=self.ranks.world if self.ranks else 1,
                                  layers_total=len(found),
                                  amp=self.optim.amp, clip_norm=self.optim.clip_norm,
-                                 total_steps=total_steps, input_stats=stats))
+                                 total_steps=total_steps, input_stats=stats,
+                                 framework=framework))
 
     # --- hooks ---------------------------------------------------------------------------
     def _install(self) -> list[Any]:

@@ -35,7 +35,8 @@ def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | Non
                   loss_fn: str, every: int, world_size: int = 1, amp: bool = False,
                   clip_norm: float | None = None, layers_total: int | None = None,
                   total_steps: int | None = None,
-                  input_stats: dict[str, Any] | None = None) -> dict[str, Any]:
+                  input_stats: dict[str, Any] | None = None,
+                  framework: str = "torch") -> dict[str, Any]:
     """The first record of a monitored run (docs/log-format.md's header, torch's fields)."""
     now = datetime.now(timezone.utc)
     settings = optimizer_settings(optimizer)
@@ -43,7 +44,7 @@ def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | Non
         "type": "header", "schema_version": SCHEMA_VERSION,
         "run_id": now.strftime("%Y%m%d-%H%M%S"),
         "started_at": now.isoformat(timespec="seconds"),
-        "source": "babysit.torch.Monitor",
+        "source": "babysit.torch.Monitor", "framework": framework,
         "num_classes": num_classes, "activation": main_activation(layers) or activation,
         "loss_fn": loss_fn, "num_params": count_parameters(model),
         "optimizer": type(optimizer).__name__ if optimizer is not None else None,

@@ -83,3 +83,4 @@ class Run:
     # Records as the run is being written (header first; a summary, if any, ends them), polling
     # every given number of seconds; None for formats that are only read whole.
     follow: Callable[[ReadStats, float], Iterator[Record]] | None = None
+    framework: str | None = None  # who wrote it, when the file says (a Keras CSV, Lightning's)

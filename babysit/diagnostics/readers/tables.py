@@ -57,11 +57,25 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return [Run(path.name, path.name, "csv",
-                    lambda stats, _: merged_by_step(read_csv_log(path, stats, fields)))]
+                    lambda stats, _: merged_by_step(read_csv_log(path, stats, fields)),
+                    framework=csv_framework(path))]
     if suffix == ".json" and is_trainer_state(path):
         return [Run(path.name, path.name, "trainer_state",
                     lambda stats, _: merged_by_step(read_hf_state(path, stats, fields)))]
     return None
+
+
+def csv_framework(path: Path) -> str | None:
+    """'keras' for a CSVLogger file (an epoch column, no step), 'lightning' for one with a
+    step column, else None; from the first line only."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            columns = {c.strip() for c in fh.readline(1 << 16).split(",")}
+    except OSError:
+        return None
+    if "epoch" in columns and "step" not in columns:
+        return "keras"
+    return "lightning" if "step" in columns and "epoch" in columns else None
 
 
 def is_trainer_state(path: Path) -> bool:

@@ -1,0 +1,98 @@
+"""A remedy said in the terms of the framework the run came from.
+
+Remedies change babysit's options (lr, reg, init, bias_init, batchnorm, dropout, activation,
+hidden, lr_schedule, optimizer, preprocess); `--fix` and `diagnose --json`'s "set" keep those
+names. A PyTorch, Lightning, Keras or Hugging Face user cannot type `--bias-init 0.01`: this
+says each change as that framework spells it, with the value ("weight_decay=1e-4 in the
+optimizer", 'kernel_initializer="he_normal"'). Frameworks not known here get babysit's names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Run formats whose framework is certain (a CSV may be Keras or Lightning: sniffed by readers).
+FORMAT_FRAMEWORK = {"trainer_state": "transformers"}
+
+_INIT = {
+    "torch": {"he": "nn.init.kaiming_normal_(weight)", "xavier": "nn.init.xavier_normal_(weight)",
+              "small": "nn.init.normal_(weight, std=0.01)"},
+    "keras": {"he": 'kernel_initializer="he_normal"', "xavier": 'kernel_initializer="glorot_normal"',
+              "small": "kernel_initializer=keras.initializers.RandomNormal(stddev=0.01)"},
+}
+_TORCH_ACT = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.01)", "elu": "nn.ELU()",
+              "tanh": "nn.Tanh()", "sigmoid": "nn.Sigmoid()"}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _torch(key: str, value: Any) -> str | None:
+    v = _fmt(value)
+    return {
+        "lr": f"lr={v} in the optimizer",
+        "reg": f"weight_decay={v} in the optimizer",
+        "init": _INIT["torch"].get(str(value)),
+        "bias_init": f"nn.init.constant_(bias, {v})",
+        "batchnorm": "nn.BatchNorm1d / BatchNorm2d after each Linear / Conv" if value else None,
+        "dropout": f"nn.Dropout({v})",
+        "activation": _TORCH_ACT.get(str(value)),
+        "hidden": f"hidden layers of {v} units",
+        "lr_schedule": "torch.optim.lr_scheduler.StepLR" if value == "step" else None,
+        "optimizer": "torch.optim.Adam" if value == "adam" else None,
+        "preprocess": "normalize the inputs with the training set's mean and std",
+    }.get(key)
+
+
+def _keras(key: str, value: Any) -> str | None:
+    v = _fmt(value)
+    return {
+        "lr": f"learning_rate={v} in the optimizer",
+        "reg": f"kernel_regularizer=keras.regularizers.L2({v})",
+        "init": _INIT["keras"].get(str(value)),
+        "bias_init": f"bias_initializer=keras.initializers.Constant({v})",
+        "batchnorm": "layers.BatchNormalization() after each Dense / Conv" if value else None,
+        "dropout": f"layers.Dropout({v})",
+        "activation": f'activation="{value}"',
+        "hidden": f"Dense layers of {v} units",
+        "lr_schedule": "keras.callbacks.ReduceLROnPlateau" if value == "step" else None,
+        "optimizer": "keras.optimizers.Adam" if value == "adam" else None,
+        "preprocess": "a layers.Normalization() adapted to the training data",
+    }.get(key)
+
+
+def _transformers(key: str, value: Any) -> str | None:
+    v = _fmt(value)
+    return {
+        "lr": f"learning_rate={v} in TrainingArguments",
+        "reg": f"weight_decay={v} in TrainingArguments",
+        "lr_schedule": 'lr_scheduler_type="linear" with warmup_ratio=0.1' if value == "step" else None,
+        "dropout": f"the model config's dropout ({v})",
+    }.get(key)
+
+
+_SAY = {"torch": _torch, "lightning": _torch, "keras": _keras, "transformers": _transformers}
+# The option's own name, for a change relative to a value the log does not give ("x0.1")
+_NAMES = {"torch": {"reg": "weight_decay"}, "lightning": {"reg": "weight_decay"},
+          "keras": {"lr": "learning_rate", "reg": "the L2 factor"},
+          "transformers": {"lr": "learning_rate", "reg": "weight_decay"}}
+
+
+def say(changes: dict[str, Any], framework: str | None) -> str:
+    """The changes as the framework spells them; babysit's own names where it has none."""
+    spell = _SAY.get(framework or "")
+    parts = []
+    for key, value in changes.items():
+        if key == "hidden" and isinstance(value, str):  # "x4 units", "one more layer"
+            parts.append(f"{value} in each hidden layer" if value.startswith("x") else value)
+            continue
+        relative = isinstance(value, str) and value.startswith("x")  # the current value unknown
+        text = spell(key, value) if spell is not None and not relative else None
+        name = _NAMES.get(framework or "", {}).get(key, key)
+        parts.append(text or (f"{name} {value}" if relative else f"{key}={_fmt(value)}"))
+    return ", ".join(parts) or "no change"

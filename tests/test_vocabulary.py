@@ -1,0 +1,54 @@
+"""Remedies said in the terms of the framework the run came from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from babysit.cli.app import app
+from babysit.diagnostics.vocabulary import say
+
+ZOO = Path(__file__).parent / "fixtures" / "zoo"
+
+
+@pytest.mark.parametrize("framework,changes,said", [
+    ("torch", {"reg": 1e-4}, "weight_decay=0.0001 in the optimizer"),
+    ("torch", {"init": "he", "bias_init": 0.01}, "nn.init.kaiming_normal_(weight), "
+                                                 "nn.init.constant_(bias, 0.01)"),
+    ("lightning", {"batchnorm": True}, "nn.BatchNorm1d / BatchNorm2d after each Linear / Conv"),
+    ("keras", {"lr": 0.001}, "learning_rate=0.001 in the optimizer"),
+    ("keras", {"init": "he"}, 'kernel_initializer="he_normal"'),
+    ("keras", {"lr": "x0.1"}, "learning_rate x0.1"),
+    ("transformers", {"reg": "x10"}, "weight_decay x10"),
+    ("transformers", {"hidden": "one more layer"}, "one more layer"),
+    ("torch", {"hidden": "x4 units"}, "x4 units in each hidden layer"),
+    (None, {"bias_init": 0.01}, "bias_init=0.01"),  # babysit's own runs: its option names
+])
+def test_changes_are_said_as_the_framework_spells_them(framework: str | None, changes: dict,
+                                                       said: str) -> None:
+    assert say(changes, framework) == said
+
+
+def test_a_keras_log_gets_keras_advice_and_json_keeps_babysits_names() -> None:
+    path = ZOO / "keras" / "keras-lr-far-too-high-s0.csv"
+    result = CliRunner().invoke(app, ["diagnose", str(path)], env={"COLUMNS": "250"})
+    assert "try: learning_rate x0.1" in result.output and "try: lr" not in result.output
+    out = json.loads(CliRunner().invoke(app, ["diagnose", str(path), "--json"]).stdout)
+    remedy = out["runs"][0]["findings"][0]["remedies"][0]
+    assert remedy["set"] == {"lr": "x0.1"} and remedy["say"] == "learning_rate x0.1"
+
+
+def test_a_torch_monitor_log_knows_its_weight_decay(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from babysit.diagnostics.runs import diagnose_runs
+    from babysit.torch import Monitor
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=0.0)
+    with Monitor(model, opt, log=tmp_path / "t.jsonl", verbose=False) as monitor:
+        monitor.step(torch.tensor(1.0))
+    (_, report, _), = diagnose_runs(tmp_path / "t.jsonl")[0]
+    assert report.context["framework"] == "torch" and report.context["reg"] == 0.0
