@@ -38,7 +38,7 @@ import numpy as np
 
 SIZES = (784, 512, 512, 10)
 BATCH = 256
-KINDS = ("gemm", "babysit", "trainer", "torch", "digits", "digits-torch")
+KINDS = ("gemm", "babysit", "trainer", "trainer-fixed", "torch", "digits", "digits-torch")
 DIGITS_EPOCHS, DIGITS_HIDDEN, DIGITS_BATCH = 5, (200, 200), 32
 
 
@@ -92,8 +92,9 @@ def babysit(steps: int) -> float:
     return _median_step(step, steps)
 
 
-def trainer(steps: int) -> float:
-    """The whole Trainer loop with default monitoring and a JSONL log."""
+def trainer(steps: int, threads: int | None = None) -> float:
+    """The whole Trainer loop with default monitoring and a JSONL log; `threads` fixes the
+    BLAS threads (Config.threads), else babysit's thread policy decides."""
     from babysit.config import Config
     from babysit.data.dataset import Dataset
     from babysit.training import JsonlSink, Trainer
@@ -104,7 +105,7 @@ def trainer(steps: int) -> float:
     y = rng.integers(0, 10, n)
     data = Dataset("random-784", x, y, x[:512], y[:512], 10)
     config = Config(hidden=(512, 512), dtype="float32", batch_size=BATCH, epochs=1, lr=1e-3,
-                    reg=0.0, eval_samples=512)
+                    reg=0.0, eval_samples=512, threads=threads)
     times: list[float] = []
 
     class Clock:
@@ -205,6 +206,8 @@ def measure(kind: str, steps: int, threads: int) -> float | None:
     with threadpool_limits(threads, user_api="blas"):
         if kind == "torch":
             return torch(steps, threads)
+        if kind == "trainer-fixed":
+            return trainer(steps, threads)
         return {"gemm": gemm, "babysit": babysit, "trainer": trainer}[kind](steps)
 
 
@@ -212,6 +215,7 @@ LOAD = ("while True: pass",
         "import numpy as np\na = np.random.rand(400, 400)\nwhile True: a @ a")
 LABELS = {"gemm": "matrix products only (the floor)", "babysit": "babysit bare step",
           "trainer": "babysit Trainer loop (stats every 10, JSONL log)",
+          "trainer-fixed": "the same loop with --threads fixed at the step rows' count",
           "torch": "PyTorch 784-512-512-10 Adam",
           "digits": "babysit train --data digits --hidden 200,200, 5 epochs (whole run)",
           "digits-torch": "PyTorch, same net, data, batch and epochs (whole run)"}
