@@ -538,3 +538,13 @@ def test_saturation_that_training_caused_is_blamed_on_the_rate_not_the_init(firs
         assert first_fix == {"lr": 0.01}
     else:
         assert "lr" not in first_fix  # the init (or batch norm) comes first
+
+
+def test_loss_at_init_says_which_loss_it_judged() -> None:
+    # total 17.34 and data 12.50 at the same step were both called "initial loss"
+    with_data = [header()] + [{"type": "step", "step": 0, "loss": 17.34, "data_loss": 12.5}]
+    (finding,) = Engine(build_rules(only=["loss-at-init"])).push_all(with_data).findings
+    assert finding.message.startswith("initial data loss 12.500 ")
+    total_only = [header()] + [{"type": "step", "step": 0, "loss": 17.34}]
+    (finding,) = Engine(build_rules(only=["loss-at-init"])).push_all(total_only).findings
+    assert finding.message.startswith("initial loss 17.340 ")

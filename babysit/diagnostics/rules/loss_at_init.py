@@ -64,8 +64,9 @@ class LossAtInit(Rule):
         if self.classes is None or record["step"] > self.t["max_first_step"]:
             return None
         loss = number(record.get("data_loss"))
+        what = "initial data loss"  # the total (with the L2 term) is another number: say which
         if not is_finite(loss):
-            loss = record.get("loss")
+            loss, what = record.get("loss"), "initial loss"
         if not is_finite(loss):
             return None
         c = self.classes
@@ -79,11 +80,11 @@ class LossAtInit(Rule):
             if self.input_std is not None and self.input_std > self.t["input_std"]:
                 scale = (f": the inputs are not scaled (average std {self.input_std:.3g}, "
                          "init assumes ~1): divide them by their std (or 255 for pixels)")
-            return self.report(record["step"], f"initial loss {loss:.3f} is well above the "
+            return self.report(record["step"], f"{what} {loss:.3f} is well above the "
                                f"{expected:.3f} expected for {c} classes (limit {high:.3f}){scale}",
                                loss=loss, expected=expected, classes=c, input_std=self.input_std)
         if loss < low:
-            return self.report(record["step"], f"initial loss {loss:.3f} is far below the "
+            return self.report(record["step"], f"{what} {loss:.3f} is far below the "
                                f"{expected:.3f} expected for {c} classes: is the first record "
                                "really at initialization?", loss=loss, expected=expected, classes=c)
         return None
