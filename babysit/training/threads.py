@@ -12,8 +12,11 @@ The policy, for one training run:
   - a step with under SECOND_THREAD_MFLOP of matrix-product work runs on one thread;
   - a larger step is measured: a few real steps on one thread and on all cores, alternating,
     and the run keeps all cores only if they are HURDLE times faster. The step time is watched
-    after that; when it drifts by DRIFT either way (load came or went), or every REPROBE_EVERY
-    steps, the choice is measured again.
+    after that; when it drifts by DRIFT either way in DRIFT_WINDOWS windows in a row (load came
+    or went), or every REPROBE_EVERY steps, the choice is measured again. The trainer reports
+    the step's own compute: not the minibatch gather (memory-bound, it scattered step times of
+    a 78k-row data set by 30% and a re-measurement on that noise once settled on one thread),
+    not the steps that also compute statistics.
 It is applied with threadpoolctl for the run only: the caller's limits are restored after, so
 babysit used as a library leaves the process as it found it.
 """
@@ -45,6 +48,7 @@ ROUNDS, PROBE_STEPS = 2, 3
 WARMUP_STEPS = 2  # the first steps allocate buffers and fault pages in: not representative
 DRIFT = 1.5  # a step median that moves this much means the machine's load changed
 RECENT = 16  # steps in the median that is watched for drift
+DRIFT_WINDOWS = 2  # ... in this many windows in a row: one noisy window is not a new load
 REPROBE_EVERY = 2000  # steps; catches a slow change that never crosses DRIFT at once
 
 ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
@@ -95,6 +99,7 @@ class BlasThreads:
         self._reference = 0.0
         self._steps = 0
         self._since_probe = 0
+        self._drifting = 0  # windows in a row whose median drifted
 
     def __enter__(self) -> BlasThreads:
         from threadpoolctl import ThreadpoolController
@@ -157,7 +162,9 @@ class BlasThreads:
         self._since_probe += 1
         # The drift check looks at a whole new window at a time: a median per step would cost
         # more than the decision is worth.
-        if self._since_probe >= REPROBE_EVERY or (self._since_probe % RECENT == 0 and self._drifted()):
+        if self._since_probe % RECENT == 0:
+            self._drifting = self._drifting + 1 if self._drifted() else 0
+        if self._since_probe >= REPROBE_EVERY or self._drifting >= DRIFT_WINDOWS:
             self._probe()
 
     def _drifted(self) -> bool:
@@ -182,3 +189,4 @@ class BlasThreads:
         self._times = {}
         self._recent.clear()
         self._since_probe = 0
+        self._drifting = 0
