@@ -488,3 +488,13 @@ def test_a_model_left_in_eval_mode_is_found(tmp_path: Path, back_to_train: bool)
         assert not found
     else:
         assert found and found[0].step == 22 and found[0].evidence["steps"] == 44
+
+
+@pytest.mark.parametrize("act,name", [(torch.nn.PReLU, "prelu"), (torch.nn.GELU, "gelu"),
+                                      (torch.nn.SiLU, "silu"), (torch.nn.LeakyReLU, "leaky_relu")])
+def test_activations_that_do_not_die_are_recognised(tmp_path: Path, act: Any, name: str) -> None:
+    model = mlp((64, 64), act=act)
+    monitor = train(model, torch.optim.Adam(model.parameters(), 1e-3), tmp_path / "a.jsonl",
+                    epochs=2, verbose=False)
+    assert records(tmp_path / "a.jsonl")[0]["activation"] == name
+    assert "dead-relu" not in rules(monitor, severe=False)
