@@ -67,3 +67,15 @@ def test_rules_lists_one_line_per_rule_and_shows_one_in_full() -> None:
 def test_a_mistyped_rule_id_gets_a_suggestion(args: list[str]) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and "did you mean dead-relu?" in result.output
+
+
+def test_the_command_line_starts_without_numpy_or_the_training_stack() -> None:
+    # bench/RESULTS.md: start-up 0.45 s -> 0.26 s without numpy; a reader module importing
+    # numpy at the top (session 6's StepTable) had quietly brought it back
+    import subprocess
+    import sys
+
+    code = ("import sys, babysit.cli.app; "
+            "print(sorted(m for m in ('numpy', 'threadpoolctl', 'IPython') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

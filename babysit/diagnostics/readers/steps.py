@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported when a table is made: `babysit` starts without it
+    import numpy as np
 
 Record = dict[str, Any]
 BLOCK = 65536  # steps turned into Python objects at a time while records are made
@@ -28,6 +29,8 @@ class StepTable:
     def __init__(self, scalars: Iterable[tuple[str, int, float, float]], fields: Any,
                  start: float | None = None) -> None:
         """Read every scalar into per-field columns (names mapped with `fields.field_of`)."""
+        import numpy as np
+
         columns: dict[str, tuple[array, array, array, array]] = {}
         hits: dict[str, tuple[str, int] | None] = {}  # a log repeats a few names many times
         for name, step, value, wall_time in scalars:
@@ -72,6 +75,8 @@ class StepTable:
         return len(self.steps)
 
     def __iter__(self) -> Iterator[Record]:
+        import numpy as np
+
         timed = math.isfinite(self.start)
         for b in range(0, len(self.steps), BLOCK):  # Python objects for one block at a time
             block = self.steps[b:b + BLOCK]
