@@ -548,3 +548,15 @@ def test_loss_at_init_says_which_loss_it_judged() -> None:
     total_only = [header()] + [{"type": "step", "step": 0, "loss": 17.34}]
     (finding,) = Engine(build_rules(only=["loss-at-init"])).push_all(total_only).findings
     assert finding.message.startswith("initial loss 17.340 ")
+
+
+def test_the_lectures_update_ratio_target_is_defined_once() -> None:
+    # rules, remedies, the dashboard and the report all read one constant (it was written in 4)
+    from babysit.dashboard import views
+    from babysit.diagnostics import remedy, targets
+    from babysit.diagnostics.rules import update_ratio
+    from babysit.report import run_figures
+
+    target = targets.TARGET_UPDATE_RATIO
+    assert update_ratio.TARGET is target and views.TARGET_RATIO is target
+    assert run_figures.TARGET_RATIO is target and remedy.LrToTarget("x").target is target

@@ -15,9 +15,10 @@ from rich.text import Text
 from babysit.dashboard.plot import plot_lines, sparkline
 from babysit.dashboard.state import Snapshot
 from babysit.diagnostics.rule import Finding
+from babysit.diagnostics.targets import TARGET_UPDATE_RATIO
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
-TARGET_RATIO = 1e-3
+TARGET_RATIO = TARGET_UPDATE_RATIO
 
 
 def _fmt(value: object, spec: str = ".3g") -> str:

@@ -19,10 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from babysit.diagnostics.targets import TARGET_UPDATE_RATIO
+
 Config = Mapping[str, Any]
 RELU_FAMILY = ("relu", "leaky_relu", "elu", "maxout")  # He init keeps their variance
 SQUASHING = ("tanh", "sigmoid")  # Xavier init keeps theirs
-TARGET_UPDATE_RATIO = 1e-3  # the lecture: weight update / weight value ~ 0.001
 MAX_LR_FACTOR = 1e6  # a measured ratio can be noise-level; no remedy moves lr further than this
 
 

@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from babysit.diagnostics.targets import TARGET_UPDATE_RATIO
 from babysit.report.plots import Marker, figure, log_scale_if_positive, style, time_axes_svg, to_svg
 from babysit.report.series import RunSeries, smooth, thin
 
 CURVE_POINTS = 2000  # points drawn per curve: the page stays small for any length of run
 HIST_STEPS = 4  # rows of the histogram figure: the first sampled step and three later ones
 MAX_HIST_LAYERS = 8
-TARGET_RATIO = 1e-3  # the lecture's update/weight ratio "somewhere around 1e-3"
+TARGET_RATIO = TARGET_UPDATE_RATIO
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from babysit.diagnostics.rules._util import (
     header_classes,
     validation_size,
 )
+from babysit.diagnostics.targets import TARGET_UPDATE_RATIO
 
 
 class Underfitting(Rule):
@@ -60,7 +61,8 @@ class Underfitting(Rule):
     # A slow layer first: with updates 10x under the lecture's 1e-3 (sgd at lr 3e-3: fc1 at
     # 3e-5) the net is not short of capacity; widening it left it at 55%, a faster rate gave 92%.
     remedies = (LrToTarget("lr for the slowest layer's updates ~1e-3 of its weights",
-                           target=1e-3, lowest=10.0, only_below=1e-4),
+                           target=TARGET_UPDATE_RATIO, lowest=10.0,
+                           only_below=TARGET_UPDATE_RATIO / 10),
                 Widen("4x wider", 4), Widen("16x wider", 16), Deepen("one more layer"))
     thresholds = {"min_epochs": 5, "patience": 3, "min_gain": 0.01, "gap": 0.05,
                   "low_fraction": 0.75, "low_default": 0.6, "z": 3.0, "learned_fraction": 0.1,

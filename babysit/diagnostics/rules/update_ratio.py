@@ -5,8 +5,9 @@ from __future__ import annotations
 from babysit.diagnostics.remedy import LrToTarget, Scale, lower_lr
 from babysit.diagnostics.rule import LayerSample
 from babysit.diagnostics.rules._util import LayerFieldRule
+from babysit.diagnostics.targets import TARGET_UPDATE_RATIO
 
-TARGET = 1e-3  # the lecture: weight update / weight value ~ 0.001
+TARGET = TARGET_UPDATE_RATIO
 
 
 class UpdateRatioHigh(LayerFieldRule):
