@@ -199,6 +199,11 @@ CASES.update({
                            amp_run(None, lambda s: 65536.0 if s < 20 else 8192.0)),
     "amp-skipped-steps": (amp_run(20, lambda s: 4096.0), amp_run(None, lambda s: 4096.0)),
     "clipping-always": (clipped_run(0.97), clipped_run(0.3)),
+    # digits with shuffled labels: the net memorizes its training labels, validation at chance
+    "val-at-chance": ([header(num_classes=10)] + epochs([0.15, 0.25, 0.35, 0.45, 0.55, 0.65],
+                                                         [0.09, 0.10, 0.08, 0.09, 0.10, 0.09]),
+                      [header(num_classes=10)] + epochs([0.5, 0.7, 0.8, 0.9, 0.95, 0.97],
+                                                        [0.5, 0.68, 0.78, 0.86, 0.9, 0.91])),
     # model.eval() for validation after epoch 1, and no model.train() after it
     "eval-mode": ([header()] + [{**r, "eval_mode": True} if r["step"] >= 100 else r
                                 for r in curve(healthy_loss(300))],
@@ -241,6 +246,14 @@ NEAR_MISSES: dict[str, list[Records]] = {
     "clipping-always": [clipped_run(0.97, n=60),  # too few steps to judge
                         clipped_run(0.85)],  # often, not always
     "rank-nonfinite": [ranks_at(20, desync=[{"layer": "fc2", "ranks": [1], "rel_diff": 0.02}])],
+    "val-at-chance": [
+        # nothing learned on either side: loss-flat's or underfitting's case, not labels
+        [header(num_classes=10)] + epochs([0.1, 0.11, 0.1, 0.12, 0.1, 0.11], [0.1, 0.09, 0.1, 0.11, 0.1, 0.1]),
+        # at chance for two epochs, then validation follows training
+        [header(num_classes=10)] + epochs([0.3, 0.45, 0.6, 0.7, 0.8, 0.85], [0.1, 0.1, 0.4, 0.6, 0.7, 0.8]),
+        # 0.17 on 400 validation examples: above chance by more than 3 standard errors
+        [header(num_classes=10, dataset={"X_val": [400, 64]})]
+        + epochs([0.4, 0.5, 0.6, 0.65, 0.7, 0.75], [0.12, 0.15, 0.17, 0.16, 0.17, 0.17])],
     "eval-mode": [[header()] + [{**r, "eval_mode": True} if r["step"] == 100 else r
                                 for r in curve(healthy_loss(300))]],  # one step: a toggle
     # the terms nearly equal at the start; and a fitted run whose data loss fell under its L2

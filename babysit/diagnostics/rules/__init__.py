@@ -21,6 +21,7 @@ from babysit.diagnostics.rules.symmetric_init import SymmetricInit
 from babysit.diagnostics.rules.training_unstable import TrainingUnstable
 from babysit.diagnostics.rules.underfitting import Underfitting
 from babysit.diagnostics.rules.update_ratio import UpdateRatioHigh, UpdateRatioLow
+from babysit.diagnostics.rules.val_at_chance import ValAtChance
 from babysit.diagnostics.rules.val_plateau import ValPlateau
 from babysit.diagnostics.rules.vanishing_activations import VanishingActivations
 
@@ -29,6 +30,6 @@ ALL_RULES: tuple[type[Rule], ...] = (
     TrainingUnstable, Overfitting, Underfitting, ValPlateau, UpdateRatioHigh, UpdateRatioLow, DeadReLU,
     SaturatedActivations, SymmetricInit, VanishingActivations, VanishingGradients,
     ExplodingGradients, InputNotCentered, SigmoidHidden, RankNonfinite, RankDesync,
-    AmpScaleCollapse, AmpSkippedSteps, ClippingAlways, RegDominant, EvalMode,
+    AmpScaleCollapse, AmpSkippedSteps, ClippingAlways, RegDominant, EvalMode, ValAtChance,
 )
 RULES_BY_ID: dict[str, type[Rule]] = {rule.id: rule for rule in ALL_RULES}
