@@ -52,3 +52,13 @@ def test_a_torch_monitor_log_knows_its_weight_decay(tmp_path: Path) -> None:
         monitor.step(torch.tensor(1.0))
     (_, report, _), = diagnose_runs(tmp_path / "t.jsonl")[0]
     assert report.context["framework"] == "torch" and report.context["reg"] == 0.0
+
+
+def test_a_chain_of_changes_to_one_number_says_why_each_follows() -> None:
+    from babysit.diagnostics.vocabulary import say_chain
+
+    # a run at lr 1e-9: the measured jump first, then smaller and larger steps from the start
+    said = say_chain([{"lr": 1e-3}, {"lr": 1e-8}, {"lr": 1e-7}], {"lr": 1e-9}, None)
+    assert said == ["lr=0.001", "lr=1e-08 (if that went too far)", "lr=1e-07 (if that was not enough)"]
+    assert say_chain([{"lr": 3.0}, {"batchnorm": True}], {"lr": 30.0}, "torch") == [
+        "lr=3 in the optimizer", "nn.BatchNorm1d / BatchNorm2d after each Linear / Conv"]

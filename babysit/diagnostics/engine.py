@@ -18,7 +18,7 @@ from babysit.diagnostics.readers.common import number
 from babysit.diagnostics.remedy import plan
 from babysit.diagnostics.rule import SEVERITY_RANK, Finding, LayerSample, Record, Rule, Window
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
-from babysit.diagnostics.vocabulary import say
+from babysit.diagnostics.vocabulary import say_chain
 from babysit.errors import BabysitError
 
 # Fields only some setups have (several ranks, an AMP scaler, gradient clipping, a model
@@ -59,9 +59,9 @@ class Report:
         its cause's remedies come first)."""
         if finding.caused_by is not None or finding.rule not in RULES_BY_ID:
             return []
-        framework = self.context.get("framework")
-        return [{**r, "say": say(r["set"], framework)}
-                for r in plan(RULES_BY_ID[finding.rule].remedies, self.context, finding.evidence)]
+        steps = plan(RULES_BY_ID[finding.rule].remedies, self.context, finding.evidence)
+        said = say_chain([r["set"] for r in steps], self.context, self.context.get("framework"))
+        return [{**r, "say": text} for r, text in zip(steps, said, strict=True)]
 
     @property
     def worst(self) -> str | None:

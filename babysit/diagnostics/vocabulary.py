@@ -9,6 +9,7 @@ optimizer", 'kernel_initializer="he_normal"'). Frameworks not known here get bab
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 # Run formats whose framework is certain (a CSV may be Keras or Lightning: sniffed by readers).
@@ -81,6 +82,31 @@ _SAY = {"torch": _torch, "lightning": _torch, "keras": _keras, "transformers": _
 _NAMES = {"torch": {"reg": "weight_decay"}, "lightning": {"reg": "weight_decay"},
           "keras": {"lr": "learning_rate", "reg": "the L2 factor"},
           "transformers": {"lr": "learning_rate", "reg": "weight_decay"}}
+
+
+def say_chain(chain: list[dict[str, Any]], config: dict[str, Any],
+              framework: str | None) -> list[str]:
+    """Each change of a chain as `say` puts it, and why it follows the one before when both
+    move the same number: a step back after a bigger move ("if that went too far"), or
+    further ("if that was not enough"). lr=0.001 then lr=1e-08 for a run at 1e-9 read as
+    nonsense without it; --fix tries each from the last configuration that helped."""
+    out, moved = [], {}
+    for changes in chain:
+        text = say(changes, framework)
+        why = ""
+        for key, value in changes.items():
+            base = config.get(key)
+            if not (isinstance(value, (int, float)) and isinstance(base, (int, float))
+                    and not isinstance(value, bool) and base > 0 and value > 0):
+                continue
+            factor = value / base
+            before = moved.get(key)
+            if before is not None and (factor > 1) == (before > 1):
+                further = abs(math.log(factor)) > abs(math.log(before))
+                why = " (if that was not enough)" if further else " (if that went too far)"
+            moved[key] = factor
+        out.append(text + why)
+    return out
 
 
 def say(changes: dict[str, Any], framework: str | None) -> str:
