@@ -28,33 +28,25 @@ def _tidy(command: Any) -> None:
             param.metavar = (param.name or "").upper()
 
 
-def _tidy_help_option(option: Any) -> Any:
-    if option is not None:
-        option.metavar = ""
-    return option
-
-
-class HelpCommand(TyperCommand):
-    """A Typer command whose help shows its text as written."""
+class _AsWritten:
+    """Mixed into a Typer command or group: its help shows its text as written."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Build the command, then fix its help strings and metavars (see the module doc)."""
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         _tidy(self)
 
     def get_help_option(self, ctx: Any) -> Any:
         """--help, without a type beside it."""
-        return _tidy_help_option(super().get_help_option(ctx))
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.metavar = ""
+        return option
 
 
-class HelpGroup(TyperGroup):
+class HelpCommand(_AsWritten, TyperCommand):
+    """A Typer command whose help shows its text as written."""
+
+
+class HelpGroup(_AsWritten, TyperGroup):
     """The `babysit` group, with the same help as its commands."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Build the group, then fix its help strings and metavars."""
-        super().__init__(*args, **kwargs)
-        _tidy(self)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        """--help, without a type beside it."""
-        return _tidy_help_option(super().get_help_option(ctx))

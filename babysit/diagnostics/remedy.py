@@ -227,13 +227,15 @@ def plan(remedies: tuple[Remedy, ...], config: Config,
     return out
 
 
+def show_value(value: Any) -> str:
+    """An option's value as typed: 0.003, 100,100."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 def describe(changes: dict[str, Any]) -> str:
     """{'lr': 3.0, 'hidden': [8]} -> 'lr=3, hidden=8'."""
-    def show(value: Any) -> str:
-        if isinstance(value, (list, tuple)):
-            return ",".join(str(v) for v in value)
-        if isinstance(value, float):
-            return f"{value:g}"
-        return str(value)
-
-    return ", ".join(f"{k}={show(v)}" for k, v in changes.items()) or "no change"
+    return ", ".join(f"{k}={show_value(v)}" for k, v in changes.items()) or "no change"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from babysit.diagnostics.remedy import show_value
+
 # Run formats whose framework is certain (a CSV may be Keras or Lightning: sniffed by readers).
 FORMAT_FRAMEWORK = {"trainer_state": "transformers"}
 
@@ -25,16 +27,8 @@ _TORCH_ACT = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.01)", "elu": "n
               "tanh": "nn.Tanh()", "sigmoid": "nn.Sigmoid()"}
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    return str(value)
-
-
 def _torch(key: str, value: Any) -> str | None:
-    v = _fmt(value)
+    v = show_value(value)
     return {
         "lr": f"lr={v} in the optimizer",
         "reg": f"weight_decay={v} in the optimizer",
@@ -51,7 +45,7 @@ def _torch(key: str, value: Any) -> str | None:
 
 
 def _keras(key: str, value: Any) -> str | None:
-    v = _fmt(value)
+    v = show_value(value)
     return {
         "lr": f"learning_rate={v} in the optimizer",
         "reg": f"kernel_regularizer=keras.regularizers.L2({v})",
@@ -68,7 +62,7 @@ def _keras(key: str, value: Any) -> str | None:
 
 
 def _transformers(key: str, value: Any) -> str | None:
-    v = _fmt(value)
+    v = show_value(value)
     return {
         "lr": f"learning_rate={v} in TrainingArguments",
         "reg": f"weight_decay={v} in TrainingArguments",
@@ -120,5 +114,5 @@ def say(changes: dict[str, Any], framework: str | None) -> str:
         relative = isinstance(value, str) and value.startswith("x")  # the current value unknown
         text = spell(key, value) if spell is not None and not relative else None
         name = _NAMES.get(framework or "", {}).get(key, key)
-        parts.append(text or (f"{name} {value}" if relative else f"{key}={_fmt(value)}"))
+        parts.append(text or (f"{name} {value}" if relative else f"{key}={show_value(value)}"))
     return ", ".join(parts) or "no change"

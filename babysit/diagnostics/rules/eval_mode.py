@@ -36,7 +36,7 @@ class EvalMode(Rule):
         self.count += 1
         self.first = record["step"] if self.first is None else self.first
         if self.finding is not None:
-            self.report(record["step"], "")  # extends the step range
+            self.finding.end_step = record["step"]
             self.finding.evidence["steps"] = self.count
             return None
         if self.count >= self.t["min_steps"]:
