@@ -5,7 +5,11 @@ Each set holds a labels.json (keys: a file or directory in the set, or NAME for 
 the format of ../shared/wild/README.md: `must` rules must fire, at least one of `must_any`, and
 no headline finding (one without `caused_by`) may be a `must_not` rule, or any warning or error
 when `must_not` is "warnings". Prints, per set: runs whose labels all hold, faults found, runs
-with a wrong headline, and per rule its true and false headline findings.
+with a wrong headline, and per rule its true and false headline findings, and its precision
+and recall against the labels: a true positive is the rule firing on a run whose label names it
+(`must` or `must_any`), a false positive its headline finding on a run whose label forbids it,
+a false negative a `must` rule that did not fire (a `must_any` group that found none charges
+each of its rules). Runs whose label neither names nor forbids a rule do not count for it.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ def score(set_dir: Path) -> dict:
     """Counts for one labelled set."""
     labels = json.loads((set_dir / "labels.json").read_text())
     out = {"runs": 0, "ok": 0, "faults": 0, "found": 0, "wrong": 0, "unread": 0,
-           "tp": Counter(), "fp": Counter(), "failures": []}
+           "tp": Counter(), "fp": Counter(), "failures": [],
+           "hit": Counter(), "miss": Counter()}  # per rule, for recall
     for key, label in labels.items():
         path = set_dir / key if (set_dir / key).exists() else set_dir / f"{key}.jsonl"
         found = findings_of(path)
@@ -52,6 +57,13 @@ def score(set_dir: Path) -> dict:
         if must or any_of:
             out["faults"] += 1
             out["found"] += not missed
+        for rule in must:
+            (out["hit"] if rule in fired else out["miss"])[rule] += 1
+        for rule in any_of:  # one of the group is enough: the others are not missed then
+            if rule in fired:
+                out["hit"][rule] += 1
+            elif not fired & set(any_of):
+                out["miss"][rule] += 1
         wrong = [f["rule"] for f in heads if must_not == "warnings" or f["rule"] in must_not]
         out["wrong"] += bool(wrong)
         for f in heads:
@@ -69,18 +81,25 @@ def main() -> None:
         sorted(p.parent for p in SHARED.glob("*/*/labels.json"))
     print("| set | runs | labels hold | faults found | wrong headline | unreadable |")
     print("|---|---|---|---|---|---|")
-    totals: dict[str, Counter] = {"tp": Counter(), "fp": Counter()}
+    totals: dict[str, Counter] = {"tp": Counter(), "fp": Counter(), "hit": Counter(),
+                                  "miss": Counter()}
     failures = []
     for set_dir in sets:
         s = score(set_dir)
-        totals["tp"].update(s["tp"])
-        totals["fp"].update(s["fp"])
+        for key in totals:
+            totals[key].update(s[key])
         failures += [f"{set_dir.name}/{f}" for f in s["failures"]]
         print(f"| {set_dir.name} | {s['runs']} | {s['ok']} | {s['found']}/{s['faults']} | "
               f"{s['wrong']} | {s['unread']} |")
-    print("\n| rule | headline findings | on a label that forbids it |\n|---|---|---|")
-    for rule in sorted(set(totals["tp"]) | set(totals["fp"])):
-        print(f"| {rule} | {totals['tp'][rule] + totals['fp'][rule]} | {totals['fp'][rule]} |")
+    print("\n| rule | headline findings | on a label that forbids it | named by a label: fired / "
+          "missed | precision | recall |\n|---|---|---|---|---|---|")
+    rules = set(totals["tp"]) | set(totals["fp"]) | set(totals["hit"]) | set(totals["miss"])
+    for rule in sorted(rules):
+        hit, miss, fp = totals["hit"][rule], totals["miss"][rule], totals["fp"][rule]
+        precision = f"{hit / (hit + fp):.2f}" if hit + fp else "-"
+        recall = f"{hit / (hit + miss):.2f}" if hit + miss else "-"
+        print(f"| {rule} | {totals['tp'][rule] + fp} | {fp} | {hit} / {miss} | {precision} | "
+              f"{recall} |")
     print("\n" + "\n".join(failures))
 
 
