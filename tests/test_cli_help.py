@@ -33,8 +33,19 @@ def test_help_shows_bracketed_text_and_no_bool_metavar(command: str) -> None:
         if isinstance(param, TyperOption) and param.help and "[" in param.help:
             for bracketed in re.findall(r"\\?\[[^\]]*\]", param.help):
                 assert bracketed.lstrip("\\") in shown, (command, param.name)
-    assert "<bool>" not in shown
+    assert "<bool>" not in shown and "<list[" not in shown
     assert not re.search(r"\{[a-z_]+\}", shown)  # arguments are named in capitals
+
+
+def test_a_wrapped_docstring_paragraph_is_wrapped_by_the_terminal_not_the_source() -> None:
+    # search's second paragraph is two source lines; at 250 columns it must be one line.
+    result = runner.invoke(app, ["search", "--help"], env=WIDE)
+    lines = [line.strip() for line in result.output.splitlines()]
+    assert any(line.startswith("A short coarse stage") and line.endswith("--seed.")
+               for line in lines), result.output
+    sanity = [line.strip() for line in runner.invoke(app, ["sanity-check", "--help"],
+                                                     env=WIDE).output.splitlines()]
+    assert any(line.startswith("Exit status:") for line in sanity)  # kept a line of its own
 
 
 def test_the_texts_a_user_copies_from_help_are_there() -> None:
