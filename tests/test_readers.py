@@ -382,3 +382,25 @@ def test_one_unusable_run_never_hides_the_good_ones(tmp_path: Path) -> None:
     (only_bad / "text").mkdir(parents=True)
     (logs / "text" / "events.out.tfevents.1.h").rename(only_bad / "text" / "events.out.tfevents.1.h")
     assert runner.invoke(app, ["diagnose", str(only_bad)]).exit_code == 2  # nothing usable at all
+
+
+def test_map_renames_a_jsonl_field_and_appended_runs_are_read_apart(tmp_path: Path) -> None:
+    log = tmp_path / "mine.jsonl"
+    rising = [json.dumps({"step": i, "Train_Loss": 2.3 * 1.1 ** i}) for i in range(60)]
+    log.write_text("\n".join(rising) + "\n")
+    code, out = diagnose(str(log))
+    assert code == 2 and "nothing to diagnose" in out["error"]
+    code, out = diagnose(str(log), "--map", "loss=train_loss")
+    assert code == 1 and "loss-explosion" in {f["rule"] for f in out["findings"]}
+
+    two = tmp_path / "two.jsonl"  # `>>` twice: two runs, the second one's header mid-file
+    falling = [json.dumps({"step": i, "loss": 2.3 * 0.98 ** i}) for i in range(60)]
+    header = json.dumps({"type": "header", "note": 'a step may say "type": "header" in text'})
+    decoy = json.dumps({"step": 60, "loss": 0.6, "note": '"type": "header"'})
+    two.write_text("\n".join([header, *falling, decoy, header.replace(" ", ""),
+                              *[line.replace("Train_Loss", "loss") for line in rising]]) + "\n")
+    code, out = diagnose(str(two))
+    assert code == 1 and [run["run"] for run in out["runs"]] == ["two.jsonl#1", "two.jsonl#2"]
+    assert [run["steps"] for run in out["runs"]] == [61, 60]
+    assert [bool(run["findings"]) and "loss-explosion" in {f["rule"] for f in run["findings"]}
+            for run in out["runs"]] == [False, True]

@@ -445,6 +445,26 @@ def test_without_a_log_name_runs_go_to_runs_and_an_old_log_is_kept(
     assert Monitor(model, log=False, verbose=False).log_path is None
 
 
+def test_append_adds_a_run_after_the_old_one_and_diagnose_reads_each(tmp_path: Path) -> None:
+    from babysit.diagnostics.runs import diagnose_runs
+
+    log = tmp_path / "run.jsonl"
+    model = mlp()
+    train(model, torch.optim.Adam(model.parameters(), 1e-3), log, epochs=2, verbose=False)
+    with log.open("ab") as fh:
+        fh.write(b'{"type": "step", "step": 99, "lo')  # the first run was killed mid-line
+    model = mlp()
+    train(model, torch.optim.SGD(model.parameters(), 10.0), log, epochs=2, verbose=False,
+          append=True)
+    diagnosed, unusable = diagnose_runs(log)
+    assert not unusable and [run.name for run, _, _ in diagnosed] == ["run.jsonl#1", "run.jsonl#2"]
+    first, second = (report for _, report, _ in diagnosed)
+    assert not [f for f in first.findings if f.severity != "info"]
+    assert "loss-explosion" in {f.rule for f in second.findings}
+    with pytest.raises(ValueError, match="not both"):
+        Monitor(mlp(), log=log, overwrite=True, append=True)
+
+
 def test_inputs_handed_to_the_monitor_let_off_center_inputs_be_found(tmp_path: Path) -> None:
     from sklearn.datasets import load_digits
 

@@ -79,14 +79,15 @@ class Monitor:
                  activation: str = "relu", loss_fn: str = "softmax",
                  stop_on: str | None = "error", raise_on_stop: bool = False,
                  on_finding: Callable[[dict[str, Any]], None] | None = None,
-                 overwrite: bool = False, nan_origin: bool = True,
+                 overwrite: bool = False, append: bool = False, nan_origin: bool = True,
                  scaler: Any = None, clip_norm: float | None = None, process_group: Any = None,
                  max_layers: int | None = MAX_LAYERS, verbose: bool = True,
                  total_steps: int | None = None, live: bool | None = None,
                  inputs: Any = None, framework: str = "torch",
                  watched: list[Watched] | None = None) -> None:
         """Install the hooks, open the log and write its header (`log`: a path, None for
-        runs/<date>-<time>.jsonl, False for none; an existing log is kept unless `overwrite`;
+        runs/<date>-<time>.jsonl, False for none; an existing log is kept unless `overwrite`
+        (replace it) or `append` (add this run after it: diagnose reads each run on its own);
         `verbose`: print each finding as it appears, and a closing line; `total_steps`: the
         optimizer steps planned, for the dashboard's ETA; `live`: a notebook cell that updates
         in place, default on in Jupyter (it shows the findings instead of a line each);
@@ -97,6 +98,8 @@ class Monitor:
         not the default one; `max_layers`: past this many layers, watch this many spread evenly
         through depth (first and last always; None: all); `watched`: the layers, for
         integrations whose layers are not torch's Linear/Conv modules)."""
+        if overwrite and append:
+            raise ValueError("pass overwrite=True or append=True, not both")
         if stop_on not in (None, "error", "warning", "info"):
             raise ValueError(f"stop_on must be 'error', 'warning', 'info' or None, got {stop_on!r}")
         # Before anything is opened or hooked: bad inputs must leave nothing behind.
@@ -141,8 +144,9 @@ class Monitor:
         self.log_path: Path | None = None
         if log is not False and self.lead:
             sink = open_new_log(new_run_id()) if log is None or log is True else JsonlSink(
-                Path(log), overwrite=overwrite, exists_hint="pass overwrite=True to replace "
-                "it, or leave log unset for a new runs/<date>-<time>.jsonl")
+                Path(log), overwrite=overwrite, append=append, exists_hint="pass "
+                "overwrite=True to replace it, append=True to add this run after it, or leave "
+                "log unset for a new runs/<date>-<time>.jsonl")
             self.log_path = sink.path
             self.sinks.insert(0, sink)
         if self.lead and (live if live is not None else in_notebook()):

@@ -32,14 +32,15 @@ class JsonlSink:
     The log is never left with a half-written line, nor emptied by a run that never started:
     each line goes out in full or the file is cut back to the line before and a BabysitError
     says why (disk full, file-size limit); with `overwrite` the new log is written under a
-    temporary name beside the old one and renamed over it when its first record arrives. An
-    existing file that is not a regular one (a FIFO, /dev/null) is written in place.
+    temporary name beside the old one and renamed over it when its first record arrives; with
+    `append` the new run's records follow the old ones (readers split the file at each header).
+    An existing file that is not a regular one (a FIFO, /dev/null) is written in place.
     """
 
     def __init__(self, path: Path, overwrite: bool = False,
-                 exists_hint: str = "pass --overwrite to replace it") -> None:
-        """Open `path` for writing; refuse to replace an existing log unless overwrite
-        (`exists_hint` says how, in the caller's terms: a CLI flag or a Python argument)."""
+                 exists_hint: str = "pass --overwrite to replace it", append: bool = False) -> None:
+        """Open `path` for writing; refuse to replace an existing log unless overwrite or
+        append (`exists_hint` says how, in the caller's terms: a CLI flag or a Python argument)."""
         self.path = path
         self._offset = 0  # bytes of whole lines written: where to cut back to after a failure
         self._temp: Path | None = None  # renamed to `path` at the first record
@@ -56,6 +57,10 @@ class JsonlSink:
         try:
             if path.exists() and not path.is_file():
                 self._fd = _open_special(path)
+            elif path.exists() and append:
+                self._fd = os.open(path, os.O_RDWR | os.O_APPEND)  # read: the last byte
+                self._offset = os.fstat(self._fd).st_size
+                self._end_last_line()
             elif path.exists() and overwrite:
                 self._temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
                 self._fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -66,6 +71,12 @@ class JsonlSink:
             raise BabysitError(f"log {path} already exists ({exists_hint})") from None
         except OSError as exc:
             raise BabysitError(f"cannot write log {path}: {exc.strerror}") from None
+
+    def _end_last_line(self) -> None:
+        """End a half-written last line (a crashed run's) before appending after it."""
+        if self._offset and os.pread(self._fd, 1, self._offset - 1) != b"\n":  # type: ignore[arg-type]
+            os.write(self._fd, b"\n")  # type: ignore[arg-type]
+            self._offset += 1
 
     def emit(self, record: Record) -> None:
         """Append the record as one line, written through to the OS."""

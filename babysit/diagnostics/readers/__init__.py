@@ -29,7 +29,7 @@ def find_runs(path: Path, fields: FieldMap | None = None, run: str | None = None
         check_readable(path)
     found: list[Run] | None = None
     if is_stream(path):
-        found = jsonl.open_runs(path)
+        found = jsonl.open_runs(path, fields)
     else:
         for reader in READERS:
             found = reader.open_runs(path, fields)

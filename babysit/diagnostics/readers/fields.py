@@ -58,8 +58,9 @@ class FieldMap:
         for field, names in ALIASES.items():
             for rank, name in enumerate(names):
                 self._rank.setdefault(name, (field, rank))
-        for name, field in (extra or {}).items():
-            self._rank[name.lower()] = (field, -1)
+        self.extra = {name.lower(): field for name, field in (extra or {}).items()}
+        for name, field in self.extra.items():
+            self._rank[name] = (field, -1)
 
     def field_of(self, name: str) -> tuple[str, int] | None:
         """(field, rank) for a metric name, lower rank preferred; None when it is not used."""

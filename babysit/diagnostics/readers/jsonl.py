@@ -12,9 +12,11 @@ import math
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 from babysit.diagnostics.readers.common import ReadStats, Record, Run, is_finite, number
-from babysit.diagnostics.readers.inputs import open_log_bytes
+from babysit.diagnostics.readers.fields import FieldMap
+from babysit.diagnostics.readers.inputs import is_stream, open_log_bytes
 from babysit.errors import BabysitError
 
 try:  # orjson parses log lines ~4x faster; it rejects the bare NaN tokens json accepts
@@ -101,7 +103,8 @@ def _without_layers(raw: bytes, wanted: Callable[[int], bool]) -> Record | None:
 
 
 def read_records(path: Path, stats: ReadStats | None = None,
-                 layers_wanted: Callable[[int], bool] | None = None) -> Iterator[Record]:
+                 layers_wanted: Callable[[int], bool] | None = None,
+                 span: tuple[int, int] | None = None) -> Iterator[Record]:
     """Yield the log's records in order (header, steps, summary), normalized.
 
     A step record always has an int `step`. Raises BabysitError only if the file cannot be
@@ -109,6 +112,8 @@ def read_records(path: Path, stats: ReadStats | None = None,
     speed (a million lines should take seconds): a well-formed step line takes the fast path,
     anything unusual falls back to parse_line and normalize. With `layers_wanted(step)`, a
     babysit log's layer statistics are not parsed for steps whose layers will not be used.
+    With `span` (start, end byte offsets of a plain file), only the lines in it are read: one
+    of several runs appended to the file.
     """
     stats = stats if stats is not None else ReadStats()
     step_index = 0
@@ -120,7 +125,7 @@ def read_records(path: Path, stats: ReadStats | None = None,
     last_kind = None
     blank_run = 0
     with open_log_bytes(path) as fh:
-        readline = fh.readline
+        readline = fh.readline if span is None else _bounded_readline(fh, *span)
         try:
             while raw := readline(limit):
                 lines += 1
@@ -193,9 +198,115 @@ def read_records(path: Path, stats: ReadStats | None = None,
                            "docs/log-format.md)")
 
 
-def open_runs(path: Path, fields: object = None) -> list[Run] | None:
-    """A JSONL log (plain or gzip, a file or a stream): the fallback for any non-directory."""
+def _bounded_readline(fh: IO[bytes], start: int, end: int) -> Callable[[int], bytes]:
+    """fh.readline for the lines from byte `start` up to (not including) the line at `end`."""
+    fh.seek(start)
+    left = end - start
+
+    def readline(limit: int) -> bytes:
+        nonlocal left
+        if left <= 0:
+            return b""
+        raw = fh.readline(min(limit, left))
+        left -= len(raw)
+        return raw
+    return readline
+
+
+_HEADER_MARKS = (b'"type":"header"', b'"type": "header"')
+_SCAN_CHUNK = 1 << 20
+
+
+def header_offsets(path: Path) -> list[int]:
+    """The byte offsets of the lines of a plain (not gzip) file that hold a header record.
+
+    A byte search, not a parse (a million-line log is scanned in a fraction of a second); a
+    line found is then parsed to make sure its record really is a header.
+    """
+    starts: list[int] = []
+    keep = max(len(mark) for mark in _HEADER_MARKS) - 1
+    with path.open("rb") as fh:
+        base, carry = 0, b""  # the absolute offset of `carry + chunk`, and the overlap kept
+        while chunk := fh.read(_SCAN_CHUNK):
+            data = carry + chunk
+            for mark in _HEADER_MARKS:
+                at = data.find(mark)
+                while at >= 0:
+                    starts.append(_line_start(fh, base + at))
+                    at = data.find(mark, at + 1)
+            carry = data[-keep:]
+            base += len(data) - len(carry)
+    found = []
+    with path.open("rb") as fh:
+        for start in sorted(set(starts)):
+            fh.seek(start)
+            record = parse_line(fh.readline(MAX_LINE_BYTES).strip())
+            if record is not None and record.get("type") == "header":
+                found.append(start)
+    return found
+
+
+def _line_start(fh: IO[bytes], at: int) -> int:
+    """The offset just after the last newline before `at` (the file position is kept)."""
+    here = fh.tell()
+    start = at
+    while start > 0:
+        size = min(start, 4096)
+        fh.seek(start - size)
+        cut = fh.read(size).rfind(b"\n")
+        if cut >= 0:
+            start = start - size + cut + 1
+            break
+        start -= size
+    fh.seek(here)
+    return start
+
+
+def open_runs(path: Path, fields: FieldMap | None = None) -> list[Run] | None:
+    """A JSONL log (plain or gzip, a file or a stream): the fallback for any non-directory.
+
+    A plain file holding several headers holds several runs appended to it (a Monitor with
+    append=True, or `>>`): each is its own run, named NAME#1, NAME#2, ... Names given with
+    --map (`loss=train_loss`) are read as the field they name.
+    """
     if path.is_dir():
         return None
-    return [Run(path.name, path.name, "jsonl",
-                lambda stats, wanted: read_records(path, stats, wanted))]
+    renames = fields.extra if fields is not None else {}
+
+    def reader(span: tuple[int, int] | None) -> Callable[[ReadStats, Callable[[int], bool] | None],
+                                                       Iterator[Record]]:
+        if renames:
+            return lambda stats, wanted: renamed(read_records(path, stats, wanted, span), renames)
+        return lambda stats, wanted: read_records(path, stats, wanted, span)
+
+    starts = _appended_runs(path)
+    if len(starts) < 2:
+        return [Run(path.name, path.name, "jsonl", reader(None))]
+    size = path.stat().st_size
+    spans = list(zip(starts, [*starts[1:], size], strict=True))
+    return [Run(f"{path.name}#{i}", f"{path.name}#{i}", "jsonl", reader(span))
+            for i, span in enumerate(spans, 1)]
+
+
+def renamed(records: Iterator[Record], renames: dict[str, str]) -> Iterator[Record]:
+    """The records with each --map name (matched case-insensitively) read as its field."""
+    for record in records:
+        if record.get("type", "step") in ("step", "epoch"):
+            for key in [k for k in record if k.lower() in renames]:
+                value = number(record.pop(key))
+                if value is not None:
+                    record[renames[key.lower()]] = value
+        yield record
+
+
+def _appended_runs(path: Path) -> list[int]:
+    """Where each run of a plain file starts: [0] unless it holds more than one header."""
+    if is_stream(path) or not path.is_file():
+        return [0]
+    with path.open("rb") as fh:
+        if fh.read(2) == b"\x1f\x8b":  # gzip: read whole, as one run
+            return [0]
+    starts = header_offsets(path)
+    if len(starts) < 2:
+        return [0]
+    return starts if starts[0] == 0 else [0, *starts]
