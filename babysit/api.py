@@ -41,7 +41,7 @@ def train(config: Config, sinks: Iterable[Sink] = (), dataset: Dataset | None = 
         from babysit.notebook import LiveCell
 
         doctor = DiagnosticsSink()
-        sinks += [doctor, LiveCell(lambda: doctor.engine.findings, "babysit train")]
+        sinks += [doctor, LiveCell(doctor.so_far, "babysit train")]
     return Trainer(config, data, sinks).run()
 
 
@@ -70,7 +70,7 @@ class Diagnosis:
         unchecked = unchecked_line(self.report.not_checked)
         extra = "".join(f"<p><small>{html.escape(t)}</small></p>"
                         for t in ([unchecked] if unchecked else []) + self.notes)
-        return findings_html(self.findings) + extra
+        return findings_html(self.report) + extra
 
 
 def diagnose(source: str | os.PathLike[str] | Any = None, *, loss_history: Sequence[float] = (),

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from babysit.diagnostics.rule import Finding
+from babysit.diagnostics.engine import Report
 
 REDRAW_SECONDS = 1.0  # a redraw costs a few ms and a message to the browser: once a second
 
@@ -29,26 +29,24 @@ def in_notebook() -> bool:
     return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
 
 
-def findings_html(findings: list[Finding]) -> str:
-    """The findings as an HTML list: severity, rule, step, what was seen and what to do."""
-    if not findings:
-        return "<p>No problems found.</p>"
-    color = {"error": "#c62828", "warning": "#b26a00", "info": "#1565c0"}
-    items = [f'<li><b style="color:{color.get(f.severity, "#000")}">{html.escape(f.severity)}</b> '
-             f"<code>{html.escape(f.rule)}</code> at step {f.step}: {html.escape(f.message)}"
-             f"<br><i>{html.escape(f.advice)}</i></li>" for f in findings]
-    return "<ol>" + "".join(items) + "</ol>"
+def findings_html(report: Report) -> str:
+    """The findings as the report page lists them, with its styles scoped to this output."""
+    from babysit.report.findings import findings_css
+    from babysit.report.findings import findings_html as listed
+
+    return (f'<div class="babysit-findings"><style>{findings_css(".babysit-findings ")}</style>'
+            f"{listed(report)}</div>")
 
 
 class LiveCell:
     """A sink that keeps one notebook output up to date: progress, losses, findings."""
 
-    def __init__(self, findings: Callable[[], list[Finding]], title: str = "babysit") -> None:
-        """Draw into a new output of the running cell; `findings` gives the findings so far."""
+    def __init__(self, report: Callable[[], Report], title: str = "babysit") -> None:
+        """Draw into a new output of the running cell; `report` gives the diagnosis so far."""
         from IPython.display import HTML, display
 
         self._html = HTML
-        self.findings, self.title = findings, title
+        self.report, self.title = report, title
         self.step: int | None = None
         self.loss: float | None = None
         self.epoch: dict[str, Any] = {}
@@ -85,4 +83,4 @@ class LiveCell:
             facts.append(f"loss {self.loss:.4g}")
         facts += [f"{k} {v:.4g}" for k, v in self.epoch.items()]
         return (f"<div><b>{html.escape(self.title)}</b> &middot; {html.escape(self.status)} "
-                f"&middot; {' &middot; '.join(facts)}{findings_html(self.findings())}</div>")
+                f"&middot; {' &middot; '.join(facts)}{findings_html(self.report())}</div>")

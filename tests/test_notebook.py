@@ -35,7 +35,8 @@ def test_the_example_notebook_runs_and_shows_live_and_html_outputs(tmp_path: Pat
     # a Solver's histories stuck at chance: the finding, drawn as HTML
     stuck = code[1].outputs[0]
     assert stuck.output_type == "execute_result" and "loss-flat" in stuck.data["text/html"]
-    assert "<ol>" in stuck.data["text/html"] and "loss-flat" in stuck.data["text/plain"]
+    assert '<ol class="findings">' in stuck.data["text/html"] and "loss-flat" in stuck.data["text/plain"]
+    assert "try: " in stuck.data["text/html"]  # the remedies, as in the report and the terminal
     # the log the first cell wrote, diagnosed
     assert code[2].outputs[0].output_type == "execute_result"
     assert "text/html" in code[2].outputs[0].data

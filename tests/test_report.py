@@ -307,15 +307,23 @@ def test_names_and_configs_a_page_cannot_take_as_they_are(tmp_path: Path) -> Non
 def test_a_consequence_names_its_cause_once_and_withdrawn_findings_are_said() -> None:
     from babysit.diagnostics.engine import Report
     from babysit.diagnostics.rule import Finding
-    from babysit.report.run_page import findings_html
+    from babysit.notebook import findings_html as in_a_notebook
+    from babysit.report.findings import findings_html
 
-    cause = Finding("loss-explosion", "error", 10, "loss rose 100x", "Lower the learning rate")
+    cause = Finding("loss-explosion", "error", 10, "loss rose 100x", "Lower the learning rate",
+                    evidence={"ratio": 100.0, "start": 2.3})
     effect = Finding("dead-relu", "warning", 20, "fc1 dead", "A consequence of loss-explosion: "
                      "follow its advice first.", caused_by="loss-explosion")
     gone = Finding("underfitting", "warning", 5, "low accuracy", "wider")
-    html = findings_html(Report([cause, effect], [], 30, 30, withdrawn=[(gone, "withdrawn: x")]))
+    report = Report([cause, effect], [], 30, 30, withdrawn=[(gone, "withdrawn: x")],
+                    context={"lr": 0.1})
+    html = findings_html(report)
     assert html.count("consequence of loss-explosion") == 1 and "fix that first" not in html
-    assert "warning underfitting at step 5, shown during the run: withdrawn: x" in html
+    assert "WARNING underfitting at step 5, shown during the run: withdrawn: x" in html
+    assert "try: lr=0.01" in html  # the remedies, as the terminal's table says them
+    # A notebook shows the same list (one renderer), its styles scoped to its own output.
+    notebook = in_a_notebook(report)
+    assert html in notebook and ".babysit-findings .sev-error{" in notebook
 
 
 def test_a_directorys_report_is_written_in_the_current_folder_not_among_the_logs(

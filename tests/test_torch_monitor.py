@@ -410,7 +410,8 @@ def test_findings_are_printed_as_they_appear_and_close_sums_the_run_up(
     assert printed[-1].endswith(f"Details: babysit diagnose {log}")
     assert repr(findings[0]) == (f"<Finding {findings[0].severity} {findings[0].rule} at step "
                                  f"{findings[0].step}: {findings[0].message}>")
-    assert monitor._repr_html_().startswith("<ol>") and findings[0].rule in monitor._repr_html_()
+    shown = monitor._repr_html_()
+    assert '<ol class="findings">' in shown and findings[0].rule in shown and "try: " in shown
 
 
 def test_a_quiet_monitor_prints_nothing_and_a_healthy_one_says_so(

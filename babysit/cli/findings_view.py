@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -16,17 +15,10 @@ from babysit.diagnostics.unchecked import unchecked_line
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def steps(finding: Finding) -> str:
-    """'120' or '120-480'."""
-    if finding.end_step is None or finding.end_step == finding.step:
-        return str(finding.step)
-    return f"{finding.step}-{finding.end_step}"
-
-
 def findings_table(findings: list[Finding],
-                   remedies: Callable[[Finding], list[dict[str, Any]]] | None = None) -> RenderableType:
-    """One row per finding: severity, rule, steps, evidence, advice and (given `remedies`) the
-    config changes to try, in order."""
+                   tries: Callable[[Finding], str | None] | None = None) -> RenderableType:
+    """One row per finding: severity, rule, steps, evidence, advice and (given `tries`, as
+    Report.tries) the config changes to try, in order."""
     if not findings:
         return Text("No problems found.", style="green")
     table = Table(show_header=True, header_style="bold", expand=True, show_lines=True)
@@ -37,21 +29,20 @@ def findings_table(findings: list[Finding],
     for f in findings:
         body = Text(f.message)
         body.append("\n-> " + f.advice, style="italic")
-        tries = remedies(f) if remedies is not None else []
-        if tries:
-            body.append("\ntry: " + "; then ".join(r["say"] for r in tries), style="bold")
+        said = tries(f) if tries is not None else None
+        if said:
+            body.append("\n" + said, style="bold")
         rule = Text(f"  <- {f.rule}" if f.caused_by else f.rule, style="dim" if f.caused_by else "")
-        table.add_row(Text(f.severity, style=STYLE[f.severity]), rule, steps(f), body)
+        table.add_row(Text(f.severity, style=STYLE[f.severity]), rule,
+                      f.steps.partition(" ")[2], body)
     return table
 
 
 def findings_view(report: Report) -> RenderableType:
     """The findings of a finished diagnosis as every command ends with them: the table, with the
     remedies to try, and the findings shown during the run that were withdrawn since."""
-    parts = [findings_table(report.findings, report.remedies)]
-    for f, why in report.withdrawn:
-        parts.append(Text(f"{f.severity.upper()} {f.rule} at step {f.step}, shown during the run: "
-                          f"{why}", style="dim"))
+    parts = [findings_table(report.findings, report.tries)]
+    parts += [Text(line, style="dim") for line in report.withdrawn_lines()]
     return Group(*parts)
 
 

@@ -211,7 +211,7 @@ def advice_panel(findings: list[Finding], new: Iterable[str], max_lines: int) ->
             head.append(" ")
         head.append(f"{f.severity.upper()} ", style=SEVERITY_STYLE[f.severity])
         head.append(f"{f.rule} ", style="bold")
-        head.append(f"@{f.step}: ", style="dim")
+        head.append(f"{f.steps}: ", style="dim")
         head.append(f.message)
         lines.append(head)
         lines.append(Text("   -> " + f.advice, style="italic"))

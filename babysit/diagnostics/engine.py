@@ -63,6 +63,16 @@ class Report:
         said = say_chain([r["set"] for r in steps], self.context, self.context.get("framework"))
         return [{**r, "say": text} for r, text in zip(steps, said, strict=True)]
 
+    def tries(self, finding: Finding) -> str | None:
+        """The remedies as one line, 'lr=0.001; then ...', or None when there are none."""
+        said = [r["say"] for r in self.remedies(finding)]
+        return "try: " + "; then ".join(said) if said else None
+
+    def withdrawn_lines(self) -> list[str]:
+        """One line per finding shown during the run and withdrawn since, saying why."""
+        return [f"{f.severity.upper()} {f.rule} at step {f.step}, shown during the run: {why}"
+                for f, why in self.withdrawn]
+
     @property
     def worst(self) -> str | None:
         """The highest severity among the findings, or None."""

@@ -74,6 +74,13 @@ class Finding:
         return (f"{self.severity.upper()} {self.rule} at step {self.step}{cause}: "
                 f"{self.message} -> {self.advice}")
 
+    @property
+    def steps(self) -> str:
+        """Where it was seen: 'step 120' or 'steps 120-480'."""
+        if self.end_step is None or self.end_step == self.step:
+            return f"step {self.step}"
+        return f"steps {self.step}-{self.end_step}"
+
     def __repr__(self) -> str:
         """Short enough to read in a list: severity, rule, step and what was seen."""
         return f"<Finding {self.severity} {self.rule} at step {self.step}: {self.message}>"

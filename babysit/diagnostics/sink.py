@@ -33,6 +33,15 @@ class DiagnosticsSink:
         """Conclude the diagnosis."""
         self.report = self.engine.finish()
 
+    def so_far(self) -> Report:
+        """The diagnosis as it stands: the final report once closed, else the findings so far
+        (with what is known of the run, so that their remedies can be said)."""
+        if self.report is not None:
+            return self.report
+        engine = self.engine
+        return Report(list(engine.findings), [], engine.records, engine.steps,
+                      context=dict(engine.context))
+
 
 def stops(finding: Finding, level: str) -> bool:
     """Whether a new finding should stop a run that stops at `level`.

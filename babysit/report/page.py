@@ -7,6 +7,8 @@ import re
 from html import escape
 from typing import Any
 
+from babysit.report.findings import findings_css
+
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d1d1f;
   max-width:1100px;margin:0 auto;padding:16px 24px 48px;background:#fff}
@@ -18,13 +20,7 @@ table.kv{border-collapse:collapse;font-size:12.5px}table.kv td{padding:1px 12px 
   vertical-align:top}table.kv td:first-child{color:#666;white-space:nowrap}
 table.grid{border-collapse:collapse;font-size:12.5px;margin:6px 0}table.grid th,table.grid td{
   border-bottom:1px solid #eee;padding:3px 10px 3px 0;text-align:left}
-ol.findings{padding-left:22px}ol.findings li{margin:0 0 12px}
-.sev{display:inline-block;border-radius:3px;padding:0 6px;color:#fff;font-size:12px;font-weight:600}
-.sev-error{background:#d62728}.sev-warning{background:#e8710a}.sev-info{background:#1f77b4}
-.rule{font-family:ui-monospace,Menlo,monospace;font-size:13px}.steps{color:#666}
-.advice{font-style:italic}.try{font-weight:600}.evidence{color:#555;font-size:12.5px}
-.caused{color:#777}.missing li,.notes li,p.notes{color:#555}p.notes{font-size:12.5px}
-.ok{color:#2a7d2a;font-weight:600}
+.missing li,.notes li{color:#555}
 .status-completed{color:#2a7d2a}.status-diverged,.status-crashed{color:#d62728}
 .warn{color:#b35c00}code{font-size:12.5px}
 dl.cfg{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:0 16px;
@@ -54,7 +50,7 @@ def document(title: str, body: str) -> str:
     body = unique_ids(body)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{CSS}</style></head>\n<body>\n{body}\n"
+            f"<title>{escape(title)}</title><style>{CSS}{findings_css()}</style></head>\n<body>\n{body}\n"
             f'<p class="sub">Made by babysit report. Rules and advice: CS231n lecture 6, '
             f"Training Neural Networks.</p>\n</body></html>\n")
 

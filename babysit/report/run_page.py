@@ -11,6 +11,7 @@ from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.rules import RULES_BY_ID
 from babysit.diagnostics.unchecked import unchecked_line
 from babysit.report import layer_figures, run_figures
+from babysit.report.findings import findings_html
 from babysit.report.page import bullet_list, figure_html, kv_grid
 from babysit.report.plots import Marker
 from babysit.report.run_figures import Missing
@@ -22,41 +23,10 @@ _HEADER_KEYS = ("run_id", "started_at", "num_classes", "activation", "loss_fn", 
 _FINAL_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
 
 
-def _steps(f: Finding) -> str:
-    return f"step {f.step}" if f.end_step in (None, f.step) else f"steps {f.step}-{f.end_step}"
-
-
 def markers(findings: list[Finding]) -> list[Marker]:
     """A marker per finding, numbered in list order, with its hover text."""
-    return [Marker(i, f.step, f.severity, f"{i}. {f.severity} {f.rule} ({_steps(f)}): {f.message}")
+    return [Marker(i, f.step, f.severity, f"{i}. {f.severity} {f.rule} ({f.steps}): {f.message}")
             for i, f in enumerate(findings, start=1)]
-
-
-def findings_html(report: Report) -> str:
-    """The findings as a numbered list: evidence, advice and the changes to try."""
-    said = [f"{f.severity} {f.rule} at step {f.step}, shown during the run: {why}"
-            for f, why in report.withdrawn]
-    withdrawn = "".join(f'<p class="notes">{escape(line)}</p>' for line in said)
-    if not report.findings:
-        return '<p class="ok">No problems found.</p>' + withdrawn
-    items = []
-    for i, f in enumerate(report.findings, start=1):
-        evidence = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                             for k, v in f.evidence.items())
-        tries = report.remedies(f)
-        parts = [f'<span class="sev sev-{escape(f.severity)}">{escape(f.severity)}</span> '
-                 f'<span class="rule">{escape(f.rule)}</span> <span class="steps">{_steps(f)}</span>',
-                 f"<div>{escape(f.message)}</div>"]
-        # A consequence's advice already names its cause ("A consequence of X: follow its
-        # advice first"): said once, in the advice's place.
-        parts.append(f'<div class="{"caused" if f.caused_by else "advice"}">{escape(f.advice)}</div>')
-        if tries:
-            parts.append('<div class="try">try: ' + escape("; then ".join(r["say"] for r in tries))
-                         + "</div>")
-        if evidence:
-            parts.append(f'<div class="evidence">evidence: {escape(evidence)}</div>')
-        items.append(f'<li data-finding="{i}" data-rule="{escape(f.rule)}">' + "".join(parts) + "</li>")
-    return '<ol class="findings">' + "".join(items) + "</ol>" + withdrawn
 
 
 def header_html(series: RunSeries, report: Report, fmt: str) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from babysit.dashboard.plain import FindingPrinter, closing_line
-from babysit.diagnostics.engine import Engine
+from babysit.diagnostics.engine import Engine, Report
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.sink import DiagnosticsSink, stops
 from babysit.notebook import in_notebook
@@ -152,7 +152,7 @@ class Monitor:
         if self.lead and (live if live is not None else in_notebook()):
             from babysit.notebook import LiveCell
 
-            self.sinks.append(LiveCell(lambda: self.findings, f"babysit: {type(model).__name__}"))
+            self.sinks.append(LiveCell(self.report, f"babysit: {type(model).__name__}"))
             self._printer = None  # the cell shows each finding as it appears
         self.optim = OptimizerWatch(optimizer, scaler, clip_norm)
         self._handles = self._install()
@@ -413,7 +413,11 @@ class Monitor:
         """In a notebook, a monitor shows its findings so far."""
         from babysit.notebook import findings_html
 
-        return findings_html(self.findings)
+        return findings_html(self.report())
+
+    def report(self) -> Report:
+        """The diagnosis so far (final after close()): findings, remedies, what was withdrawn."""
+        return self._doctor.so_far()
 
     @property
     def nan_origin(self) -> str | None:
