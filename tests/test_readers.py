@@ -163,6 +163,11 @@ def test_mlflow_sqlite_and_file_stores(tmp_path: Path, monkeypatch: pytest.Monke
         assert not any(f["severity"] == "error" for f in by_name["healthy"]["findings"])
         code, one = diagnose(store, "--run", "healthy")
         assert one["run"] == "healthy" and one["format"] == "mlflow"
+    code, out = diagnose(str(tmp_path))  # the project folder: its mlflow.db
+    assert code == 1 and len(out["runs"]) == 2
+    (tmp_path / "mlflow.db").unlink()
+    code, out = diagnose(str(tmp_path))  # the project folder: its mlruns/
+    assert code == 1 and len(out["runs"]) == 2
 
 
 def _event(step: int, tag: str, value: float, tensor: bool = False) -> bytes:
@@ -224,6 +229,19 @@ def test_cut_and_damaged_event_files(tmp_path: Path) -> None:
     garbage.write_bytes(os.urandom(200))
     code, out = diagnose(str(garbage))
     assert code == 2 and "damaged" in out["error"]
+
+
+def test_tags_spelled_another_way_are_read_by_their_words(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    events = []
+    for i in range(15):  # a healthy training loss, a validation loss rising from epoch 3
+        events += [_event(i, "Loss/Train_Epoch", 1.2 * 0.7 ** i),
+                   _event(i, "Loss/Val_Epoch", 0.9 + 0.1 * max(0, i - 3)),
+                   _event(i, "Accuracy/Train_Modulation", 0.5)]  # one head of two: not read
+    path = _write_events(tmp_path / "r" / "events.out.tfevents.1.h", events)
+    code, out = diagnose(str(path))
+    assert code == 1 and "overfitting" in {rule for rule, _ in findings(out)}
+    assert "train_acc" not in json.dumps(out["findings"])
 
 
 def test_map_reads_a_tag_of_the_users_own(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ puts a name of the user's own in front of them all.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -34,6 +35,30 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "epoch": ("epoch", "train/epoch", "epochs"),
 }
 _MISSING = {"", "na", "n/a", "none", "null"}
+_UNSEEN = object()
+
+# The words of a metric name no table lists (`Loss/Train_Epoch`, `val-Accuracy`, `trainLoss`):
+# what it measures, on which split, how often. A name with any other word (`Accuracy/Train_
+# Modulation`: one head of several, `test_loss`: a split babysit does not judge) is not read.
+_METRIC_WORDS = {"loss": "loss", "acc": "acc", "accuracy": "acc"}
+_SPLIT_WORDS = {"train": "train", "training": "train", "val": "val", "valid": "val",
+                "validation": "val", "eval": "val", "evaluation": "val"}
+_CADENCE_WORDS = {"step": 0, "batch": 0, "iter": 0, "iteration": 0, "epoch": 2}
+_SPELLED = {("loss", "train"): "loss", ("loss", "val"): "val_loss", ("acc", "train"): "train_acc",
+            ("acc", "val"): "val_acc"}
+SPELLED_RANK = 100  # after every name in ALIASES
+
+
+def spelled_field(name: str) -> tuple[str, int] | None:
+    """(field, rank) for a name read by its words, e.g. Loss/Train_Epoch -> (loss, 102)."""
+    words = re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower())
+    metric = [_METRIC_WORDS[w] for w in words if w in _METRIC_WORDS]
+    split = [_SPLIT_WORDS[w] for w in words if w in _SPLIT_WORDS]
+    cadence = [_CADENCE_WORDS[w] for w in words if w in _CADENCE_WORDS]
+    if len(metric) != 1 or len(split) != 1 or len(cadence) > 1 or \
+            len(metric) + len(split) + len(cadence) != len(words):
+        return None
+    return _SPELLED[metric[0], split[0]], SPELLED_RANK + (cadence[0] if cadence else 1)
 
 
 def parse_maps(items: list[str] | None) -> dict[str, str]:
@@ -63,8 +88,13 @@ class FieldMap:
             self._rank[name] = (field, -1)
 
     def field_of(self, name: str) -> tuple[str, int] | None:
-        """(field, rank) for a metric name, lower rank preferred; None when it is not used."""
-        return self._rank.get(name.lower())
+        """(field, rank) for a metric name, lower rank preferred; None when it is not used.
+        A name in no table is read by its words (see spelled_field), after every listed name."""
+        key = name.lower()
+        hit = self._rank.get(key, _UNSEEN)
+        if hit is _UNSEEN:
+            hit = self._rank[key] = spelled_field(name)
+        return hit  # type: ignore[return-value]
 
     def pick(self, row: Mapping[str, Any]) -> Record:
         """The fields a row of named values holds, each from its best-ranked name."""

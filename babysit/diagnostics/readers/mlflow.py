@@ -234,8 +234,8 @@ def _metric_lines(key: str, text: str, stats: ReadStats) -> list[tuple[str, int,
 
 
 def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
-    """The runs of an MLflow store (mlflow.db, a directory holding it, or mlruns/); None when
-    `path` is not one."""
+    """The runs of an MLflow store (mlflow.db, a directory holding it, mlruns/ or a directory
+    holding that); None when `path` is not one."""
     db = path / DB_NAME if path.is_dir() else path
     if db.is_file() and is_sqlite(db):
         return [Run(run_id, name, FORMAT,
@@ -245,6 +245,9 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
     if not path.is_dir():
         return None
     runs = file_store_runs(path)
+    if not runs and (path / "mlruns").is_dir():  # a project folder holding its file store
+        path = path / "mlruns"
+        runs = file_store_runs(path)
     if not runs:
         return None
     return [Run(run_id, _meta(run_dir).get("run_name") or run_id, FORMAT,
