@@ -316,13 +316,19 @@ def test_a_burst_in_a_learning_run_is_not_an_explosion() -> None:
 
 
 def test_underfitting_from_losses_alone() -> None:
-    # A Hugging Face-style log of a 2-unit net on 10 classes: loss and eval_loss per epoch.
-    def log(train: list[float], val: list[float]) -> Records:
-        return [{"type": "step", "step": e, "epoch": e, "loss": t, "val_loss": v}
-                for e, (t, v) in enumerate(zip(train, val, strict=True))]
+    # A Hugging Face-style log of a 2-unit net on 10 classes: loss and eval_loss per epoch,
+    # the first loss logged a tenth of the way into the first epoch (about the loss at init).
+    def log(train: list[float], val: list[float], first_at: float = 0.1) -> Records:
+        return [{"type": "step", "step": 0, "epoch": first_at, "loss": train[0]}] + [
+            {"type": "step", "step": e + 1, "epoch": e + 1, "loss": t, "val_loss": v}
+            for e, (t, v) in enumerate(zip(train, val, strict=True))]
 
     creeping = [2.3 * 0.8**e + 1.2 * (1 - 0.8**e) - 0.001 * e for e in range(40)]
     assert fired("underfitting", log(creeping, [t - 0.07 for t in creeping])) == ["underfitting"]
+    # No class count: the first loss came after training started (a fine-tune of a language
+    # model logs 2.3 at its first epoch's end); a loss's level then says nothing.
+    late = log(creeping, [t - 0.07 for t in creeping])[1:]
+    assert fired("underfitting", late) == []
     healthy = [2.3 * 0.8**e + 0.05 for e in range(40)]
     assert fired("underfitting", log(healthy, [t + 0.01 for t in healthy])) == []
     never = [2.3] * 40  # never learned: loss-flat's case
@@ -349,6 +355,12 @@ def test_an_explosion_in_the_first_epoch_of_a_per_epoch_log() -> None:
     assert fired("loss-explosion", rows) == ["loss-explosion"]
     healthy = [{**r, "loss": 2.0 / (e + 1), "train_acc": 0.5 + e / 25} for e, r in enumerate(rows)]
     assert fired("loss-explosion", healthy) == []
+    # 250 classes, 27% after the first epoch: C is not 1 / 0.27 = 4 (log 4 = 1.39 would make
+    # this fall from 4.9 "3.5x the starting loss").
+    speakers = [{**r, "loss": 4.9 - 0.3 * e, "train_acc": 0.27 + 0.06 * e} for e, r in enumerate(rows)]
+    assert fired("loss-explosion", speakers) == []
+    regression = [{k: v for k, v in r.items() if k not in ("train_acc", "val_acc")} for r in rows]
+    assert fired("loss-explosion", regression) == []  # no accuracy: an MSE may start at 890
 
 
 def _hf_like(train_loss: list[float], eval_loss: list[float], per_epoch: int = 3) -> Records:
@@ -560,3 +572,17 @@ def test_the_lectures_update_ratio_target_is_defined_once() -> None:
     target = targets.TARGET_UPDATE_RATIO
     assert update_ratio.TARGET is target and views.TARGET_RATIO is target
     assert run_figures.TARGET_RATIO is target and remedy.LrToTarget("x").target is target
+
+
+def test_a_class_count_is_read_only_from_a_loss_that_is_still_the_loss_at_init() -> None:
+    from babysit.diagnostics.rules._util import classes_from_first
+
+    assert classes_from_first({"step": 0, "loss": 2.30}) == 10  # the lecture's first check
+    assert classes_from_first({"step": 5, "epoch": 0.11, "loss": 2.41}) == 11  # HF, early
+    # A Keras epoch row at chance (11% for 10 classes): its mean loss is still about log C.
+    assert classes_from_first({"step": 0, "loss": 2.32, "train_acc": 0.11, "val_acc": 0.15}) == 10
+    # 250 speakers, 27% after one epoch: 4.88 is not log C of a 132-class net at chance.
+    assert classes_from_first({"step": 0, "loss": 4.88, "train_acc": 0.27, "val_acc": 0.41}) is None
+    # A fine-tune's first loss at step 500, half an epoch in: nothing says it is at init.
+    assert classes_from_first({"step": 500, "epoch": 0.5, "loss": 0.72}) is None
+    assert classes_from_first({"step": 10, "loss": 25.5}) is None  # no classifier starts there

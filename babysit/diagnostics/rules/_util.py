@@ -6,6 +6,7 @@ import math
 from collections import deque
 from typing import Any, ClassVar
 
+from babysit.diagnostics.readers.common import number
 from babysit.diagnostics.rule import Finding, LayerSample, Rule
 
 
@@ -77,6 +78,39 @@ def classes_from_loss(loss: float | None) -> int | None:
             MAX_INFERRED_CLASSES):
         return None
     return max(2, round(math.exp(loss)))
+
+
+EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
+
+
+NEAR_CHANCE = 1.5  # an accuracy under 1.5 / C: the net has barely left chance
+EARLY_EPOCH = 0.25  # a loss logged in the first quarter of the first epoch is about the init's
+
+
+def classes_from_first(record: dict) -> int | None:
+    """C from the first record's loss, only when that is still the loss at initialization:
+    logged at step 0 (not an epoch's mean), or beside an accuracy still near the chance of
+    that C (under 1.5 / C: the net has barely started, so its loss is still about log C).
+
+    A loss logged after training started is lower and gives a wrong C: a fine-tune's first
+    loss at step 500 (0.7) read as 2 classes, a 250-speaker run's first epoch (4.9 at 27%
+    accuracy) as 132, while a Keras run's first epoch at 11% with 2.32 is 10 classes.
+    """
+    classes = classes_from_loss(number(record.get("loss")))
+    if classes is None:
+        return None
+    if not any(k in record for k in EPOCH_FIELDS):
+        epoch = number(record.get("epoch"))
+        if record.get("step") == 0 or (epoch is not None and 0 <= epoch <= EARLY_EPOCH):
+            return classes
+    return near_chance(classes, record)
+
+
+def near_chance(classes: int | None, record: dict) -> int | None:
+    """`classes` if the record's accuracy (training, else validation) is under 1.5 / classes."""
+    acc = number(record.get("train_acc"))
+    acc = acc if acc is not None else number(record.get("val_acc"))
+    return classes if classes and acc is not None and 0 <= acc < NEAR_CHANCE / classes else None
 
 
 def header_classes(header: dict) -> int | None:

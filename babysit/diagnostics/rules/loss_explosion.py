@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from babysit.config import MAX_CLASSES
 from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.remedy import lower_lr
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
@@ -24,8 +25,12 @@ class LossExplosion(Rule):
     validation accuracy), which is training-unstable's finding, not a run that has blown up.
     A log with one row per epoch (Keras' CSVLogger) has no loss at initialization: its first
     loss is an epoch's mean and may already be the explosion (890 at lr 30). There the
-    reference is what an untrained softmax scores, log(C), with C from the header or else from
-    the first epoch's accuracy when that is near chance (under 0.5: C = 1 / accuracy).
+    reference is what an untrained softmax scores, log(C), with C from the header; without C,
+    the first epoch's loss (C is never guessed from an accuracy: 27% after one epoch of a
+    250-speaker run read as 4 classes made its healthy fall from 4.9 to 1.7 an explosion). A
+    classifier's first epoch (an accuracy logged beside it) whose mean loss is above `factor`
+    x log(1,000,000) = 27.6, twice what an untrained softmax over a million classes scores,
+    blew up within that epoch whatever its C.
     """
 
     id = "loss-explosion"
@@ -54,11 +59,16 @@ class LossExplosion(Rule):
         return None
 
     def on_first_step(self, record: Record) -> Finding | None:
-        """Notice a log of epoch summaries; without C, take it from a chance-level accuracy."""
+        """Notice a log of epoch summaries, and a classifier's first epoch that blew up."""
         self.per_epoch = any(k in record for k in ("train_acc", "val_loss", "val_acc"))
-        acc = number(record.get("train_acc"))
-        if self.per_epoch and self.classes is None and is_finite(acc) and 0 < acc < 0.5:
-            self.classes = round(1 / acc)
+        loss, ceiling = number(record.get("loss")), math.log(MAX_CLASSES)
+        classifier = "train_acc" in record or "val_acc" in record
+        if (self.per_epoch and classifier and self.classes is None and self.softmax
+                and is_finite(loss) and loss > self.t["factor"] * ceiling):
+            return self.report(record["step"], f"the first epoch's mean loss {loss:.4g} is "
+                               f"{loss / ceiling:.3g}x what an untrained softmax classifier "
+                               f"scores even over {MAX_CLASSES:,} classes ({ceiling:.3g})",
+                               start=ceiling, loss=loss)
         return None
 
     def on_window(self, window: Window) -> Finding | None:

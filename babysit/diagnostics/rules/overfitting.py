@@ -10,7 +10,7 @@ from babysit.diagnostics.remedy import Scale, Set
 from babysit.diagnostics.rule import Finding, Record, Rule
 from babysit.diagnostics.rules._util import (
     accuracy_noise,
-    classes_from_loss,
+    classes_from_first,
     fitted_level,
     header_classes,
     loss_noise,
@@ -91,7 +91,7 @@ class Overfitting(Rule):
     def on_first_step(self, record: Record) -> Finding | None:
         """Without a class count from the header, infer it from the first loss."""
         if self.classes is None:
-            self._set_classes(classes_from_loss(number(record.get("loss"))))
+            self._set_classes(classes_from_first(record))
         return None
 
     def _set_classes(self, classes: int | None) -> None:

@@ -10,9 +10,11 @@ from babysit.diagnostics.remedy import Deepen, LrToTarget, Widen
 from babysit.diagnostics.rule import Finding, LayerSample, Record, Rule, Window
 from babysit.diagnostics.rules._util import (
     accuracy_noise,
+    classes_from_first,
     classes_from_loss,
     fitted_level,
     header_classes,
+    near_chance,
     validation_size,
 )
 from babysit.diagnostics.targets import TARGET_UPDATE_RATIO
@@ -49,7 +51,9 @@ class Underfitting(Rule):
     `learned_fraction` below the first), low (above -log of the accuracy mark: the geometric
     mean probability of the right class is below it; 0.25 for 10 classes), stalled (less than
     `min_gain` relative progress over the last `patience` epochs) and no gap (the validation
-    loss is less than `loss_gap` above the training loss).
+    loss is less than `loss_gap` above the training loss); only with a class count (the header,
+    --classes, or a first loss that is the loss at init): without one, a loss's level says
+    nothing (a language model fine-tuned from 1.99 to 1.74 is not short of capacity).
     Withdrawn if training accuracy (or loss) later gets past the low mark.
     """
 
@@ -80,6 +84,7 @@ class Underfitting(Rule):
         self.n_val: int | None = None
         self.classes: int | None = None
         self.inferred = False
+        self.candidate: int | None = None  # the first loss's C, until an accuracy confirms it
         self.best = -1.0
         self.first: float | None = None
         self.first_loss: float | None = None
@@ -113,8 +118,18 @@ class Underfitting(Rule):
         # A first row that is already an epoch's end: one row per epoch, each loss an epoch mean.
         self.per_epoch = any(k in record for k in ("train_acc", "val_acc", "val_loss"))
         if self.classes is None:
-            self._set_classes(classes_from_loss(number(record.get("loss"))))
+            self._set_classes(classes_from_first(record))
             self.inferred = self.classes is not None
+            # A first loss logged early but not at step 0 (Hugging Face, every 5 steps): its C
+            # holds if the first accuracy of the log is still near that C's chance.
+            self.candidate = None if self.inferred else classes_from_loss(self.first_loss)
+        return None
+
+    def _confirm_classes(self, record: Record) -> None:
+        """At the first record with an accuracy: keep the first loss's C if it is near chance."""
+        if self.candidate is not None and any(k in record for k in ("train_acc", "val_acc")):
+            self._set_classes(near_chance(self.candidate, record))
+            self.inferred, self.candidate = self.classes is not None, None
         return None
 
     def _set_classes(self, classes: int | None) -> None:
@@ -136,6 +151,7 @@ class Underfitting(Rule):
 
     def on_epoch(self, record: Record) -> Finding | None:
         """Judge level, stagnation and gap at each epoch end."""
+        self._confirm_classes(record)
         train = number(record.get("train_acc"))
         if not is_finite(train):
             return self._by_losses(record)
@@ -171,8 +187,8 @@ class Underfitting(Rule):
     def _by_losses(self, record: Record) -> Finding | None:
         """The same judgement from training and validation losses, without accuracies."""
         val, train = number(record.get("val_loss")), record.get("recent_loss")
-        if not (is_finite(val) and is_finite(train) and self.first_loss):
-            return None
+        if self.classes is None or not (is_finite(val) and is_finite(train) and self.first_loss):
+            return None  # a loss's level means nothing without C (a language model's 1.7)
         self.epochs += 1
         if len(self.epoch_losses) == self.epoch_losses.maxlen:
             self.best_loss_before = min(self.best_loss_before, self.epoch_losses[0])

@@ -6,7 +6,7 @@ from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.rule import Finding, Record, Rule
 from babysit.diagnostics.rules._util import (
     accuracy_noise,
-    classes_from_loss,
+    classes_from_first,
     header_classes,
     validation_size,
 )
@@ -59,7 +59,7 @@ class ValAtChance(Rule):
     def on_first_step(self, record: Record) -> Finding | None:
         """Without a class count from the header, infer it from the first loss."""
         if self.classes is None:
-            self.classes = classes_from_loss(number(record.get("loss")))
+            self.classes = classes_from_first(record)
         return None
 
     def on_epoch(self, record: Record) -> Finding | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.remedy import Set
 from babysit.diagnostics.rule import Finding, Record, Rule
-from babysit.diagnostics.rules._util import classes_from_loss, header_classes
+from babysit.diagnostics.rules._util import classes_from_first, header_classes
 
 
 class ValPlateau(Rule):
@@ -49,7 +49,7 @@ class ValPlateau(Rule):
     def on_first_step(self, record: Record) -> Finding | None:
         """Without a class count from the header, infer it from the first loss."""
         if self.chance is None:
-            classes = classes_from_loss(number(record.get("loss")))
+            classes = classes_from_first(record)
             self.chance = 1.0 / classes if classes else None
         return None
 
