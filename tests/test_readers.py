@@ -422,3 +422,22 @@ def test_map_renames_a_jsonl_field_and_appended_runs_are_read_apart(tmp_path: Pa
     assert [run["steps"] for run in out["runs"]] == [61, 60]
     assert [bool(run["findings"]) and "loss-explosion" in {f["rule"] for f in run["findings"]}
             for run in out["runs"]] == [False, True]
+
+
+def test_keras_runs_appended_to_one_csv_are_read_apart(tmp_path: Path) -> None:
+    # Two Keras runs in one CSVLogger file (append=True): the second's epochs start again at 0.
+    # Read as one, its first epoch (accuracy 0.34 after the first run's 0.53) looked like a
+    # net falling from its best: training-unstable on two healthy runs.
+    rows = ["epoch,accuracy,loss,val_accuracy,val_loss"]
+    for run in range(2):
+        rows += [f"{e},{0.34 + 0.05 * e + 0.02 * run},{1.2 - 0.05 * e},{0.5 + 0.02 * e},"
+                 f"{1.1 - 0.04 * e}" for e in range(5 + run)]
+    log = tmp_path / "training.csv"
+    log.write_text("\n".join(rows) + "\n")
+    code, out = diagnose(str(log))
+    assert code == 0 and [r["run"] for r in out["runs"]] == ["training.csv#1", "training.csv#2"]
+    assert [r["steps"] for r in out["runs"]] == [5, 6]
+    resumed = tmp_path / "resumed.csv"  # a resumed run continues its epochs: one run
+    resumed.write_text("\n".join(rows[:6] + [f"{e}" + rows[e - 4][1:] for e in range(5, 9)]) + "\n")
+    code, out = diagnose(str(resumed))
+    assert code in (0, 1) and out.get("steps") == 9

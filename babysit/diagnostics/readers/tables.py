@@ -56,9 +56,16 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
         return None
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return [Run(path.name, path.name, "csv",
-                    lambda stats, _: merged_by_step(read_csv_log(path, stats, fields)),
-                    framework=csv_framework(path))]
+        framework = csv_framework(path)
+        spans = appended_runs(path)
+        if len(spans) < 2:
+            return [Run(path.name, path.name, "csv",
+                        lambda stats, _: merged_by_step(read_csv_log(path, stats, fields)),
+                        framework=framework)]
+        return [Run(f"{path.name}#{i}", f"{path.name}#{i}", "csv",
+                    lambda stats, _, rows=rows: merged_by_step(read_csv_log(path, stats, fields, rows)),
+                    framework=framework)
+                for i, rows in enumerate(spans, 1)]
     if suffix == ".json" and is_trainer_state(path):
         return [Run(path.name, path.name, "trainer_state",
                     lambda stats, _: merged_by_step(read_hf_state(path, stats, fields)))]
@@ -103,14 +110,43 @@ def is_trainer_state(path: Path) -> bool:
     return obj is not None and "log_history" in obj
 
 
-def read_csv_log(path: Path, stats: ReadStats, fields: FieldMap) -> Iterator[Record]:
-    """Keras CSVLogger (one row per epoch) or Lightning CSVLogger (a row per log call)."""
+def appended_runs(path: Path) -> list[tuple[int, int]]:
+    """The row ranges of the runs a CSV log holds: more than one when its epoch column starts
+    again from a lower number (Keras's CSVLogger with append=True, or several runs written to
+    one file; a resumed run continues its epochs and stays one)."""
+    starts = [0]
+    rows = 0
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            last: float | None = None
+            for rows, row in enumerate(csv.DictReader(fh), 1):
+                epoch = number(row.get("epoch"))
+                if epoch is None:
+                    continue
+                if last is not None and epoch < last:
+                    starts.append(rows - 1)
+                last = epoch
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return [(0, rows)]  # read_csv_log says what is wrong
+    return list(zip(starts, [*starts[1:], rows], strict=True))
+
+
+def read_csv_log(path: Path, stats: ReadStats, fields: FieldMap,
+                 rows: tuple[int, int] | None = None) -> Iterator[Record]:
+    """Keras CSVLogger (one row per epoch) or Lightning CSVLogger (a row per log call); with
+    `rows`, only the data rows from the first up to (not including) the second: one run of
+    several appended."""
     produced = 0
+    first, end = rows if rows is not None else (0, None)
     try:  # rows streamed (a list of dicts cost ~25x the file's size)
         with path.open(newline="", encoding="utf-8") as fh:
             stats.lines = 1
             keras_style = None
             for index, row in enumerate(csv.DictReader(fh)):
+                if index < first:
+                    continue
+                if end is not None and index >= end:
+                    break
                 stats.lines += 1
                 if keras_style is None:
                     keras_style = "step" not in row and "epoch" in row
