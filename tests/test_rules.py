@@ -586,3 +586,22 @@ def test_a_class_count_is_read_only_from_a_loss_that_is_still_the_loss_at_init()
     # A fine-tune's first loss at step 500, half an epoch in: nothing says it is at init.
     assert classes_from_first({"step": 500, "epoch": 0.5, "loss": 0.72}) is None
     assert classes_from_first({"step": 10, "loss": 25.5}) is None  # no classifier starts there
+
+
+def test_patience_is_counted_in_the_logs_own_epochs_not_in_evaluations() -> None:
+    # The same evaluations, one per epoch or one every 50 steps (0.02 epochs, as a Hugging
+    # Face run evaluating by steps logs them): patience means epochs of training.
+    def log(spacing: float) -> Records:
+        out: Records = []
+        for i in range(15):
+            out.append({"type": "step", "step": 10 * i, "loss": 2.0 * 0.8 ** i})
+            out.append({"type": "step", "step": 10 * i, "epoch": spacing * (i + 1),
+                        "val_acc": min(0.6, 0.3 + 0.1 * i), "val_loss": 0.9 + 0.1 * max(0, i - 3)})
+        return out
+
+    assert fired("val-plateau", log(1.0)) == ["val-plateau"]
+    assert fired("val-plateau", log(0.02)) == []
+    assert fired("overfitting", log(1.0)) == ["overfitting"]
+    assert fired("overfitting", log(0.02)) == []
+    no_epochs = [{k: v for k, v in r.items() if k != "epoch"} for r in log(0.02)]
+    assert fired("val-plateau", no_epochs) == ["val-plateau"]  # no stated epoch: count them

@@ -185,6 +185,8 @@ class Engine:
         self._reported: set[str] = set()
         self._announced: dict[str, Finding] = {}  # what push() returned, by rule id
         self.context: dict[str, Any] = {}  # what is known of the run's config, for remedies
+        self._epoch_at = -1.0  # the clock of epoch-end records (see _clock)
+        self._epoch_stated = False
 
     # --- input ---------------------------------------------------------------------------
     def push(self, record: Record) -> list[Finding]:
@@ -261,8 +263,21 @@ class Engine:
             # current window so far (the last 1-10 logged losses), else of the last window.
             w = self._win
             record["recent_loss"] = w[1] / w[0] if w else self._last_mean
+            record["epoch_at"] = self._clock(record)
             self._call(self._hooks["on_epoch"], record, new)
         return new
+
+    def _clock(self, record: Record) -> float:
+        """Where an epoch-end record is, in epochs: the log's own epoch when it states one (a
+        Hugging Face eval every 50 steps is 0.02 epochs on, not one), else the count of
+        epoch-end records so far. Rules measure their patience in it."""
+        epoch = number(record.get("epoch"))
+        if epoch is not None and math.isfinite(epoch):
+            self._epoch_stated = True
+            self._epoch_at = epoch
+        elif not self._epoch_stated:
+            self._epoch_at += 1.0
+        return self._epoch_at
 
     def _check_nonfinite(self, record: Record, new: list[Finding]) -> None:
         for key in ("loss", "data_loss", "val_loss"):

@@ -94,8 +94,8 @@ class StepTable:
                         value = values[i]
                         if field != "epoch":
                             rec[field] = value
-                        elif math.isfinite(value):
-                            rec["epoch"] = int(value)
+                        elif math.isfinite(value):  # a fractional epoch is kept
+                            rec["epoch"] = int(value) if value.is_integer() else value
                 if timed and math.isfinite(wall_time) and wall_time > 0:
                     rec["time"] = round(wall_time - self.start, 6)
                 yield rec

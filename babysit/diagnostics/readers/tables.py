@@ -23,8 +23,9 @@ def _to_record(row: dict[str, Any], index: int, stats: ReadStats, fields: FieldM
         return None
     step = number(row.get("step"))
     rec["step"] = int(step) if is_finite(step) else index
-    if isinstance(rec.get("epoch"), float):
-        rec["epoch"] = int(rec["epoch"]) if is_finite(rec["epoch"]) else None
+    if isinstance(rec.get("epoch"), float):  # fractional epochs (Hugging Face's) are kept
+        epoch = rec["epoch"]
+        rec["epoch"] = (int(epoch) if epoch.is_integer() else epoch) if is_finite(epoch) else None
     stats.records += 1
     return rec
 

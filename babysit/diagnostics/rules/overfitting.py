@@ -54,6 +54,11 @@ class Overfitting(Rule):
     validation loss down 40%; in the HF zoo's 60-example runs it moved 1-4% while the training
     loss fell 4x (0.114 -> 0.029, eval_loss 0.45 -> 0.41). The validation set is the same every
     epoch, so its loss does not scatter by sampling between epochs.
+    "Epochs" are the log's own (the engine's epoch clock): evaluations every 50 steps of a
+    Hugging Face run are 0.02 epochs apart, so `epochs` of them in a row must also span
+    `epochs` - 1 epochs, and the loss-only sign compares with an evaluation `epochs` epochs back
+    (a fine-tune's loss logged at 0.08 epochs, 0.58 with its warm-up still in it, against a
+    noisy 0.27 at 0.86 was "fell 2.2x").
     """
 
     id = "overfitting"
@@ -71,16 +76,17 @@ class Overfitting(Rule):
     def __init__(self, **overrides: float) -> None:
         """Tracks recent gaps and the best validation loss."""
         super().__init__(**overrides)
-        self.gaps: deque[float] = deque(maxlen=int(self.t["epochs"]))
+        self.gaps: deque[tuple[float, float]] = deque(maxlen=int(self.t["epochs"]))  # gap, epoch
         self.n_val: int | None = None
         self.fitted = self.t["fit_default"]
         self.best_val_loss = math.inf
         self.train_loss_at_best: float | None = None
         self.train_acc_at_best = -math.inf
         self.rising = 0
+        self.rising_at = 0.0  # the epoch the current rise began
         self.reported_best: float | None = None  # the best validation loss when it was reported
         self.classes: int | None = None
-        self.history: list[tuple[float, float]] = []  # (training, validation) loss per epoch
+        self.history: list[tuple[float, float, float]] = []  # (training, validation) loss, epoch
 
     def on_header(self, header: Record) -> Finding | None:
         """The validation set size and the number of classes, when the header gives them."""
@@ -99,13 +105,15 @@ class Overfitting(Rule):
         self.fitted = fitted_level(classes, self.t["fit_fraction"], self.t["fit_default"])
 
 
-    def _stalled(self, step: int, val_loss: float, loss: float) -> Finding | None:
+    def _stalled(self, step: int, val_loss: float, loss: float, at: float) -> Finding | None:
         """The loss-only sign: the training loss fell `loss_drop`x, the validation loss barely."""
-        self.history.append((loss, val_loss))
+        self.history.append((loss, val_loss, at))
         if loss > -math.log(self.fitted) or val_loss <= (1 + self.t["val_rise"]) * loss:
             return None
         back = len(self.history) - 1 - int(self.t["epochs"])
-        for then_loss, then_val in reversed(self.history[: back + 1]):  # the latest such epoch
+        for then_loss, then_val, then_at in reversed(self.history[: back + 1]):  # the latest
+            if at - then_at < self.t["epochs"]:
+                continue  # evaluations closer than `epochs` of the log's epochs
             if then_loss >= self.t["loss_drop"] * loss:
                 if val_loss <= (1 - self.t["val_gain"]) * then_val:
                     return None
@@ -118,21 +126,28 @@ class Overfitting(Rule):
                                    classes=self.classes)
         return None
 
+    def _spans(self, since: float, now: float) -> bool:
+        """Whether `epochs` evaluations in a row from `since` to `now` cover `epochs` epochs of
+        the log's clock (consecutive epochs 0, 1, 2 are 3 epochs: 2 apart)."""
+        return now - since >= self.t["epochs"] - 1
+
     def on_epoch(self, record: Record) -> Finding | None:
         """Check the gap and the validation loss trend at each epoch end."""
         step = record["step"]
         train, val = number(record.get("train_acc")), number(record.get("val_acc"))
         if is_finite(train) and is_finite(val):
             limit = max(self.t["gap"], accuracy_noise(val, self.n_val, self.t["z"]))
-            self.gaps.append(train - val if train >= self.fitted else -math.inf)
-            if len(self.gaps) == self.gaps.maxlen and min(self.gaps) > limit:
+            self.gaps.append((train - val if train >= self.fitted else -math.inf, record["epoch_at"]))
+            if len(self.gaps) == self.gaps.maxlen and min(g for g, _ in self.gaps) > limit \
+                    and self._spans(self.gaps[0][1], record["epoch_at"]):
                 return self.report(step, f"train accuracy {train:.3f} vs validation {val:.3f}: "
                                    f"a gap above {limit:.3f} for {len(self.gaps)} epochs in a row",
                                    train_acc=train, val_acc=val, gap=train - val, limit=limit)
         val_loss, loss = number(record.get("val_loss")), number(record.get("recent_loss"))
         if not (is_finite(val_loss) and is_finite(loss)):
             return None
-        stalled = None if is_finite(train) or is_finite(val) else self._stalled(step, val_loss, loss)
+        stalled = None if is_finite(train) or is_finite(val) else \
+            self._stalled(step, val_loss, loss, record["epoch_at"])
         if val_loss < self.best_val_loss:
             if self.reported_best is not None and val_loss < (1 - self.t["val_rise"]) * self.reported_best:
                 self.finding, self.reported_best = None, None  # it was an early bump
@@ -145,7 +160,9 @@ class Overfitting(Rule):
             not (is_finite(train) and train < self.train_acc_at_best)
         above = val_loss > (1 + rise) * self.best_val_loss and val_loss > (1 + rise) * loss
         self.rising = self.rising + 1 if falling and above else 0
-        if self.rising >= self.t["epochs"]:
+        if self.rising == 1:
+            self.rising_at = record["epoch_at"]
+        if self.rising >= self.t["epochs"] and self._spans(self.rising_at, record["epoch_at"]):
             if not self.fired:
                 self.reported_best = self.best_val_loss
             return self.report(step, f"validation loss {val_loss:.4g} is "

@@ -8,6 +8,9 @@ from babysit.diagnostics.rule import Finding, Record, Rule
 from babysit.diagnostics.rules._util import classes_from_first, header_classes
 
 
+MIN_EVALS = 2  # one evaluation after the best is no plateau, however far apart they are
+
+
 class ValPlateau(Rule):
     """The best validation accuracy has not improved by `min_delta` for `patience` epochs,
     while it is above chance and below perfect.
@@ -22,6 +25,9 @@ class ValPlateau(Rule):
     first move when the rate is far too low (issue 23: chance runs were told to decay it).
     `chance_margin` 0.02: the search's hopeless margin, the spread of a 10-class validation
     accuracy on a few hundred examples at chance.
+    Epochs are the log's own (the engine's epoch clock): a Hugging Face run evaluated every 50
+    steps has 10 evaluations in a fifth of an epoch, not 10 epochs; at least `MIN_EVALS`
+    evaluations without improvement are needed whatever their spacing.
     """
 
     id = "val-plateau"
@@ -38,6 +44,7 @@ class ValPlateau(Rule):
         self.best = -1.0
         self.best_step = 0
         self.since = 0
+        self.best_at = 0.0
         self.chance: float | None = None
 
     def on_header(self, header: Record) -> Finding | None:
@@ -63,13 +70,15 @@ class ValPlateau(Rule):
         val = number(record.get("val_acc"))
         if not is_finite(val):
             return None
+        at = record["epoch_at"]
         if val > self.best + self.t["min_delta"]:
-            self.best, self.best_step, self.since = val, record["step"], 0
+            self.best, self.best_step, self.best_at, self.since = val, record["step"], at, 0
             self.finding = None  # improving again
             return None
         self.since += 1
-        if self.since >= self.t["patience"] and not self._at_an_end():
+        waited = at - self.best_at
+        if self.since >= MIN_EVALS and waited >= self.t["patience"] and not self._at_an_end():
             return self.report(record["step"], f"validation accuracy has not improved on "
-                               f"{self.best:.3f} (step {self.best_step}) for {self.since} epochs",
-                               best_val_acc=self.best, epochs=self.since)
+                               f"{self.best:.3f} (step {self.best_step}) for {waited:.3g} epochs",
+                               best_val_acc=self.best, epochs=waited)
         return None
