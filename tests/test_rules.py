@@ -605,3 +605,16 @@ def test_patience_is_counted_in_the_logs_own_epochs_not_in_evaluations() -> None
     assert fired("overfitting", log(0.02)) == []
     no_epochs = [{k: v for k, v in r.items() if k != "epoch"} for r in log(0.02)]
     assert fired("val-plateau", no_epochs) == ["val-plateau"]  # no stated epoch: count them
+
+    def stalled(spacing: float) -> Records:  # learned to 50% on 10 classes, then stopped
+        out: Records = [{"type": "step", "step": 0, "loss": 2.3}]
+        for i in range(8):
+            acc = min(0.5, 0.2 + 0.1 * i)
+            out += [{"type": "step", "step": 10 * i + j + 1, "loss": 2.3 - 0.3 * min(i, 3)}
+                    for j in range(10)]
+            out.append({"type": "step", "step": 10 * i + 10, "epoch": spacing * (i + 1),
+                        "train_acc": acc, "val_acc": acc - 0.01})
+        return out
+
+    assert fired("underfitting", stalled(1.0)) == ["underfitting"]
+    assert fired("underfitting", stalled(0.02)) == []

@@ -54,7 +54,9 @@ class Underfitting(Rule):
     loss is less than `loss_gap` above the training loss); only with a class count (the header,
     --classes, or a first loss that is the loss at init): without one, a loss's level says
     nothing (a language model fine-tuned from 1.99 to 1.74 is not short of capacity).
-    Withdrawn if training accuracy (or loss) later gets past the low mark.
+    Withdrawn if training accuracy (or loss) later gets past the low mark. Epochs are the log's
+    own (the engine's epoch clock), not evaluations: 3 evaluations 50 steps apart are no
+    stall.
     """
 
     id = "underfitting"
@@ -78,9 +80,10 @@ class Underfitting(Rule):
         """Keeps the last `patience` training accuracies and the best one before them."""
         super().__init__(**overrides)
         self.low = self.t["low_default"]
-        self.recent: deque[float] = deque(maxlen=int(self.t["patience"]))
+        self.recent: deque[tuple[float, float]] = deque()  # (epoch, accuracy) of the last `patience`
         self.best_before = -1.0
-        self.epochs = 0
+        self.epochs = 0.0  # the log's epochs since the first evaluation, plus one
+        self.first_at: float | None = None
         self.n_val: int | None = None
         self.classes: int | None = None
         self.inferred = False
@@ -88,7 +91,7 @@ class Underfitting(Rule):
         self.best = -1.0
         self.first: float | None = None
         self.first_loss: float | None = None
-        self.epoch_losses: deque[float] = deque(maxlen=int(self.t["patience"]))
+        self.epoch_losses: deque[tuple[float, float]] = deque()  # (epoch, loss), as `recent`
         self.best_loss_before = math.inf
         self.first_window: float | None = None
         self.loss_moved = False
@@ -149,28 +152,33 @@ class Underfitting(Rule):
         moved = self.loss_moved or self.first_loss is None
         return moved and self.best >= chance + self.t["learned_fraction"] * (1.0 - chance)
 
+    def _tick(self, at: float) -> None:
+        """Epochs judged so far on the log's clock (1 at the first evaluation)."""
+        self.first_at = at if self.first_at is None else self.first_at
+        self.epochs = at - self.first_at + 1
+
     def on_epoch(self, record: Record) -> Finding | None:
         """Judge level, stagnation and gap at each epoch end."""
         self._confirm_classes(record)
         train = number(record.get("train_acc"))
         if not is_finite(train):
             return self._by_losses(record)
-        self.epochs += 1
+        self._tick(record["epoch_at"])
         epoch_loss = number(record.get("loss")) if self.per_epoch else None
         if is_finite(epoch_loss) and self.first_loss and \
                 epoch_loss <= (1 - self.t["learned_fraction"]) * self.first_loss:
             self.loss_moved = True
         self.first = train if self.first is None else self.first
         self.best = max(self.best, train)
-        if len(self.recent) == self.recent.maxlen:
-            self.best_before = max(self.best_before, self.recent[0])
-        self.recent.append(train)
+        self.recent.append((record["epoch_at"], train))
+        while self.recent[0][0] <= record["epoch_at"] - self.t["patience"]:
+            self.best_before = max(self.best_before, self.recent.popleft()[1])
         if self.fired and train >= self.low:
             self.finding = None  # it learned after all
             return None
         if self.epochs < self.t["min_epochs"] or self.best_before < 0:
             return None
-        gain = max(self.recent) - self.best_before
+        gain = max(v for _, v in self.recent) - self.best_before
         val = number(record.get("val_acc"))
         small_gap = not is_finite(val) or train - val < max(
             self.t["gap"], accuracy_noise(val, self.n_val, self.t["z"]))
@@ -178,7 +186,7 @@ class Underfitting(Rule):
             inferred = f" ({self.classes} classes, inferred from the first loss)" if self.inferred else ""
             return self.report(record["step"], f"training accuracy {train:.3f} is low (below "
                                f"{self.low:.3f}{inferred}) and gained {gain:+.3f} over the last "
-                               f"{len(self.recent)} epochs, with no gap to validation",
+                               f"{self.t['patience']:g} epochs, with no gap to validation",
                                train_acc=train, gain=gain, low=self.low, best=self.best,
                                classes=self.classes, classes_inferred=self.inferred,
                                update_ratio=self._slowest())
@@ -189,24 +197,24 @@ class Underfitting(Rule):
         val, train = number(record.get("val_loss")), record.get("recent_loss")
         if self.classes is None or not (is_finite(val) and is_finite(train) and self.first_loss):
             return None  # a loss's level means nothing without C (a language model's 1.7)
-        self.epochs += 1
-        if len(self.epoch_losses) == self.epoch_losses.maxlen:
-            self.best_loss_before = min(self.best_loss_before, self.epoch_losses[0])
-        self.epoch_losses.append(train)
+        self._tick(record["epoch_at"])
+        self.epoch_losses.append((record["epoch_at"], train))
+        while self.epoch_losses[0][0] <= record["epoch_at"] - self.t["patience"]:
+            self.best_loss_before = min(self.best_loss_before, self.epoch_losses.popleft()[1])
         low = -math.log(self.low)
         if self.fired and train <= low:
             self.finding = None
             return None
         if self.epochs < self.t["min_epochs"] or not math.isfinite(self.best_loss_before):
             return None
-        gain = (self.best_loss_before - min(self.epoch_losses)) / self.best_loss_before
+        gain = (self.best_loss_before - min(v for _, v in self.epoch_losses)) / self.best_loss_before
         learned = train <= (1 - self.t["learned_fraction"]) * self.first_loss
         if train > low and gain < self.t["min_gain"] and val < (1 + self.t["loss_gap"]) * train \
                 and learned:
             inferred = f" ({self.classes} classes, inferred from the first loss)" if self.inferred else ""
             return self.report(record["step"], f"training loss {train:.3g} is high (above "
                                f"{low:.3g}{inferred}) and improved {100 * gain:.1f}% over the "
-                               f"last {len(self.epoch_losses)} epochs, with validation loss "
+                               f"last {self.t['patience']:g} epochs, with validation loss "
                                f"{val:.3g} no higher", loss=train, val_loss=val, gain=gain,
                                low_loss=low, classes=self.classes, classes_inferred=self.inferred,
                                update_ratio=self._slowest())

@@ -7,7 +7,6 @@ from babysit.diagnostics.remedy import Set
 from babysit.diagnostics.rule import Finding, Record, Rule
 from babysit.diagnostics.rules._util import classes_from_first, header_classes
 
-
 MIN_EVALS = 2  # one evaluation after the best is no plateau, however far apart they are
 
 
