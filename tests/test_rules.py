@@ -618,3 +618,17 @@ def test_patience_is_counted_in_the_logs_own_epochs_not_in_evaluations() -> None
 
     assert fired("underfitting", stalled(1.0)) == ["underfitting"]
     assert fired("underfitting", stalled(0.02)) == []
+
+
+def test_a_flat_loss_in_a_log_of_epochs_is_found_and_withdrawn_when_it_falls_later() -> None:
+    # Keras's CSVLogger: one row per epoch, so the steps are epochs (20 of them, not 20 steps).
+    def rows(losses: list[float]) -> Records:
+        return [{"type": "step", "step": e, "epoch": e, "loss": v, "train_acc": 0.055,
+                 "val_loss": v, "val_acc": 0.07} for e, v in enumerate(losses)]
+
+    flat = [2.4741 - 0.0001 * e for e in range(20)]
+    assert fired("loss-flat", rows(flat)) == ["loss-flat"]
+    assert fired("loss-flat", rows(flat[:9])) == []  # 9 epochs: too soon to say
+    # A 2-unit net: flat for 20 epochs, then 13% down by epoch 40: a slow start after all.
+    later = flat + [2.47 - 0.35 * min(1.0, (e + 1) / 8) for e in range(20)]
+    assert fired("loss-flat", rows(later)) == []

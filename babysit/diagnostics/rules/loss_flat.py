@@ -19,7 +19,8 @@ class LossFlat(Rule):
     so ~2% on such an average) well inside that margin, in both directions: a loss that rose
     is not flat. Superseded by plateau-then-drop when the loss later falls suddenly (then the
     flat start was a bad initialization), and by loss-explosion / loss-nan.
-    Withdrawn once the loss has moved by `withdraw` x min_drop: then it was a slow start,
+    Withdrawn once the loss (the latest window's mean) has moved by `withdraw` x min_drop
+    from the first block: then it was a slow start,
     not a stuck run (10% is five times the noise of a block's mean, and the gap between 5%
     and 10% keeps the finding from flapping; the zoo's 2-unit nets start this slowly, then
     fall 16%, and their problem is their size). A known limit: fine-tuning from a good start
@@ -33,6 +34,10 @@ class LossFlat(Rule):
     A learning-rate warmup is not a flat loss: while the logged lr keeps rising (by more than
     `warmup_rise`, 0.1%: far above float rounding, far below any schedule's step) the rate is
     deliberately small, so the comparison starts from the first window after the last rise.
+    A log of one row per epoch (Keras's CSVLogger) counts epochs, not steps: `min_epochs` 10
+    epochs are at least the 200 updates of `min_steps` on any data set of 640 examples or more
+    at Keras's default batch of 32 (20 updates an epoch); a loss moving 0.08% in 20 epochs at
+    5.5% accuracy was "no problems found".
     """
 
     id = "loss-flat"
@@ -41,8 +46,8 @@ class LossFlat(Rule):
     needs = ("loss",)
     provisional = True  # withdrawn when later evidence contradicts it
     remedies = (Scale("lr x10", "lr", 10.0), Scale("lr x100", "lr", 100.0), Scale("lr x1000", "lr", 1000.0))
-    thresholds = {"min_steps": 200, "min_drop": 0.05, "block": 5, "min_block": 2, "withdraw": 2,
-                  "warmup_rise": 0.001}
+    thresholds = {"min_steps": 200, "min_epochs": 10, "min_drop": 0.05, "block": 5,
+                  "min_block": 2, "withdraw": 2, "warmup_rise": 0.001}
     advice = ("Raise the learning rate (try 10x); if that does not help, check that gradients "
               "reach the weights (dead units, zero init, vanishing activations).")
     explains = ("underfitting", "val-plateau")
@@ -52,6 +57,7 @@ class LossFlat(Rule):
         super().__init__(**overrides)
         self.lr_peak = 0.0
         self.warm_until = -1  # the last step whose lr rose: the warmup lasts until then
+        self.per_epoch = False  # each record an epoch's summary (a Keras CSV): steps are epochs
         self._restart()
 
     def _restart(self) -> None:
@@ -61,6 +67,11 @@ class LossFlat(Rule):
         self.latest: deque[float] = deque(maxlen=int(self.t["block"]))
         self.windows = 0
         self.first_quiet = False  # the first window's losses all lie within min_drop of its mean
+
+    def on_first_step(self, record: Record) -> Finding | None:
+        """Notice a log of one row per epoch (Keras's CSVLogger): its steps are epochs."""
+        self.per_epoch = any(k in record for k in ("train_acc", "val_acc", "val_loss"))
+        return None
 
     def on_step(self, record: Record) -> Finding | None:
         """Note where a rising learning rate (a warmup) was last seen."""
@@ -86,14 +97,15 @@ class LossFlat(Rule):
         span = window.last_step - self.first_step
         k = min(len(self.latest), self.windows // 2)  # first and latest blocks do not overlap
         enough = k >= self.t["min_block"] or (k >= 1 and quiet and self.first_quiet)
-        if span < self.t["min_steps"] or not enough:
+        if span < (self.t["min_epochs"] - 1 if self.per_epoch else self.t["min_steps"]) or not enough:
             return None
         start = sum(self.first[:k]) / k
         now = sum(list(self.latest)[-k:]) / k
         if start <= 0:
             return None
         change = (start - now) / start
-        if self.fired and abs(change) >= self.t["withdraw"] * self.t["min_drop"]:
+        moved = (start - self.latest[-1]) / start  # where the loss is now: the latest window
+        if self.fired and abs(moved) >= self.t["withdraw"] * self.t["min_drop"]:
             self.finding = None
         if abs(change) < self.t["min_drop"]:
             # said as the loss moved: a loss that fell 0.1% once read "+0.1%"
