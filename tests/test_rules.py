@@ -632,3 +632,21 @@ def test_a_flat_loss_in_a_log_of_epochs_is_found_and_withdrawn_when_it_falls_lat
     # A 2-unit net: flat for 20 epochs, then 13% down by epoch 40: a slow start after all.
     later = flat + [2.47 - 0.35 * min(1.0, (e + 1) / 8) for e in range(20)]
     assert fired("loss-flat", rows(later)) == []
+
+
+def test_a_gap_is_measured_from_the_training_loss_when_no_training_accuracy_is_logged() -> None:
+    # A Hugging Face run on 60 examples: training loss 0.0001 (at least 99.99% right), eval
+    # accuracy 76%. Each error costs at least ln 2, so the loss bounds the training accuracy.
+    def log(train_loss: float) -> Records:
+        out: Records = [{"type": "step", "step": 0, "loss": 2.3}]
+        for e in range(1, 20):
+            out.append({"type": "step", "step": 5 * e, "loss": train_loss})
+            out.append({"type": "step", "step": 5 * e, "epoch": e, "val_acc": 0.76,
+                        "val_loss": 0.75})
+        return out
+
+    assert fired("overfitting", log(0.0001)) == ["overfitting"]
+    assert fired("overfitting", log(0.2)) == []  # at least 71% right: no gap it can prove
+    svm = [header(loss_fn="svm")] + log(0.0001)  # a hinge loss allows no such bound
+    assert "overfitting" not in [f.rule for f in Engine(build_rules(only=["overfitting"]))
+                                 .push_all(copy.deepcopy(svm)).findings]

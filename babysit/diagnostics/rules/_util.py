@@ -48,6 +48,19 @@ def accuracy_noise(p: float, n: int | None, z: float) -> float:
     return z * math.sqrt(p * (1 - p) / n)
 
 
+def accuracy_floor(loss: float | None) -> float | None:
+    """The least training accuracy a mean cross-entropy `loss` allows: 1 - loss / ln 2.
+
+    A misclassified example's right class has at most half the probability (another class has
+    more), so it costs at least ln 2; a mean loss L therefore allows an error rate of at most
+    L / ln 2. A training loss of 0.0001 means at least 99.99% of the training batches right.
+    None for a loss that is not a finite, non-negative number.
+    """
+    if loss is None or not math.isfinite(loss) or loss < 0:
+        return None
+    return max(0.0, 1.0 - loss / math.log(2))
+
+
 def loss_noise(p: float, n: int | None, z: float) -> float:
     """z relative standard errors of a cross-entropy averaged over n examples at accuracy p.
 

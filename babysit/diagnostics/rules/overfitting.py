@@ -9,6 +9,7 @@ from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.remedy import Scale, Set
 from babysit.diagnostics.rule import Finding, Record, Rule
 from babysit.diagnostics.rules._util import (
+    accuracy_floor,
     accuracy_noise,
     classes_from_first,
     fitted_level,
@@ -54,6 +55,9 @@ class Overfitting(Rule):
     validation loss down 40%; in the HF zoo's 60-example runs it moved 1-4% while the training
     loss fell 4x (0.114 -> 0.029, eval_loss 0.45 -> 0.41). The validation set is the same every
     epoch, so its loss does not scatter by sampling between epochs.
+    Without a logged training accuracy, the gap is measured from the least training accuracy
+    the cross-entropy allows, 1 - L / ln 2 (each error costs at least ln 2): a training loss
+    of 0.0001 against 76% validation accuracy is a gap of 24 points.
     "Epochs" are the log's own (the engine's epoch clock): evaluations every 50 steps of a
     Hugging Face run are 0.02 epochs apart, so `epochs` of them in a row must also span
     `epochs` - 1 epochs, and the loss-only sign compares with an evaluation `epochs` epochs back
@@ -86,12 +90,14 @@ class Overfitting(Rule):
         self.rising_at = 0.0  # the epoch the current rise began
         self.reported_best: float | None = None  # the best validation loss when it was reported
         self.classes: int | None = None
+        self.softmax = True  # a cross-entropy loss, unless the header names another
         self.history: list[tuple[float, float, float]] = []  # (training, validation) loss, epoch
 
     def on_header(self, header: Record) -> Finding | None:
         """The validation set size and the number of classes, when the header gives them."""
         self.n_val = validation_size(header)
         self._set_classes(header_classes(header))
+        self.softmax = str(header.get("loss_fn", "softmax")) == "softmax"
         return None
 
     def on_first_step(self, record: Record) -> Finding | None:
@@ -135,14 +141,21 @@ class Overfitting(Rule):
         """Check the gap and the validation loss trend at each epoch end."""
         step = record["step"]
         train, val = number(record.get("train_acc")), number(record.get("val_acc"))
-        if is_finite(train) and is_finite(val):
+        # Without a logged training accuracy, the least one its cross-entropy allows.
+        floor = accuracy_floor(number(record.get("recent_loss"))) \
+            if not is_finite(train) and self.softmax else None
+        fit = train if is_finite(train) else floor
+        if fit is not None and is_finite(val):
             limit = max(self.t["gap"], accuracy_noise(val, self.n_val, self.t["z"]))
-            self.gaps.append((train - val if train >= self.fitted else -math.inf, record["epoch_at"]))
+            self.gaps.append((fit - val if fit >= self.fitted else -math.inf, record["epoch_at"]))
             if len(self.gaps) == self.gaps.maxlen and min(g for g, _ in self.gaps) > limit \
                     and self._spans(self.gaps[0][1], record["epoch_at"]):
-                return self.report(step, f"train accuracy {train:.3f} vs validation {val:.3f}: "
-                                   f"a gap above {limit:.3f} for {len(self.gaps)} epochs in a row",
-                                   train_acc=train, val_acc=val, gap=train - val, limit=limit)
+                said = f"train accuracy {fit:.3f}" if floor is None else \
+                    f"training loss {record['recent_loss']:.3g} (train accuracy at least {fit:.3f})"
+                return self.report(step, f"{said} vs validation {val:.3f}: a gap above "
+                                   f"{limit:.3f} for {len(self.gaps)} epochs in a row",
+                                   train_acc=fit, val_acc=val, gap=fit - val, limit=limit,
+                                   train_acc_from_loss=floor is not None)
         val_loss, loss = number(record.get("val_loss")), number(record.get("recent_loss"))
         if not (is_finite(val_loss) and is_finite(loss)):
             return None
