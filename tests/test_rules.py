@@ -650,3 +650,24 @@ def test_a_gap_is_measured_from_the_training_loss_when_no_training_accuracy_is_l
     svm = [header(loss_fn="svm")] + log(0.0001)  # a hinge loss allows no such bound
     assert "overfitting" not in [f.rule for f in Engine(build_rules(only=["overfitting"]))
                                  .push_all(copy.deepcopy(svm)).findings]
+
+
+def test_run_facts_settle_the_class_count_once_for_every_rule() -> None:
+    from babysit.diagnostics.facts import RunFacts
+
+    # An evaluation logged before the first training loss (HF: eval at step 38, loss at 50):
+    # the first accuracy, 12% at 10 classes, confirms the first loss's C.
+    engine = Engine(build_rules(only=["underfitting", "overfitting", "val-plateau"]))
+    engine.push_all([{"type": "step", "step": 38, "epoch": 1.0, "val_acc": 0.121, "val_loss": 2.34}]
+                    + [{"type": "step", "step": 50 + i, "loss": 2.387} for i in range(12)])
+    assert (engine.facts.classes, engine.facts.classes_from) == (11, "first loss")
+    assert all(rule.facts is engine.facts for rule in engine.rules)
+    # A first accuracy well above that C's chance: the loss came after learning began.
+    facts = RunFacts()
+    facts.on_first_step({"step": 50, "epoch": 0.5, "loss": 2.3})
+    facts.on_epoch({"step": 60, "val_acc": 0.4})
+    assert facts.classes is None
+    facts = RunFacts()  # the header wins over any loss
+    facts.on_header({"type": "header", "num_classes": 3})
+    facts.on_first_step({"step": 0, "loss": 2.3})
+    assert (facts.classes, facts.classes_from) == (3, "header")

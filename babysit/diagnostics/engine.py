@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from babysit.diagnostics.facts import RunFacts
 from babysit.diagnostics.readers.common import number
 from babysit.diagnostics.remedy import plan
 from babysit.diagnostics.rule import SEVERITY_RANK, Finding, LayerSample, Record, Rule, Window
@@ -185,6 +186,9 @@ class Engine:
         self._reported: set[str] = set()
         self._announced: dict[str, Finding] = {}  # what push() returned, by rule id
         self.context: dict[str, Any] = {}  # what is known of the run's config, for remedies
+        self.facts = RunFacts()  # what every rule reads of the run (its class count)
+        for rule in self.rules:
+            rule.facts = self.facts
         self._epoch_at = -1.0  # the clock of epoch-end records (see _clock)
         self._epoch_stated = False
 
@@ -218,6 +222,7 @@ class Engine:
             self.measured += 1
         if kind == "step":
             if self.steps == 0:
+                self.facts.on_first_step(record)
                 self._call(self._hooks["on_first_step"], record, new)
                 lr = number(record.get("lr"))
                 if lr is not None and "lr" not in self.context:  # a log without a header's lr
@@ -264,6 +269,7 @@ class Engine:
             w = self._win
             record["recent_loss"] = w[1] / w[0] if w else self._last_mean
             record["epoch_at"] = self._clock(record)
+            self.facts.on_epoch(record)
             self._call(self._hooks["on_epoch"], record, new)
         return new
 
@@ -316,6 +322,7 @@ class Engine:
         self.seen.update("header." + k for k in header if header[k] is not None)
         self.context = run_context(header)
         new: list[Finding] = []
+        self.facts.on_header(header)
         self._call(self._hooks["on_header"], header, new)
         return new
 
@@ -323,6 +330,8 @@ class Engine:
         count, total, lo, hi, first = self._win
         window = Window(self._window_index, self._win_first, self._win_last, int(count), first,
                         total / count, lo, hi)
+        if self._window_index == 0:
+            self.facts.on_first_window(first)
         self._window_index += 1
         self._win = []
         self._last_mean = total / count

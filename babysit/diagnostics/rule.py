@@ -111,6 +111,9 @@ class Rule:
     reported as that one's consequence (`caused_by`), after it, with its advice pointing to the
     cause's: a net that never started learning because the learning rate is 1e-6 shows low
     training accuracy, but "increase capacity" would be the wrong advice.
+    `facts` (set by the engine) are what the log says of the run that several rules need: the
+    class count and where it came from (diagnostics/facts.py); read them when judging, as they
+    may be settled only after the first records.
     `remedies` are the advice as config changes (diagnostics/remedy.py), in the order to try
     them. A `provisional` rule may withdraw its finding later, so whoever acts on findings
     while a run trains (--stop-on, --fix) waits for the run's end before acting on it.
@@ -132,6 +135,7 @@ class Rule:
     # The hidden activations the rule is about (empty: any). With a log that names another one,
     # a rule that saw none of its fields is not applicable, rather than "not checked".
     activations: ClassVar[tuple[str, ...]] = ()
+    facts: Any  # a RunFacts, shared by the engine's rules
 
     def __init__(self, **overrides: float) -> None:
         """Thresholds are the class defaults, updated by `overrides` (unknown names rejected)."""

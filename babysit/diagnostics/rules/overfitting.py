@@ -11,9 +11,7 @@ from babysit.diagnostics.rule import Finding, Record, Rule
 from babysit.diagnostics.rules._util import (
     accuracy_floor,
     accuracy_noise,
-    classes_from_first,
     fitted_level,
-    header_classes,
     loss_noise,
     validation_size,
 )
@@ -82,34 +80,30 @@ class Overfitting(Rule):
         super().__init__(**overrides)
         self.gaps: deque[tuple[float, float]] = deque(maxlen=int(self.t["epochs"]))  # gap, epoch
         self.n_val: int | None = None
-        self.fitted = self.t["fit_default"]
         self.best_val_loss = math.inf
         self.train_loss_at_best: float | None = None
         self.train_acc_at_best = -math.inf
         self.rising = 0
         self.rising_at = 0.0  # the epoch the current rise began
         self.reported_best: float | None = None  # the best validation loss when it was reported
-        self.classes: int | None = None
         self.softmax = True  # a cross-entropy loss, unless the header names another
         self.history: list[tuple[float, float, float]] = []  # (training, validation) loss, epoch
 
     def on_header(self, header: Record) -> Finding | None:
         """The validation set size and the number of classes, when the header gives them."""
         self.n_val = validation_size(header)
-        self._set_classes(header_classes(header))
         self.softmax = str(header.get("loss_fn", "softmax")) == "softmax"
         return None
 
-    def on_first_step(self, record: Record) -> Finding | None:
-        """Without a class count from the header, infer it from the first loss."""
-        if self.classes is None:
-            self._set_classes(classes_from_first(record))
-        return None
+    @property
+    def classes(self) -> int | None:
+        """The run's class count, as the engine's facts know it by now."""
+        return self.facts.classes
 
-    def _set_classes(self, classes: int | None) -> None:
-        self.classes = classes
-        self.fitted = fitted_level(classes, self.t["fit_fraction"], self.t["fit_default"])
-
+    @property
+    def fitted(self) -> float:
+        """The fitted mark: `fit_fraction` of the way from chance to perfect."""
+        return fitted_level(self.classes, self.t["fit_fraction"], self.t["fit_default"])
 
     def _stalled(self, step: int, val_loss: float, loss: float, at: float) -> Finding | None:
         """The loss-only sign: the training loss fell `loss_drop`x, the validation loss barely."""

@@ -8,15 +8,7 @@ from collections import deque
 from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.remedy import Deepen, LrToTarget, Widen
 from babysit.diagnostics.rule import Finding, LayerSample, Record, Rule, Window
-from babysit.diagnostics.rules._util import (
-    accuracy_noise,
-    classes_from_first,
-    classes_from_loss,
-    fitted_level,
-    header_classes,
-    near_chance,
-    validation_size,
-)
+from babysit.diagnostics.rules._util import accuracy_noise, fitted_level, validation_size
 from babysit.diagnostics.targets import TARGET_UPDATE_RATIO
 
 
@@ -79,18 +71,14 @@ class Underfitting(Rule):
     def __init__(self, **overrides: float) -> None:
         """Keeps the last `patience` training accuracies and the best one before them."""
         super().__init__(**overrides)
-        self.low = self.t["low_default"]
         self.recent: deque[tuple[float, float]] = deque()  # (epoch, accuracy) of the last `patience`
         self.best_before = -1.0
         self.epochs = 0.0  # the log's epochs since the first evaluation, plus one
         self.first_at: float | None = None
         self.n_val: int | None = None
-        self.classes: int | None = None
-        self.inferred = False
-        self.candidate: int | None = None  # the first loss's C, until an accuracy confirms it
         self.best = -1.0
         self.first: float | None = None
-        self.first_loss: float | None = None
+        self.per_epoch = False  # each record an epoch's summary: its loss an epoch's mean
         self.epoch_losses: deque[tuple[float, float]] = deque()  # (epoch, loss), as `recent`
         self.best_loss_before = math.inf
         self.first_window: float | None = None
@@ -106,38 +94,36 @@ class Underfitting(Rule):
 
     def _slowest(self) -> float | None:
         return sorted(self.slowest)[len(self.slowest) // 2] if self.slowest else None
-        self.per_epoch = False
+
+    @property
+    def classes(self) -> int | None:
+        """The run's class count, as the engine's facts know it by now."""
+        return self.facts.classes
+
+    @property
+    def inferred(self) -> bool:
+        """Whether the class count was read from the first loss."""
+        return self.facts.inferred
+
+    @property
+    def first_loss(self) -> float | None:
+        """The first logged training loss."""
+        return self.facts.first_loss
+
+    @property
+    def low(self) -> float:
+        """The low mark: `low_fraction` of the way from chance to perfect."""
+        return fitted_level(self.classes, self.t["low_fraction"], self.t["low_default"])
 
     def on_header(self, header: Record) -> Finding | None:
-        """Set the low mark from the number of classes; read the validation size."""
-        self._set_classes(header_classes(header))
+        """Read the validation size."""
         self.n_val = validation_size(header)
         return None
 
     def on_first_step(self, record: Record) -> Finding | None:
-        """Remember the first loss; without a class count from the header, infer it from it."""
-        first = number(record.get("loss"))
-        self.first_loss = first if is_finite(first) else None
-        # A first row that is already an epoch's end: one row per epoch, each loss an epoch mean.
+        """Notice a first row that is already an epoch's end (one row per epoch)."""
         self.per_epoch = any(k in record for k in ("train_acc", "val_acc", "val_loss"))
-        if self.classes is None:
-            self._set_classes(classes_from_first(record))
-            self.inferred = self.classes is not None
-            # A first loss logged early but not at step 0 (Hugging Face, every 5 steps): its C
-            # holds if the first accuracy of the log is still near that C's chance.
-            self.candidate = None if self.inferred else classes_from_loss(self.first_loss)
         return None
-
-    def _confirm_classes(self, record: Record) -> None:
-        """At the first record with an accuracy: keep the first loss's C if it is near chance."""
-        if self.candidate is not None and any(k in record for k in ("train_acc", "val_acc")):
-            self._set_classes(near_chance(self.candidate, record))
-            self.inferred, self.candidate = self.classes is not None, None
-        return None
-
-    def _set_classes(self, classes: int | None) -> None:
-        self.classes = classes
-        self.low = fitted_level(classes, self.t["low_fraction"], self.t["low_default"])
 
     def on_window(self, window: Window) -> Finding | None:
         """Note when the loss, smoothed over a window, has moved well below the first window."""
@@ -159,7 +145,6 @@ class Underfitting(Rule):
 
     def on_epoch(self, record: Record) -> Finding | None:
         """Judge level, stagnation and gap at each epoch end."""
-        self._confirm_classes(record)
         train = number(record.get("train_acc"))
         if not is_finite(train):
             return self._by_losses(record)
@@ -171,7 +156,7 @@ class Underfitting(Rule):
         self.first = train if self.first is None else self.first
         self.best = max(self.best, train)
         self.recent.append((record["epoch_at"], train))
-        while self.recent[0][0] <= record["epoch_at"] - self.t["patience"]:
+        while len(self.recent) > 1 and self.recent[0][0] <= record["epoch_at"] - self.t["patience"]:
             self.best_before = max(self.best_before, self.recent.popleft()[1])
         if self.fired and train >= self.low:
             self.finding = None  # it learned after all
@@ -199,7 +184,8 @@ class Underfitting(Rule):
             return None  # a loss's level means nothing without C (a language model's 1.7)
         self._tick(record["epoch_at"])
         self.epoch_losses.append((record["epoch_at"], train))
-        while self.epoch_losses[0][0] <= record["epoch_at"] - self.t["patience"]:
+        while len(self.epoch_losses) > 1 and \
+                self.epoch_losses[0][0] <= record["epoch_at"] - self.t["patience"]:
             self.best_loss_before = min(self.best_loss_before, self.epoch_losses.popleft()[1])
         low = -math.log(self.low)
         if self.fired and train <= low:

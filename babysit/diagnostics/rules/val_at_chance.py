@@ -6,8 +6,6 @@ from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.rule import Finding, Record, Rule
 from babysit.diagnostics.rules._util import (
     accuracy_noise,
-    classes_from_first,
-    header_classes,
     validation_size,
 )
 
@@ -44,23 +42,20 @@ class ValAtChance(Rule):
     def __init__(self, **overrides: float) -> None:
         """Tracks the best accuracies and the epochs seen."""
         super().__init__(**overrides)
-        self.classes: int | None = None
         self.n_val: int | None = None
         self.best_val = -1.0
         self.best_train = -1.0
         self.epochs = 0
 
     def on_header(self, header: Record) -> Finding | None:
-        """Class count and validation size, when the header gives them."""
-        self.classes = header_classes(header)
+        """The validation size, when the header gives it."""
         self.n_val = validation_size(header)
         return None
 
-    def on_first_step(self, record: Record) -> Finding | None:
-        """Without a class count from the header, infer it from the first loss."""
-        if self.classes is None:
-            self.classes = classes_from_first(record)
-        return None
+    @property
+    def classes(self) -> int | None:
+        """The run's class count, as the engine's facts know it by now."""
+        return self.facts.classes
 
     def on_epoch(self, record: Record) -> Finding | None:
         """Compare the best validation accuracy with chance once training has learned."""

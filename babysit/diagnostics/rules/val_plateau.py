@@ -5,7 +5,6 @@ from __future__ import annotations
 from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.remedy import Set
 from babysit.diagnostics.rule import Finding, Record, Rule
-from babysit.diagnostics.rules._util import classes_from_first, header_classes
 
 MIN_EVALS = 2  # one evaluation after the best is no plateau, however far apart they are
 
@@ -44,20 +43,11 @@ class ValPlateau(Rule):
         self.best_step = 0
         self.since = 0
         self.best_at = 0.0
-        self.chance: float | None = None
 
-    def on_header(self, header: Record) -> Finding | None:
-        """Chance level from the class count, when the header gives it."""
-        classes = header_classes(header)
-        self.chance = 1.0 / classes if classes else None
-        return None
-
-    def on_first_step(self, record: Record) -> Finding | None:
-        """Without a class count from the header, infer it from the first loss."""
-        if self.chance is None:
-            classes = classes_from_first(record)
-            self.chance = 1.0 / classes if classes else None
-        return None
+    @property
+    def chance(self) -> float | None:
+        """1/C, when the run's class count is known."""
+        return 1.0 / self.facts.classes if self.facts.classes else None
 
     def _at_an_end(self) -> bool:
         if self.best >= 1.0 - self.t["min_delta"]:

@@ -1,0 +1,86 @@
+"""What the log says about the run that several rules need, each with where it came from.
+
+Rules used to infer these themselves, each from the first record it saw; now the engine
+gathers them once (from the header, the first loss and the first accuracy) and every rule
+reads the same answer, as late as it judges. Today: the class count C.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from babysit.diagnostics.readers.common import number
+from babysit.diagnostics.rules._util import (
+    NEAR_CHANCE,
+    classes_from_first,
+    classes_from_loss,
+    header_classes,
+)
+
+Record = dict[str, Any]
+
+
+class RunFacts:
+    """The class count, from the header (or --classes), else from a first loss that is still
+    the loss at initialization (see classes_from_first), else from the first logged loss when
+    the first logged accuracy (training, else validation) is under 1.5 / C of that loss's C:
+    a net that has barely left chance still scores about log C. Never from an accuracy alone."""
+
+    def __init__(self) -> None:
+        """Nothing known yet."""
+        self.classes: int | None = None
+        self.classes_from: str | None = None  # "header", "first loss"
+        self.first_loss: float | None = None
+        self._candidate: int | None = None  # the first loss's C, until an accuracy says
+        self._first_acc: float | None = None
+        self._decided = False
+
+    @property
+    def inferred(self) -> bool:
+        """Whether C was read from the losses rather than stated."""
+        return self.classes_from == "first loss"
+
+    def on_header(self, header: Record) -> None:
+        """A stated class count settles it."""
+        classes = header_classes(header)
+        if classes is not None:
+            self.classes, self.classes_from, self._decided = classes, "header", True
+
+    def on_first_step(self, record: Record) -> None:
+        """The first step record: its loss may be the loss at initialization."""
+        loss = number(record.get("loss"))
+        if loss is not None and math.isfinite(loss):
+            self._first(loss, classes_from_first(record))
+        self.on_epoch(record)
+
+    def on_first_window(self, first_loss: float) -> None:
+        """The first logged loss, when the first record had none (an evaluation came first)."""
+        if self.first_loss is None:
+            self._first(first_loss, None)
+
+    def on_epoch(self, record: Record) -> None:
+        """An epoch-end record: its accuracy, if it is the first, may confirm the loss's C."""
+        if self._first_acc is None:
+            acc = number(record.get("train_acc"))
+            acc = acc if acc is not None else number(record.get("val_acc"))
+            if acc is not None and math.isfinite(acc):
+                self._first_acc = acc
+        self._settle()
+
+    def _first(self, loss: float, at_init: int | None) -> None:
+        self.first_loss = loss
+        if self._decided:
+            return
+        if at_init is not None:
+            self.classes, self.classes_from, self._decided = at_init, "first loss", True
+        else:
+            self._candidate = classes_from_loss(loss)
+        self._settle()
+
+    def _settle(self) -> None:
+        if self._decided or self._candidate is None or self._first_acc is None:
+            return
+        self._decided = True
+        if 0 <= self._first_acc < NEAR_CHANCE / self._candidate:
+            self.classes, self.classes_from = self._candidate, "first loss"
