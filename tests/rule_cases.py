@@ -204,6 +204,11 @@ CASES.update({
                                                          [0.09, 0.10, 0.08, 0.09, 0.10, 0.09]),
                       [header(num_classes=10)] + epochs([0.5, 0.7, 0.8, 0.9, 0.95, 0.97],
                                                         [0.5, 0.68, 0.78, 0.86, 0.9, 0.91])),
+    # lr 1e-6 on 10 classes: both accuracies at chance for five epochs
+    "not-learning": ([header(num_classes=10)] + epochs([0.1, 0.11, 0.1, 0.12, 0.1],
+                                                        [0.1, 0.09, 0.1, 0.11, 0.1]),
+                     [header(num_classes=10)] + epochs([0.2, 0.4, 0.6, 0.7, 0.75],
+                                                       [0.2, 0.4, 0.55, 0.6, 0.62])),
     # model.eval() for validation after epoch 1, and no model.train() after it
     "eval-mode": ([header()] + [{**r, "eval_mode": True} if r["step"] >= 100 else r
                                 for r in curve(healthy_loss(300))],
@@ -254,6 +259,15 @@ NEAR_MISSES: dict[str, list[Records]] = {
         # 0.17 on 400 validation examples: above chance by more than 3 standard errors
         [header(num_classes=10, dataset={"X_val": [400, 64]})]
         + epochs([0.4, 0.5, 0.6, 0.65, 0.7, 0.75], [0.12, 0.15, 0.17, 0.16, 0.17, 0.17])],
+    "not-learning": [
+        # two epochs at chance: too soon to say
+        [header(num_classes=10)] + epochs([0.1, 0.11], [0.1, 0.09]),
+        # validation at chance while training learns: val-at-chance's label problem
+        [header(num_classes=10)] + epochs([0.15, 0.25, 0.35, 0.45, 0.55], [0.09, 0.1, 0.08, 0.09, 0.1]),
+        # 0.13 after three epochs on 10 classes: past the 0.12 band, it has started
+        [header(num_classes=10)] + epochs([0.1, 0.11, 0.13, 0.13], [0.1, 0.1, 0.13, 0.13]),
+        # no class count anywhere: chance is unknown, nothing is judged
+        [{k: v for k, v in r.items() if k != "loss"} for r in epochs([0.1, 0.11, 0.1, 0.12, 0.1])]],
     "eval-mode": [[header()] + [{**r, "eval_mode": True} if r["step"] == 100 else r
                                 for r in curve(healthy_loss(300))]],  # one step: a toggle
     # the terms nearly equal at the start; and a fitted run whose data loss fell under its L2

@@ -401,7 +401,8 @@ class Engine:
                 continue  # dead ReLUs in a tanh net: not applicable, nothing was left unchecked
             if set(rule.needs) <= SITUATIONAL:
                 continue  # a single-process run without AMP has no ranks to compare
-            missing = [f for f in rule.needs if not any(alt in self.seen for alt in f.split("|"))]
+            seen = self.seen | ({"classes"} if self.facts.classes else set())
+            missing = [f for f in rule.needs if not any(alt in seen for alt in f.split("|"))]
             if rule.finding is None and missing:
                 out.append({"rule": rule.id, "needs": missing})
         return out

@@ -14,6 +14,7 @@ from typing import Any
 ENABLERS: tuple[tuple[str, str], ...] = (
     ("layers.", "per-layer statistics (babysit train, the Monitor)"),
     ("header.num_classes", "--classes N"),
+    ("classes", "--classes N"),  # the run's facts: a class count from any source
     ("val_acc", "validation accuracy"),
     ("val_loss", "validation metrics"),
     ("train_acc", "training accuracy"),

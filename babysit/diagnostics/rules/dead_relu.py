@@ -32,6 +32,7 @@ class DeadReLU(LayerFieldRule):
               "(--bias-init 0.01); or switch to Leaky ReLU / ELU, which do not die.")
     # Dead layers output zeros, so the spread of activations collapses behind them: that
     # collapse is this problem's consequence (unless it was there first, at initialization).
+    supersedes = ("not-learning",)  # it names why the net is not learning
     explains = ("vanishing-activations", "vanishing-gradients", "update-ratio-low", "loss-flat",
                 "underfitting", "val-plateau")
 

@@ -42,7 +42,7 @@ class LossExplosion(Rule):
     advice = "Lower the learning rate (try 10x lower), or add gradient clipping."
     # Once the loss has blown up, flat/oscillating/under- or over-fitting readings are symptoms.
     supersedes = ("loss-flat", "loss-oscillation", "underfitting", "overfitting", "val-plateau",
-                  "training-unstable")
+                  "training-unstable", "not-learning")
 
     def __init__(self, **overrides: float) -> None:
         """Waits for the first window as its reference."""

@@ -50,6 +50,7 @@ class LossFlat(Rule):
                   "min_block": 2, "withdraw": 2, "warmup_rise": 0.001}
     advice = ("Raise the learning rate (try 10x); if that does not help, check that gradients "
               "reach the weights (dead units, zero init, vanishing activations).")
+    supersedes = ("not-learning",)  # it names why the net is not learning
     explains = ("underfitting", "val-plateau")
 
     def __init__(self, **overrides: float) -> None:

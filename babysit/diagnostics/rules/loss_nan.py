@@ -22,7 +22,7 @@ class LossNaN(Rule):
     advice = ("Lower the learning rate (by 10x to start); the lecture's example of a far too high "
               "rate gives NaN. Also check for log(0) or division by zero in custom code.")
     supersedes = ("loss-flat", "loss-oscillation", "underfitting", "overfitting", "val-plateau",
-                  "training-unstable")
+                  "training-unstable", "not-learning")
 
     def on_nonfinite(self, event: tuple[Record, str, float]) -> Finding | None:
         """The engine saw a NaN or infinite loss, data_loss or val_loss."""

@@ -32,7 +32,7 @@ class PlateauThenDrop(Rule):
     advice = ("Fix the initialization: Xavier (tanh) or He (ReLU) init scaled to each layer, or "
               "batch norm; initialize the output bias to the class prior for imbalanced data.")
     explains = ("underfitting",)
-    supersedes = ("loss-flat",)
+    supersedes = ("loss-flat", "not-learning")
 
     def __init__(self, **overrides: float) -> None:
         """Follows the first window's level until the loss leaves the band."""

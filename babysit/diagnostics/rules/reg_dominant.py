@@ -28,6 +28,7 @@ class RegDominant(Rule):
     thresholds = {"max_ratio": 1.0}
     advice = ("Lower the L2 strength (--reg) so that its term starts well below the data loss; "
               "a wider net will not help while the penalty dominates.")
+    supersedes = ("not-learning",)  # it names why the net is not learning
     explains = ("underfitting", "loss-flat", "loss-at-init", "val-plateau", "update-ratio-low")
 
     def on_first_step(self, record: Record) -> Finding | None:

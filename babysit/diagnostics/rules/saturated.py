@@ -31,6 +31,7 @@ class SaturatedActivations(LayerFieldRule):
     advice = ("Initialize smaller (Xavier: randn / sqrt(fan_in)), add batch norm, or use ReLU "
               "in hidden layers; if the layer was not saturated at the start (the message says), "
               "lower the learning rate first.")
+    supersedes = ("not-learning",)  # it names why the net is not learning
     explains = ("vanishing-gradients", "update-ratio-low", "loss-flat", "plateau-then-drop",
                 "underfitting", "val-plateau")
 

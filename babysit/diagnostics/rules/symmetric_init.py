@@ -23,6 +23,7 @@ class SymmetricInit(Rule):
     thresholds = {"min_std": 1e-12}
     advice = ("Initialize weights randomly, scaled to the layer: Xavier (randn / sqrt(fan_in)) "
               "for tanh, He (randn / sqrt(fan_in / 2)) for ReLU.")
+    supersedes = ("not-learning",)  # it names why the net is not learning
     explains = ("loss-flat", "plateau-then-drop", "underfitting", "val-plateau", "update-ratio-low",
                 "vanishing-activations", "vanishing-gradients", "dead-relu", "saturated-activations")
 

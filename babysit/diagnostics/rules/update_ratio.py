@@ -67,6 +67,7 @@ class UpdateRatioLow(LayerFieldRule):
     field = "update_ratio"
     thresholds = {"low": 1e-5, "samples": 10, "min_loss_fraction": 0.5}
     advice = "Raise the learning rate: updates should be about 1e-3 of the weights."
+    supersedes = ("not-learning",)  # it names why the net is not learning
     explains = ("loss-flat", "underfitting", "val-plateau")
 
     def __init__(self, **overrides: float) -> None:

@@ -41,6 +41,7 @@ class VanishingActivations(Rule):
     thresholds = {"min_ratio": 1e-2, "samples": 2, "init_ratio": 0.1}
     advice = ("Scale the init to the layer: Xavier (tanh) or He (ReLU) instead of a fixed small "
               "std; or add batch norm between affine and nonlinearity.")
+    supersedes = ("not-learning",)  # it names why the net is not learning
     explains = ("vanishing-gradients", "exploding-gradients", "update-ratio-low", "loss-flat",
                 "plateau-then-drop", "underfitting", "val-plateau", "dead-relu")
 

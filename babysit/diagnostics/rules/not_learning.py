@@ -1,0 +1,78 @@
+"""not-learning: after several epochs the accuracy is still at chance: the net learned nothing."""
+
+from __future__ import annotations
+
+from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.rules._util import accuracy_noise, validation_size
+
+
+class NotLearning(Rule):
+    """After `min_epochs` epochs (the log's clock) and at least `min_evals` evaluations, the
+    best validation accuracy (training accuracy when there is none) and the best training
+    accuracy, where logged, are within `margin` (or `z` standard errors, when the header gives
+    the validation size) of chance, 1/C.
+
+    Why: the most basic failure there is; a net at chance after epochs of training has learned
+    nothing, and every other reading of its curves (a plateau to decay, a gap to regularize) is
+    the wrong first move. Its causes are the lecture's first checks: a learning rate far too
+    low (the loss barely moves) or far too high (thrown back to the untrained state), labels
+    that do not match the inputs, gradients that never reach the weights. `margin` 0.02 and 3
+    standard errors are val-at-chance's band (the search's hopeless margin; 4.5 points on 400
+    examples at 10%); 3 epochs give a working rate time to leave chance on any data set babysit
+    has seen (digits at lr 1e-3 passes 50% in its first epoch). C comes from the run's facts
+    (the header, --classes, or a loss logged at init); without it the rule is not checked.
+    Withdrawn when an accuracy later leaves the band. A net that fits its training labels while
+    validation stays at chance is val-at-chance's finding (a label or split problem), not this.
+    """
+
+    id = "not-learning"
+    severity = "error"
+    needs = ("val_acc|train_acc", "classes")
+    provisional = True
+    thresholds = {"min_epochs": 3, "min_evals": 3, "margin": 0.02, "z": 3.0}
+    advice = ("The net has learned nothing yet: check the learning rate first (10x up if the "
+              "loss barely moves, 10x down if it jumps), then that labels match inputs and that "
+              "gradients reach the weights; overfit 20 examples first (sanity check).")
+
+    def __init__(self, **overrides: float) -> None:
+        """Tracks the best accuracies, the evaluations and the clock."""
+        super().__init__(**overrides)
+        self.n_val: int | None = None
+        self.best_val = self.best_train = -1.0
+        self.evals = 0
+        self.first_at: float | None = None
+
+    def on_header(self, header: Record) -> Finding | None:
+        """The validation set size, when the header gives it."""
+        self.n_val = validation_size(header)
+        return None
+
+    def on_epoch(self, record: Record) -> Finding | None:
+        """Compare the best accuracies so far with chance."""
+        val, train = number(record.get("val_acc")), number(record.get("train_acc"))
+        classes = self.facts.classes
+        if not classes or not (is_finite(val) or is_finite(train)):
+            return None
+        self.evals += 1
+        self.first_at = record["epoch_at"] if self.first_at is None else self.first_at
+        if is_finite(val):
+            self.best_val = max(self.best_val, val)
+        if is_finite(train):
+            self.best_train = max(self.best_train, train)
+        chance = 1.0 / classes
+        band = chance + max(self.t["margin"], accuracy_noise(chance, self.n_val, self.t["z"]))
+        if max(self.best_val, self.best_train) > band:
+            self.finding = None  # it learned after all
+            return None
+        epochs = record["epoch_at"] - self.first_at + 1
+        if self.evals >= self.t["min_evals"] and epochs >= self.t["min_epochs"]:
+            which = " and ".join(name for name, best in (("validation", self.best_val),
+                                                          ("training", self.best_train))
+                                 if best >= 0)
+            best = max(self.best_val, self.best_train)
+            return self.report(record["step"], f"{which} accuracy is still at chance after "
+                               f"{epochs:.3g} epochs (best {best:.3f}, chance {chance:.3f} for "
+                               f"{classes} classes)", best_acc=best, chance=chance,
+                               classes=classes, classes_from=self.facts.classes_from)
+        return None
