@@ -72,7 +72,8 @@ class NotLearning(Rule):
                                  if best >= 0)
             best = max(self.best_val, self.best_train)
             return self.report(record["step"], f"{which} accuracy is still at chance after "
-                               f"{epochs:.3g} epochs (best {best:.3f}, chance {chance:.3f} for "
-                               f"{classes} classes)", best_acc=best, chance=chance,
+                               f"{epochs:.3g} epochs (best {best:.3f}; chance is {chance:.3f} for "
+                               f"{classes} classes, and up to {band:.3f} is within noise)",
+                               best_acc=best, chance=chance, band=band,
                                classes=classes, classes_from=self.facts.classes_from)
         return None
