@@ -671,3 +671,23 @@ def test_run_facts_settle_the_class_count_once_for_every_rule() -> None:
     facts.on_header({"type": "header", "num_classes": 3})
     facts.on_first_step({"step": 0, "loss": 2.3})
     assert (facts.classes, facts.classes_from) == (3, "header")
+
+
+def test_an_accuracy_thrown_back_to_chance_is_instability() -> None:
+    # HF at a far too high rate: eval accuracy 29% after one epoch, then 10% (chance for 10
+    # classes) from then on; no training accuracy is logged.
+    def log(val: list[float], train: bool = False) -> Records:
+        out: Records = [header(num_classes=10)]
+        for e, acc in enumerate(val):
+            out.append({"type": "step", "step": 10 * e, "loss": 2.3})
+            out.append({"type": "step", "step": 10 * e, "epoch": e + 1, "val_acc": acc,
+                        **({"train_acc": acc} if train else {})})
+        return out
+
+    assert fired("training-unstable", log([0.29, 0.097, 0.102, 0.097, 0.102])) == ["training-unstable"]
+    assert fired("training-unstable", log([0.29, 0.25, 0.27, 0.26, 0.28])) == []  # a wobble
+    # a majority-class fine-tune at 90% that starts predicting the other classes: no class
+    # count, so no chance to fall back to; validation accuracy alone does not double errors
+    majority = [{**r, "step": r["step"] + 500, **({"loss": 0.5} if "loss" in r else {})}
+                for r in log([0.9, 0.45, 0.49, 0.78, 0.8]) if r["type"] != "header"]
+    assert fired("training-unstable", majority) == []

@@ -7,6 +7,7 @@ from collections import deque
 from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.remedy import lower_lr
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
+from babysit.diagnostics.rules._util import accuracy_noise, validation_size
 
 
 class TrainingUnstable(Rule):
@@ -33,6 +34,15 @@ class TrainingUnstable(Rule):
     and recovers the next epoch, several times while it converges (each point there is 2.4
     examples); a known miss is therefore Adam at 100x on digits over 30 epochs logged sparsely
     (TensorBoard, MLflow, Lightning), whose accuracy dips of 5-7 points last one epoch each.
+    Low accuracies fall differently: a net thrown back to chance (10 classes: 29% -> 10%) has
+    not doubled its errors, so losing `gain_lost` (half) of what it had gained over chance,
+    1/C from the run's facts, is the same sign, when the best was clearly above chance
+    (`margin` or `z` standard errors on the validation size: not-learning's band). A log
+    without training accuracy (a Hugging Face Trainer logs eval accuracy only) is judged on
+    its validation accuracy, measured on the same examples every time too, by the fall to
+    chance only: a net that memorizes loses validation accuracy slowly, not half its gain
+    over chance within two evaluations, and a fine-tune at 90% by predicting the majority
+    class falls to 49% when it starts predicting the others (doubled errors, no instability).
     Superseded by loss-explosion and loss-nan, which name the end of this road.
     """
 
@@ -42,7 +52,7 @@ class TrainingUnstable(Rule):
     needs = ("loss",)
     remedies = lower_lr(0.3, 0.1, 0.03)  # a net that learned, then forgets: a gentle cut first
     thresholds = {"spike": 10.0, "reset": 0.25, "history": 5, "spikes": 2, "acc_drop": 0.05,
-                  "error_growth": 2.0, "epochs": 2}
+                  "error_growth": 2.0, "gain_lost": 0.5, "margin": 0.02, "z": 3.0, "epochs": 2}
     advice = ("Lower the learning rate (or decay it), warm it up over the first epochs, or clip "
               "gradients; a larger batch also steadies the updates.")
     # A net thrown back and forth also scores its validation set worse and worse: that rise
@@ -57,6 +67,13 @@ class TrainingUnstable(Rule):
         self.count = 0
         self.best = -1.0
         self.below = 0
+        self.val_only = True  # no training accuracy logged so far: judge the validation one
+        self.n_val: int | None = None
+
+    def on_header(self, header: Record) -> Finding | None:
+        """The validation set size, when the header gives it."""
+        self.n_val = validation_size(header)
+        return None
 
     def on_window(self, window: Window) -> Finding | None:
         """Count windows whose worst loss jumps far above the recent level."""
@@ -77,16 +94,27 @@ class TrainingUnstable(Rule):
         return None
 
     def on_epoch(self, record: Record) -> Finding | None:
-        """Count epochs whose training accuracy is well below its best."""
-        train = number(record.get("train_acc"))
-        if not is_finite(train):
-            return None
-        self.best = max(self.best, train)
-        forgot = (train < self.best - self.t["acc_drop"]
-                  and 1.0 - train >= self.t["error_growth"] * (1.0 - self.best))
+        """Count epochs whose training accuracy (validation accuracy in a log without one) is
+        well below its best."""
+        which = "training"
+        acc = number(record.get("train_acc"))
+        if not is_finite(acc):
+            self.val_only = self.val_only and not record.get("train_acc")
+            acc, which = number(record.get("val_acc")), "validation"
+            if not (self.val_only and is_finite(acc)):
+                return None
+        self.best = max(self.best, acc)
+        chance = 1.0 / self.facts.classes if self.facts.classes else None
+        # Thrown back towards chance from a best clearly above it (beyond not-learning's band
+        # of chance: a 2-unit net's 50% on 60 spiral examples is within noise of 33%).
+        back_to_chance = chance is not None and self.best > chance + max(
+            self.t["margin"], accuracy_noise(chance, self.n_val, self.t["z"])) and \
+            acc - chance <= (1 - self.t["gain_lost"]) * (self.best - chance)
+        doubled = which == "training" and 1.0 - acc >= self.t["error_growth"] * (1.0 - self.best)
+        forgot = acc < self.best - self.t["acc_drop"] and (doubled or back_to_chance)
         self.below = self.below + 1 if forgot else 0
         if self.below >= self.t["epochs"]:
-            return self.report(record["step"], f"training accuracy fell to {train:.3f} from its "
+            return self.report(record["step"], f"{which} accuracy fell to {acc:.3f} from its "
                                f"best {self.best:.3f} and stayed down for {self.below} epochs",
-                               train_acc=train, best=self.best)
+                               acc=acc, best=self.best, accuracy=which)
         return None
