@@ -691,3 +691,11 @@ def test_an_accuracy_thrown_back_to_chance_is_instability() -> None:
     majority = [{**r, "step": r["step"] + 500, **({"loss": 0.5} if "loss" in r else {})}
                 for r in log([0.9, 0.45, 0.49, 0.78, 0.8]) if r["type"] != "header"]
     assert fired("training-unstable", majority) == []
+
+
+def test_the_epoch_clock_goes_on_when_a_resumed_run_counts_from_zero_again() -> None:
+    engine = Engine(build_rules(only=["val-plateau"]))
+    epochs = [1, 2, 3, 4, 0.5, 1.5, 2.5]  # resumed after epoch 4, its counter reset
+    engine.push_all([{"type": "step", "step": 10 * i, "epoch": e, "val_acc": 0.5}
+                     for i, e in enumerate(epochs)])
+    assert engine._epoch_at == 6.5  # 4, then 1 + 0.5 ... : on, not back to 2.5
