@@ -699,3 +699,22 @@ def test_the_epoch_clock_goes_on_when_a_resumed_run_counts_from_zero_again() -> 
     engine.push_all([{"type": "step", "step": 10 * i, "epoch": e, "val_acc": 0.5}
                      for i, e in enumerate(epochs)])
     assert engine._epoch_at == 6.5  # 4, then 1 + 0.5 ... : on, not back to 2.5
+
+
+def test_validation_above_training_is_no_underfitting_and_a_gap_that_reverses_is_withdrawn() -> None:
+    # moons with 20% of the training labels flipped: 82% training, 89% validation, stalled.
+    noisy_labels = [header(num_classes=2)] + epochs(
+        [0.6, 0.75, 0.8, 0.81, 0.815, 0.816, 0.816, 0.817], [0.7, 0.85, 0.88, 0.887, 0.888, 0.888, 0.889, 0.888])
+    assert fired("underfitting", noisy_labels) == []
+    level = [header(num_classes=2)] + epochs(
+        [0.6, 0.75, 0.8, 0.81, 0.815, 0.816, 0.816, 0.817], [0.6, 0.74, 0.79, 0.8, 0.805, 0.81, 0.81, 0.81])
+    assert fired("underfitting", level) == ["underfitting"]
+    # an early gap (77% vs 64%) that closes: validation reaches training and stays there
+    early = [header(num_classes=3)] + epochs(
+        [0.6, 0.68, 0.77, 0.84, 0.89, 0.91, 0.94, 0.96, 0.98, 0.99],
+        [0.42, 0.53, 0.64, 0.70, 0.76, 0.91, 0.95, 0.97, 1.0, 1.0])
+    assert fired("overfitting", early) == []
+    kept = [header(num_classes=3)] + epochs(  # memorized: the gap narrows but stays
+        [0.6, 0.68, 0.77, 0.84, 0.89, 0.95, 1.0, 1.0, 1.0, 1.0],
+        [0.42, 0.53, 0.64, 0.70, 0.76, 0.8, 0.84, 0.86, 0.85, 0.86])
+    assert fired("overfitting", kept) == ["overfitting"]

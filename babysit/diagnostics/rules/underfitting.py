@@ -46,6 +46,10 @@ class Underfitting(Rule):
     loss is less than `loss_gap` above the training loss); only with a class count (the header,
     --classes, or a first loss that is the loss at init): without one, a loss's level says
     nothing (a language model fine-tuned from 1.99 to 1.74 is not short of capacity).
+    "No gap" is two-sided: validation accuracy `gap` above training accuracy (a moons run
+    with 20% of its training labels flipped: 82% training, 89% validation) is a training set
+    harder than the validation set, not a net short of capacity; so is, in a log of losses, a
+    validation loss `loss_gap` below the training loss (the same run: 0.49 vs 0.32).
     Withdrawn if training accuracy (or loss) later gets past the low mark. Epochs are the log's
     own (the engine's epoch clock), not evaluations: 3 evaluations 50 steps apart are no
     stall.
@@ -165,7 +169,10 @@ class Underfitting(Rule):
             return None
         gain = max(v for _, v in self.recent) - self.best_before
         val = number(record.get("val_acc"))
-        small_gap = not is_finite(val) or train - val < max(
+        # Either way: validation well above training means the training labels are harder than
+        # the validation ones (label noise, or dropout / augmentation in the training numbers),
+        # which more capacity does not cure.
+        small_gap = not is_finite(val) or abs(train - val) < max(
             self.t["gap"], accuracy_noise(val, self.n_val, self.t["z"]))
         if train < self.low and gain < self.t["min_gain"] and small_gap and self._learned():
             inferred = f" ({self.classes} classes, inferred from the first loss)" if self.inferred else ""
@@ -195,7 +202,7 @@ class Underfitting(Rule):
             return None
         gain = (self.best_loss_before - min(v for _, v in self.epoch_losses)) / self.best_loss_before
         learned = train <= (1 - self.t["learned_fraction"]) * self.first_loss
-        if train > low and gain < self.t["min_gain"] and val < (1 + self.t["loss_gap"]) * train \
+        if train > low and gain < self.t["min_gain"] and abs(val - train) < self.t["loss_gap"] * train \
                 and learned:
             inferred = f" ({self.classes} classes, inferred from the first loss)" if self.inferred else ""
             return self.report(record["step"], f"training loss {train:.3g} is high (above "
