@@ -55,6 +55,7 @@ class Run:
     must_not: Any = field(default_factory=list)  # list of rule ids, or "warnings"
 
 
+EVAL_EVERY = 20  # the hf_steps format: eval_strategy="steps", eval_steps=20
 HIGH = ["loss-nan", "loss-explosion", "training-unstable", "loss-oscillation"]
 LOW = ["loss-flat", "not-learning", "update-ratio-low"]
 NOT_CAPACITY = ["overfitting", "underfitting"]
@@ -156,8 +157,9 @@ def net(run: Run, inputs: int, outputs: int, torch: Any) -> Any:
                          nn.Linear(run.hidden, run.hidden), nn.ReLU(), nn.Linear(run.hidden, outputs))
 
 
-def train(run: Run, seed: int) -> tuple[list[dict], list[dict]]:
-    """Train; return (per-step records, per-epoch records) as plain dicts."""
+def train(run: Run, seed: int) -> tuple[list[dict], list[dict], list[dict]]:
+    """Train; return (per-step records, per-epoch records, evaluations every EVAL_EVERY steps
+    for the hf_steps format) as plain dicts."""
     import torch
 
     torch.manual_seed(seed)
@@ -175,7 +177,17 @@ def train(run: Run, seed: int) -> tuple[list[dict], list[dict]]:
             return torch.nn.functional.mse_loss(out.squeeze(1), y)
         return torch.nn.functional.cross_entropy(out, y, label_smoothing=run.label_smoothing)
 
-    steps, epochs = [], []
+    def evaluate() -> dict:
+        model.eval()
+        with torch.no_grad():
+            ov = model(xv_t)
+            out = {"val_loss": float(loss_fn(ov, yv_t))}
+            if not regression:
+                out["val_acc"] = float((ov.argmax(1) == yv_t).float().mean())
+        model.train()
+        return out
+
+    steps, epochs, mid = [], [], []
     step = 0
     n = len(yt)
     for epoch in range(run.epochs):
@@ -196,6 +208,8 @@ def train(run: Run, seed: int) -> tuple[list[dict], list[dict]]:
             if not regression:
                 rec["acc"] = float((out.argmax(1) == yt_t[idx]).float().mean())
             steps.append(rec)
+            if run.fmt == "hf_steps" and (step + 1) % EVAL_EVERY == 0:
+                mid.append({"step": step, "at": rec["epoch"], **evaluate()})
             step += 1
         model.eval()
         with torch.no_grad():
@@ -206,29 +220,24 @@ def train(run: Run, seed: int) -> tuple[list[dict], list[dict]]:
                 row["train_acc"] = float((ot.argmax(1) == yt_t).float().mean())
                 row["val_acc"] = float((ov.argmax(1) == yv_t).float().mean())
         epochs.append(row)
-    return steps, epochs
+    return steps, epochs, mid
 
 
 def _num(v: float) -> float | str:
     return v if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity"))
 
 
-def write(run: Run, steps: list[dict], epochs: list[dict], out: Path) -> str:
+def write(run: Run, steps: list[dict], epochs: list[dict], out: Path,
+          evals_by_step: list[dict]) -> str:
     """Log the run as its format does; return the path (relative to `out`) labels name."""
-    if run.fmt == "jsonl":
+    if run.fmt == "jsonl":  # a plain loop: a line per step, the epoch metrics on its last
         path = out / f"{run.name}.jsonl"
-        with path.open("w") as fh:
-            for s in steps:
-                fh.write(json.dumps({"step": s["step"], "loss": _num(s["loss"])}) + "\n")
-            for e in epochs:  # an epoch-end line after its last step, as a plain loop writes it
-                pass
-        lines = [json.loads(x) for x in path.read_text().splitlines()]
         by_step = {e["step"]: e for e in epochs}
         with path.open("w") as fh:
-            for rec in lines:
-                e = by_step.get(rec["step"])
-                if e:
-                    rec.update({k: _num(e[k]) for k in ("train_acc", "val_acc", "val_loss") if k in e})
+            for s in steps:
+                rec = {"step": s["step"], "loss": _num(s["loss"])}
+                e = by_step.get(s["step"], {})
+                rec.update({k: _num(e[k]) for k in ("train_acc", "val_acc", "val_loss") if k in e})
                 fh.write(json.dumps(rec) + "\n")
         return path.name
     if run.fmt == "tb":
@@ -276,9 +285,11 @@ def write(run: Run, steps: list[dict], epochs: list[dict], out: Path) -> str:
         chunk = steps[i - 4:i + 1]
         history.append({"epoch": round(steps[i]["epoch"], 4), "learning_rate": steps[i]["lr"],
                         "loss": _num(sum(c["loss"] for c in chunk) / 5), "step": steps[i]["step"] + 1})
-    evals = epochs if run.fmt == "hf" else epochs  # per epoch; hf_steps adds mid-epoch ones below
+    # hf: eval at each epoch's end; hf_steps: eval_strategy="steps", every EVAL_EVERY steps
+    evals = epochs if run.fmt == "hf" else evals_by_step
     for e in evals:
-        entry = {"epoch": e["epoch"] + 1.0, "eval_loss": _num(e["val_loss"]), "step": e["step"] + 1}
+        at = e["epoch"] + 1.0 if run.fmt == "hf" else round(e["at"], 4)
+        entry = {"epoch": at, "eval_loss": _num(e["val_loss"]), "step": e["step"] + 1}
         if "val_acc" in e:
             entry["eval_accuracy"] = e["val_acc"]
         history.append(entry)
@@ -313,8 +324,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     labels = {}
     for run in RUNS:
-        steps, epochs = train(run, args.seed)
-        key = write(run, steps, epochs, args.out)
+        steps, epochs, mid = train(run, args.seed)
+        key = write(run, steps, epochs, args.out, mid)
         labels[key] = {"must": run.must, "must_any": run.must_any, "must_not": run.must_not}
         print(run.name, "->", key, file=sys.stderr)
     (args.out / "labels.json").write_text(json.dumps(labels, indent=1))
