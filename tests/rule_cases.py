@@ -204,6 +204,10 @@ CASES.update({
                                                          [0.09, 0.10, 0.08, 0.09, 0.10, 0.09]),
                       [header(num_classes=10)] + epochs([0.5, 0.7, 0.8, 0.9, 0.95, 0.97],
                                                         [0.5, 0.68, 0.78, 0.86, 0.9, 0.91])),
+    # NLLLoss on raw scores: the loss crosses zero and falls without bound
+    "loss-unbounded": ([header()] + curve(np.concatenate([np.linspace(2.0, -30.0, 40),
+                                                         -30.0 * 1.25 ** np.arange(60)])),
+                       [header()] + curve(healthy_loss(200))),
     # lr 1e-6 on 10 classes: both accuracies at chance for five epochs
     "not-learning": ([header(num_classes=10)] + epochs([0.1, 0.11, 0.1, 0.12, 0.1],
                                                         [0.1, 0.09, 0.1, 0.11, 0.1]),
@@ -259,6 +263,11 @@ NEAR_MISSES: dict[str, list[Records]] = {
         # 0.17 on 400 validation examples: above chance by more than 3 standard errors
         [header(num_classes=10, dataset={"X_val": [400, 64]})]
         + epochs([0.4, 0.5, 0.6, 0.65, 0.7, 0.75], [0.12, 0.15, 0.17, 0.16, 0.17, 0.17])],
+    "loss-unbounded": [
+        # a Gaussian negative log-likelihood: negative, falling, bounded (-0.5 to -4)
+        [header()] + curve(np.concatenate([np.linspace(2.0, -0.5, 50), np.linspace(-0.5, -4.0, 150)])),
+        # negative from the start and 1,000x further, but never past -1,000
+        [header()] + curve(-0.5 * 1.05 ** np.arange(140))],
     "not-learning": [
         # two epochs at chance: too soon to say
         [header(num_classes=10)] + epochs([0.1, 0.11], [0.1, 0.09]),

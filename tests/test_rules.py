@@ -718,3 +718,18 @@ def test_validation_above_training_is_no_underfitting_and_a_gap_that_reverses_is
         [0.6, 0.68, 0.77, 0.84, 0.89, 0.95, 1.0, 1.0, 1.0, 1.0],
         [0.42, 0.53, 0.64, 0.70, 0.76, 0.8, 0.84, 0.86, 0.85, 0.86])
     assert fired("overfitting", kept) == ["overfitting"]
+
+
+def test_validation_loss_spikes_are_instability_and_a_steady_rise_is_not() -> None:
+    def log(val_losses: list[float]) -> Records:
+        out: Records = [header(num_classes=10)]
+        for e, v in enumerate(val_losses):
+            out.append({"type": "step", "step": 10 * e, "loss": 1.0})
+            out.append({"type": "step", "step": 10 * e, "epoch": e, "val_loss": v})
+        return out
+
+    spikes = [2.0, 1.6, 1.5, 1.4, 9.0, 1.5, 1.4, 1.4, 7.5, 1.3]  # Adam at lr 0.1, twice
+    assert fired("training-unstable", log(spikes)) == ["training-unstable"]
+    assert fired("training-unstable", log(spikes[:6])) == []  # one jump: one bad evaluation
+    rising = [1.0, 0.8, 0.7, 0.75, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0]  # overfitting's slow rise
+    assert fired("training-unstable", log(rising)) == []

@@ -43,6 +43,10 @@ class TrainingUnstable(Rule):
     chance only: a net that memorizes loses validation accuracy slowly, not half its gain
     over chance within two evaluations, and a fine-tune at 90% by predicting the majority
     class falls to 49% when it starts predicting the others (doubled errors, no instability).
+    The validation side shows it too, in logs that keep the training loss too sparsely to see
+    a jump: a validation loss over `val_spike` (3) x the median of its last `history` values,
+    `spikes` times (Adam at lr 0.1: 1.6 -> 9.0 and back). A net that memorizes raises its
+    validation loss a little each epoch, never threefold at once.
     Superseded by loss-explosion and loss-nan, which name the end of this road.
     """
 
@@ -52,7 +56,8 @@ class TrainingUnstable(Rule):
     needs = ("loss",)
     remedies = lower_lr(0.3, 0.1, 0.03)  # a net that learned, then forgets: a gentle cut first
     thresholds = {"spike": 10.0, "reset": 0.25, "history": 5, "spikes": 2, "acc_drop": 0.05,
-                  "error_growth": 2.0, "gain_lost": 0.5, "margin": 0.02, "z": 3.0, "epochs": 2}
+                  "error_growth": 2.0, "gain_lost": 0.5, "margin": 0.02, "z": 3.0, "epochs": 2,
+                  "val_spike": 3.0}
     advice = ("Lower the learning rate (or decay it), warm it up over the first epochs, or clip "
               "gradients; a larger batch also steadies the updates.")
     # A net thrown back and forth also scores its validation set worse and worse: that rise
@@ -69,6 +74,25 @@ class TrainingUnstable(Rule):
         self.below = 0
         self.val_only = True  # no training accuracy logged so far: judge the validation one
         self.n_val: int | None = None
+        self.val_recent: deque[float] = deque(maxlen=int(self.t["history"]))
+        self.val_spikes = 0
+
+    def _val_spike(self, val_loss: float | None, step: int) -> Finding | None:
+        """A validation loss `val_spike` x the median of the last `history` ones (after 3)."""
+        if not is_finite(val_loss):
+            return None
+        if len(self.val_recent) >= 3:
+            ordered = sorted(self.val_recent)
+            level = ordered[len(ordered) // 2]
+            if level > 0 and val_loss > self.t["val_spike"] * level:
+                self.val_spikes += 1
+                if self.val_spikes >= self.t["spikes"]:
+                    return self.report(step, f"the validation loss jumped to {val_loss:.3g} "
+                                       f"({val_loss / level:.3g}x its recent level {level:.3g}); "
+                                       f"{self.val_spikes} such jumps", val_spikes=self.val_spikes,
+                                       val_level=level, val_peak=val_loss)
+        self.val_recent.append(val_loss)
+        return None
 
     def on_header(self, header: Record) -> Finding | None:
         """The validation set size, when the header gives it."""
@@ -94,8 +118,11 @@ class TrainingUnstable(Rule):
         return None
 
     def on_epoch(self, record: Record) -> Finding | None:
-        """Count epochs whose training accuracy (validation accuracy in a log without one) is
-        well below its best."""
+        """Count validation-loss spikes, and epochs whose training accuracy (validation
+        accuracy in a log without one) is well below its best."""
+        spiked = self._val_spike(number(record.get("val_loss")), record["step"])
+        if spiked is not None:
+            return spiked
         which = "training"
         acc = number(record.get("train_acc"))
         if not is_finite(acc):
