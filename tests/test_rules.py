@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import re
 from pathlib import Path
 
@@ -733,3 +734,16 @@ def test_validation_loss_spikes_are_instability_and_a_steady_rise_is_not() -> No
     assert fired("training-unstable", log(spikes[:6])) == []  # one jump: one bad evaluation
     rising = [1.0, 0.8, 0.7, 0.75, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0]  # overfitting's slow rise
     assert fired("training-unstable", log(rising)) == []
+
+
+def test_a_hockey_stick_logged_sparsely_is_timed_on_its_records() -> None:
+    # log(20) for 380 steps, then down to 0.55, logged every 25 steps: 250 steps a window.
+    steps = np.arange(0, 2000, 25)
+    stick = np.where(steps < 380, math.log(20) + 0.02 * np.sin(steps),
+                     0.55 + (math.log(20) - 0.55) * np.exp(-(steps - 380) / 40))
+    assert fired("plateau-then-drop", [{"type": "step", "step": int(s), "loss": float(v)}
+                                       for s, v in zip(steps, stick, strict=True)]) == ["plateau-then-drop"]
+    # a healthy run logged as sparsely: it falls from the first record on, no plateau
+    healthy = 0.3 + 2.7 * np.exp(-steps / 300)
+    assert fired("plateau-then-drop", [{"type": "step", "step": int(s), "loss": float(v)}
+                                       for s, v in zip(steps, healthy, strict=True)]) == []

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 from babysit.diagnostics.remedy import BATCHNORM, InitForActivation
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
+
+RECENT = 32  # records kept: the engine's last three windows of 10
 
 
 class PlateauThenDrop(Rule):
@@ -21,6 +25,14 @@ class PlateauThenDrop(Rule):
     log says how long an epoch is (the header's steps_per_epoch, or the steps between epoch
     ends), three epochs on the plateau are enough; `min_steps` (50) keeps tiny data sets,
     whose epochs are a few steps, from calling a normal start of a few dozen steps a plateau.
+    Windows of 10 records are coarse on a sparse log (every 25 steps: 250 steps a window), so
+    the plateau's end and the fall are timed on the records themselves: the plateau ends at
+    its last record still in the band when every later record of that window is below it
+    (else at the window before, as on a noisy per-step log), and the fall at the first record
+    `drop` below the level (a hockey stick at step 380 logged every 25 steps was "a slow
+    decline" of 250 steps). A plateau needs records on it after the first window, whose mean
+    is the level itself: a first window that spans 450 steps of a sparse log is no evidence of
+    a flat start.
     """
 
     id = "plateau-then-drop"
@@ -43,6 +55,9 @@ class PlateauThenDrop(Rule):
         self.done = False
         self.steps_per_epoch: float | None = None
         self.last_epoch_end: int | None = None
+        self.recent: deque[tuple[int, float]] = deque(maxlen=RECENT)  # (step, loss)
+        self.refined = False
+        self.evidenced = False  # records after the first window stayed on the plateau
 
     def on_header(self, header: Record) -> Finding | None:
         """The epoch's length, when babysit's header gives it."""
@@ -57,6 +72,14 @@ class PlateauThenDrop(Rule):
         if self.last_epoch_end is not None and step > self.last_epoch_end and self.steps_per_epoch is None:
             self.steps_per_epoch = float(step - self.last_epoch_end)
         self.last_epoch_end = step
+        return None
+
+    def on_step(self, record: Record) -> Finding | None:
+        """Keep the last records' losses: a sparse log's window is too coarse to time a fall."""
+        if not self.done:
+            loss = record.get("loss")
+            if loss.__class__ is float:
+                self.recent.append((record["step"], loss))
         return None
 
     def _long(self, plateau: int) -> bool:
@@ -77,9 +100,25 @@ class PlateauThenDrop(Rule):
         fall = (self.level - window.mean) / self.level
         if fall < self.t["band"]:
             self.plateau_end = window.last_step  # rises count as plateau: explosion is elsewhere
+            self.evidenced = True
+            return None
+        if not self.refined:  # the window that left the band: where in it did the plateau end?
+            self.refined = True
+            inside = [step for step, loss in self.recent
+                      if self.plateau_end < step <= window.last_step
+                      and loss >= (1 - self.t["band"]) * self.level]
+            leaving = [step for step, loss in self.recent if self.plateau_end < step <= window.last_step
+                       and loss < (1 - self.t["band"]) * self.level]
+            if inside and leaving and max(inside) < min(leaving):
+                self.plateau_end = max(inside)  # every record before the fall still on it
+                self.evidenced = True
+        if not self.evidenced:  # only the first window, whose own mean is the level: no plateau
+            self.done = True
             return None
         plateau = self.plateau_end - self.start_step
-        span = window.last_step - self.plateau_end
+        fallen = [step for step, loss in self.recent
+                  if step > self.plateau_end and loss <= (1 - self.t["drop"]) * self.level]
+        span = (min(fallen) if fallen and fall >= self.t["drop"] else window.last_step) - self.plateau_end
         if not self._long(plateau) or span > self.t["max_drop_span"] * plateau:
             self.done = True  # a normal start, or a slow decline
             return None
