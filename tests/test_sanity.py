@@ -158,3 +158,27 @@ def test_regularization_check_weighs_the_term_not_only_its_sign(reg: str, status
     _, out = run_json("--reg", reg)
     check = by_name(out)["regularization raises loss"]
     assert check["status"] == status and says in check["message"], check
+
+
+def test_the_data_check_and_input_not_centered_draw_one_line_which_set_moves() -> None:
+    from babysit.data import input_stats
+    from babysit.diagnostics.engine import Engine, build_rules
+
+    raw = prepare_data(Config(data="digits", preprocess="none"))  # pixels 0..16: 0.81 std off
+    stats = input_stats(raw.X_train, raw.image_shape)
+
+    def rule_says(overrides: dict) -> bool:
+        engine = Engine(build_rules(overrides, only=["input-not-centered"]))
+        return bool(engine.push_all([{"type": "header", "input_stats": stats}]).findings)
+
+    def check_says(overrides: dict) -> bool:
+        return "not centered" in checks.check_data(HEALTHY, raw, overrides).message
+
+    assert rule_says({}) is check_says({}) is False  # they disagreed: 0.1 vs 1.0
+    tighter = {"input-not-centered": {"max_mean_over_std": 0.5}}
+    assert rule_says(tighter) is check_says(tighter) is True
+    result = runner.invoke(app, ["sanity-check", "--no-live", "--data", "digits", "--preprocess",
+                                 "none", "--set", "input-not-centered.max_mean_over_std=0.5"])
+    assert "not centered" in result.output
+    assert "not centered" not in runner.invoke(app, ["sanity-check", "--no-live", "--data", "digits",
+                                                     "--preprocess", "none"]).output

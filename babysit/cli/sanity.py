@@ -14,6 +14,7 @@ from rich.text import Text
 
 from babysit.cli.errors import reports_errors
 from babysit.cli.options import run_options
+from babysit.cli.reading import RulesConfig, SetThresholds, thresholds_from_options
 from babysit.config import Config
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ def sanity_check(
     live: Annotated[bool | None, typer.Option(
         "--live/--no-live", help="Fill in a table as checks run [default: on a terminal]",
         show_default=False)] = None,
+    set_: SetThresholds = None,
+    rules_config: RulesConfig = None,
     torch_factory: Annotated[str | None, typer.Option(
         "--torch", metavar="FILE.py:FACTORY",
         help="Check your own PyTorch model: FACTORY() returns (model, loss_fn, data), data "
@@ -72,6 +75,7 @@ def sanity_check(
     from babysit.nn.net import ensure_fits
     from babysit.sanity.checks import CHECKS, FAIL, run_checks
 
+    overrides = thresholds_from_options(rules_config, set_)
     data = prepare_data(config)
     # before any check runs
     ensure_fits(config.net_spec(data.num_features, data.num_classes, data.input_scale))
@@ -87,9 +91,9 @@ def sanity_check(
                 nxt = names[len(results)] if len(results) < len(names) else None
                 view.update(checks_table(results, nxt))
 
-            run_checks(config, data, show)
+            run_checks(config, data, show, overrides)
     elif json_out:
-        results = run_checks(config, data)
+        results = run_checks(config, data, overrides=overrides)
         typer.echo(json.dumps({"checks": [r.to_dict() for r in results],
                                "passed": all(r.status != FAIL for r in results)}, default=str))
     else:
@@ -97,7 +101,7 @@ def sanity_check(
             console.print(f"{result.status} {result.name}: {result.message}"
                           + (f" -> {result.advice}" if result.advice else ""), soft_wrap=True)
 
-        results = run_checks(config, data, line)
+        results = run_checks(config, data, line, overrides)
     failed = [r.name for r in results if r.status == FAIL]
     if not json_out:
         console.print(f"{len(results) - len(failed)}/{len(results)} checks passed"

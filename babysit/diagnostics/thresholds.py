@@ -65,3 +65,12 @@ def merge(*sources: Overrides) -> Overrides:
         for rule, table in source.items():
             out.setdefault(rule, {}).update(table)
     return out
+
+
+def threshold(rule_id: str, name: str, overrides: Overrides | None = None) -> float:
+    """A rule's threshold as a run would use it: its --set / --rules-config value, else the
+    rule's default (for the checks outside the engine that judge by the same line)."""
+    from babysit.diagnostics.rules import RULES_BY_ID
+
+    value = (overrides or {}).get(rule_id, {}).get(name)
+    return float(value) if value is not None else float(RULES_BY_ID[rule_id].thresholds[name])

@@ -19,8 +19,8 @@ import numpy as np
 from babysit.config import Config
 from babysit.data import Dataset, input_stats
 from babysit.diagnostics.engine import Engine
-from babysit.diagnostics.rules import RULES_BY_ID
 from babysit.diagnostics.sink import DiagnosticsSink
+from babysit.diagnostics.thresholds import Overrides, threshold
 from babysit.nn import MLP
 from babysit.nn.gradcheck import check_net
 from babysit.training import MemorySink, Trainer
@@ -93,13 +93,13 @@ def _head_loss(steps: list[dict], fraction: float = 0.2) -> float:
 
 
 # --- 1. data ------------------------------------------------------------------------------
-MAX_MEAN_OVER_STD = 0.1  # "centered": the typical feature's mean within 0.1 std of zero
 STD_RANGE = (0.1, 10.0)  # "scaled": typical feature std within a factor 10 of 1
 MIN_CLASS_RATIO = 0.1  # smallest class at least a tenth of the largest
 
 
-def check_data(config: Config, data: Dataset) -> CheckResult:
-    """Inputs after preprocessing: centered, scaled, no constant features; class balance."""
+def check_data(config: Config, data: Dataset, overrides: Overrides | None = None) -> CheckResult:
+    """Inputs after preprocessing: centered (input-not-centered's line), scaled, no constant
+    features; class balance."""
     st = input_stats(data.X_train, data.image_shape)
     counts = np.bincount(data.y_train, minlength=data.num_classes)
     ratio = st["mean_abs_mean"] / st["std_mean"] if st["std_mean"] > 0 else math.inf
@@ -110,7 +110,7 @@ def check_data(config: Config, data: Dataset) -> CheckResult:
         ratio = float(st["channel_mean_over_std_max"])
     numbers = {**st, "class_counts": counts.tolist(), "mean_abs_over_std": ratio}
     problems = []
-    if ratio > MAX_MEAN_OVER_STD:
+    if ratio > threshold("input-not-centered", "max_mean_over_std", overrides):
         problems.append(f"not centered ({'a channel' if image else 'typical'} |mean| = "
                         f"{ratio:.2f} std)")
     if not image and not STD_RANGE[0] <= st["std_mean"] <= STD_RANGE[1]:
@@ -176,7 +176,8 @@ DEFAULT_CHECK_REG = 1e-3
 REG_NEGLIGIBLE = 1e-5
 
 
-def check_reg_raises_loss(config: Config, data: Dataset) -> CheckResult:
+def check_reg_raises_loss(config: Config, data: Dataset,
+                          overrides: Overrides | None = None) -> CheckResult:
     """The same initial net has a higher loss with regularization on than off, by a share of
     the data loss that is neither negligible nor (reg-dominant's threshold) dominant."""
     reg = config.reg if config.reg > 0 else DEFAULT_CHECK_REG
@@ -186,7 +187,7 @@ def check_reg_raises_loss(config: Config, data: Dataset) -> CheckResult:
     share = (on - off) / off if off > 0 else math.nan
     numbers = {"loss_reg_off": off, "loss_reg_on": on, "reg": reg, "share": share}
     what = f"loss {off:.4f} without regularization, {on:.4f} with L2 {reg:g}"
-    dominant = RULES_BY_ID["reg-dominant"].thresholds["max_ratio"]
+    dominant = threshold("reg-dominant", "max_ratio", overrides)
     if on > off and config.reg > 0 and share < REG_NEGLIGIBLE:
         return CheckResult("regularization raises loss", WARN, what + f" (+{on - off:.3g}, "
                            f"{share:.1e} of the data loss): too weak to do anything",
@@ -452,20 +453,25 @@ CHECKS: tuple[tuple[str, Callable[..., CheckResult]], ...] = (
 
 
 def run_checks(config: Config, data: Dataset,
-               on_result: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
-    """Run every check in order; on_result is called as each one finishes."""
+               on_result: Callable[[CheckResult], None] | None = None,
+               overrides: Overrides | None = None) -> list[CheckResult]:
+    """Run every check in order; on_result is called as each one finishes. `overrides`: the
+    rules' thresholds as --set / --rules-config give them (checks that judge by a rule's line
+    read it from there)."""
     spec = config.net_spec(data.num_features, data.num_classes, data.input_scale)
     with BlasThreads(step_mflop(spec, config.batch_size), config.threads):
-        return _run_checks(config, data, on_result)
+        return _run_checks(config, data, on_result, overrides)
 
 
-def _run_checks(config: Config, data: Dataset,
-                on_result: Callable[[CheckResult], None] | None) -> list[CheckResult]:
+def _run_checks(config: Config, data: Dataset, on_result: Callable[[CheckResult], None] | None,
+                overrides: Overrides | None) -> list[CheckResult]:
     results: list[CheckResult] = []
     for _, check in CHECKS:
         if check is check_overfit:
             grads = next((r for r in results if r.name == "gradient check"), None)
             result = check(config, data, gradients_ok=None if grads is None else grads.status == PASS)
+        elif check in (check_data, check_reg_raises_loss):
+            result = check(config, data, overrides)
         else:
             result = check(config, data)
         results.append(result)

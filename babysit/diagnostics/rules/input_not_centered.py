@@ -5,6 +5,7 @@ from __future__ import annotations
 from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.remedy import Center
 from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.targets import CENTERED_MEAN_OVER_STD
 
 
 class InputNotCentered(Rule):
@@ -29,7 +30,7 @@ class InputNotCentered(Rule):
     severity = "warning"
     needs = ("header.input_stats",)
     remedies = (Center("center the inputs (per channel for images, else standardize)"),)
-    thresholds = {"max_mean_over_std": 1.0}
+    thresholds = {"max_mean_over_std": CENTERED_MEAN_OVER_STD}
     advice = ("Center the inputs (--preprocess center, or mean-image / per-channel for images) "
               "or standardize them (--preprocess standardize), fitting on the training split.")
     explains = ("saturated-activations", "loss-at-init", "dead-relu", "loss-flat",
