@@ -33,6 +33,9 @@ class Config:
     init: str = "he"  # He init suits ReLU (lecture: xavier halves ReLU variance per layer)
     init_std: float = 0.01  # for init "small"
     bias_init: float = 0.0  # e.g. 0.01 so ReLUs start active
+    # Divide the first layer's Xavier / He draw by the inputs' RMS (an input-aware init, not
+    # the lecture's): off, so that --init names the lecture's scheme and unscaled inputs show.
+    scale_first_layer: bool = False
     batchnorm: bool = False
     dropout: float = 0.0  # probability of dropping a unit
     reg: float = 1e-4  # L2 strength: reg_loss = 0.5 * reg * sum(W^2)
@@ -58,7 +61,7 @@ class Config:
 
     def net_spec(self, input_dim: int, num_classes: int, input_scale: float = 1.0) -> NetSpec:
         """The architecture part of the config, for a given input width, class count and
-        input scale (root mean square)."""
+        input scale (root mean square; used only with scale_first_layer)."""
         from babysit.nn import NetSpec
 
         return NetSpec(
@@ -66,7 +69,8 @@ class Config:
             activation=self.activation, init=self.init, init_std=self.init_std,
             bias_init=self.bias_init, batchnorm=self.batchnorm, dropout=self.dropout,
             reg=self.reg, loss=self.loss, leaky_alpha=self.leaky_alpha, elu_alpha=self.elu_alpha,
-            maxout_pieces=self.maxout_pieces, dtype=self.dtype, input_scale=input_scale,
+            maxout_pieces=self.maxout_pieces, dtype=self.dtype,
+            input_scale=input_scale if self.scale_first_layer else 1.0,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -179,22 +179,27 @@ def _pixels() -> Dataset:
 
 def test_auto_centres_images_per_channel_and_standardizes_the_rest() -> None:
     images = preprocess(_pixels(), "auto")
-    assert images.preprocessing == "per-channel"
-    assert abs(images.X_train.mean()) < 1e-9 and images.X_train.std() > 50  # centred, not scaled
+    assert images.preprocessing == "image"  # centred per channel, then one scale for all pixels
+    assert abs(images.X_train.mean()) < 1e-9 and abs(images.X_train.std() - 1.0) < 1e-9
+    centred = preprocess(_pixels(), "per-channel")  # the lecture's "center only"
+    assert abs(centred.X_train.mean()) < 1e-9 and centred.X_train.std() > 50
+    ratio = images.X_train[:, 18] / np.where(centred.X_train[:, 18] == 0, 1, centred.X_train[:, 18])
+    assert np.allclose(ratio[centred.X_train[:, 18] != 0], ratio[centred.X_train[:, 18] != 0][0])
     table = preprocess(replace(_toy(), image_shape=None), "auto")
     assert table.preprocessing == "standardize"
     np.testing.assert_allclose(table.X_train.std(axis=0), 1.0)
 
 
-def test_first_layer_init_follows_the_input_scale() -> None:
+def test_scale_first_layer_makes_the_init_follow_the_input_scale() -> None:
     # He init assumes unit-scale inputs: on centred 0..255 pixels the first layer's
-    # pre-activations would be ~70x too large; dividing by the input's RMS keeps them at the
-    # scale they have on standardized data.
+    # pre-activations would be ~70x too large; --scale-first-layer divides by the input's RMS,
+    # keeping them at the scale they have on standardized data.
     from babysit.config import Config
     from babysit.nn.net import MLP
 
     def first_layer_std(ds: Dataset, scale: float) -> float:
-        spec = Config(hidden=(200,)).net_spec(ds.num_features, ds.num_classes, scale)
+        spec = Config(hidden=(200,), scale_first_layer=True).net_spec(ds.num_features,
+                                                                      ds.num_classes, scale)
         net = MLP(spec, np.random.default_rng(0))
         return float((ds.X_train @ net.params["W1"]).std())
 
@@ -202,3 +207,6 @@ def test_first_layer_init_follows_the_input_scale() -> None:
     reference = first_layer_std(standard, standard.input_scale)
     assert first_layer_std(images, 1.0) > 20 * reference  # what it was before
     assert 0.5 < first_layer_std(images, images.input_scale) / reference < 2.0
+    # without the option, --init he is the lecture's He: the input scale is not looked at
+    lecture = Config(hidden=(200,)).net_spec(64, 10, images.input_scale)
+    assert lecture.input_scale == 1.0

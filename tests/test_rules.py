@@ -415,12 +415,13 @@ def test_sanity_blames_input_scale_for_an_unadapted_init() -> None:
     from babysit.config import Config
     from babysit.sanity import checks
 
-    config = Config(data="digits", init="small", init_std=0.5)
-    data = prepare_data(config)
-    result = checks.check_init_loss(config, data)
-    assert result.status != "PASS" and "not scaled" in result.advice
-    scaled = replace(data, X_train=data.X_train / data.input_scale)
-    assert "not scaled" not in checks.check_init_loss(config, scaled).advice
+    for config in (Config(data="digits", init="small", init_std=0.5, preprocess="per-channel"),
+                   Config(data="digits", init="he", preprocess="per-channel")):  # the lecture's He
+        data = prepare_data(config)
+        result = checks.check_init_loss(config, data)
+        assert result.status != "PASS" and "not scaled" in result.advice
+        scaled = replace(data, X_train=data.X_train / data.input_scale)
+        assert "not scaled" not in checks.check_init_loss(config, scaled).advice
 
 
 def test_a_flat_loss_after_the_warmup_is_still_flat() -> None:

@@ -122,19 +122,25 @@ def test_plain_output_and_bad_input() -> None:
     assert bad.exit_code == 2 and bad.output.startswith("error:")
 
 
-def test_centred_unscaled_images_are_fine() -> None:
-    # The lecture: "for images, center only". Digits scaled to 0..255 pixels and centred per
-    # channel (the default for images) pass the data check and start at a sane loss.
-    data = prepare_data(Config(data="digits"))
-    scaled = replace(data, X_train=data.X_train * 255 / 16, X_val=data.X_val * 255 / 16)
-    assert data.preprocessing == "per-channel" and scaled.X_train.std() > 50
+def test_centred_unscaled_images_pass_the_data_check_and_the_init_names_their_scale() -> None:
+    # The lecture: "for images, center only". Digits as 0..255 pixels centred per channel pass
+    # the data check; the lecture's He init then starts with huge logits, and the init check
+    # names the inputs' scale; --scale-first-layer (an input-aware init) starts them sanely.
+    raw = prepare_data(Config(data="digits", preprocess="per-channel"))
+    pixels = replace(raw, X_train=raw.X_train * 255 / 16, X_val=raw.X_val * 255 / 16)
+    assert raw.preprocessing == "per-channel" and pixels.X_train.std() > 50
     config = Config(data="digits")
-    assert checks.check_data(config, scaled).status == "PASS"
-    init = checks.check_init_loss(config, scaled)
-    assert init.status != "FAIL", init.message
+    assert checks.check_data(config, pixels).status == "PASS"
+    init = checks.check_init_loss(config, pixels)
+    assert init.status == "FAIL" and "not scaled" in init.advice
+    assert checks.check_init_loss(replace(config, scale_first_layer=True), pixels).status != "FAIL"
+    # the default for images centres per channel and divides by one std: unit scale
+    default = prepare_data(Config(data="digits"))
+    assert default.preprocessing == "image" and 0.9 < default.X_train.std() < 1.1
+    assert checks.check_init_loss(config, default).status != "FAIL"
     # uncentred pixels are still caught, per channel
-    raw = replace(scaled, X_train=scaled.X_train + 120.0)
-    result = checks.check_data(config, raw)
+    shifted = replace(pixels, X_train=pixels.X_train + 120.0)
+    result = checks.check_data(config, shifted)
     assert result.status == "WARN" and "a channel" in result.message
 
 

@@ -40,6 +40,8 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
     "init": (_choice(INITS), "Weight init: zeros, small N(0, init_std^2), xavier, he", MODEL),
     "init_std": (float, "Std of the 'small' init", MODEL),
     "bias_init": (float, "Initial hidden bias (e.g. 0.01 so ReLUs start active)", MODEL),
+    "scale_first_layer": (bool, "Divide the first layer's xavier / he init by the inputs' RMS "
+                                "(input-aware; not the lecture's scheme)", MODEL),
     "batchnorm": (bool, "Batch norm between affine and nonlinearity", MODEL),
     "dropout": (float, "Dropout probability of hidden units (inverted dropout)", MODEL),
     "reg": (float, "L2 strength: reg_loss = 0.5 * reg * sum(W^2)", MODEL),

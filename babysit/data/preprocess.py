@@ -14,15 +14,18 @@ from babysit.names import PREPROCESS
 def preprocess(ds: Dataset, method: str) -> Dataset:
     """A copy of ds with `method` applied; statistics come from X_train alone.
 
-    auto, the default, is per-channel centering for image-shaped data (the lecture: "for images,
-    center only"; VGG subtracts the per-channel mean) and standardize otherwise.
+    auto, the default, is `image` for image-shaped data and standardize otherwise. image is
+    per-channel centering (the lecture: "for images, center only"; VGG subtracts the per-channel
+    mean) and then one division of every pixel by the same number, their overall std: pixels
+    keep their relative scale (as /255 does) while Xavier / He, which assume unit-scale inputs,
+    start as the lecture shows them.
     center and mean-image both subtract the per-feature training mean (on flattened images the
     mean image is exactly that); per-channel subtracts one mean per colour channel (VGG style);
     standardize also divides by the per-feature std (constant features are left unscaled).
     """
     x = ds.X_train
     if method == "auto":
-        method = "per-channel" if ds.image_shape is not None else "standardize"
+        method = "image" if ds.image_shape is not None else "standardize"
     if method == "none":
         return replace(ds, preprocessing="none")
     if method in ("center", "mean-image"):
@@ -31,13 +34,16 @@ def preprocess(ds: Dataset, method: str) -> Dataset:
         shift, std = x.mean(axis=0), x.std(axis=0)
         # A constant feature carries no information; dividing by 0 would make it NaN.
         scale = np.where(std > 0, std, 1.0)
-    elif method == "per-channel":
+    elif method in ("per-channel", "image"):
         if ds.image_shape is None:
             raise BabysitError("--preprocess per-channel needs image-shaped data "
                                "(X_train of shape (N, H, W, C) in a .npz, or --data digits)")
         channels = ds.image_shape[2]
         per_channel = x.reshape(len(x), -1, channels).mean(axis=(0, 1))
         shift, scale = np.tile(per_channel, x.shape[1] // channels), np.ones(x.shape[1])
+        if method == "image":
+            spread = float((x - shift).std())
+            scale = scale * (spread if spread > 0 else 1.0)
     else:
         raise BabysitError(f"unknown --preprocess {method!r}; choose one of {', '.join(PREPROCESS)}")
     return replace(ds, X_train=(x - shift) / scale, X_val=(ds.X_val - shift) / scale,

@@ -46,9 +46,9 @@ class NetSpec:
     elu_alpha: float = 1.0
     maxout_pieces: int = 2
     dtype: str = "float64"
-    # The root mean square of the inputs. Xavier and He assume unit-scale inputs; the first
-    # layer divides its draw by this, so that centred but unscaled images (the lecture's advice
-    # for images) start with the same activation scale as standardized data.
+    # The root mean square of the inputs, when the config asks for an input-aware first layer
+    # (scale_first_layer): Xavier and He assume unit-scale inputs, and the first layer then
+    # divides its draw by this. 1.0 (the lecture's schemes as they are) otherwise.
     input_scale: float = 1.0
 
 

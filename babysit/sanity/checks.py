@@ -155,11 +155,13 @@ def check_init_loss(config: Config, data: Dataset) -> CheckResult:
     what = f"initial loss {loss:.3f}, expected {expected:.3f} for {data.num_classes} classes"
     advice = ("Scale the init to the layer (Xavier / He); make the last layer's weights small; "
               "check the labels are 0..C-1.")
-    if config.init not in ("xavier", "he") and data.input_scale > INPUT_SCALE and loss > ok:
-        # Only Xavier / He adapt the first layer to the input scale (NetSpec.input_scale).
-        advice = (f"The inputs are not scaled (RMS {data.input_scale:.3g}) and the '{config.init}' "
-                  "init does not adapt to them: use --init he / xavier, scale the inputs "
-                  "(--preprocess standardize, or pixels / 255), or lower --init-std.")
+    adapted = config.scale_first_layer and config.init in ("xavier", "he")
+    if not adapted and data.input_scale > INPUT_SCALE and loss > ok:
+        # The lecture's inits assume unit-scale inputs; only --scale-first-layer adapts to others.
+        advice = (f"The inputs are not scaled (RMS {data.input_scale:.3g}) and the "
+                  f"'{config.init}' init assumes they are: scale them (--preprocess standardize, "
+                  "or image for images: pixels / their std), or use --scale-first-layer with "
+                  "--init he / xavier.")
     if not math.isfinite(loss) or loss > warn or loss < 0.5 * expected:
         return CheckResult("loss at init", FAIL, what, advice, numbers)
     if loss > ok:

@@ -9,10 +9,10 @@ import math
 import torch
 
 from babysit.diagnostics.rules import RULES_BY_ID
+from babysit.diagnostics.targets import CENTERED_MEAN_OVER_STD
 from babysit.sanity.checks import (
     INIT_PASS_EXCESS,
     INIT_WARN_EXCESS,
-    MAX_MEAN_OVER_STD,
     MIN_CLASS_RATIO,
     STD_RANGE,
 )
@@ -61,7 +61,7 @@ def check_data(s: Setup) -> Check:
     numbers: dict = {"mean_abs_over_std": ratio, "std_mean": typical,
                      "constant_features": int((~live).sum())}
     problems = []
-    if ratio > MAX_MEAN_OVER_STD:
+    if ratio > CENTERED_MEAN_OVER_STD:  # the line input-not-centered draws
         problems.append(f"not centred (typical |mean| = {ratio:.2f} std)")
     if not STD_RANGE[0] <= typical <= STD_RANGE[1]:
         problems.append(f"not scaled (typical std {typical:.3g})")
