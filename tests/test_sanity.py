@@ -134,10 +134,10 @@ def test_centred_unscaled_images_pass_the_data_check_and_the_init_names_their_sc
     init = checks.check_init_loss(config, pixels)
     assert init.status == "FAIL" and "not scaled" in init.advice
     assert checks.check_init_loss(replace(config, scale_first_layer=True), pixels).status != "FAIL"
-    # the default for images centres per channel and divides by one std: unit scale
+    # the default for images centres per channel and divides by one number: values in [-1, 1]
     default = prepare_data(Config(data="digits"))
-    assert default.preprocessing == "image" and 0.9 < default.X_train.std() < 1.1
-    assert checks.check_init_loss(config, default).status != "FAIL"
+    assert default.preprocessing == "image" and abs(abs(default.X_train).max() - 1.0) < 1e-9
+    assert checks.check_init_loss(config, default).status == "PASS"
     # uncentred pixels are still caught, per channel
     shifted = replace(pixels, X_train=pixels.X_train + 120.0)
     result = checks.check_data(config, shifted)
