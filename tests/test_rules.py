@@ -748,3 +748,32 @@ def test_a_hockey_stick_logged_sparsely_is_timed_on_its_records() -> None:
     healthy = 0.3 + 2.7 * np.exp(-steps / 300)
     assert fired("plateau-then-drop", [{"type": "step", "step": int(s), "loss": float(v)}
                                        for s, v in zip(steps, healthy, strict=True)]) == []
+
+
+def test_on_imbalanced_data_chance_is_the_majority_rate() -> None:
+    # 95/5 classes: 91.5% validation accuracy is below always guessing the commonest class.
+    imbalanced = header(num_classes=2, dataset={"val_majority_rate": 0.95})
+    stuck = [imbalanced] + epochs([0.93, 0.94, 0.95, 0.95, 0.95], [0.91, 0.915, 0.915, 0.92, 0.915])
+    assert fired("not-learning", stuck) == ["not-learning"]
+    learned = [imbalanced] + epochs([0.95, 0.97, 0.98, 0.99, 0.99], [0.95, 0.97, 0.98, 0.985, 0.99])
+    assert fired("not-learning", learned) == []
+    balanced = [header(num_classes=2)] + epochs([0.93, 0.94, 0.95, 0.95, 0.95],
+                                                [0.91, 0.915, 0.915, 0.92, 0.915])
+    assert fired("not-learning", balanced) == []
+
+
+def test_babysit_train_records_the_validation_majority_rate(tmp_path: Path) -> None:
+    from babysit.api import train
+    from babysit.config import Config
+    from babysit.training import MemorySink
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((600, 10))
+    y = (rng.random(600) < 0.05).astype(int)  # 95/5 and nothing to learn from x
+    np.savez(tmp_path / "skewed.npz", X_train=x, y_train=y)
+    sink = MemorySink()
+    train(Config(data=str(tmp_path / "skewed.npz"), epochs=8, classes=2), [sink])
+    rate = sink.records[0]["dataset"]["val_majority_rate"]
+    assert 0.9 < rate < 1.0
+    engine = Engine(build_rules(only=["not-learning"]))
+    assert [f.rule for f in engine.push_all(sink.records).findings] == ["not-learning"]

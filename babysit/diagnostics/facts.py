@@ -2,7 +2,8 @@
 
 Rules used to infer these themselves, each from the first record it saw; now the engine
 gathers them once (from the header, the first loss and the first accuracy) and every rule
-reads the same answer, as late as it judges. Today: the class count C.
+reads the same answer, as late as it judges. Today: the class count C, and the validation
+set's majority-class rate when the header gives it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class RunFacts:
         self.classes: int | None = None
         self.classes_from: str | None = None  # "header", "first loss"
         self.first_loss: float | None = None
+        self.majority: float | None = None  # validation share of the commonest class
         self._candidate: int | None = None  # the first loss's C, until an accuracy says
         self._first_acc: float | None = None
         self._decided = False
@@ -42,7 +44,11 @@ class RunFacts:
         return self.classes_from == "first loss"
 
     def on_header(self, header: Record) -> None:
-        """A stated class count settles it."""
+        """A stated class count settles it; the validation majority rate, when given."""
+        dataset = header.get("dataset")
+        rate = number(dataset.get("val_majority_rate")) if isinstance(dataset, dict) else None
+        if rate is not None and 0 < rate <= 1:
+            self.majority = rate
         classes = header_classes(header)
         if classes is not None:
             self.classes, self.classes_from, self._decided = classes, "header", True

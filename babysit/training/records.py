@@ -54,6 +54,10 @@ def header_record(
             "X_val": list(dataset.X_val.shape),
             "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
             "preprocessing": dataset.preprocessing,
+            # what always guessing the commonest class scores on validation: on imbalanced
+            # data, the floor an accuracy must clear (not 1/C)
+            "val_majority_rate": (float(np.bincount(dataset.y_val).max() / len(dataset.y_val))
+                                  if len(dataset.y_val) else None),
         },
         "num_classes": dataset.num_classes,
         "activation": config.activation,

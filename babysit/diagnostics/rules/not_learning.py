@@ -22,6 +22,9 @@ class NotLearning(Rule):
     examples at 10%); 3 epochs give a working rate time to leave chance on any data set babysit
     has seen (digits at lr 1e-3 passes 50% in its first epoch). C comes from the run's facts
     (the header, --classes, or a loss logged at init); without it the rule is not checked.
+    On imbalanced data chance is what always guessing the commonest class scores, when the
+    header gives the validation majority rate (babysit's trainer does): 91.5% on a 95/5 split
+    is below a constant guess, not a success.
     Withdrawn when an accuracy later leaves the band. A net that fits its training labels while
     validation stays at chance is val-at-chance's finding (a label or split problem), not this.
     """
@@ -60,7 +63,7 @@ class NotLearning(Rule):
             self.best_val = max(self.best_val, val)
         if is_finite(train):
             self.best_train = max(self.best_train, train)
-        chance = 1.0 / classes
+        chance = max(1.0 / classes, self.facts.majority or 0.0)  # a constant guess's score
         band = chance + max(self.t["margin"], accuracy_noise(chance, self.n_val, self.t["z"]))
         if max(self.best_val, self.best_train) > band:
             self.finding = None  # it learned after all
@@ -71,9 +74,11 @@ class NotLearning(Rule):
                                                           ("training", self.best_train))
                                  if best >= 0)
             best = max(self.best_val, self.best_train)
+            floor = (f"always guessing the commonest class scores {chance:.3f}"
+                     if chance > 1.0 / classes else f"chance is {chance:.3f} for {classes} classes")
             return self.report(record["step"], f"{which} accuracy is still at chance after "
-                               f"{epochs:.3g} epochs (best {best:.3f}; chance is {chance:.3f} for "
-                               f"{classes} classes, and up to {band:.3f} is within noise)",
+                               f"{epochs:.3g} epochs (best {best:.3f}; {floor}, and up to "
+                               f"{band:.3f} is within noise)",
                                best_acc=best, chance=chance, band=band,
                                classes=classes, classes_from=self.facts.classes_from)
         return None
