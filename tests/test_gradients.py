@@ -64,6 +64,18 @@ def test_activation_options_backward(name: str, kwargs: dict, rng: np.random.Gen
     assert relative_error(act.backward(dout, cache), num) < TOL
 
 
+def test_prelu_slope_gradient(rng: np.random.Generator) -> None:
+    from babysit.nn.activations import prelu_alpha_grad
+
+    x = rng.normal(size=(6, 5))
+    x[np.abs(x) < 1e-2] = 0.5
+    alpha = rng.uniform(0.1, 0.4, size=5)
+    dout = rng.normal(size=(6, 5))
+    _, cache = ACTIVATIONS["prelu"].forward(x, alpha=alpha)
+    num = numerical_gradient_array(lambda: ACTIVATIONS["prelu"].forward(x, alpha=alpha)[0], alpha, dout)
+    assert relative_error(prelu_alpha_grad(dout, cache), num) < TOL
+
+
 def test_batchnorm_backward(rng: np.random.Generator) -> None:
     x = rng.normal(size=(7, 5)) * 3 + 2
     gamma, beta = rng.normal(size=5), rng.normal(size=5)
@@ -109,6 +121,7 @@ def test_loss_backward(loss_fn, rng: np.random.Generator) -> None:  # type: igno
         ("leaky_relu", True, 0.2, "softmax"),
         ("elu", False, 0.0, "svm"),
         ("maxout", True, 0.0, "softmax"),
+        ("prelu", False, 0.2, "softmax"),  # its learned slopes (alpha1, alpha2) checked too
     ],
 )
 def test_whole_net_with_regularization(activation: str, batchnorm: bool, dropout: float,

@@ -60,6 +60,24 @@ def leaky_relu_backward(dout: Array, cache: Cache) -> Array:
     return np.where(pos, dout, alpha * dout)
 
 
+def prelu_forward(x: Array, alpha: Array | float = 0.25) -> tuple[Array, Cache]:
+    """Leaky ReLU whose slope for x < 0 is learned, one per unit (He et al. 2015)."""
+    pos = x > 0
+    return np.where(pos, x, alpha * x), (pos, x, alpha)
+
+
+def prelu_backward(dout: Array, cache: Cache) -> Array:
+    """Slope 1 where x > 0, the unit's alpha elsewhere."""
+    pos, _, alpha = cache
+    return np.where(pos, dout, alpha * dout)
+
+
+def prelu_alpha_grad(dout: Array, cache: Cache) -> Array:
+    """d out / d alpha = x where x <= 0: the slope's gradient, summed over the batch."""
+    pos, x, _ = cache
+    return np.where(pos, 0.0, dout * x).sum(axis=0)
+
+
 def elu_forward(x: Array, alpha: float = 1.0) -> tuple[Array, Cache]:
     """x for x > 0, alpha (e^x - 1) otherwise: closer to zero-mean outputs than ReLU."""
     pos = x > 0
@@ -111,6 +129,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "relu": Activation("relu", relu_forward, relu_backward, "relu", lambda c: c[0] > 0),
     "leaky_relu": Activation("leaky_relu", leaky_relu_forward, leaky_relu_backward, "other",
                              lambda c: c[0]),
+    "prelu": Activation("prelu", prelu_forward, prelu_backward, "other", lambda c: c[0]),
     "elu": Activation("elu", elu_forward, elu_backward, "other", lambda c: c[0]),
     "tanh": Activation("tanh", tanh_forward, tanh_backward, "saturating"),
     "sigmoid": Activation("sigmoid", sigmoid_forward, sigmoid_backward, "saturating"),

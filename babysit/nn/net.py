@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from babysit.memory import require_memory
-from babysit.nn.activations import ACTIVATIONS, Activation
+from babysit.nn.activations import ACTIVATIONS, Activation, prelu_alpha_grad
 from babysit.nn.init import init_weights
 from babysit.nn.layers import (
     Array,
@@ -53,6 +53,7 @@ class NetSpec:
 
 
 EVAL_ROWS = 2048  # evaluation runs in chunks of this many rows (MLP.scores)
+PRELU_INIT = 0.25  # PReLU slopes at the start: He et al. 2015, "Delving deep into rectifiers"
 # Bytes per parameter element while training: the weights, their gradient, up to three
 # optimizer buffers (Adam's two moments and a scratch array) and the statistics' copy.
 _COPIES_PER_PARAM = 6
@@ -66,7 +67,7 @@ def parameter_count(spec: NetSpec) -> int:
     widen = spec.maxout_pieces if spec.activation == "maxout" else 1
     fan_in, total = spec.input_dim, 0
     for width in spec.hidden:
-        total += fan_in * width * widen + 2 * width * widen
+        total += fan_in * width * widen + 2 * width * widen + (width if spec.activation == "prelu" else 0)
         fan_in = width
     return total + fan_in * spec.num_classes + spec.num_classes
 
@@ -156,6 +157,8 @@ class MLP:
                 )
             else:
                 self.params[f"b{i}"] = np.full(fan_out, spec.bias_init, dtype=dtype)
+            if spec.activation == "prelu":  # He et al. start every learned slope at 0.25
+                self.params[f"alpha{i}"] = np.full(fan_out, PRELU_INIT, dtype=dtype)
             fan_in = width
         last = len(spec.hidden) + 1
         self.params[f"W{last}"] = init_weights(
@@ -189,7 +192,8 @@ class MLP:
                 )
             else:
                 a, layer["affine"] = affine_forward(h, p[f"W{i}"], p[f"b{i}"])
-            h, layer["act"] = self.act.forward(a, **self.act_kwargs)
+            kwargs = {"alpha": p[f"alpha{i}"]} if self.spec.activation == "prelu" else self.act_kwargs
+            h, layer["act"] = self.act.forward(a, **kwargs)
             cache.hidden_outputs.append(h)
             h, layer["drop"] = dropout_forward(h, self.spec.dropout, rng, train)
             cache.layers.append(layer)
@@ -207,6 +211,8 @@ class MLP:
             layer = cache.layers[i - 1]
             dh = dropout_backward(dh, layer["drop"])
             da = self.act.backward(dh, layer["act"])
+            if self.spec.activation == "prelu":
+                grads[f"alpha{i}"] = prelu_alpha_grad(dh, layer["act"])
             if self.spec.batchnorm:
                 da, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward(da, layer["bn"])
             x, w = layer["affine"]
