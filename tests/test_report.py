@@ -25,7 +25,7 @@ from babysit.report.series import RunSeries, smooth, thin
 ZOO = Path(__file__).parent / "fixtures" / "zoo"
 runner = CliRunner()
 RUN_PANELS = ("loss", "accuracy", "val-loss", "update-ratio", "grad-norm", "activations",
-              "dead-saturated", "histograms")
+              "dead-saturated", "histograms", "first-layer")
 
 
 def panels(html: str) -> set[str]:
@@ -52,6 +52,26 @@ def test_faulty_babysit_run_has_every_panel_and_its_findings_marked(faulty_run: 
     assert "log(C) = 1.10" in html  # spiral: 3 classes
     assert "Not drawn" in html and "constant at 0.1" in html  # the lr is said, not drawn flat
     assert "fc6" in html  # every hidden layer has its histogram column
+
+
+def test_first_layer_weights_are_drawn_as_images_and_a_bad_table_is_said(tmp_path: Path) -> None:
+    from babysit.report.layer_figures import first_layer_panel
+    from babysit.report.run_figures import Missing
+    from babysit.training.records import first_layer_record
+
+    rng = np.random.default_rng(0)
+    record = first_layer_record(rng.normal(size=(64, 100)), (8, 8, 1))
+    assert record["units"] == 100 and len(record["weights"]) == 32 and len(record["weights"][0]) == 64
+    series = RunSeries()
+    series.summary = {"first_layer": record}
+    panel = first_layer_panel(series)
+    assert not isinstance(panel, Missing) and panel.svg.count("<image") == 32  # one per unit
+    for bad in ({"weights": [[1.0, 2.0], [3.0]]}, {"weights": [["x"]]}, {"weights": "nope"},
+                {"weights": [[math.nan]]}, {"weights": [[1.0] * 6], "image_shape": [0, -1, "a"]}):
+        series.summary = {"first_layer": bad}
+        assert isinstance(first_layer_panel(series), (Missing, report.run_figures.Panel))
+    wide = first_layer_record(rng.normal(size=(3072, 64)), (32, 32, 3))  # CIFAR-sized inputs
+    assert len(wide["weights"]) == 16  # capped at 50,000 numbers
 
 
 def test_keras_csv_draws_what_it_has_and_says_what_it_lacks() -> None:

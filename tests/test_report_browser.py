@@ -85,7 +85,7 @@ def check_page(browser: Any, source: Path, out: Path, expect_panels: set[str],
 def test_babysit_run_with_a_fault(browser: Any, faulty_run: Path, tmp_path: Path) -> None:
     check_page(browser, faulty_run, tmp_path / "run.html",
                {"loss", "accuracy", "val-loss", "update-ratio", "grad-norm", "activations",
-                "dead-saturated", "histograms"}, expect_findings=True)
+                "dead-saturated", "histograms", "first-layer"}, expect_findings=True)
 
 
 def test_keras_csv(browser: Any, tmp_path: Path) -> None:

@@ -466,6 +466,21 @@ def test_append_adds_a_run_after_the_old_one_and_diagnose_reads_each(tmp_path: P
         Monitor(mlp(), log=log, overwrite=True, append=True)
 
 
+def test_the_summary_keeps_the_first_layers_weights_for_the_report(tmp_path: Path) -> None:
+    model = mlp()
+    train(model, torch.optim.Adam(model.parameters(), 1e-3), tmp_path / "mlp.jsonl", epochs=1,
+          verbose=False)
+    first = records(tmp_path / "mlp.jsonl")[-1]["first_layer"]
+    assert first["inputs"] == 64 and len(first["weights"][0]) == 64
+    conv = torch.nn.Sequential(torch.nn.Conv2d(3, 6, 5), torch.nn.ReLU(), torch.nn.Flatten(),
+                               torch.nn.Linear(6 * 4 * 4, 10))
+    with Monitor(conv, log=tmp_path / "conv.jsonl", verbose=False) as monitor:
+        monitor.step(torch.nn.functional.cross_entropy(conv(torch.randn(4, 3, 8, 8)),
+                                                       torch.tensor([0, 1, 2, 3])))
+    first = records(tmp_path / "conv.jsonl")[-1]["first_layer"]
+    assert first["image_shape"] == [5, 5, 3] and first["units"] == 6 and len(first["weights"]) == 6
+
+
 def test_inputs_handed_to_the_monitor_let_off_center_inputs_be_found(tmp_path: Path) -> None:
     from sklearn.datasets import load_digits
 

@@ -3,6 +3,7 @@ norms, activation mean and std, dead and saturated fractions (one line per layer
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from babysit.report.plots import (
@@ -126,3 +127,50 @@ def dead_saturated_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing
     return Panel("dead-saturated", "Dead and saturated units per layer", svg,
                  "Dead: ReLU units that output 0 for a whole batch. Saturated: tanh/sigmoid "
                  "outputs pinned near their limits, where gradients vanish.")
+
+
+FILTER_COLUMNS = 8
+
+
+def first_layer_panel(s: RunSeries) -> Panel | Missing:
+    """The first layer's weights at the end, one small image per unit (the lecture's picture)."""
+    first = s.summary.get("first_layer")
+    weights = first.get("weights") if isinstance(first, dict) else None
+    if not isinstance(weights, list) or not weights:
+        return Missing("First-layer weights", "the run's summary has no first_layer (babysit "
+                       "train and babysit.torch.Monitor write it at the end)")
+    import numpy as np
+
+    try:
+        w = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError):
+        return Missing("First-layer weights", "the summary's first_layer is not a table of numbers")
+    if w.ndim != 2 or not np.isfinite(w).all():
+        return Missing("First-layer weights", "the summary's first_layer is not finite numbers")
+    shape = _image_shape(first.get("image_shape"), w.shape[1])
+    rows = -(-len(w) // FILTER_COLUMNS)
+    with style():
+        fig, axes = figure(rows, FILTER_COLUMNS, height=0.9)
+        for k, ax in enumerate(np.asarray(axes).reshape(-1)):
+            ax.set_axis_off()
+            if k < len(w):
+                unit = w[k] - w[k].min()
+                unit = unit / unit.max() if unit.max() > 0 else unit  # each unit on its own scale
+                ax.imshow(unit.reshape(shape) if shape else unit[None, :], cmap="gray",
+                          aspect="equal" if shape else "auto", interpolation="nearest")
+        svg = to_svg(fig)
+    units = first.get("units")
+    return Panel("first-layer", "First-layer weights", svg,
+                 f"{len(w)} of {units} units, each scaled to its own range. Smooth, structured "
+                 "patterns are a net that trained; noise is one that did not (too high a "
+                 "learning rate, too little regularization, or too little training).")
+
+
+def _image_shape(shape: Any, inputs: int) -> tuple[int, ...] | None:
+    """How to draw one unit's weights: the inputs' image shape, a square, or None (a row)."""
+    if isinstance(shape, list) and len(shape) == 3 and all(isinstance(d, int) and d > 0 for d in shape):
+        h, w, c = shape
+        if h * w * c == inputs:
+            return (h, w) if c == 1 else (h, w, c) if c == 3 else None
+    side = math.isqrt(inputs)
+    return (side, side) if side * side == inputs and side > 1 else None

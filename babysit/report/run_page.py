@@ -69,6 +69,7 @@ def run_section(name: str, fmt: str, series: RunSeries, report: Report, notes: l
               layer_figures.grad_norm_panel(series, marks),
               layer_figures.activation_panel(series, marks),
               layer_figures.dead_saturated_panel(series, marks),
+              layer_figures.first_layer_panel(series),
               run_figures.histogram_panel(series)]
     missing = [p for p in panels if isinstance(p, Missing)]
     drawn = [p for p in panels if not isinstance(p, Missing)]

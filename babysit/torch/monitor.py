@@ -38,7 +38,7 @@ from babysit.torch.layers import MAX_LAYERS, Watched, as_float, find_layers, spr
 from babysit.torch.optim_watch import OptimizerWatch, group_lrs
 from babysit.torch.pending import Pending
 from babysit.torch.ranks import RankSync, distributed_group, unwrap
-from babysit.torch.records import header_record, tensor_input_stats
+from babysit.torch.records import first_layer_weights, header_record, tensor_input_stats
 from babysit.torch.stats import Before, layer_stats, sketch_index
 from babysit.training.sinks import JsonlSink, Sink, new_run_id, open_new_log
 
@@ -378,10 +378,14 @@ class Monitor:
         try:
             if self.enabled:
                 self._flush()
-                self._emit({"type": "summary",
-                            "status": status or ("diverged" if self._pending.diverged else "completed"),
-                            "steps": self.step_index, "epochs": self.epoch_index,
-                            "wall_time": round(time.perf_counter() - self._start, 3)})
+                summary = {"type": "summary",
+                           "status": status or ("diverged" if self._pending.diverged else "completed"),
+                           "steps": self.step_index, "epochs": self.epoch_index,
+                           "wall_time": round(time.perf_counter() - self._start, 3)}
+                first = first_layer_weights(self.layers[0].module) if self.layers else None
+                if first is not None:
+                    summary["first_layer"] = first
+                self._emit(summary)
         finally:
             self._remove_hooks()
             for sink in self.sinks:

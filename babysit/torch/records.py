@@ -11,7 +11,7 @@ import torch
 from babysit import __version__
 from babysit.torch.layers import Watched, count_parameters, main_activation, model_summary
 from babysit.torch.optim_watch import optimizer_settings
-from babysit.training.records import SCHEMA_VERSION
+from babysit.training.records import SCHEMA_VERSION, first_layer_record
 
 MAX_INPUT_ROWS = 10_000  # enough for stable per-feature means and stds; bounded cost
 
@@ -60,3 +60,19 @@ def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | Non
         "versions": {"babysit": __version__, "torch": torch.__version__,
                      "python": platform.python_version()},
     }
+
+
+def first_layer_weights(module: torch.nn.Module) -> dict[str, Any] | None:
+    """A Linear or Conv2d layer's weights as the report draws them (first_layer_record): a
+    Linear's units over its inputs, a Conv2d's filters as (kh, kw, C) images; None otherwise."""
+    weight = getattr(module, "weight", None)
+    if not isinstance(weight, torch.Tensor) or not weight.is_floating_point():
+        return None
+    w = weight.detach().float().cpu()
+    if w.dim() == 2:  # Linear: (out, in)
+        return first_layer_record(w.T.numpy())
+    if w.dim() == 4:  # Conv2d: (out, C, kh, kw) -> one (kh, kw, C) image per filter
+        out, channels, kh, kw = w.shape
+        return first_layer_record(w.permute(2, 3, 1, 0).reshape(kh * kw * channels, out).numpy(),
+                                  (kh, kw, channels))
+    return None

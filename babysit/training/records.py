@@ -82,3 +82,21 @@ def summary_record(
     if reason:
         rec["reason"] = reason
     return rec
+
+
+FIRST_LAYER_UNITS = 32  # units kept: the lecture's picture shows a few dozen filters
+FIRST_LAYER_NUMBERS = 50_000  # and at most this many weights (a 3,072-input layer: 16 units)
+
+
+def first_layer_record(weights: np.ndarray, image_shape: Any = None) -> dict[str, Any]:
+    """The first layer's weights for the lecture's last monitoring picture ("visualize the
+    first-layer weights": smooth, structured filters train well, noisy ones do not): up to 32
+    units spread across the layer, each its list of input weights (4 significant digits),
+    with the inputs' image shape when known. `weights` is (inputs, units)."""
+    w = np.asarray(weights, dtype=float)
+    inputs, units = w.shape
+    keep = max(1, min(FIRST_LAYER_UNITS, units, FIRST_LAYER_NUMBERS // max(1, inputs)))
+    picked = sorted({int(j) for j in np.rint(np.linspace(0, units - 1, keep))})
+    return {"inputs": int(inputs), "units": int(units),
+            "image_shape": [int(d) for d in image_shape] if image_shape else None,
+            "weights": [[float(f"{v:.4g}") for v in w[:, j]] for j in picked]}

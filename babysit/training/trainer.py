@@ -20,7 +20,7 @@ from babysit.nn import MLP
 from babysit.nn.net import EVAL_ROWS
 from babysit.nn.optim import OPTIMIZERS
 from babysit.nn.schedules import learning_rate
-from babysit.training.records import header_record, summary_record
+from babysit.training.records import first_layer_record, header_record, summary_record
 from babysit.training.sinks import Record, Sink, new_run_id
 from babysit.training.stats import layer_stats
 from babysit.training.threads import BlasThreads, step_mflop
@@ -182,6 +182,9 @@ class Trainer:
         self._finishing = True
         summary = summary_record(status, self.step, self.step // self.iters_per_epoch,
                                  time.perf_counter() - started, final, reason)
+        if status != CRASHED and "W1" in self.net.params and len(self.net.spec.hidden):
+            summary["first_layer"] = first_layer_record(self.net.params["W1"],
+                                                        self.dataset.image_shape)
         try:
             self._emit(summary)
         finally:
