@@ -777,3 +777,10 @@ def test_babysit_train_records_the_validation_majority_rate(tmp_path: Path) -> N
     assert 0.9 < rate < 1.0
     engine = Engine(build_rules(only=["not-learning"]))
     assert [f.rule for f in engine.push_all(sink.records).findings] == ["not-learning"]
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)
+def test_a_rules_advice_names_no_babysit_flag(rule: type) -> None:
+    # The advice is read on PyTorch, Keras and HF runs too; the remedies ("try:") say the
+    # change in the run's own terms (babysit/diagnostics/vocabulary.py).
+    assert not re.search(r"--[a-z]", rule.advice), rule.advice

@@ -29,7 +29,7 @@ class DeadReLU(LayerFieldRule):
     field = "dead_frac"
     thresholds = {"max_dead": 0.5, "samples": 3}
     advice = ("Lower the learning rate; use He init; start ReLU biases slightly positive "
-              "(--bias-init 0.01); or switch to Leaky ReLU / ELU, which do not die.")
+              "(0.01); or switch to Leaky ReLU / ELU, which do not die.")
     # Dead layers output zeros, so the spread of activations collapses behind them: that
     # collapse is this problem's consequence (unless it was there first, at initialization).
     supersedes = ("not-learning",)  # it names why the net is not learning

@@ -31,8 +31,9 @@ class InputNotCentered(Rule):
     needs = ("header.input_stats",)
     remedies = (Center("center the inputs (per channel for images, else standardize)"),)
     thresholds = {"max_mean_over_std": CENTERED_MEAN_OVER_STD}
-    advice = ("Center the inputs (--preprocess center, or mean-image / per-channel for images) "
-              "or standardize them (--preprocess standardize), fitting on the training split.")
+    # In words every framework shares: the remedies ("try:") say it in the run's own terms.
+    advice = ("Center the inputs (subtract the mean image or each channel's mean for images) "
+              "or standardize them, with statistics from the training split only.")
     explains = ("saturated-activations", "loss-at-init", "dead-relu", "loss-flat",
                 "plateau-then-drop", "underfitting")
 

@@ -26,7 +26,7 @@ class RegDominant(Rule):
     needs = ("reg_loss", "data_loss")
     remedies = (RegToShare("L2 down to 1% of the data loss at the start"),)
     thresholds = {"max_ratio": 1.0}
-    advice = ("Lower the L2 strength (--reg) so that its term starts well below the data loss; "
+    advice = ("Lower the L2 strength (weight decay) so that its term starts well below the data loss; "
               "a wider net will not help while the penalty dominates.")
     supersedes = ("not-learning",)  # it names why the net is not learning
     explains = ("underfitting", "loss-flat", "loss-at-init", "val-plateau", "update-ratio-low")
