@@ -179,7 +179,8 @@ def test_an_interrupted_attempt_ends_the_chain() -> None:
     Config(hidden=(50,) * 6, activation="tanh", init="small", optimizer="sgd", lr=0.1, epochs=40),
     Config(hidden=(2,), epochs=60),                                     # too small a net
     Config(reg=1.0, epochs=40),                  # L2 78x the data loss: not a width problem
-], ids=["lr-3e-7", "zeros", "tiny-tanh", "2-units", "reg-1"])
+    Config(optimizer="sgd", lr=3e-3, epochs=40),  # a rate a little low: not a width problem
+], ids=["lr-3e-7", "zeros", "tiny-tanh", "2-units", "reg-1", "sgd-3e-3"])
 def test_fix_heals_faulty_configs_without_losing_accuracy(config: Config) -> None:
     to_the_end = attempt_runner(None)(config, 0, None)
     attempts = run_chain(config, attempt_runner("warning"), 5)

@@ -49,6 +49,10 @@ class TrainingUnstable(Rule):
     loss, as on the training side: a confident net's 0.017 on 60 spiral examples becomes 0.13
     with one or two confident mistakes, which is noise, not forgetting. A net that memorizes
     raises its validation loss a little each epoch, never threefold at once.
+    An accuracy dip is withdrawn when the accuracy later passes its old best: a net that
+    recovers and goes on improving was wobbling (SGD at 0.12 on the spiral: 91% -> 75% for two
+    epochs, then 97.5%), and --fix, which acted on the dip at once, undid the rate that
+    reached 92% validation. A net that keeps being thrown back reports it again.
     Superseded by loss-explosion and loss-nan, which name the end of this road.
     """
 
@@ -56,6 +60,7 @@ class TrainingUnstable(Rule):
     lr_symptom = "high"
     severity = "warning"
     needs = ("loss",)
+    provisional = True  # an accuracy dip is withdrawn when the accuracy passes its old best
     remedies = lower_lr(0.3, 0.1, 0.03)  # a net that learned, then forgets: a gentle cut first
     thresholds = {"spike": 10.0, "reset": 0.25, "history": 5, "spikes": 2, "acc_drop": 0.05,
                   "error_growth": 2.0, "gain_lost": 0.5, "margin": 0.02, "z": 3.0, "epochs": 2,
@@ -137,6 +142,8 @@ class TrainingUnstable(Rule):
             acc, which = number(record.get("val_acc")), "validation"
             if not (self.val_only and is_finite(acc)):
                 return None
+        if acc > self.best and self.finding is not None and "acc" in self.finding.evidence:
+            self.finding = None  # past its old best again: that dip was a wobble
         self.best = max(self.best, acc)
         chance = 1.0 / self.facts.classes if self.facts.classes else None
         # Thrown back towards chance from a best clearly above it (beyond not-learning's band
