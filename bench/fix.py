@@ -49,6 +49,9 @@ HELD_OUT = {  # faults of the issue's list, with values the remedies were not de
     "held-out: 3-unit net": Config(hidden=(3,), epochs=60),
     "held-out: uncentered (+3), tanh 2 x 50": Config(hidden=(50, 50), activation="tanh",
                                                       init="xavier", preprocess="none", epochs=20),
+    # issue 23's wrong first moves: "make it wider" when L2 (case 1) or the rate (case 2) is it
+    "issue 23: L2 1.0": Config(reg=1.0, epochs=40),
+    "issue 23: sgd lr 3e-3": Config(optimizer=SGD, lr=3e-3, epochs=40),
 }
 SHIFTED = {"held-out: uncentered (+3), tanh 2 x 50": 3.0}
 
