@@ -210,3 +210,20 @@ def test_scale_first_layer_makes_the_init_follow_the_input_scale() -> None:
     # without the option, --init he is the lecture's He: the input scale is not looked at
     lecture = Config(hidden=(200,)).net_spec(64, 10, images.input_scale)
     assert lecture.input_scale == 1.0
+
+
+def test_the_lectures_xavier_saturates_sigmoids_on_unscaled_pixels_and_not_on_scaled_ones() -> None:
+    # issue 23: with the first layer scaled to the input, raw digits no longer saturated a
+    # sigmoid net, and the lecture's "scale your inputs" lesson vanished.
+    pytest.importorskip("sklearn")
+    from babysit.api import train
+    from babysit.config import Config
+    from babysit.diagnostics.sink import DiagnosticsSink
+
+    def rules(**kw: object) -> set[str]:
+        doctor = DiagnosticsSink()
+        train(Config(data="digits", activation="sigmoid", init="xavier", epochs=5, **kw), [doctor])
+        return {f.rule for f in doctor.report.findings}  # type: ignore[union-attr]
+
+    assert "saturated-activations" in rules(preprocess="per-channel")  # centred 0..16 pixels
+    assert "saturated-activations" not in rules()  # --preprocess image: in [-1, 1]
