@@ -700,7 +700,7 @@ def test_the_epoch_clock_goes_on_when_a_resumed_run_counts_from_zero_again() -> 
     epochs = [1, 2, 3, 4, 0.5, 1.5, 2.5]  # resumed after epoch 4, its counter reset
     engine.push_all([{"type": "step", "step": 10 * i, "epoch": e, "val_acc": 0.5}
                      for i, e in enumerate(epochs)])
-    assert engine._epoch_at == 6.5  # 4, then 1 + 0.5 ... : on, not back to 2.5
+    assert engine.facts.epoch_at == 6.5  # 4, then 4 + 0.5 ... : on, not back to 2.5
 
 
 def test_validation_above_training_is_no_underfitting_and_a_gap_that_reverses_is_withdrawn() -> None:

@@ -189,9 +189,6 @@ class Engine:
         self.facts = RunFacts()  # what every rule reads of the run (its class count)
         for rule in self.rules:
             rule.facts = self.facts
-        self._epoch_at = -1.0  # the clock of epoch-end records (see _clock)
-        self._epoch_stated = False
-        self._epoch_offset = 0.0  # added to a restarted epoch counter (see _clock)
 
     # --- input ---------------------------------------------------------------------------
     def push(self, record: Record) -> list[Finding]:
@@ -269,27 +266,10 @@ class Engine:
             # current window so far (the last 1-10 logged losses), else of the last window.
             w = self._win
             record["recent_loss"] = w[1] / w[0] if w else self._last_mean
-            record["epoch_at"] = self._clock(record)
+            record["epoch_at"] = self.facts.tick(record)
             self.facts.on_epoch(record)
             self._call(self._hooks["on_epoch"], record, new)
         return new
-
-    def _clock(self, record: Record) -> float:
-        """Where an epoch-end record is, in epochs: the log's own epoch when it states one (a
-        Hugging Face eval every 50 steps is 0.02 epochs on, not one), else the count of
-        epoch-end records so far. Rules measure their patience in it. A counter that starts
-        again (a resumed run) continues the clock instead of turning it back."""
-        epoch = number(record.get("epoch"))
-        if epoch is not None and math.isfinite(epoch):
-            if self._epoch_stated and epoch + self._epoch_offset < self._epoch_at - 0.5:
-                # The epoch counter restarted (a resumed run that counts from 0 again): the
-                # clock goes on from where it was rather than back.
-                self._epoch_offset = self._epoch_at
-            self._epoch_stated = True
-            self._epoch_at = epoch + self._epoch_offset
-        elif not self._epoch_stated:
-            self._epoch_at += 1.0
-        return self._epoch_at
 
     def _check_nonfinite(self, record: Record, new: list[Finding]) -> None:
         for key in ("loss", "data_loss", "val_loss"):

@@ -2,8 +2,8 @@
 
 Rules used to infer these themselves, each from the first record it saw; now the engine
 gathers them once (from the header, the first loss and the first accuracy) and every rule
-reads the same answer, as late as it judges. Today: the class count C, and the validation
-set's majority-class rate when the header gives it.
+reads the same answer, as late as it judges. Today: the class count C, the validation set's
+majority-class rate when the header gives it, and the epoch clock.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ class RunFacts:
         self._candidate: int | None = None  # the first loss's C, until an accuracy says
         self._first_acc: float | None = None
         self._decided = False
+        self.epoch_at = -1.0  # the clock of epoch-end records (see tick)
+        self._epoch_stated = False
+        self._epoch_offset = 0.0  # added to a restarted epoch counter
 
     @property
     def inferred(self) -> bool:
@@ -73,6 +76,21 @@ class RunFacts:
             if acc is not None and math.isfinite(acc):
                 self._first_acc = acc
         self._settle()
+
+    def tick(self, record: Record) -> float:
+        """Where an epoch-end record is, in epochs: the log's own epoch when it states one (a
+        Hugging Face eval every 50 steps is 0.02 epochs on, not one), else the count of
+        epoch-end records so far. Rules measure their patience in it. A counter that starts
+        again (a resumed run) continues the clock instead of turning it back."""
+        epoch = number(record.get("epoch"))
+        if epoch is not None and math.isfinite(epoch):
+            if self._epoch_stated and epoch + self._epoch_offset < self.epoch_at - 0.5:
+                self._epoch_offset = self.epoch_at
+            self._epoch_stated = True
+            self.epoch_at = epoch + self._epoch_offset
+        elif not self._epoch_stated:
+            self.epoch_at += 1.0
+        return self.epoch_at
 
     def _first(self, loss: float, at_init: int | None) -> None:
         self.first_loss = loss
