@@ -408,6 +408,7 @@ def test_map_renames_a_jsonl_field_and_appended_runs_are_read_apart(tmp_path: Pa
     log.write_text("\n".join(rising) + "\n")
     code, out = diagnose(str(log))
     assert code == 2 and "nothing to diagnose" in out["error"]
+    assert "--map loss=Train_Loss" in out["error"]  # the hint names the log's own key
     code, out = diagnose(str(log), "--map", "loss=train_loss")
     assert code == 1 and "loss-explosion" in {f["rule"] for f in out["findings"]}
 

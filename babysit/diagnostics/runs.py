@@ -58,8 +58,19 @@ def diagnose_run(found: Run, where: str, classes: int | None = None, overrides: 
     if not report.measured:  # a CI gate must not pass a log that holds nothing to judge
         raise BabysitError(f"nothing to diagnose in {where}: no record has a loss, an epoch "
                            "metric (train_acc, val_acc, val_loss) or layer statistics "
-                           "(docs/log-format.md)")
+                           f"(docs/log-format.md){map_hint(engine.seen)}")
     return report, read_notes(stats)
+
+
+def map_hint(seen: Iterable[str]) -> str:
+    """'; it has train_loss: --map loss=train_loss?' for a log whose metrics have other names."""
+    named = sorted(k for k in seen if isinstance(k, str) and "." not in k
+                   and any(w in k.lower() for w in ("loss", "acc")))[:3]
+    if not named:
+        return ""
+    field = "loss" if "loss" in named[0].lower() else "val_acc" if "val" in named[0].lower() \
+        else "train_acc"
+    return f"; it has {', '.join(named)}: read one with --map {field}={named[0]}"
 
 
 def where(log: Path, found: Run, runs: list[Run]) -> str:
