@@ -607,6 +607,8 @@ def test_patience_is_counted_in_the_logs_own_epochs_not_in_evaluations() -> None
     assert fired("overfitting", log(0.02)) == []
     no_epochs = [{k: v for k, v in r.items() if k != "epoch"} for r in log(0.02)]
     assert fired("val-plateau", no_epochs) == ["val-plateau"]  # no stated epoch: count them
+    said = Engine(build_rules(only=["val-plateau"])).push_all(copy.deepcopy(no_epochs)).findings
+    assert "evaluations" in said[0].message  # and say so: they are evaluations, not epochs
 
     def stalled(spacing: float) -> Records:  # learned to 50% on 10 classes, then stopped
         out: Records = [{"type": "step", "step": 0, "loss": 2.3}]

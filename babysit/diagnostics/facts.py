@@ -42,6 +42,11 @@ class RunFacts:
         self._epoch_offset = 0.0  # added to a restarted epoch counter
 
     @property
+    def clock_unit(self) -> str:
+        """What the epoch clock counts: "epochs" when the log states them, else "evaluations"."""
+        return "epochs" if self._epoch_stated else "evaluations"
+
+    @property
     def inferred(self) -> bool:
         """Whether C was read from the losses rather than stated."""
         return self.classes_from == "first loss"

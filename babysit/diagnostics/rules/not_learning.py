@@ -77,7 +77,7 @@ class NotLearning(Rule):
             floor = (f"always guessing the commonest class scores {chance:.3f}"
                      if chance > 1.0 / classes else f"chance is {chance:.3f} for {classes} classes")
             return self.report(record["step"], f"{which} accuracy is still at chance after "
-                               f"{epochs:.3g} epochs (best {best:.3f}; {floor}, and up to "
+                               f"{epochs:.3g} {self.facts.clock_unit} (best {best:.3f}; {floor}, and up to "
                                f"{band:.3f} is within noise)",
                                best_acc=best, chance=chance, band=band,
                                classes=classes, classes_from=self.facts.classes_from)

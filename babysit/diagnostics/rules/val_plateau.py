@@ -68,6 +68,7 @@ class ValPlateau(Rule):
         waited = at - self.best_at
         if self.since >= MIN_EVALS and waited >= self.t["patience"] and not self._at_an_end():
             return self.report(record["step"], f"validation accuracy has not improved on "
-                               f"{self.best:.3f} (step {self.best_step}) for {waited:.3g} epochs",
+                               f"{self.best:.3f} (step {self.best_step}) for {waited:.3g} "
+                               f"{self.facts.clock_unit}",
                                best_val_acc=self.best, epochs=waited)
         return None
