@@ -42,6 +42,11 @@ class RunFacts:
         self._epoch_offset = 0.0  # added to a restarted epoch counter
 
     @property
+    def classes_note(self) -> str:
+        """' (10 classes, inferred from the first loss)' when C was read from a loss, else ''."""
+        return f" ({self.classes} classes, inferred from the first loss)" if self.inferred else ""
+
+    @property
     def clock_unit(self) -> str:
         """What the epoch clock counts: "epochs" when the log states them, else "evaluations"."""
         return "epochs" if self._epoch_stated else "evaluations"

@@ -99,14 +99,9 @@ class Overfitting(Rule):
         return None
 
     @property
-    def classes(self) -> int | None:
-        """The run's class count, as the engine's facts know it by now."""
-        return self.facts.classes
-
-    @property
     def fitted(self) -> float:
         """The fitted mark: `fit_fraction` of the way from chance to perfect."""
-        return fitted_level(self.classes, self.t["fit_fraction"], self.t["fit_default"])
+        return fitted_level(self.facts.classes, self.t["fit_fraction"], self.t["fit_default"])
 
     def _stalled(self, step: int, val_loss: float, loss: float, at: float) -> Finding | None:
         """The loss-only sign: the training loss fell `loss_drop`x, the validation loss barely."""
@@ -126,7 +121,7 @@ class Overfitting(Rule):
                                    f"{loss:.4g}) while validation loss moved only "
                                    f"{then_val:.4g} -> {val_loss:.4g}", val_loss=val_loss,
                                    val_loss_then=then_val, loss=loss, loss_then=then_loss,
-                                   classes=self.classes)
+                                   classes=self.facts.classes)
         return None
 
     def _spans(self, since: float, now: float) -> bool:

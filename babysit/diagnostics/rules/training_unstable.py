@@ -137,8 +137,9 @@ class TrainingUnstable(Rule):
             return spiked
         which = "training"
         acc = number(record.get("train_acc"))
-        if not is_finite(acc):
-            self.val_only = self.val_only and not record.get("train_acc")
+        if is_finite(acc):
+            self.val_only = False
+        else:
             acc, which = number(record.get("val_acc")), "validation"
             if not (self.val_only and is_finite(acc)):
                 return None

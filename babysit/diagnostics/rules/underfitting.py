@@ -100,24 +100,9 @@ class Underfitting(Rule):
         return sorted(self.slowest)[len(self.slowest) // 2] if self.slowest else None
 
     @property
-    def classes(self) -> int | None:
-        """The run's class count, as the engine's facts know it by now."""
-        return self.facts.classes
-
-    @property
-    def inferred(self) -> bool:
-        """Whether the class count was read from the first loss."""
-        return self.facts.inferred
-
-    @property
-    def first_loss(self) -> float | None:
-        """The first logged training loss."""
-        return self.facts.first_loss
-
-    @property
     def low(self) -> float:
         """The low mark: `low_fraction` of the way from chance to perfect."""
-        return fitted_level(self.classes, self.t["low_fraction"], self.t["low_default"])
+        return fitted_level(self.facts.classes, self.t["low_fraction"], self.t["low_default"])
 
     def on_header(self, header: Record) -> Finding | None:
         """Read the validation size."""
@@ -138,8 +123,8 @@ class Underfitting(Rule):
         return None
 
     def _learned(self) -> bool:
-        chance = 1.0 / self.classes if self.classes else (self.first or 0.0)
-        moved = self.loss_moved or self.first_loss is None
+        chance = 1.0 / self.facts.classes if self.facts.classes else (self.first or 0.0)
+        moved = self.loss_moved or self.facts.first_loss is None
         return moved and self.best >= chance + self.t["learned_fraction"] * (1.0 - chance)
 
     def _tick(self, at: float) -> None:
@@ -154,8 +139,8 @@ class Underfitting(Rule):
             return self._by_losses(record)
         self._tick(record["epoch_at"])
         epoch_loss = number(record.get("loss")) if self.per_epoch else None
-        if is_finite(epoch_loss) and self.first_loss and \
-                epoch_loss <= (1 - self.t["learned_fraction"]) * self.first_loss:
+        if is_finite(epoch_loss) and self.facts.first_loss and \
+                epoch_loss <= (1 - self.t["learned_fraction"]) * self.facts.first_loss:
             self.loss_moved = True
         self.first = train if self.first is None else self.first
         self.best = max(self.best, train)
@@ -175,19 +160,19 @@ class Underfitting(Rule):
         small_gap = not is_finite(val) or abs(train - val) < max(
             self.t["gap"], accuracy_noise(val, self.n_val, self.t["z"]))
         if train < self.low and gain < self.t["min_gain"] and small_gap and self._learned():
-            inferred = f" ({self.classes} classes, inferred from the first loss)" if self.inferred else ""
             return self.report(record["step"], f"training accuracy {train:.3f} is low (below "
-                               f"{self.low:.3f}{inferred}) and gained {gain:+.3f} over the last "
-                               f"{self.t['patience']:g} epochs, with no gap to validation",
+                               f"{self.low:.3f}{self.facts.classes_note}) and gained "
+                               f"{gain:+.3f} over the last {self.t['patience']:g} epochs, with "
+                               "no gap to validation",
                                train_acc=train, gain=gain, low=self.low, best=self.best,
-                               classes=self.classes, classes_inferred=self.inferred,
+                               classes=self.facts.classes, classes_inferred=self.facts.inferred,
                                update_ratio=self._slowest())
         return None
 
     def _by_losses(self, record: Record) -> Finding | None:
         """The same judgement from training and validation losses, without accuracies."""
         val, train = number(record.get("val_loss")), record.get("recent_loss")
-        if self.classes is None or not (is_finite(val) and is_finite(train) and self.first_loss):
+        if self.facts.classes is None or not (is_finite(val) and is_finite(train) and self.facts.first_loss):
             return None  # a loss's level means nothing without C (a language model's 1.7)
         self._tick(record["epoch_at"])
         self.epoch_losses.append((record["epoch_at"], train))
@@ -201,14 +186,13 @@ class Underfitting(Rule):
         if self.epochs < self.t["min_epochs"] or not math.isfinite(self.best_loss_before):
             return None
         gain = (self.best_loss_before - min(v for _, v in self.epoch_losses)) / self.best_loss_before
-        learned = train <= (1 - self.t["learned_fraction"]) * self.first_loss
+        learned = train <= (1 - self.t["learned_fraction"]) * self.facts.first_loss
         if train > low and gain < self.t["min_gain"] and abs(val - train) < self.t["loss_gap"] * train \
                 and learned:
-            inferred = f" ({self.classes} classes, inferred from the first loss)" if self.inferred else ""
             return self.report(record["step"], f"training loss {train:.3g} is high (above "
-                               f"{low:.3g}{inferred}) and improved {100 * gain:.1f}% over the "
+                               f"{low:.3g}{self.facts.classes_note}) and improved {100 * gain:.1f}% over the "
                                f"last {self.t['patience']:g} epochs, with validation loss "
                                f"{val:.3g} no higher", loss=train, val_loss=val, gain=gain,
-                               low_loss=low, classes=self.classes, classes_inferred=self.inferred,
+                               low_loss=low, classes=self.facts.classes, classes_inferred=self.facts.inferred,
                                update_ratio=self._slowest())
         return None

@@ -52,21 +52,17 @@ class ValAtChance(Rule):
         self.n_val = validation_size(header)
         return None
 
-    @property
-    def classes(self) -> int | None:
-        """The run's class count, as the engine's facts know it by now."""
-        return self.facts.classes
-
     def on_epoch(self, record: Record) -> Finding | None:
         """Compare the best validation accuracy with chance once training has learned."""
         val, train = number(record.get("val_acc")), number(record.get("train_acc"))
-        if not is_finite(val) or not self.classes:
+        classes = self.facts.classes
+        if not is_finite(val) or not classes:
             return None
         self.epochs += 1
         self.best_val = max(self.best_val, val)
         if is_finite(train):
             self.best_train = max(self.best_train, train)
-        chance = 1.0 / self.classes
+        chance = 1.0 / classes
         band = chance + max(self.t["margin"], accuracy_noise(chance, self.n_val, self.t["z"]))
         if self.best_val > band:
             self.finding = None  # validation learned after all
