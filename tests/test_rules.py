@@ -786,3 +786,10 @@ def test_a_rules_advice_names_no_babysit_flag(rule: type) -> None:
     # The advice is read on PyTorch, Keras and HF runs too; the remedies ("try:") say the
     # change in the run's own terms (babysit/diagnostics/vocabulary.py).
     assert not re.search(r"--[a-z]", rule.advice), rule.advice
+
+
+def test_a_rule_done_with_its_steps_is_no_longer_called_for_each_one() -> None:
+    engine = Engine(build_rules(only=["plateau-then-drop", "loss-flat"]))
+    assert {rule.id for rule, _ in engine._on_step} == {"plateau-then-drop", "loss-flat"}
+    engine.push_all(curve(healthy_loss(300)))  # falls from the start: judged, no plateau
+    assert {rule.id for rule, _ in engine._on_step} == {"loss-flat"}

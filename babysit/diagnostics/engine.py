@@ -318,6 +318,8 @@ class Engine:
                         total / count, lo, hi)
         if self._window_index == 0:
             self.facts.on_first_window(first)
+        if self._on_step and not all(rule.wants_steps for rule, _ in self._on_step):
+            self._on_step = [(rule, hook) for rule, hook in self._on_step if rule.wants_steps]
         self._window_index += 1
         self._win = []
         self._last_mean = total / count

@@ -74,12 +74,16 @@ class PlateauThenDrop(Rule):
         self.last_epoch_end = step
         return None
 
+    @property
+    def wants_steps(self) -> bool:  # type: ignore[override]
+        """Records are kept only until the plateau is judged."""
+        return not self.done
+
     def on_step(self, record: Record) -> Finding | None:
         """Keep the last records' losses: a sparse log's window is too coarse to time a fall."""
-        if not self.done:
-            loss = record.get("loss")
-            if loss.__class__ is float:
-                self.recent.append((record["step"], loss))
+        loss = record.get("loss")
+        if loss.__class__ is float:
+            self.recent.append((record["step"], loss))
         return None
 
     def _long(self, plateau: int) -> bool:
