@@ -225,7 +225,8 @@ CASES.update({
 # Near misses that must not fire, beyond the "good" half of CASES.
 NEAR_MISSES: dict[str, list[Records]] = {
     "loss-at-init": [[header()] + curve([1.1] * 3), [header(loss_fn="svm")] + curve([2.5] * 3),
-                     [header()] + [{"type": "step", "step": 50, "loss": 5.0}]],  # not at init
+                     [header()] + [{"type": "step", "step": 50, "loss": 5.0}],  # not at init
+                     [header(pretrained=True)] + curve([0.1] * 3)],  # a fine-tune starts low
     "plateau-then-drop": [[header()] + curve(np.concatenate([np.full(100, 1.1),
                                                                np.linspace(1.1, 0.3, 40),
                                                                np.full(200, 0.3)]))],  # short plateau

@@ -194,7 +194,7 @@ def test_keras_csv_log(tmp_path: Path) -> None:
     path = write(tmp_path, "\n".join(rows) + "\n", "training.log.csv")
     code, out = diagnose_json(path)
     assert code == 1 and out["findings"][0]["rule"] == "loss-nan"
-    assert out["findings"][0]["step"] == 5 and out["records"] == 6
+    assert out["findings"][0]["step"] == 5 and out["records"] == 7  # 6 rows and the columns
 
 
 def test_lightning_csv_log_overfits(tmp_path: Path) -> None:
@@ -315,7 +315,8 @@ def test_the_trainers_end_of_training_summary_is_not_a_step(tmp_path: Path) -> N
     stats = ReadStats()
     from babysit.diagnostics.readers import find_runs
 
-    records = list(find_runs(path)[0].read(stats, None))
+    header, *records = list(find_runs(path)[0].read(stats, None))
+    assert header["type"] == "header" and "train_runtime" in header["metrics"]
     assert len(records) == 59 and records[-1]["loss"] == pytest.approx(2.3 * 0.9**59)
 
 

@@ -677,6 +677,50 @@ def test_run_facts_settle_the_class_count_once_for_every_rule() -> None:
     assert (facts.classes, facts.classes_from) == (3, "header")
 
 
+def test_the_task_decides_whether_a_first_loss_is_a_class_count() -> None:
+    from babysit.diagnostics.facts import RunFacts
+    from babysit.diagnostics.task import task_of
+
+    assert task_of(["loss", "eval_wer"]) == ("sequence", "eval_wer")
+    assert task_of(["val/RougeL_sum", "eval_accuracy"]) == ("sequence", "val/RougeL_sum")
+    assert task_of(["test_MAE", "val_loss"]) == ("regression", "test_MAE")
+    assert task_of(["eval_f1", "loss"]) == ("classification", "eval_f1")
+    assert task_of(["career_loss", "tower/loss", "eval_runtime"]) is None  # not words of a metric
+
+    def facts(first: dict, *, metrics: list[str] | None = None, acc: bool = False) -> RunFacts:
+        got = RunFacts()
+        got.on_header({"type": "header", **({"metrics": metrics} if metrics else {})})
+        got.on_first_step({"type": "step", **first})
+        if acc:
+            got.on_epoch({"type": "step", "step": 500, "val_acc": 0.9})
+        return got
+
+    early = {"step": 10, "epoch": 0.02, "loss": 3.26}  # a fine-tuned LM's first log: "26 classes"
+    assert facts(early).classes is None  # the log names no metric but its loss
+    assert facts(early, acc=True).classes == 26  # a classifier: it logs an accuracy
+    assert facts({"step": 0, "loss": 2.3}).classes == 10  # logged at step 0: the loss at init
+    whisper = facts({"step": 0, "loss": 0.83}, metrics=["loss", "eval_loss", "eval_wer"])
+    assert whisper.classes is None and whisper.task_note == "a sequence model (eval_wer is logged)"
+    stated = facts(early, metrics=["eval_wer"])
+    stated.on_header({"type": "header", "num_classes": 5})
+    assert (stated.classes, stated.task, stated.task_note) == (5, "classification", "")
+    # a whole-number epoch 0 (Lightning) covers the first epoch: its loss is no init loss
+    assert facts({"step": 49, "epoch": 0, "loss": 0.64}, acc=True).classes is None
+
+
+def test_a_speech_model_is_not_asked_for_a_class_count() -> None:
+    engine = Engine()
+    engine.push_all([{"type": "header", "metrics": ["loss", "eval_loss", "eval_wer"]}]
+                    + [{"type": "step", "step": 10 * i, "loss": 1.0 / (i + 1)} for i in range(30)]
+                    + [{"type": "step", "step": 300, "epoch": 1.0, "val_loss": 0.2}])
+    assert not [item for item in engine.not_checked() if item["rule"] in ("loss-at-init", "underfitting")]
+    engine = Engine()  # the same log without the word error rate: C would enable them
+    engine.push_all([{"type": "header"}]
+                    + [{"type": "step", "step": 10 * i + 5, "loss": 1.0 / (i + 1)} for i in range(30)]
+                    + [{"type": "step", "step": 300, "epoch": 1.0, "val_loss": 0.2}])
+    assert {"rule": "underfitting", "needs": ["classes|train_acc"]} in engine.not_checked()
+
+
 def test_an_accuracy_thrown_back_to_chance_is_instability() -> None:
     # HF at a far too high rate: eval accuracy 29% after one epoch, then 10% (chance for 10
     # classes) from then on; no training accuracy is logged.

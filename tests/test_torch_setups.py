@@ -304,3 +304,19 @@ def test_the_lightning_callback_keeps_the_log_when_no_watched_layer_has_a_gradie
     assert babysit.monitor is not None and babysit.monitor.enabled
     assert len([r for r in recs if r["type"] == "step" and "loss" in r]) == trainer.global_step == 22
     assert recs[-1]["status"] == "completed"
+
+
+def test_a_hugging_face_models_class_says_its_task_and_class_count() -> None:
+    transformers = pytest.importorskip("transformers")
+    from babysit.integrations.transformers import model_facts
+
+    bert = {"vocab_size": 30, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
+            "intermediate_size": 16}
+    classifier = transformers.BertForSequenceClassification(transformers.BertConfig(num_labels=4, **bert))
+    assert model_facts(classifier) == {"task": "classification", "num_classes": 4}  # built, not loaded
+    scorer = transformers.BertForSequenceClassification(transformers.BertConfig(num_labels=1, **bert))
+    assert model_facts(scorer) == {"task": "regression"}  # the Trainer's MSE for one label
+    lm = transformers.GPT2LMHeadModel(transformers.GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=30))
+    lm.config._name_or_path = "gpt2"  # what from_pretrained sets
+    assert model_facts(lm) == {"task": "sequence", "pretrained": True}
+    assert model_facts(torch.nn.Linear(2, 2)) == {}  # a plain module says nothing

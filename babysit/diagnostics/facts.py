@@ -2,13 +2,15 @@
 
 Rules used to infer these themselves, each from the first record it saw; now the engine
 gathers them once (from the header, the first loss and the first accuracy) and every rule
-reads the same answer, as late as it judges. Today: the class count C, the validation set's
-majority-class rate when the header gives it, and the epoch clock.
+reads the same answer, as late as it judges. Today: the task (diagnostics/task.py), the
+class count C, the validation set's majority-class rate when the header gives it, whether the
+model starts pretrained when the header says so, and the epoch clock.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from babysit.diagnostics.readers.common import number
@@ -18,6 +20,7 @@ from babysit.diagnostics.rules._util import (
     classes_from_loss,
     header_classes,
 )
+from babysit.diagnostics.task import task_of
 
 Record = dict[str, Any]
 
@@ -26,12 +29,22 @@ class RunFacts:
     """The class count, from the header (or --classes), else from a first loss that is still
     the loss at initialization (see classes_from_first), else from the first logged loss when
     the first logged accuracy (training, else validation) is under 1.5 / C of that loss's C:
-    a net that has barely left chance still scores about log C. Never from an accuracy alone."""
+    a net that has barely left chance still scores about log C. Never from an accuracy alone.
+    A C read from a loss counts when that loss was logged at step 0, or once the run is known
+    to be a classifier (it logs an accuracy, F1, AUC...); never for a language, speech or
+    regression model (see diagnostics/task.py). A first loss logged later by a run that names
+    no other metric (a Hugging Face Trainer without compute_metrics) could be a classifier's
+    or a pretrained language model's: Falcon's 3.26 is "26 classes", a GPT-2's 5.6 "271"."""
 
     def __init__(self) -> None:
         """Nothing known yet."""
-        self.classes: int | None = None
-        self.classes_from: str | None = None  # "header", "first loss"
+        self.task: str | None = None  # "classification", "sequence", "regression"
+        self.task_from: str | None = None  # the header, or the metric name that said so
+        self.pretrained: bool | None = None  # as the header says; None: not said
+        self._stated: int | None = None  # C from the header or --classes
+        self._from_loss: int | None = None  # C read from the first loss
+        self._names: set[str] = set()  # metric names already looked at for the task
+        self._at_step0 = False  # the first loss was logged at step 0: the loss at init
         self.first_loss: float | None = None
         self.majority: float | None = None  # validation share of the commonest class
         self._candidate: int | None = None  # the first loss's C, until an accuracy says
@@ -40,6 +53,29 @@ class RunFacts:
         self.epoch_at = -1.0  # the clock of epoch-end records (see tick)
         self._epoch_stated = False
         self._epoch_offset = 0.0  # added to a restarted epoch counter
+
+    @property
+    def classes(self) -> int | None:
+        """C as stated, else as read from the first loss once the run is a classifier."""
+        if self._stated is not None:
+            return self._stated
+        if self._from_loss is None or self.task in ("sequence", "regression"):
+            return None
+        return self._from_loss if self._at_step0 or self.task == "classification" else None
+
+    @property
+    def classes_from(self) -> str | None:
+        """Where C came from: "header" (or --classes), "first loss", or None."""
+        if self._stated is not None:
+            return "header"
+        return "first loss" if self.classes is not None else None
+
+    @property
+    def task_note(self) -> str:
+        """'a sequence model (eval_wer is logged)' when the task rules a class count out."""
+        if self.task in ("sequence", "regression") and self._stated is None:
+            return f"a {self.task} model ({self.task_from} is logged)"
+        return ""
 
     @property
     def classes_note(self) -> str:
@@ -57,19 +93,41 @@ class RunFacts:
         return self.classes_from == "first loss"
 
     def on_header(self, header: Record) -> None:
-        """A stated class count settles it; the validation majority rate, when given."""
+        """A stated class count settles it; the task, from the header or the metric names a
+        reader lists (`metrics`); the validation majority rate and `pretrained`, when given."""
         dataset = header.get("dataset")
         rate = number(dataset.get("val_majority_rate")) if isinstance(dataset, dict) else None
         if rate is not None and 0 < rate <= 1:
             self.majority = rate
+        if header.get("pretrained") is not None:
+            self.pretrained = bool(header["pretrained"])
         classes = header_classes(header)
         if classes is not None:
-            self.classes, self.classes_from, self._decided = classes, "header", True
+            self._stated, self._decided = classes, True
+            self.task, self.task_from = "classification", "header"
+        stated = header.get("task")
+        if stated in ("classification", "sequence", "regression") and classes is None:
+            self.task, self.task_from = stated, "header"
+        metrics = header.get("metrics")
+        if isinstance(metrics, list):
+            self.on_names(str(name) for name in metrics)
+
+    def on_names(self, names: Iterable[str]) -> None:
+        """Metric names the log holds: evidence of the task, unless the header stated it."""
+        new = set(names) - self._names
+        if not new or self.task_from == "header":
+            return
+        self._names |= new
+        said = task_of(sorted(self._names))
+        if said is not None:
+            self.task, self.task_from = said
 
     def on_first_step(self, record: Record) -> None:
         """The first step record: its loss may be the loss at initialization."""
+        self.on_names(record)
         loss = number(record.get("loss"))
         if loss is not None and math.isfinite(loss):
+            self._at_step0 = record.get("step") == 0
             self._first(loss, classes_from_first(record))
         self.on_epoch(record)
 
@@ -80,6 +138,8 @@ class RunFacts:
 
     def on_epoch(self, record: Record) -> None:
         """An epoch-end record: its accuracy, if it is the first, may confirm the loss's C."""
+        if record.keys() - self._names:
+            self.on_names(record)
         if self._first_acc is None:
             acc = number(record.get("train_acc"))
             acc = acc if acc is not None else number(record.get("val_acc"))
@@ -107,7 +167,7 @@ class RunFacts:
         if self._decided:
             return
         if at_init is not None:
-            self.classes, self.classes_from, self._decided = at_init, "first loss", True
+            self._from_loss, self._decided = at_init, True
         else:
             self._candidate = classes_from_loss(loss)
         self._settle()
@@ -117,4 +177,4 @@ class RunFacts:
             return
         self._decided = True
         if 0 <= self._first_acc < NEAR_CHANCE / self._candidate:
-            self.classes, self.classes_from = self._candidate, "first loss"
+            self._from_loss = self._candidate

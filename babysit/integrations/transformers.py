@@ -16,7 +16,9 @@ norm to itself until it logs it: a step counts as clipped when the clipped norm 
 max_norm (clip_grad_norm_ scales it to max_norm x n / (n + 1e-6), within 0.1% of max_norm for
 any norm above 1e-3), and the logged `grad_norm` (before clipping) is recorded with the loss.
 `sanity=True` runs the lecture's checklist (babysit.torch.sanity_check) on the first training
-batch before the first step.
+batch before the first step. The model's class says the task (`...ForCausalLM`: a language
+model, whose loss is no class count; `...ForSequenceClassification`: `num_labels` classes) and
+a model loaded with from_pretrained is a fine-tune: the header says so (see model_facts).
 """
 
 from __future__ import annotations
@@ -37,6 +39,36 @@ from babysit.torch import Monitor
 from babysit.torch.optim_watch import total_norm
 
 CLIPPED_AT = 0.999  # a clipped norm reaches max_norm to within 0.1% (see the module docstring)
+# Hugging Face heads by the end of their class name (PEFT's wrappers keep it: PeftModelForCausalLM).
+SEQUENCE_HEADS = ("ForCausalLM", "LMHeadModel", "ForMaskedLM", "ForConditionalGeneration",
+                  "ForSeq2SeqLM", "ForSpeechSeq2Seq", "ForCTC")
+CLASSIFIER_HEADS = ("ForSequenceClassification", "ForImageClassification",
+                    "ForAudioClassification", "ForTokenClassification")
+
+
+def model_facts(model: Any) -> dict[str, Any]:
+    """The task, class count and whether the model is pretrained, as its class and config say.
+
+    A classifier head's loss is a cross-entropy over `num_labels` classes unless its
+    problem_type says regression (or multi-label: sigmoids, no log C), as the Trainer's own
+    models compute it (num_labels 1 without a problem_type is a regression). `_name_or_path`
+    is set by from_pretrained and empty for a model built from a config.
+    """
+    name, config = type(model).__name__, getattr(model, "config", None)
+    facts: dict[str, Any] = {}
+    problem, labels = getattr(config, "problem_type", None), getattr(config, "num_labels", None)
+    if name.endswith(SEQUENCE_HEADS):
+        facts["task"] = "sequence"
+    elif name.endswith(CLASSIFIER_HEADS):
+        if problem == "regression" or (problem is None and labels == 1):
+            facts["task"] = "regression"
+        elif problem != "multi_label_classification":
+            facts["task"] = "classification"
+            if isinstance(labels, int) and labels >= 2:
+                facts["num_classes"] = labels
+    if getattr(config, "_name_or_path", ""):
+        facts["pretrained"] = True
+    return facts
 
 EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
 
@@ -66,11 +98,13 @@ class BabysitCallback(TrainerCallback):
         steps = getattr(state, "max_steps", None)
         options = {"framework": "transformers", "scaler": getattr(optimizer, "scaler", None),
                    "clip_norm": clip if clip and clip > 0 else None,
-                   "total_steps": steps if isinstance(steps, int) and steps > 0 else None,
-                   **self.options}
+                   "total_steps": steps if isinstance(steps, int) and steps > 0 else None}
+        facts = model_facts(model)
+        classes = self.num_classes if self.num_classes is not None else facts.pop("num_classes", None)
+        facts.pop("num_classes", None)
+        options = {**options, **facts, **self.options}
         self.model = model
-        self.monitor = Monitor(model, inner, log=self.log_path, num_classes=self.num_classes,
-                               **options)
+        self.monitor = Monitor(model, inner, log=self.log_path, num_classes=classes, **options)
         loader = kwargs.get("train_dataloader")
         if self.sanity and loader is not None and state.is_world_process_zero:
             self._sanity(loader)

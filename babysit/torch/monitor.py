@@ -83,7 +83,8 @@ class Monitor:
                  scaler: Any = None, clip_norm: float | None = None, process_group: Any = None,
                  max_layers: int | None = MAX_LAYERS, verbose: bool = True,
                  total_steps: int | None = None, live: bool | None = None,
-                 inputs: Any = None, framework: str = "torch",
+                 inputs: Any = None, framework: str = "torch", task: str | None = None,
+                 pretrained: bool | None = None,
                  watched: list[Watched] | None = None) -> None:
         """Install the hooks, open the log and write its header (`log`: a path, None for
         runs/<date>-<time>.jsonl, False for none; an existing log is kept unless `overwrite`
@@ -93,13 +94,19 @@ class Monitor:
         in place, default on in Jupyter (it shows the findings instead of a line each);
         `inputs`: a batch (or the dataset) of the model's inputs, whose statistics go in the
         header so that off-center inputs are found; `framework`: whose terms advice uses
-        (the callbacks pass lightning, transformers, keras); `scaler`: the AMP GradScaler;
+        (the callbacks pass lightning, transformers, keras); `task`: "classification",
+        "sequence" (a language, translation or speech model: its loss gives no class count) or
+        "regression"; `pretrained`: True for a fine-tune (its first loss is not the loss at
+        initialization, so loss-at-init does not judge it); `scaler`: the AMP GradScaler;
         `clip_norm`: the max_norm given to clip_grad_norm_; `process_group`: the DDP group when
         not the default one; `max_layers`: past this many layers, watch this many spread evenly
         through depth (first and last always; None: all); `watched`: the layers, for
         integrations whose layers are not torch's Linear/Conv modules)."""
         if overwrite and append:
             raise ValueError("pass overwrite=True or append=True, not both")
+        if task not in (None, "classification", "sequence", "regression"):
+            raise ValueError(f"task must be 'classification', 'sequence', 'regression' or None, "
+                             f"got {task!r}")
         if stop_on not in (None, "error", "warning", "info"):
             raise ValueError(f"stop_on must be 'error', 'warning', 'info' or None, got {stop_on!r}")
         # Before anything is opened or hooked: bad inputs must leave nothing behind.
@@ -162,7 +169,7 @@ class Monitor:
                                  layers_total=len(found),
                                  amp=self.optim.amp, clip_norm=self.optim.clip_norm,
                                  total_steps=total_steps, input_stats=stats,
-                                 framework=framework))
+                                 framework=framework, task=task, pretrained=pretrained))
 
     # --- hooks ---------------------------------------------------------------------------
     def _install(self) -> list[Any]:

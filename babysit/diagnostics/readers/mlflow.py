@@ -67,7 +67,7 @@ def _finish(run: str, status: str | None, steps: StepTable, stats: ReadStats) ->
     if not steps:
         raise BabysitError(f"MLflow run {run} has no metric babysit can use (keys such as loss, "
                            "train_loss, val_loss; add one with --map loss=KEY)")
-    yield {"type": "header", "source": FORMAT, "run_id": run}
+    yield {"type": "header", "source": FORMAT, "run_id": run, "metrics": steps.names}
     yield from steps
     if status in _STATUS:
         yield {"type": "summary", "status": _STATUS[status]}

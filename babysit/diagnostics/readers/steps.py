@@ -44,6 +44,7 @@ class StepTable:
             col[1].append(value)
             col[2].append(wall_time)
             col[3].append(hit[1])
+        self.names = list(hits)  # every metric name read, used or not
         self.fields: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         all_steps, all_times = [], []
         for field, (st, va, ti, ra) in columns.items():

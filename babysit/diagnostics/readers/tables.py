@@ -36,6 +36,9 @@ def merged_by_step(records: Iterator[Record]) -> Iterator[Record]:
     rule must see an epoch's training and validation accuracy together."""
     pending: Record | None = None
     for rec in records:
+        if rec["type"] != "step":
+            yield rec
+            continue
         if pending is not None and rec["step"] == pending["step"]:
             pending.update(rec)
             continue
@@ -143,7 +146,10 @@ def read_csv_log(path: Path, stats: ReadStats, fields: FieldMap,
         with path.open(newline="", encoding="utf-8") as fh:
             stats.lines = 1
             keras_style = None
-            for index, row in enumerate(csv.DictReader(fh)):
+            reader = csv.DictReader(fh)
+            if reader.fieldnames:  # the columns say what the run is (diagnostics/task.py)
+                yield {"type": "header", "source": "csv", "metrics": list(reader.fieldnames)}
+            for index, row in enumerate(reader):
                 if index < first:
                     continue
                 if end is not None and index >= end:
@@ -178,6 +184,8 @@ def read_hf_state(path: Path, stats: ReadStats, fields: FieldMap) -> Iterator[Re
         raise BabysitError(f"{path}: no log_history list (a Hugging Face trainer_state.json "
                            "has one)")
     stats.lines = len(history)
+    names = {str(k): None for entry in history if isinstance(entry, dict) for k in entry}
+    yield {"type": "header", "source": "trainer_state.json", "metrics": list(names)}
     produced = 0
     for index, entry in enumerate(history):
         if not isinstance(entry, dict):

@@ -96,7 +96,7 @@ def run_records(files: list[tuple[str, Path]], stats: ReadStats, fields: FieldMa
         what = "is damaged" if stats.corrupt else "holds no scalar babysit can use"
         raise BabysitError(f"{files[0][1].parent}: the TensorBoard log {what} (tags such as "
                            "loss, train_loss, Loss/train, val_loss; add one with --map loss=TAG)")
-    yield {"type": "header", "source": FORMAT}
+    yield {"type": "header", "source": FORMAT, "metrics": steps.names}
     yield from steps
 
 

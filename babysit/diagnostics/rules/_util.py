@@ -114,7 +114,10 @@ def classes_from_first(record: dict) -> int | None:
         return None
     if not any(k in record for k in EPOCH_FIELDS):
         epoch = number(record.get("epoch"))
-        if record.get("step") == 0 or (epoch is not None and 0 <= epoch <= EARLY_EPOCH):
+        # A whole-number epoch 0 (Lightning's, Keras's) covers all of the first epoch; only a
+        # fractional one (Hugging Face's 0.02) says how far into it the loss was logged.
+        early = epoch is not None and isinstance(record.get("epoch"), float) and 0 <= epoch <= EARLY_EPOCH
+        if record.get("step") == 0 or early:
             return classes
     return near_chance(classes, record)
 

@@ -23,7 +23,10 @@ class LossAtInit(Rule):
     of the C - 1 margin terms is 1 with small weights and measured up to 3.2 under He init;
     `max_svm_term` = 4.
     A loss below `min_ratio` x log(C) before any training
-    means the first record is not at init, or the labels leak into the inputs.
+    means the first record is not at init, or the labels leak into the inputs, or the model
+    was trained before: a header saying `pretrained` (the Hugging Face callback writes it for a
+    model loaded with from_pretrained; Monitor(pretrained=True)) turns the check off, since a
+    fine-tune's first loss is the pretrained model's, not the loss at initialization.
     Checks the data loss when logged (regularization off, as the lecture asks), else the loss.
     When the header's input statistics show inputs of average std above `input_std`, a high
     loss is blamed on them: Xavier/He init assume unit-scale inputs, and images centred but
@@ -61,7 +64,7 @@ class LossAtInit(Rule):
 
     def on_first_step(self, record: Record) -> Finding | None:
         """Judge the first step record."""
-        if self.classes is None or record["step"] > self.t["max_first_step"]:
+        if self.classes is None or record["step"] > self.t["max_first_step"] or self.facts.pretrained:
             return None
         loss = number(record.get("data_loss"))
         what = "initial data loss"  # the total (with the L2 term) is another number: say which
@@ -86,5 +89,6 @@ class LossAtInit(Rule):
         if loss < low:
             return self.report(record["step"], f"{what} {loss:.3f} is far below the "
                                f"{expected:.3f} expected for {c} classes: is the first record "
-                               "really at initialization?", loss=loss, expected=expected, classes=c)
+                               "really at initialization (a fine-tune's is not)?",
+                               loss=loss, expected=expected, classes=c)
         return None

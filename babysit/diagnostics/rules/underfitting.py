@@ -58,7 +58,7 @@ class Underfitting(Rule):
     id = "underfitting"
     lr_symptom = "low"
     severity = "warning"
-    needs = ("train_acc|val_loss",)
+    needs = ("train_acc|val_loss", "classes|train_acc")  # losses alone: only with C
     provisional = True  # withdrawn when later evidence contradicts it
     # A slow layer first: with updates 10x under the lecture's 1e-3 (sgd at lr 3e-3: fc1 at
     # 3e-5) the net is not short of capacity; widening it left it at 55%, a faster rate gave 92%.
