@@ -16,6 +16,7 @@ from typing import Any
 
 from babysit.diagnostics.facts import RunFacts
 from babysit.diagnostics.readers.common import number
+from babysit.diagnostics.records import Evaluation, Header
 from babysit.diagnostics.remedy import plan
 from babysit.diagnostics.rule import SEVERITY_RANK, Finding, LayerSample, Record, Rule, Window
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
@@ -265,10 +266,10 @@ class Engine:
             # The training loss now, for rules that compare it with validation: the mean of the
             # current window so far (the last 1-10 logged losses), else of the last window.
             w = self._win
-            record["recent_loss"] = w[1] / w[0] if w else self._last_mean
-            record["epoch_at"] = self.facts.tick(record)
+            evaluation = Evaluation.of(record, self.facts.tick(record),
+                                       w[1] / w[0] if w else self._last_mean)
             self.facts.on_epoch(record)
-            self._call(self._hooks["on_epoch"], record, new)
+            self._call(self._hooks["on_epoch"], evaluation, new)
         return new
 
     def _check_nonfinite(self, record: Record, new: list[Finding]) -> None:
@@ -308,8 +309,9 @@ class Engine:
         self.seen.update("header." + k for k in header if header[k] is not None)
         self.context = run_context(header)
         new: list[Finding] = []
-        self.facts.on_header(header)
-        self._call(self._hooks["on_header"], header, new)
+        typed = Header.of(header)
+        self.facts.on_header(typed)
+        self._call(self._hooks["on_header"], typed, new)
         return new
 
     def _close_window(self, new: list[Finding]) -> None:

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from babysit.diagnostics.readers.common import number
+from babysit.diagnostics.records import Header
 from babysit.diagnostics.rules._util import (
     NEAR_CHANCE,
     classes_from_first,
     classes_from_loss,
-    header_classes,
 )
 from babysit.diagnostics.task import task_of
 
@@ -92,25 +92,17 @@ class RunFacts:
         """Whether C was read from the losses rather than stated."""
         return self.classes_from == "first loss"
 
-    def on_header(self, header: Record) -> None:
+    def on_header(self, header: Header) -> None:
         """A stated class count settles it; the task, from the header or the metric names a
-        reader lists (`metrics`); the validation majority rate and `pretrained`, when given."""
-        dataset = header.get("dataset")
-        rate = number(dataset.get("val_majority_rate")) if isinstance(dataset, dict) else None
-        if rate is not None and 0 < rate <= 1:
-            self.majority = rate
-        if header.get("pretrained") is not None:
-            self.pretrained = bool(header["pretrained"])
-        classes = header_classes(header)
-        if classes is not None:
-            self._stated, self._decided = classes, True
+        reader lists; the validation majority rate and `pretrained`, when given."""
+        self.majority = header.val_majority
+        self.pretrained = header.pretrained
+        if header.classes is not None:
+            self._stated, self._decided = header.classes, True
             self.task, self.task_from = "classification", "header"
-        stated = header.get("task")
-        if stated in ("classification", "sequence", "regression") and classes is None:
-            self.task, self.task_from = stated, "header"
-        metrics = header.get("metrics")
-        if isinstance(metrics, list):
-            self.on_names(str(name) for name in metrics)
+        elif header.task is not None:
+            self.task, self.task_from = header.task, "header"
+        self.on_names(header.metrics)
 
     def on_names(self, names: Iterable[str]) -> None:
         """Metric names the log holds: evidence of the task, unless the header stated it."""

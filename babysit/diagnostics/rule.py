@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from babysit.diagnostics.records import Evaluation, Header
 from babysit.diagnostics.remedy import Remedy
 from babysit.text import visible, visible_all
 
@@ -97,13 +98,16 @@ class Finding:
 class Rule:
     """Base class: subclasses set the class attributes and implement the hooks they need.
 
-    Hooks (all optional): on_header(header), on_first_step(record) for the first step record,
+    Hooks (all optional): on_header(header) with the run's Header (diagnostics/records.py),
+    on_first_step(record) for the first step record,
     on_step(record) for every step record, on_nonfinite((record, field, value)) when the loss,
     data_loss or val_loss of a record is NaN or infinite,
     on_window(window) for every closed loss window, on_layers(sample) with the per-layer
     statistics of a record (a LayerSample, at most one per engine layer stride),
-    on_epoch(record) for records with epoch-end metrics (the engine adds `recent_loss`, the
-    mean of the last 1-10 logged training losses, or None), finish().
+    on_epoch(evaluation) for records with epoch-end metrics, as an Evaluation (with
+    `recent_loss`, the mean of the last 1-10 logged training losses, and `epoch_at`, the
+    run's epoch clock), finish(). Step records are dicts whose `step` and `loss` the engine
+    has normalized (an int; a float or None).
     A hook returns a Finding to report, or None. A rule reports at most one finding; it may
     extend its end_step, or withdraw it (self.finding = None) when later evidence contradicts it.
     A rule listed in another's `supersedes` is not reported while that other rule has a finding
@@ -170,8 +174,8 @@ class Rule:
         return self.finding is not None
 
     # Hooks; the engine only calls the ones a subclass overrides.
-    def on_header(self, header: Record) -> Finding | None:
-        """The run's header record."""
+    def on_header(self, header: Header) -> Finding | None:
+        """The run's header, normalized."""
         return None
 
     def on_first_step(self, record: Record) -> Finding | None:
@@ -194,7 +198,7 @@ class Rule:
         """Per-layer statistics of a step record, cleaned (see LayerSample)."""
         return None
 
-    def on_epoch(self, record: Record) -> Finding | None:
+    def on_epoch(self, evaluation: Evaluation) -> Finding | None:
         """Records with any of train_acc, val_acc, val_loss."""
         return None
 

@@ -185,7 +185,10 @@ def read_hf_state(path: Path, stats: ReadStats, fields: FieldMap) -> Iterator[Re
                            "has one)")
     stats.lines = len(history)
     names = {str(k): None for entry in history if isinstance(entry, dict) for k in entry}
-    yield {"type": "header", "source": "trainer_state.json", "metrics": list(names)}
+    # A logged loss is the mean over logging_steps steps of train_batch_size examples each
+    # (times any gradient accumulation, which the file does not keep: at least that many).
+    yield {"type": "header", "source": "trainer_state.json", "metrics": list(names),
+           "batch_size": state.get("train_batch_size"), "log_every": state.get("logging_steps")}
     produced = 0
     for index, entry in enumerate(history):
         if not isinstance(entry, dict):

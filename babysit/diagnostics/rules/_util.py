@@ -31,15 +31,6 @@ class Sustained:
         return ordered[mid] if self.size % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
 
 
-def validation_size(header: dict) -> int | None:
-    """n, the number of validation examples, from a babysit header (dataset.X_val shape)."""
-    ds = header.get("dataset")
-    shape = ds.get("X_val") if isinstance(ds, dict) else None
-    if isinstance(shape, list) and shape and isinstance(shape[0], int) and shape[0] > 0:
-        return shape[0]
-    return None
-
-
 def accuracy_noise(p: float, n: int | None, z: float) -> float:
     """z standard errors of an accuracy p measured on n examples (0 when n is unknown)."""
     if not n:
@@ -127,13 +118,6 @@ def near_chance(classes: int | None, record: dict) -> int | None:
     acc = number(record.get("train_acc"))
     acc = acc if acc is not None else number(record.get("val_acc"))
     return classes if classes and acc is not None and 0 <= acc < NEAR_CHANCE / classes else None
-
-
-def header_classes(header: dict) -> int | None:
-    """num_classes from a header, when it gives a usable one."""
-    c = header.get("num_classes")
-    return int(c) if isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) \
-        and c >= 2 else None
 
 
 def fitted_level(num_classes: int | None, fraction: float, default: float) -> float:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.records import Header
 from babysit.diagnostics.remedy import Center
-from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.rule import Finding, Rule
 from babysit.diagnostics.targets import CENTERED_MEAN_OVER_STD
 
 
@@ -37,20 +37,17 @@ class InputNotCentered(Rule):
     explains = ("saturated-activations", "loss-at-init", "dead-relu", "loss-flat",
                 "plateau-then-drop", "underfitting")
 
-    def on_header(self, header: Record) -> Finding | None:
+    def on_header(self, header: Header) -> Finding | None:
         """Judge the typical feature: mean |mean| over mean std."""
-        stats = header.get("input_stats")
-        if not isinstance(stats, dict):
-            return None
-        channel = number(stats.get("channel_mean_over_std_max"))
-        if is_finite(channel):
+        stats = header.input_stats
+        channel = stats.get("channel_mean_over_std_max")
+        if channel is not None:
             if channel > self.t["max_mean_over_std"]:
                 return self.report(0, f"image inputs are off-center: a colour channel's mean is "
                                    f"{channel:.3g}x its std", channel_mean_over_std=channel)
             return None
-        mean_abs = number(stats.get("mean_abs_mean"))
-        std = number(stats.get("std_mean"))
-        if not (is_finite(mean_abs) and is_finite(std)) or std <= 0:
+        mean_abs, std = stats.get("mean_abs_mean"), stats.get("std_mean")
+        if mean_abs is None or std is None or std <= 0:
             return None
         ratio = mean_abs / std
         if ratio > self.t["max_mean_over_std"]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.records import Header
 from babysit.diagnostics.remedy import Center, InitForActivation
 from babysit.diagnostics.rule import Finding, Record, Rule
-from babysit.diagnostics.rules._util import header_classes
 
 
 class LossAtInit(Rule):
@@ -53,13 +53,10 @@ class LossAtInit(Rule):
         self.loss_fn = "softmax"
         self.input_std: float | None = None
 
-    def on_header(self, header: Record) -> Finding | None:
+    def on_header(self, header: Header) -> Finding | None:
         """Read C and the loss function."""
-        self.classes = header_classes(header)
-        self.loss_fn = str(header.get("loss_fn", "softmax"))
-        stats = header.get("input_stats")
-        std = number(stats.get("std_mean")) if isinstance(stats, dict) else None
-        self.input_std = std if is_finite(std) else None
+        self.classes, self.loss_fn = header.classes, header.loss_fn
+        self.input_std = header.input_stats.get("std_mean")
         return None
 
     def on_first_step(self, record: Record) -> Finding | None:

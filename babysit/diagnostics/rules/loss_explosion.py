@@ -6,9 +6,9 @@ import math
 
 from babysit.config import MAX_CLASSES
 from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.records import Header
 from babysit.diagnostics.remedy import lower_lr
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
-from babysit.diagnostics.rules._util import header_classes
 
 
 class LossExplosion(Rule):
@@ -52,10 +52,9 @@ class LossExplosion(Rule):
         self.softmax = True
         self.per_epoch = False  # the first record is an epoch's summary, not the loss at init
 
-    def on_header(self, header: Record) -> Finding | None:
+    def on_header(self, header: Header) -> Finding | None:
         """The class count and loss function, when the header gives them."""
-        self.classes = header_classes(header)
-        self.softmax = str(header.get("loss_fn", "softmax")) == "softmax"
+        self.classes, self.softmax = header.classes, header.loss_fn == "softmax"
         return None
 
     def on_first_step(self, record: Record) -> Finding | None:

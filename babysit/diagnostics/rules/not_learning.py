@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.readers.common import is_finite, number
-from babysit.diagnostics.rule import Finding, Record, Rule
-from babysit.diagnostics.rules._util import accuracy_noise, validation_size
+from babysit.diagnostics.readers.common import is_finite
+from babysit.diagnostics.records import Evaluation, Header
+from babysit.diagnostics.rule import Finding, Rule
+from babysit.diagnostics.rules._util import accuracy_noise
 
 
 class NotLearning(Rule):
@@ -46,19 +47,19 @@ class NotLearning(Rule):
         self.evals = 0
         self.first_at: float | None = None
 
-    def on_header(self, header: Record) -> Finding | None:
+    def on_header(self, header: Header) -> Finding | None:
         """The validation set size, when the header gives it."""
-        self.n_val = validation_size(header)
+        self.n_val = header.val_size
         return None
 
-    def on_epoch(self, record: Record) -> Finding | None:
+    def on_epoch(self, ev: Evaluation) -> Finding | None:
         """Compare the best accuracies so far with chance."""
-        val, train = number(record.get("val_acc")), number(record.get("train_acc"))
+        val, train = ev.val_acc, ev.train_acc
         classes = self.facts.classes
         if not classes or not (is_finite(val) or is_finite(train)):
             return None
         self.evals += 1
-        self.first_at = record["epoch_at"] if self.first_at is None else self.first_at
+        self.first_at = ev.epoch_at if self.first_at is None else self.first_at
         if is_finite(val):
             self.best_val = max(self.best_val, val)
         if is_finite(train):
@@ -68,7 +69,7 @@ class NotLearning(Rule):
         if max(self.best_val, self.best_train) > band:
             self.finding = None  # it learned after all
             return None
-        epochs = record["epoch_at"] - self.first_at + 1
+        epochs = ev.epoch_at - self.first_at + 1
         if self.evals >= self.t["min_evals"] and epochs >= self.t["min_epochs"]:
             which = " and ".join(name for name, best in (("validation", self.best_val),
                                                           ("training", self.best_train))
@@ -76,7 +77,7 @@ class NotLearning(Rule):
             best = max(self.best_val, self.best_train)
             floor = (f"always guessing the commonest class scores {chance:.3f}"
                      if chance > 1.0 / classes else f"chance is {chance:.3f} for {classes} classes")
-            return self.report(record["step"], f"{which} accuracy is still at chance after "
+            return self.report(ev.step, f"{which} accuracy is still at chance after "
                                f"{epochs:.3g} {self.facts.clock_unit} (best {best:.3f}; {floor}, and up to "
                                f"{band:.3f} is within noise)",
                                best_acc=best, chance=chance, band=band,

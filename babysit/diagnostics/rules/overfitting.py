@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.readers.common import is_finite
+from babysit.diagnostics.records import Evaluation, Header
 from babysit.diagnostics.remedy import Scale, Set
-from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.rule import Finding, Rule
 from babysit.diagnostics.rules._util import (
     accuracy_floor,
     accuracy_noise,
     fitted_level,
     loss_noise,
-    validation_size,
 )
 
 
@@ -92,10 +92,10 @@ class Overfitting(Rule):
         self.softmax = True  # a cross-entropy loss, unless the header names another
         self.history: list[tuple[float, float, float]] = []  # (training, validation) loss, epoch
 
-    def on_header(self, header: Record) -> Finding | None:
+    def on_header(self, header: Header) -> Finding | None:
         """The validation set size and the number of classes, when the header gives them."""
-        self.n_val = validation_size(header)
-        self.softmax = str(header.get("loss_fn", "softmax")) == "softmax"
+        self.n_val = header.val_size
+        self.softmax = header.loss_fn == "softmax"
         return None
 
     @property
@@ -129,34 +129,34 @@ class Overfitting(Rule):
         the log's clock (consecutive epochs 0, 1, 2 are 3 epochs: 2 apart)."""
         return now - since >= self.t["epochs"] - 1
 
-    def on_epoch(self, record: Record) -> Finding | None:
+    def on_epoch(self, ev: Evaluation) -> Finding | None:
         """Check the gap and the validation loss trend at each epoch end."""
-        step = record["step"]
-        train, val = number(record.get("train_acc")), number(record.get("val_acc"))
+        step = ev.step
+        train, val = ev.train_acc, ev.val_acc
         # Without a logged training accuracy, the least one its cross-entropy allows.
-        floor = accuracy_floor(number(record.get("recent_loss"))) \
+        floor = accuracy_floor(ev.recent_loss) \
             if not is_finite(train) and self.softmax else None
         fit = train if is_finite(train) else floor
         if fit is not None and is_finite(val):
             limit = max(self.t["gap"], accuracy_noise(val, self.n_val, self.t["z"]))
-            self.gaps.append((fit - val if fit >= self.fitted else -math.inf, record["epoch_at"]))
+            self.gaps.append((fit - val if fit >= self.fitted else -math.inf, ev.epoch_at))
             self.reversed = self.reversed + 1 if val >= fit else 0
             if self.finding is not None and "gap" in self.finding.evidence and \
                     self.reversed >= self.t["epochs"]:
                 self.finding = None  # validation caught up and stayed level: no memorization
             if len(self.gaps) == self.gaps.maxlen and min(g for g, _ in self.gaps) > limit \
-                    and self._spans(self.gaps[0][1], record["epoch_at"]):
+                    and self._spans(self.gaps[0][1], ev.epoch_at):
                 said = f"train accuracy {fit:.3f}" if floor is None else \
-                    f"training loss {record['recent_loss']:.3g} (train accuracy at least {fit:.3f})"
+                    f"training loss {ev.recent_loss:.3g} (train accuracy at least {fit:.3f})"
                 return self.report(step, f"{said} vs validation {val:.3f}: a gap above "
                                    f"{limit:.3f} for {len(self.gaps)} epochs in a row",
                                    train_acc=fit, val_acc=val, gap=fit - val, limit=limit,
                                    train_acc_from_loss=floor is not None)
-        val_loss, loss = number(record.get("val_loss")), number(record.get("recent_loss"))
+        val_loss, loss = ev.val_loss, ev.recent_loss
         if not (is_finite(val_loss) and is_finite(loss)):
             return None
         stalled = None if is_finite(train) or is_finite(val) else \
-            self._stalled(step, val_loss, loss, record["epoch_at"])
+            self._stalled(step, val_loss, loss, ev.epoch_at)
         if val_loss < self.best_val_loss:
             if self.reported_best is not None and val_loss < (1 - self.t["val_rise"]) * self.reported_best:
                 self.finding, self.reported_best = None, None  # it was an early bump
@@ -170,8 +170,8 @@ class Overfitting(Rule):
         above = val_loss > (1 + rise) * self.best_val_loss and val_loss > (1 + rise) * loss
         self.rising = self.rising + 1 if falling and above else 0
         if self.rising == 1:
-            self.rising_at = record["epoch_at"]
-        if self.rising >= self.t["epochs"] and self._spans(self.rising_at, record["epoch_at"]):
+            self.rising_at = ev.epoch_at
+        if self.rising >= self.t["epochs"] and self._spans(self.rising_at, ev.epoch_at):
             if not self.fired:
                 self.reported_best = self.best_val_loss
             return self.report(step, f"validation loss {val_loss:.4g} is "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from babysit.diagnostics.records import Evaluation, Header
 from babysit.diagnostics.remedy import BATCHNORM, InitForActivation
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
 
@@ -59,16 +60,15 @@ class PlateauThenDrop(Rule):
         self.refined = False
         self.evidenced = False  # records after the first window stayed on the plateau
 
-    def on_header(self, header: Record) -> Finding | None:
+    def on_header(self, header: Header) -> Finding | None:
         """The epoch's length, when babysit's header gives it."""
-        spe = header.get("steps_per_epoch")
-        if isinstance(spe, int) and spe > 0:
-            self.steps_per_epoch = float(spe)
+        if header.steps_per_epoch is not None:
+            self.steps_per_epoch = float(header.steps_per_epoch)
         return None
 
-    def on_epoch(self, record: Record) -> Finding | None:
+    def on_epoch(self, ev: Evaluation) -> Finding | None:
         """The epoch's length from the steps between epoch ends, when no header gave it."""
-        step = record["step"]
+        step = ev.step
         if self.last_epoch_end is not None and step > self.last_epoch_end and self.steps_per_epoch is None:
             self.steps_per_epoch = float(step - self.last_epoch_end)
         self.last_epoch_end = step

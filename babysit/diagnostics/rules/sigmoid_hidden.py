@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from babysit.diagnostics.records import Header
 from babysit.diagnostics.remedy import Set
-from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.rule import Finding, Rule
 
 
 class SigmoidHidden(Rule):
@@ -21,8 +22,8 @@ class SigmoidHidden(Rule):
     advice = ("Prefer ReLU (careful with the learning rate); try Leaky ReLU, ELU or Maxout; "
               "tanh at least is zero-centred.")
 
-    def on_header(self, header: Record) -> Finding | None:
+    def on_header(self, header: Header) -> Finding | None:
         """Read the activation."""
-        if str(header.get("activation", "")).lower() == "sigmoid":
+        if header.activation == "sigmoid":
             return self.report(0, "hidden layers use sigmoid", activation="sigmoid")
         return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
-from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.readers.common import is_finite
+from babysit.diagnostics.records import Evaluation, Header
 from babysit.diagnostics.remedy import lower_lr
-from babysit.diagnostics.rule import Finding, Record, Rule, Window
-from babysit.diagnostics.rules._util import accuracy_noise, validation_size
+from babysit.diagnostics.rule import Finding, Rule, Window
+from babysit.diagnostics.rules._util import accuracy_noise
 
 
 class TrainingUnstable(Rule):
@@ -53,6 +55,16 @@ class TrainingUnstable(Rule):
     recovers and goes on improving was wobbling (SGD at 0.12 on the spiral: 91% -> 75% for two
     epochs, then 97.5%), and --fix, which acted on the dip at once, undid the rate that
     reached 92% validation. A net that keeps being thrown back reports it again.
+    A jump is measured against the examples behind the logged loss too, when the log says
+    how many there are (a Hugging Face Trainer's batch size times its logging interval): a net
+    that fits its training data to a mean loss L gives its right answers a margin of about
+    -ln L nats, so an example it is as sure of but labelled the other way (label noise, a
+    truly ambiguous text) costs about -ln L (at least 1 nat) on its own. A jump of the mean of
+    n examples by h that `hard_examples` (3) or fewer such examples account for, n x h <=
+    3 x -ln L, is those examples, not forgetting: batch 1 logged every 50 steps, at a level of
+    0.0003, jumps to 0.14-0.34 for one record and is back at 0.0003 the next (17 nats: two
+    such examples in fifty). Adam at 100x on a 64-example batch jumps by 2 nats: 128 nats,
+    80 mislabelled examples' worth, is the net.
     Superseded by loss-explosion and loss-nan, which name the end of this road.
     """
 
@@ -64,7 +76,7 @@ class TrainingUnstable(Rule):
     remedies = lower_lr(0.3, 0.1, 0.03)  # a net that learned, then forgets: a gentle cut first
     thresholds = {"spike": 10.0, "reset": 0.25, "history": 5, "spikes": 2, "acc_drop": 0.05,
                   "error_growth": 2.0, "gain_lost": 0.5, "margin": 0.02, "z": 3.0, "epochs": 2,
-                  "val_spike": 3.0}
+                  "val_spike": 3.0, "hard_examples": 3.0}
     advice = ("Lower the learning rate (or decay it), warm it up over the first epochs, or clip "
               "gradients; a larger batch also steadies the updates.")
     # A net thrown back and forth also scores its validation set worse and worse: that rise
@@ -81,6 +93,7 @@ class TrainingUnstable(Rule):
         self.below = 0
         self.val_only = True  # no training accuracy logged so far: judge the validation one
         self.n_val: int | None = None
+        self.examples: int | None = None  # examples behind each logged training loss
         self.val_recent: deque[float] = deque(maxlen=int(self.t["history"]))
         self.val_spikes = 0
         self.val_first: float | None = None
@@ -106,10 +119,17 @@ class TrainingUnstable(Rule):
         self.val_recent.append(val_loss)
         return None
 
-    def on_header(self, header: Record) -> Finding | None:
+    def on_header(self, header: Header) -> Finding | None:
         """The validation set size, when the header gives it."""
-        self.n_val = validation_size(header)
+        self.n_val = header.val_size
+        self.examples = header.examples_per_loss
         return None
+
+    def _a_few_examples(self, jump: float, level: float) -> bool:
+        """Whether `hard_examples` confidently wrong examples account for a jump of the mean."""
+        if not self.examples or level <= 0:
+            return False
+        return self.examples * jump <= self.t["hard_examples"] * max(-math.log(level), 1.0)
 
     def on_window(self, window: Window) -> Finding | None:
         """Count windows whose worst loss jumps far above the recent level."""
@@ -118,7 +138,8 @@ class TrainingUnstable(Rule):
         if len(self.recent) == self.recent.maxlen and self.start > 0:
             ordered = sorted(self.recent)  # statistics.median costs 3x more on 5 values
             level = ordered[len(ordered) // 2]
-            if window.max > self.t["spike"] * level and window.max > self.t["reset"] * self.start:
+            if window.max > self.t["spike"] * level and window.max > self.t["reset"] * self.start \
+                    and not self._a_few_examples(window.max - level, level):
                 self.count += 1
                 if self.count >= self.t["spikes"]:
                     return self.report(window.last_step, f"the loss jumped back to {window.max:.3g} "
@@ -129,18 +150,18 @@ class TrainingUnstable(Rule):
         self.recent.append(window.mean)
         return None
 
-    def on_epoch(self, record: Record) -> Finding | None:
+    def on_epoch(self, ev: Evaluation) -> Finding | None:
         """Count validation-loss spikes, and epochs whose training accuracy (validation
         accuracy in a log without one) is well below its best."""
-        spiked = self._val_spike(number(record.get("val_loss")), record["step"])
+        spiked = self._val_spike(ev.val_loss, ev.step)
         if spiked is not None:
             return spiked
         which = "training"
-        acc = number(record.get("train_acc"))
+        acc = ev.train_acc
         if is_finite(acc):
             self.val_only = False
         else:
-            acc, which = number(record.get("val_acc")), "validation"
+            acc, which = ev.val_acc, "validation"
             if not (self.val_only and is_finite(acc)):
                 return None
         if acc > self.best and self.finding is not None and "acc" in self.finding.evidence:
@@ -156,7 +177,7 @@ class TrainingUnstable(Rule):
         forgot = acc < self.best - self.t["acc_drop"] and (doubled or back_to_chance)
         self.below = self.below + 1 if forgot else 0
         if self.below >= self.t["epochs"]:
-            return self.report(record["step"], f"{which} accuracy fell to {acc:.3f} from its "
+            return self.report(ev.step, f"{which} accuracy fell to {acc:.3f} from its "
                                f"best {self.best:.3f} and stayed down for {self.below} epochs",
                                acc=acc, best=self.best, accuracy=which)
         return None

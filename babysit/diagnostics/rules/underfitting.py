@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.readers.common import is_finite
+from babysit.diagnostics.records import Evaluation, Header
 from babysit.diagnostics.remedy import Deepen, LrToTarget, Widen
 from babysit.diagnostics.rule import Finding, LayerSample, Record, Rule, Window
-from babysit.diagnostics.rules._util import accuracy_noise, fitted_level, validation_size
+from babysit.diagnostics.rules._util import accuracy_noise, fitted_level
 from babysit.diagnostics.targets import TARGET_UPDATE_RATIO
 
 
@@ -104,9 +105,9 @@ class Underfitting(Rule):
         """The low mark: `low_fraction` of the way from chance to perfect."""
         return fitted_level(self.facts.classes, self.t["low_fraction"], self.t["low_default"])
 
-    def on_header(self, header: Record) -> Finding | None:
+    def on_header(self, header: Header) -> Finding | None:
         """Read the validation size."""
-        self.n_val = validation_size(header)
+        self.n_val = header.val_size
         return None
 
     def on_first_step(self, record: Record) -> Finding | None:
@@ -132,20 +133,20 @@ class Underfitting(Rule):
         self.first_at = at if self.first_at is None else self.first_at
         self.epochs = at - self.first_at + 1
 
-    def on_epoch(self, record: Record) -> Finding | None:
+    def on_epoch(self, ev: Evaluation) -> Finding | None:
         """Judge level, stagnation and gap at each epoch end."""
-        train = number(record.get("train_acc"))
+        train = ev.train_acc
         if not is_finite(train):
-            return self._by_losses(record)
-        self._tick(record["epoch_at"])
-        epoch_loss = number(record.get("loss")) if self.per_epoch else None
+            return self._by_losses(ev)
+        self._tick(ev.epoch_at)
+        epoch_loss = ev.loss if self.per_epoch else None
         if is_finite(epoch_loss) and self.facts.first_loss and \
                 epoch_loss <= (1 - self.t["learned_fraction"]) * self.facts.first_loss:
             self.loss_moved = True
         self.first = train if self.first is None else self.first
         self.best = max(self.best, train)
-        self.recent.append((record["epoch_at"], train))
-        while len(self.recent) > 1 and self.recent[0][0] <= record["epoch_at"] - self.t["patience"]:
+        self.recent.append((ev.epoch_at, train))
+        while len(self.recent) > 1 and self.recent[0][0] <= ev.epoch_at - self.t["patience"]:
             self.best_before = max(self.best_before, self.recent.popleft()[1])
         if self.fired and train >= self.low:
             self.finding = None  # it learned after all
@@ -153,14 +154,14 @@ class Underfitting(Rule):
         if self.epochs < self.t["min_epochs"] or self.best_before < 0:
             return None
         gain = max(v for _, v in self.recent) - self.best_before
-        val = number(record.get("val_acc"))
+        val = ev.val_acc
         # Either way: validation well above training means the training labels are harder than
         # the validation ones (label noise, or dropout / augmentation in the training numbers),
         # which more capacity does not cure.
         small_gap = not is_finite(val) or abs(train - val) < max(
             self.t["gap"], accuracy_noise(val, self.n_val, self.t["z"]))
         if train < self.low and gain < self.t["min_gain"] and small_gap and self._learned():
-            return self.report(record["step"], f"training accuracy {train:.3f} is low (below "
+            return self.report(ev.step, f"training accuracy {train:.3f} is low (below "
                                f"{self.low:.3f}{self.facts.classes_note}) and gained "
                                f"{gain:+.3f} over the last {self.t['patience']:g} epochs, with "
                                "no gap to validation",
@@ -169,15 +170,15 @@ class Underfitting(Rule):
                                update_ratio=self._slowest())
         return None
 
-    def _by_losses(self, record: Record) -> Finding | None:
+    def _by_losses(self, ev: Evaluation) -> Finding | None:
         """The same judgement from training and validation losses, without accuracies."""
-        val, train = number(record.get("val_loss")), record.get("recent_loss")
+        val, train = ev.val_loss, ev.recent_loss
         if self.facts.classes is None or not (is_finite(val) and is_finite(train) and self.facts.first_loss):
             return None  # a loss's level means nothing without C (a language model's 1.7)
-        self._tick(record["epoch_at"])
-        self.epoch_losses.append((record["epoch_at"], train))
+        self._tick(ev.epoch_at)
+        self.epoch_losses.append((ev.epoch_at, train))
         while len(self.epoch_losses) > 1 and \
-                self.epoch_losses[0][0] <= record["epoch_at"] - self.t["patience"]:
+                self.epoch_losses[0][0] <= ev.epoch_at - self.t["patience"]:
             self.best_loss_before = min(self.best_loss_before, self.epoch_losses.popleft()[1])
         low = -math.log(self.low)
         if self.fired and train <= low:
@@ -189,7 +190,7 @@ class Underfitting(Rule):
         learned = train <= (1 - self.t["learned_fraction"]) * self.facts.first_loss
         if train > low and gain < self.t["min_gain"] and abs(val - train) < self.t["loss_gap"] * train \
                 and learned:
-            return self.report(record["step"], f"training loss {train:.3g} is high (above "
+            return self.report(ev.step, f"training loss {train:.3g} is high (above "
                                f"{low:.3g}{self.facts.classes_note}) and improved {100 * gain:.1f}% over the "
                                f"last {self.t['patience']:g} epochs, with validation loss "
                                f"{val:.3g} no higher", loss=train, val_loss=val, gain=gain,

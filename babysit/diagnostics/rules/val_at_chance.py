@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.readers.common import is_finite, number
-from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.readers.common import is_finite
+from babysit.diagnostics.records import Evaluation, Header
+from babysit.diagnostics.rule import Finding, Rule
 from babysit.diagnostics.rules._util import (
     accuracy_noise,
-    validation_size,
 )
 
 
@@ -47,14 +47,14 @@ class ValAtChance(Rule):
         self.best_train = -1.0
         self.epochs = 0
 
-    def on_header(self, header: Record) -> Finding | None:
+    def on_header(self, header: Header) -> Finding | None:
         """The validation size, when the header gives it."""
-        self.n_val = validation_size(header)
+        self.n_val = header.val_size
         return None
 
-    def on_epoch(self, record: Record) -> Finding | None:
+    def on_epoch(self, ev: Evaluation) -> Finding | None:
         """Compare the best validation accuracy with chance once training has learned."""
-        val, train = number(record.get("val_acc")), number(record.get("train_acc"))
+        val, train = ev.val_acc, ev.train_acc
         classes = self.facts.classes
         if not is_finite(val) or not classes:
             return None
@@ -69,7 +69,7 @@ class ValAtChance(Rule):
             return None
         learned = self.best_train >= band + self.t["learned"] * (1.0 - chance)
         if self.epochs >= self.t["min_epochs"] and learned:
-            return self.report(record["step"], f"validation accuracy is at chance (best "
+            return self.report(ev.step, f"validation accuracy is at chance (best "
                                f"{self.best_val:.3f}, chance {chance:.3f}) while training "
                                f"accuracy rose to {self.best_train:.3f}",
                                best_val_acc=self.best_val, best_train_acc=self.best_train,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.readers.common import is_finite, number
+from babysit.diagnostics.readers.common import is_finite
+from babysit.diagnostics.records import Evaluation
 from babysit.diagnostics.remedy import Set
-from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.diagnostics.rule import Finding, Rule
 
 MIN_EVALS = 2  # one evaluation after the best is no plateau, however far apart they are
 
@@ -54,20 +55,20 @@ class ValPlateau(Rule):
             return True
         return self.chance is not None and self.best <= self.chance + self.t["chance_margin"]
 
-    def on_epoch(self, record: Record) -> Finding | None:
+    def on_epoch(self, ev: Evaluation) -> Finding | None:
         """Count epochs without improvement."""
-        val = number(record.get("val_acc"))
+        val = ev.val_acc
         if not is_finite(val):
             return None
-        at = record["epoch_at"]
+        at = ev.epoch_at
         if val > self.best + self.t["min_delta"]:
-            self.best, self.best_step, self.best_at, self.since = val, record["step"], at, 0
+            self.best, self.best_step, self.best_at, self.since = val, ev.step, at, 0
             self.finding = None  # improving again
             return None
         self.since += 1
         waited = at - self.best_at
         if self.since >= MIN_EVALS and waited >= self.t["patience"] and not self._at_an_end():
-            return self.report(record["step"], f"validation accuracy has not improved on "
+            return self.report(ev.step, f"validation accuracy has not improved on "
                                f"{self.best:.3f} (step {self.best_step}) for {waited:.3g} "
                                f"{self.facts.clock_unit}",
                                best_val_acc=self.best, epochs=waited)
