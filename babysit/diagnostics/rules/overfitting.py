@@ -16,6 +16,8 @@ from babysit.diagnostics.rules._util import (
     loss_noise,
 )
 
+SCATTER_EVALS = 9  # 8 consecutive differences: a median, and recent enough to follow the run
+
 
 class Overfitting(Rule):
     """Either the train/val accuracy gap exceeds its limit for `epochs` epoch records in a row
@@ -32,7 +34,15 @@ class Overfitting(Rule):
     other classic sign (UMLAUT). Its limit is `val_rise` or, if larger, `z` relative standard
     errors of a mean cross-entropy on n examples at validation accuracy p, whose per-example
     spread is about sqrt(p / (1 - p)) times the mean (a few confident mistakes carry it): on 60
-    examples at 97% a rise must exceed 200%, on 10,000 the 20% floor applies. The training
+    examples at 97% a rise must exceed 200%, on 10,000 the 20% floor applies. Without the
+    validation size, the run's own noise sets it: `z` robust standard deviations of the
+    validation loss from one evaluation to the next (over the latest 9, once there are 6). The
+    net changes between evaluations, so a converged net's validation loss wanders though the
+    set does not: a Keras run at 99% training accuracy whose validation loss steps between
+    0.155 and 0.231 from epoch to epoch (scatter 0.010-0.013, a limit of 18-24% over its best
+    0.160, itself a low draw) came in 22%, 30% and 23% above that best, and then at a new
+    low: within its noise (by a small margin; a label calls the run healthy, with 94%
+    validation accuracy against 99% training). The training
     loss is the engine's average of the last 1-10 logged training losses (a log that records
     the loss once per epoch still has one), and must be below the validation loss by the same
     limit: a validation loss under the training loss is not overfitting. Nor is a validation
@@ -86,6 +96,7 @@ class Overfitting(Rule):
         self.train_loss_at_best: float | None = None
         self.train_acc_at_best = -math.inf
         self.rising = 0
+        self.val_losses: deque[float] = deque(maxlen=SCATTER_EVALS)  # the latest ones
         self.rising_at = 0.0  # the epoch the current rise began
         self.reversed = 0  # evaluations in a row with validation accuracy at or above training
         self.reported_best: float | None = None  # the best validation loss when it was reported
@@ -129,6 +140,16 @@ class Overfitting(Rule):
         the log's clock (consecutive epochs 0, 1, 2 are 3 epochs: 2 apart)."""
         return now - since >= self.t["epochs"] - 1
 
+    def _scatter(self) -> float:
+        """The validation loss's own evaluation-to-evaluation noise, relative to its best: a
+        robust standard deviation (1.4826 x the median absolute difference of consecutive
+        values, over sqrt 2) of the latest SCATTER_EVALS values; 0 before there are 6."""
+        v = self.val_losses
+        if len(v) < 6 or not math.isfinite(self.best_val_loss) or self.best_val_loss <= 0:
+            return 0.0
+        steps = sorted(abs(b - a) for a, b in zip(list(v)[:-1], list(v)[1:], strict=True))
+        return 1.4826 * steps[len(steps) // 2] / math.sqrt(2) / self.best_val_loss
+
     def on_epoch(self, ev: Evaluation) -> Finding | None:
         """Check the gap and the validation loss trend at each epoch end."""
         step = ev.step
@@ -157,6 +178,7 @@ class Overfitting(Rule):
             return None
         stalled = None if is_finite(train) or is_finite(val) else \
             self._stalled(step, val_loss, loss, ev.epoch_at)
+        self.val_losses.append(val_loss)
         if val_loss < self.best_val_loss:
             if self.reported_best is not None and val_loss < (1 - self.t["val_rise"]) * self.reported_best:
                 self.finding, self.reported_best = None, None  # it was an early bump
@@ -164,7 +186,7 @@ class Overfitting(Rule):
             self.train_acc_at_best = train if is_finite(train) else -math.inf
             return stalled
         rise = max(self.t["val_rise"], loss_noise(val if is_finite(val) else 0.5, self.n_val,
-                                                  self.t["z"]))
+                                                  self.t["z"]), self.t["z"] * self._scatter())
         falling = self.train_loss_at_best is not None and loss < self.train_loss_at_best and \
             not (is_finite(train) and train < self.train_acc_at_best)
         above = val_loss > (1 + rise) * self.best_val_loss and val_loss > (1 + rise) * loss
