@@ -35,6 +35,22 @@ def findings_of(path: Path) -> list[dict] | None:
     return [f.to_dict() for _, report, _ in results for f in report.findings]
 
 
+def run_path(set_dir: Path, key: str) -> Path:
+    """The file or directory a label's key names (NAME stands for NAME.jsonl)."""
+    return set_dir / key if (set_dir / key).exists() else set_dir / f"{key}.jsonl"
+
+
+def judge(found: list[dict], label: dict) -> tuple[list[str], list[str]]:
+    """(labelled faults not found, headline findings the label forbids) for one run."""
+    fired = {f["rule"] for f in found}
+    heads = [f for f in found if f.get("caused_by") is None and f["severity"] != "info"]
+    must, any_of, must_not = label.get("must", []), label.get("must_any", []), label.get("must_not", [])
+    missed = [r for r in must if r not in fired] + \
+        ([f"any of {any_of}"] if any_of and not fired & set(any_of) else [])
+    wrong = [f["rule"] for f in heads if must_not == "warnings" or f["rule"] in must_not]
+    return missed, wrong
+
+
 def score(set_dir: Path) -> dict:
     """Counts for one labelled set."""
     labels = json.loads((set_dir / "labels.json").read_text())
@@ -42,8 +58,7 @@ def score(set_dir: Path) -> dict:
            "tp": Counter(), "fp": Counter(), "failures": [],
            "hit": Counter(), "miss": Counter()}  # per rule, for recall
     for key, label in labels.items():
-        path = set_dir / key if (set_dir / key).exists() else set_dir / f"{key}.jsonl"
-        found = findings_of(path)
+        found = findings_of(run_path(set_dir, key))
         out["runs"] += 1
         if found is None:
             out["unread"] += 1
@@ -51,9 +66,8 @@ def score(set_dir: Path) -> dict:
             continue
         fired = {f["rule"] for f in found}
         heads = [f for f in found if f.get("caused_by") is None and f["severity"] != "info"]
-        must, any_of, must_not = label.get("must", []), label.get("must_any", []), label.get("must_not", [])
-        missed = [r for r in must if r not in fired] + \
-            ([f"any of {any_of}"] if any_of and not fired & set(any_of) else [])
+        must, any_of = label.get("must", []), label.get("must_any", [])
+        missed, wrong = judge(found, label)
         if must or any_of:
             out["faults"] += 1
             out["found"] += not missed
@@ -64,7 +78,6 @@ def score(set_dir: Path) -> dict:
                 out["hit"][rule] += 1
             elif not fired & set(any_of):
                 out["miss"][rule] += 1
-        wrong = [f["rule"] for f in heads if must_not == "warnings" or f["rule"] in must_not]
         out["wrong"] += bool(wrong)
         for f in heads:
             (out["fp"] if f["rule"] in wrong else out["tp"])[f["rule"]] += 1
