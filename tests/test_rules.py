@@ -853,3 +853,15 @@ def test_a_jump_a_few_hard_examples_explain_is_not_instability() -> None:
     assert fired("training-unstable", [{"type": "header"}] + steps) == ["training-unstable"]  # n unknown
     # the same jumps in means of 64 x 50 examples: hundreds of examples' worth, the net forgot
     assert fired("training-unstable", [{**hf, "batch_size": 64}] + steps) == ["training-unstable"]
+
+
+def test_a_per_epoch_log_stuck_after_a_first_epoch_blow_up_is_flat() -> None:
+    # epoch 0 averaged 929 (a blow-up at init, recovered within the epoch), then 59 epochs at
+    # ln 3: the mean of the first epochs fell 95%, the net learned nothing after epoch 0
+    wobble = [0.0004, -0.0003, 0.0001, -0.0002]
+    stuck = [{"type": "step", "step": e, "epoch": e, "val_loss": 1.0987,
+              "loss": 929.0 if e == 0 else 1.0986 + wobble[e % 4]} for e in range(60)]
+    assert fired("loss-flat", stuck) == ["loss-flat"]
+    # one that learned in its first epoch and goes on learning (0.38 -> 0.02) is not flat
+    learning = [{**r, "loss": 0.36 * 0.85 ** r["step"] + 0.02} for r in stuck[:40]]
+    assert fired("loss-flat", learning) == []
