@@ -50,6 +50,7 @@ class Run:
     weight_decay: float = 0.0
     warmup: int = 0  # steps of linear warmup
     cnn: bool = False
+    perplexity: bool = False  # also log exp(val_loss) as val_perplexity (bench/lm_zoo.py)
     must: list[str] = field(default_factory=list)
     must_any: list[str] = field(default_factory=list)
     must_not: Any = field(default_factory=list)  # list of rule ids, or "warnings"
@@ -262,6 +263,8 @@ def write(run: Run, steps: list[dict], epochs: list[dict], out: Path,
             logger.log_metrics({"train_loss_step": s["loss"], "epoch": int(s["epoch"] - 1e-9)}, s["step"])
         for e in epochs:
             metrics = {"val_loss": e["val_loss"], "train_loss_epoch": e["loss"], "epoch": e["epoch"]}
+            if run.perplexity:
+                metrics["val_perplexity"] = math.exp(min(e["val_loss"], 50.0))
             if "val_acc" in e:
                 metrics.update(val_acc=e["val_acc"], train_acc_epoch=e["train_acc"])
             logger.log_metrics(metrics, e["step"])
@@ -296,7 +299,7 @@ def write(run: Run, steps: list[dict], epochs: list[dict], out: Path,
     history.sort(key=lambda h: (h["step"], "eval_loss" in h))
     path = out / f"{run.name}.trainer_state.json"
     path.write_text(json.dumps({"global_step": len(steps), "logging_steps": 5,
-                                "log_history": history}, indent=2))
+                                "train_batch_size": run.batch, "log_history": history}, indent=2))
     return path.name
 
 

@@ -30,7 +30,13 @@ class LossExplosion(Rule):
     250-speaker run read as 4 classes made its healthy fall from 4.9 to 1.7 an explosion). A
     classifier's first epoch (an accuracy logged beside it) whose mean loss is above `factor`
     x log(1,000,000) = 27.6, twice what an untrained softmax over a million classes scores,
-    blew up within that epoch whatever its C.
+    blew up within that epoch whatever its C. The same holds for a log whose first logged
+    loss is already a mean over steps (a Hugging Face Trainer's, over logging_steps): when
+    every loss of its first `windows` windows is above that line (an SGD rate of 300 took a
+    language model from 3.3 to 340 within its first five steps, and it never came below 99),
+    the loss blew up before it was first logged; a first loss that comes down again (mT5's
+    25.5, falling to 2) is a large start, and a regression's squared error has no such
+    ceiling (its task, from the metric names, lets it be).
     """
 
     id = "loss-explosion"
@@ -38,7 +44,7 @@ class LossExplosion(Rule):
     severity = "error"
     needs = ("loss",)
     remedies = lower_lr(0.1, 0.01, 0.001)
-    thresholds = {"factor": 2.0}
+    thresholds = {"factor": 2.0, "windows": 3}
     advice = "Lower the learning rate (try 10x lower), or add gradient clipping."
     # Once the loss has blown up, flat/oscillating/under- or over-fitting readings are symptoms.
     supersedes = ("loss-flat", "loss-oscillation", "underfitting", "overfitting", "val-plateau",
@@ -51,6 +57,8 @@ class LossExplosion(Rule):
         self.classes: int | None = None
         self.softmax = True
         self.per_epoch = False  # the first record is an epoch's summary, not the loss at init
+        self.above = 0.0  # first windows in a row whose every loss is above the ceiling
+        self.lowest = math.inf
 
     def on_header(self, header: Header) -> Finding | None:
         """The class count and loss function, when the header gives them."""
@@ -76,6 +84,15 @@ class LossExplosion(Rule):
             self.start = window.first
             if self.per_epoch and self.softmax and self.classes and self.classes >= 2:
                 self.start = math.log(self.classes)
+        ceiling = self.t["factor"] * math.log(MAX_CLASSES)
+        if window.index < self.t["windows"] and self.softmax and self.facts.task != "regression":
+            self.above = self.above + 1 if window.min > ceiling else -math.inf
+            self.lowest = min(self.lowest, window.min)
+            if self.above >= self.t["windows"]:
+                return self.report(window.last_step, f"every loss of the first {self.above:g} "
+                                   f"windows is above {ceiling:.3g} (lowest {self.lowest:.4g}), "
+                                   f"twice what an untrained softmax scores even over "
+                                   f"{MAX_CLASSES:,} classes", start=ceiling, loss=window.mean)
         if self.start > 0 and window.mean > self.t["factor"] * self.start and window.min >= self.start:
             return self.report(window.last_step, f"mean loss {window.mean:.4g} over steps "
                                f"{window.first_step}-{window.last_step} is "
