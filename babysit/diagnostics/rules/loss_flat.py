@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
+from babysit.config import MAX_CLASSES
 from babysit.diagnostics.remedy import Scale
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
+
+BLOW_UP = 2.0  # x log(MAX_CLASSES): a first epoch's mean no untrained softmax reaches
 
 
 class LossFlat(Rule):
@@ -37,12 +41,11 @@ class LossFlat(Rule):
     A log of one row per epoch (Keras's CSVLogger) counts epochs, not steps: `min_epochs` 10
     epochs are at least the 200 updates of `min_steps` on any data set of 640 examples or more
     at Keras's default batch of 32 (20 updates an epoch); a loss moving 0.08% in 20 epochs at
-    5.5% accuracy was "no problems found". There the start is the median of the first
-    windows' epoch losses, not their mean: the first epoch's mean holds whatever the loss did
-    at initialization, and a run whose first epoch averaged 929 (a blow-up it recovered from
-    within the epoch) and then sat at 1.0986 for 59 epochs did not learn from epoch 1 on,
-    though its mean fell 95%. A run that learned in its first epoch and went on learning still
-    falls: the median of its first 20 epochs is below its first epoch.
+    5.5% accuracy was "no problems found". Its first row is the first epoch's mean, which holds
+    whatever the loss did at initialization: one above twice what an untrained softmax scores
+    over a million classes (27.6, loss-explosion's line) is a blow-up the net came back from
+    within the epoch, not where learning started, and is left out of the start (a run whose
+    first epoch averaged 929 and then sat at 1.0986 for 59 epochs learned nothing after it).
     """
 
     id = "loss-flat"
@@ -69,8 +72,6 @@ class LossFlat(Rule):
     def _restart(self) -> None:
         """Forget the windows seen so far: the comparison starts again."""
         self.first: list[float] = []
-        self.first_losses: list[list[float]] = []  # a per-epoch log's first windows, each loss
-        self.pending: list[float] = []  # the losses of the window being filled (per-epoch logs)
         self.first_step: int | None = None
         self.latest: deque[float] = deque(maxlen=int(self.t["block"]))
         self.windows = 0
@@ -83,10 +84,6 @@ class LossFlat(Rule):
 
     def on_step(self, record: Record) -> Finding | None:
         """Note where a rising learning rate (a warmup) was last seen."""
-        if self.per_epoch and len(self.first_losses) < self.t["block"]:
-            loss = record.get("loss")
-            if loss is not None and loss - loss == 0.0:
-                self.pending.append(loss)
         lr = record.get("lr")
         if lr.__class__ is float and lr > self.lr_peak:
             if self.lr_peak > 0 and lr > self.lr_peak * (1 + self.t["warmup_rise"]):
@@ -102,11 +99,12 @@ class LossFlat(Rule):
         quiet = window.mean > 0 and (window.max - window.min) / window.mean < self.t["min_drop"]
         if self.first_step is None:
             self.first_step, self.first_quiet = window.first_step, quiet
+        mean = window.mean
+        if self.per_epoch and window.index == 0 and window.count > 1 and \
+                window.first > BLOW_UP * math.log(MAX_CLASSES):
+            mean = (mean * window.count - window.first) / (window.count - 1)
         if len(self.first) < self.latest.maxlen:  # type: ignore[operator]
-            self.first.append(window.mean)
-            if self.per_epoch:
-                self.first_losses.append(self.pending)
-        self.pending = []
+            self.first.append(mean)
         self.latest.append(window.mean)
         self.windows += 1
         span = window.last_step - self.first_step
@@ -115,9 +113,6 @@ class LossFlat(Rule):
         if span < (self.t["min_epochs"] - 1 if self.per_epoch else self.t["min_steps"]) or not enough:
             return None
         start = sum(self.first[:k]) / k
-        if self.per_epoch and all(self.first_losses[:k]):
-            ordered = sorted(x for losses in self.first_losses[:k] for x in losses)
-            start = ordered[len(ordered) // 2]
         now = sum(list(self.latest)[-k:]) / k
         if start <= 0:
             return None
