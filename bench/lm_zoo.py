@@ -52,7 +52,7 @@ RUNS = [
     LmRun("lm-transformer-healthy-jsonl", "jsonl", arch="transformer", lr=1e-3, must_not="warnings"),
     LmRun("lm-gru-lr-far-too-high-hf", "hf", optimizer="sgd", lr=300.0, epochs=6, must_any=HIGH,
           must_not=["underfitting", "overfitting"]),
-    LmRun("lm-gru-lr-far-too-low-lightning", "lightning", optimizer="sgd", lr=1e-6, epochs=8,
+    LmRun("lm-gru-lr-far-too-low-lightning", "lightning", optimizer="sgd", lr=1e-6, epochs=14,
           must_any=LOW, must_not=["underfitting", "overfitting"]),
 ]
 

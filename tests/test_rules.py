@@ -870,10 +870,14 @@ def test_a_per_epoch_log_stuck_after_a_first_epoch_blow_up_is_flat() -> None:
 def test_a_loss_that_blew_up_before_it_was_first_logged_is_an_explosion() -> None:
     # HF logs the mean of its first 5 steps: 340 from a language model's 3.3 at init, never below 99
     high = [340.3, 395.3, 222.8, 148.4, 124.6, 163.2, 121.7, 145.2, 195.1, 124.8, 99.0] * 3
-    log = [{"type": "step", "step": 5 * (i + 1), "loss": v} for i, v in enumerate(high)]
+    log = [{"type": "header", "metrics": ["loss", "eval_loss", "eval_perplexity"]}] + \
+        [{"type": "step", "step": 5 * (i + 1), "loss": v} for i, v in enumerate(high)]
     assert fired("loss-explosion", log) == ["loss-explosion"]
+    assert fired("loss-explosion", log[1:]) == []  # losses alone: a regression's could be this large
+    hf = [{"type": "header", "source": "trainer_state.json"}] + log[1:]  # the Trainer's cross-entropy
+    assert fired("loss-explosion", hf) == ["loss-explosion"]
     # mT5's large first loss that comes down again, and a regression's squared error
-    falling = [{**r, "loss": 25.5 * 0.8 ** i + 2} for i, r in enumerate(log)]
+    falling = log[:1] + [{**r, "loss": 25.5 * 0.8 ** i + 2} for i, r in enumerate(log[1:])]
     assert fired("loss-explosion", falling) == []
-    mse = [{"type": "header", "metrics": ["loss", "val_mae"]}] + log
+    mse = [{"type": "header", "metrics": ["loss", "val_mae"]}] + log[1:]
     assert fired("loss-explosion", mse) == []

@@ -41,6 +41,7 @@ class RunFacts:
         self.task: str | None = None  # "classification", "sequence", "regression"
         self.task_from: str | None = None  # the header, or the metric name that said so
         self.pretrained: bool | None = None  # as the header says; None: not said
+        self.source: str | None = None  # who wrote the log, as its header says
         self._stated: int | None = None  # C from the header or --classes
         self._from_loss: int | None = None  # C read from the first loss
         self._names: set[str] = set()  # metric names already looked at for the task
@@ -71,6 +72,15 @@ class RunFacts:
         return "first loss" if self.classes is not None else None
 
     @property
+    def cross_entropy(self) -> bool:
+        """Whether the loss is a cross-entropy: a classifier's or a sequence model's, or a
+        Hugging Face Trainer's when nothing says regression (the Trainer's loss is the model's
+        own, a cross-entropy for every head but a one-label regression)."""
+        if self.task is not None:
+            return self.task in ("classification", "sequence")
+        return self.source == "trainer_state.json"
+
+    @property
     def task_note(self) -> str:
         """'a sequence model (eval_wer is logged)' when the task rules a class count out."""
         if self.task in ("sequence", "regression") and self._stated is None:
@@ -97,6 +107,8 @@ class RunFacts:
         reader lists; the validation majority rate and `pretrained`, when given."""
         self.majority = header.val_majority
         self.pretrained = header.pretrained
+        source = header.raw.get("source")
+        self.source = source if isinstance(source, str) else None
         if header.classes is not None:
             self._stated, self._decided = header.classes, True
             self.task, self.task_from = "classification", "header"

@@ -35,8 +35,11 @@ class LossExplosion(Rule):
     every loss of its first `windows` windows is above that line (an SGD rate of 300 took a
     language model from 3.3 to 340 within its first five steps, and it never came below 99),
     the loss blew up before it was first logged; a first loss that comes down again (mT5's
-    25.5, falling to 2) is a large start, and a regression's squared error has no such
-    ceiling (its task, from the metric names, lets it be).
+    25.5, falling to 2) is a large start. Only for a run known to score a cross-entropy (its
+    metric names or header say classifier or sequence model, or a Hugging Face Trainer wrote
+    it and nothing says regression; see RunFacts.cross_entropy): a regression's squared error
+    has no such ceiling (a house-price model starts in the millions), and a CSV or TensorBoard
+    log of losses alone does not say which it is.
     """
 
     id = "loss-explosion"
@@ -44,7 +47,7 @@ class LossExplosion(Rule):
     severity = "error"
     needs = ("loss",)
     remedies = lower_lr(0.1, 0.01, 0.001)
-    thresholds = {"factor": 2.0, "windows": 3}
+    thresholds = {"factor": 2.0, "windows": 2}
     advice = "Lower the learning rate (try 10x lower), or add gradient clipping."
     # Once the loss has blown up, flat/oscillating/under- or over-fitting readings are symptoms.
     supersedes = ("loss-flat", "loss-oscillation", "underfitting", "overfitting", "val-plateau",
@@ -85,7 +88,7 @@ class LossExplosion(Rule):
             if self.per_epoch and self.softmax and self.classes and self.classes >= 2:
                 self.start = math.log(self.classes)
         ceiling = self.t["factor"] * math.log(MAX_CLASSES)
-        if window.index < self.t["windows"] and self.softmax and self.facts.task != "regression":
+        if window.index < self.t["windows"] and self.softmax and self.facts.cross_entropy:
             self.above = self.above + 1 if window.min > ceiling else -math.inf
             self.lowest = min(self.lowest, window.min)
             if self.above >= self.t["windows"]:
