@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: find bench/
-from bench.heldout_zoo import HIGH, LOW, Run, write  # noqa: E402
+from bench.heldout_zoo import HIGH, LOW, Run, write
 
 SEQ, WORDS, CHARS = 32, 12, 12_000
 
