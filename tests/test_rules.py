@@ -686,6 +686,7 @@ def test_the_task_decides_whether_a_first_loss_is_a_class_count() -> None:
     assert task_of(["loss", "eval_wer"]) == ("sequence", "eval_wer")
     assert task_of(["val/RougeL_sum", "eval_accuracy"]) == ("sequence", "val/RougeL_sum")
     assert task_of(["test_MAE", "val_loss"]) == ("regression", "test_MAE")
+    assert task_of(["val_mean_absolute_error"]) == ("regression", "val_mean_absolute_error")  # Keras
     assert task_of(["eval_f1", "loss"]) == ("classification", "eval_f1")
     assert task_of(["career_loss", "tower/loss", "eval_runtime"]) is None  # not words of a metric
 

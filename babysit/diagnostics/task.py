@@ -24,6 +24,8 @@ SEQUENCE_WORDS = frozenset({
 # A regression: mean squared / absolute error, correlation with a continuous target.
 REGRESSION_WORDS = frozenset({"mse", "mae", "rmse", "rmsle", "mape", "smape", "r2", "pearson",
                               "pearsonr", "spearman", "spearmanr"})
+# Keras spells its regression metrics out: mean_squared_error, val_mean_absolute_error, ...
+REGRESSION_PHRASES = (frozenset({"squared", "error"}), frozenset({"absolute", "error"}))
 # A classifier: what is counted right or wrong per example.
 CLASSIFICATION_WORDS = frozenset({"acc", "accuracy", "f1", "precision", "recall", "auc", "auroc",
                                   "roc", "top1", "top5", "mcc", "matthews", "kappa"})
@@ -50,6 +52,8 @@ def task_of(names: Iterable[str]) -> tuple[str, str] | None:
                             ("classification", CLASSIFICATION_WORDS)):
             if task not in found and said & marks:
                 found[task] = str(name)
+        if "regression" not in found and any(phrase <= said for phrase in REGRESSION_PHRASES):
+            found["regression"] = str(name)
     for task in TASKS:
         if task in found:
             return task, found[task]
