@@ -375,3 +375,14 @@ def test_ignore_leaves_a_rule_out_and_a_mistyped_one_is_refused(tmp_path: Path) 
     assert "loss-nan" not in [f["rule"] for f in out["findings"]]
     result = runner.invoke(app, ["diagnose", str(path), "--ignore", "loss-nna"])
     assert result.exit_code == 2 and "did you mean loss-nan?" in result.output
+
+
+def test_a_speech_models_log_says_what_it_was_read_as(tmp_path: Path) -> None:
+    history = [{"loss": 0.83 * 0.9 ** i, "epoch": i / 20, "step": 25 * (i + 1)} for i in range(40)]
+    history += [{"eval_loss": 0.4, "eval_wer": 41.0, "epoch": 1.0, "step": 500}]
+    path = write(tmp_path, json.dumps({"log_history": history}), "trainer_state.json")
+    code, out = diagnose_json(path)
+    assert code in (0, 1)
+    assert "read as a sequence model (eval_wer is logged): rules that judge against a class " \
+        "count do not apply" in out["notes"]
+    assert not [item for item in out["not_checked"] if "classes" in item["needs"][0]]

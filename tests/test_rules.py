@@ -750,6 +750,8 @@ def test_the_epoch_clock_goes_on_when_a_resumed_run_counts_from_zero_again() -> 
     engine.push_all([{"type": "step", "step": 10 * i, "epoch": e, "val_acc": 0.5}
                      for i, e in enumerate(epochs)])
     assert engine.facts.epoch_at == 6.5  # 4, then 4 + 0.5 ... : on, not back to 2.5
+    assert engine.facts.notes() == ["the epoch counter started again at step 40 (epoch 0.5, a "
+                                    "resumed run?): counted on as epoch 4.5"]
 
 
 def test_validation_above_training_is_no_underfitting_and_a_gap_that_reverses_is_withdrawn() -> None:

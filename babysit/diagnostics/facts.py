@@ -54,6 +54,7 @@ class RunFacts:
         self.epoch_at = -1.0  # the clock of epoch-end records (see tick)
         self._epoch_stated = False
         self._epoch_offset = 0.0  # added to a restarted epoch counter
+        self.restarts: list[tuple[Any, float, float]] = []  # (step, epoch said, epoch counted)
 
     @property
     def classes(self) -> int | None:
@@ -101,6 +102,19 @@ class RunFacts:
     def inferred(self) -> bool:
         """Whether C was read from the losses rather than stated."""
         return self.classes_from == "first loss"
+
+    def notes(self) -> list[str]:
+        """What the diagnosis took the run to be where a reader would not guess it, a
+        sentence each: a task that rules the class count out, an epoch counter that restarted."""
+        out = []
+        if self.task_note:
+            out.append(f"read as {self.task_note}: rules that judge against a class count do not apply")
+        for step, said, counted in self.restarts[:3]:
+            out.append(f"the epoch counter started again at step {step} (epoch {said:g}, a resumed "
+                       f"run?): counted on as epoch {counted:g}")
+        if len(self.restarts) > 3:
+            out.append(f"... and {len(self.restarts) - 3} more restart(s) of the epoch counter")
+        return out
 
     def on_header(self, header: Header) -> None:
         """A stated class count settles it; the task, from the header or the metric names a
@@ -160,6 +174,7 @@ class RunFacts:
         if epoch is not None and math.isfinite(epoch):
             if self._epoch_stated and epoch + self._epoch_offset < self.epoch_at - 0.5:
                 self._epoch_offset = self.epoch_at
+                self.restarts.append((record.get("step"), epoch, epoch + self._epoch_offset))
             self._epoch_stated = True
             self.epoch_at = epoch + self._epoch_offset
         elif not self._epoch_stated:

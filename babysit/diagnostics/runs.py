@@ -59,7 +59,7 @@ def diagnose_run(found: Run, where: str, classes: int | None = None, overrides: 
         raise BabysitError(f"nothing to diagnose in {where}: no record has a loss, an epoch "
                            "metric (train_acc, val_acc, val_loss) or layer statistics "
                            f"(docs/log-format.md){map_hint(engine.seen)}")
-    return report, read_notes(stats)
+    return report, read_notes(stats) + engine.facts.notes()
 
 
 def map_hint(seen: Iterable[str]) -> str:
