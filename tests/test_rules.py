@@ -689,6 +689,8 @@ def test_the_task_decides_whether_a_first_loss_is_a_class_count() -> None:
     assert task_of(["val_mean_absolute_error"]) == ("regression", "val_mean_absolute_error")  # Keras
     assert task_of(["eval_f1", "loss"]) == ("classification", "eval_f1")
     assert task_of(["career_loss", "tower/loss", "eval_runtime"]) is None  # not words of a metric
+    assert task_of(["eval_gen_len"]) == ("sequence", "eval_gen_len")
+    assert task_of(["gen_loss", "disc_loss"]) is None  # a GAN's generator
 
     def facts(first: dict, *, metrics: list[str] | None = None, acc: bool = False) -> RunFacts:
         got = RunFacts()

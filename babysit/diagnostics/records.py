@@ -85,7 +85,6 @@ class Header:
             log_every=_count(record.get("log_every")),
             raw=record)
 
-
     @property
     def examples_per_loss(self) -> int | None:
         """How many examples each logged training loss averages, when the header says."""

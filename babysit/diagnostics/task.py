@@ -20,12 +20,14 @@ from collections.abc import Iterable
 # A sequence model (language, translation, summarisation, speech): per-token cross-entropy.
 SEQUENCE_WORDS = frozenset({
     "wer", "cer", "bleu", "sacrebleu", "rouge", "rouge1", "rouge2", "rougel", "rougelsum",
-    "meteor", "chrf", "ter", "perplexity", "ppl", "gen", "bertscore", "bpc", "bpb"})
+    "meteor", "chrf", "ter", "perplexity", "ppl", "bertscore", "bpc", "bpb"})
 # A regression: mean squared / absolute error, correlation with a continuous target.
 REGRESSION_WORDS = frozenset({"mse", "mae", "rmse", "rmsle", "mape", "smape", "r2", "pearson",
                               "pearsonr", "spearman", "spearmanr"})
-# Keras spells its regression metrics out: mean_squared_error, val_mean_absolute_error, ...
-REGRESSION_PHRASES = (frozenset({"squared", "error"}), frozenset({"absolute", "error"}))
+# Words that say it only together: Hugging Face's eval_gen_len (generate's output length; a
+# GAN's gen_loss is no sequence model), Keras's mean_squared_error, val_mean_absolute_error.
+PHRASES = (("sequence", frozenset({"gen", "len"})), ("regression", frozenset({"squared", "error"})),
+           ("regression", frozenset({"absolute", "error"})))
 # A classifier: what is counted right or wrong per example.
 CLASSIFICATION_WORDS = frozenset({"acc", "accuracy", "f1", "precision", "recall", "auc", "auroc",
                                   "roc", "top1", "top5", "mcc", "matthews", "kappa"})
@@ -52,8 +54,9 @@ def task_of(names: Iterable[str]) -> tuple[str, str] | None:
                             ("classification", CLASSIFICATION_WORDS)):
             if task not in found and said & marks:
                 found[task] = str(name)
-        if "regression" not in found and any(phrase <= said for phrase in REGRESSION_PHRASES):
-            found["regression"] = str(name)
+        for task, phrase in PHRASES:
+            if task not in found and phrase <= said:
+                found[task] = str(name)
     for task in TASKS:
         if task in found:
             return task, found[task]
