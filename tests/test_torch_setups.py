@@ -199,6 +199,7 @@ def test_hf_trainer_clipping_is_counted_from_the_clipped_norm(tmp_path: Path, ma
             callbacks=[babysit]).train()
     recs = records(tmp_path / "hf.jsonl")
     assert recs[0]["clip_norm"] == max_norm
+    assert (recs[0]["batch_size"], recs[0]["log_every"]) == (64, 10)  # each logged loss: 640 examples
     sampled = [r for r in recs if "layers" in r]
     assert sampled[-1]["clipped_steps"] == (sampled[-1]["step"] + 1 if always else 0)
     logged = [r["grad_norm_total"] for r in recs if "grad_norm_total" in r]

@@ -46,6 +46,17 @@ CLASSIFIER_HEADS = ("ForSequenceClassification", "ForImageClassification",
                     "ForAudioClassification", "ForTokenClassification")
 
 
+def trainer_facts(args: Any) -> dict[str, Any]:
+    """The examples behind each logged loss: the Trainer logs the mean over `logging_steps`
+    optimizer steps of per_device batch x accumulation x processes examples each."""
+    batch = getattr(args, "per_device_train_batch_size", None)
+    accumulate = getattr(args, "gradient_accumulation_steps", 1) or 1
+    world = getattr(args, "world_size", 1) or 1
+    every = getattr(args, "logging_steps", None)
+    return {"batch_size": batch * accumulate * world if isinstance(batch, int) else None,
+            "log_every": every if isinstance(every, int) and every >= 1 else None}
+
+
 def model_facts(model: Any) -> dict[str, Any]:
     """The task, class count and whether the model is pretrained, as its class and config say.
 
@@ -99,7 +110,7 @@ class BabysitCallback(TrainerCallback):
         options = {"framework": "transformers", "scaler": getattr(optimizer, "scaler", None),
                    "clip_norm": clip if clip and clip > 0 else None,
                    "total_steps": steps if isinstance(steps, int) and steps > 0 else None}
-        facts = model_facts(model)
+        facts = {**model_facts(model), **trainer_facts(args)}
         classes = self.num_classes if self.num_classes is not None else facts.pop("num_classes", None)
         facts.pop("num_classes", None)
         options = {**options, **facts, **self.options}

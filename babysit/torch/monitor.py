@@ -84,7 +84,8 @@ class Monitor:
                  max_layers: int | None = MAX_LAYERS, verbose: bool = True,
                  total_steps: int | None = None, live: bool | None = None,
                  inputs: Any = None, framework: str = "torch", task: str | None = None,
-                 pretrained: bool | None = None,
+                 pretrained: bool | None = None, batch_size: int | None = None,
+                 log_every: int | None = None,
                  watched: list[Watched] | None = None) -> None:
         """Install the hooks, open the log and write its header (`log`: a path, None for
         runs/<date>-<time>.jsonl, False for none; an existing log is kept unless `overwrite`
@@ -97,7 +98,10 @@ class Monitor:
         (the callbacks pass lightning, transformers, keras); `task`: "classification",
         "sequence" (a language, translation or speech model: its loss gives no class count) or
         "regression"; `pretrained`: True for a fine-tune (its first loss is not the loss at
-        initialization, so loss-at-init does not judge it); `scaler`: the AMP GradScaler;
+        initialization, so loss-at-init does not judge it); `batch_size`: examples per optimizer
+        step and `log_every`: how many steps each recorded loss averages (1 for step(loss); the
+        Hugging Face callback's is logging_steps), so that a loss jump a few hard examples
+        explain is not read as instability; `scaler`: the AMP GradScaler;
         `clip_norm`: the max_norm given to clip_grad_norm_; `process_group`: the DDP group when
         not the default one; `max_layers`: past this many layers, watch this many spread evenly
         through depth (first and last always; None: all); `watched`: the layers, for
@@ -169,7 +173,9 @@ class Monitor:
                                  layers_total=len(found),
                                  amp=self.optim.amp, clip_norm=self.optim.clip_norm,
                                  total_steps=total_steps, input_stats=stats,
-                                 framework=framework, task=task, pretrained=pretrained))
+                                 framework=framework,
+                                 facts={"task": task, "pretrained": pretrained,
+                                        "batch_size": batch_size, "log_every": log_every}))
 
     # --- hooks ---------------------------------------------------------------------------
     def _install(self) -> list[Any]:

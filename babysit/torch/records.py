@@ -36,8 +36,8 @@ def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | Non
                   clip_norm: float | None = None, layers_total: int | None = None,
                   total_steps: int | None = None,
                   input_stats: dict[str, Any] | None = None,
-                  framework: str = "torch", task: str | None = None,
-                  pretrained: bool | None = None) -> dict[str, Any]:
+                  framework: str = "torch",
+                  facts: dict[str, Any] | None = None) -> dict[str, Any]:
     """The first record of a monitored run (docs/log-format.md's header, torch's fields)."""
     now = datetime.now(timezone.utc)
     settings = optimizer_settings(optimizer)
@@ -46,7 +46,7 @@ def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | Non
         "run_id": now.strftime("%Y%m%d-%H%M%S"),
         "started_at": now.isoformat(timespec="seconds"),
         "source": "babysit.torch.Monitor", "framework": framework,
-        "num_classes": num_classes, "task": task, "pretrained": pretrained,
+        "num_classes": num_classes, **(facts or {}),  # task, pretrained, batch_size, log_every
         "activation": main_activation(layers) or activation,
         "loss_fn": loss_fn, "num_params": count_parameters(model),
         "optimizer": type(optimizer).__name__ if optimizer is not None else None,
