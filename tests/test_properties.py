@@ -73,3 +73,27 @@ def test_spiral_shapes_and_labels(classes: int, points: int, seed: int) -> None:
     x, y = spiral(classes, points, np.random.default_rng(seed))
     assert x.shape == (classes * points, 2) and np.all(np.abs(x) <= 1.0 + 1e-12)
     assert np.array_equal(np.bincount(y, minlength=classes), np.full(classes, points))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12)
+HEADER_KEYS = ["num_classes", "loss_fn", "activation", "dataset", "input_stats", "steps_per_epoch",
+               "task", "pretrained", "metrics", "batch_size", "log_every", "source"]
+
+
+@given(st.dictionaries(st.sampled_from(HEADER_KEYS), json_values, max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_any_header_gives_usable_facts_or_none(fields: dict) -> None:
+    from babysit.diagnostics.engine import Engine
+    from babysit.diagnostics.records import Header
+
+    header = Header.of({"type": "header", **fields})
+    assert header.classes is None or (isinstance(header.classes, int) and header.classes >= 2)
+    assert header.val_size is None or header.val_size >= 1
+    assert all(math.isfinite(v) for v in header.input_stats.values())
+    assert header.examples_per_loss is None or header.examples_per_loss >= 1
+    # and the whole engine takes it: a header of any shape is no reason to fail a diagnosis
+    Engine().push_all([{"type": "header", **fields}, {"type": "step", "step": 0, "loss": 1.0},
+                       {"type": "step", "step": 1, "loss": 0.9, "val_acc": 0.5}])
