@@ -386,3 +386,19 @@ def test_a_speech_models_log_says_what_it_was_read_as(tmp_path: Path) -> None:
     assert "read as a sequence model (eval_wer is logged): rules that judge against a class " \
         "count do not apply" in out["notes"]
     assert not [item for item in out["not_checked"] if "classes" in item["needs"][0]]
+
+
+def test_task_says_what_the_metric_names_do_not(tmp_path: Path) -> None:
+    # a language model's CSV log of losses from step 0: its first loss, 3.3, reads as 27 classes
+    rows = ["step,train_loss,val_loss"] + [f"{10 * i},{3.3 * 0.97 ** i + 1.0},"
+                                            for i in range(60)]
+    rows += [f"{600 + 60 * e},,{1.9 - 0.01 * e}" for e in range(8)]
+    path = write(tmp_path, "\n".join(rows) + "\n", "metrics.csv")
+    _, guessed = diagnose_json(path)
+    assert not [n for n in guessed["notes"] if n.startswith("read as")]
+    code, told = diagnose_json(path, "--task", "sequence")
+    assert code in (0, 1) and "read as a sequence model (as stated): rules that judge against " \
+        "a class count do not apply" in told["notes"]
+    assert not [f for f in told["findings"] if f["evidence"].get("classes")]
+    result = runner.invoke(app, ["diagnose", str(path), "--task", "speech"])
+    assert result.exit_code == 2 and "is not one of" in result.output

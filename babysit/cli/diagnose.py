@@ -19,6 +19,7 @@ from babysit.cli.reading import (
     OneRun,
     RulesConfig,
     SetThresholds,
+    Task,
     thresholds_from_options,
 )
 from babysit.diagnostics.engine import Report
@@ -34,6 +35,7 @@ def diagnose(
              "trainer_state.json, a TensorBoard event file or log directory, or an MLflow store "
              "(mlflow.db or mlruns/)")],
     classes: Classes = None,
+    task: Task = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
     set_: SetThresholds = None,
     rules_config: RulesConfig = None,
@@ -47,7 +49,7 @@ def diagnose(
     Exit status: 0 no warning or error, 1 at least one, 2 unreadable input or bad options.
     """
     overrides = thresholds_from_options(rules_config, set_)
-    results, unusable = diagnose_runs(log, classes, overrides, map_, run, ignore or ())
+    results, unusable = diagnose_runs(log, classes, overrides, map_, run, ignore or (), task)
     if json_out:
         outs = [{**report.to_dict(), "notes": notes, "run": found.name, "run_id": found.id,
                  "format": found.format} for found, report, notes in results]

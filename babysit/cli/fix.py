@@ -18,6 +18,7 @@ from babysit.cli.reading import (
     OneRun,
     RulesConfig,
     SetThresholds,
+    Task,
     thresholds_from_options,
 )
 from babysit.cli.run import open_log, train_once
@@ -93,6 +94,7 @@ def fix(
     log: Annotated[Path, typer.Argument(
         help="Run log, in any format `babysit diagnose` reads")],
     classes: Classes = None,
+    task: Task = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
     set_: SetThresholds = None,
     rules_config: RulesConfig = None,
@@ -107,7 +109,7 @@ def fix(
     from babysit.diagnostics.runs import diagnose_runs
 
     overrides = thresholds_from_options(rules_config, set_)
-    results, _ = diagnose_runs(log, classes, overrides, map_, run, ignore or ())
+    results, _ = diagnose_runs(log, classes, overrides, map_, run, ignore or (), task)
     outs = []
     for found, report, _notes in results:
         roots = [f for f in report.findings if f.caused_by is None and f.severity != "info"]

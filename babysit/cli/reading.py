@@ -4,7 +4,7 @@ declared once so that they mean the same and read the same in each command's --h
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -13,6 +13,9 @@ from babysit.diagnostics.thresholds import Overrides, load_toml, merge, parse_se
 
 Classes = Annotated[int | None, typer.Option(
     help="Number of classes, for the initial-loss check (overrides the header)")]
+Task = Annotated[Literal["classification", "sequence", "regression"] | None, typer.Option(
+    metavar="TASK", help="What the run trains, when its metric names do not say: classification, sequence (a "
+         "language, translation or speech model: its loss gives no class count) or regression")]
 SetThresholds = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a threshold: RULE.NAME=VALUE (repeatable)")]
 RulesConfig = Annotated[Path | None, typer.Option(

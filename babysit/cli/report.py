@@ -15,6 +15,7 @@ from babysit.cli.reading import (
     OneRun,
     RulesConfig,
     SetThresholds,
+    Task,
     thresholds_from_options,
 )
 from babysit.errors import BabysitError
@@ -28,6 +29,7 @@ def report(
     out: Annotated[Path | None, typer.Option(
         "-o", "--out", help="HTML file to write [default: INPUT's name with .html]")] = None,
     classes: Classes = None,
+    task: Task = None,
     set_: SetThresholds = None,
     rules_config: RulesConfig = None,
     map_: MapFields = None,
@@ -41,7 +43,8 @@ def report(
 
     check_available()
     overrides = thresholds_from_options(rules_config, set_)
-    path = write(input_, out, classes=classes, run=run, map_=map_, overrides=overrides)
+    path = write(input_, out, classes=classes, run=run, map_=map_, overrides=overrides,
+                 task=task)
     typer.echo(str(path))
 
 

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from babysit.cli.errors import reports_errors
 from babysit.cli.findings_view import findings_view
+from babysit.cli.reading import Task
 from babysit.cli.signals import graceful_stop
 from babysit.dashboard.follow import POLL_SECONDS, follow_records, wait_for
 from babysit.dashboard.plain import FindingPrinter
@@ -39,6 +40,7 @@ def watch(
         "--follow", help="Keep following after the run's summary record")] = False,
     classes: Annotated[int | None, typer.Option(
         help="Number of classes, for the initial-loss check (overrides the header)")] = None,
+    task: Task = None,
     live: Annotated[bool | None, typer.Option(
         "--live/--no-live", help="Full-screen dashboard [default: when stdout is a terminal]",
         show_default=False)] = None,
@@ -72,7 +74,7 @@ def watch(
     chosen = runs[0]
     use_live = console.is_terminal if live is None else live
     state = RunState(str(log))
-    doctor = DiagnosticsSink(Engine(classes=classes))
+    doctor = DiagnosticsSink(Engine(classes=classes, task=task))
     sinks = [doctor, state]
     if not use_live:
         doctor.listeners.append(FindingPrinter(sys.stdout))
@@ -82,7 +84,7 @@ def watch(
     def replaced() -> None:  # a new run took the log's name: watch that one from its start
         state.reset()
         stats.__init__()  # type: ignore[misc]  # the notes are about the new file
-        doctor.engine = Engine(classes=classes)
+        doctor.engine = Engine(classes=classes, task=task)
         if not use_live:
             console.print(f"{log} was replaced: following the new run", soft_wrap=True)
 

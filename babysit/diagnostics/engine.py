@@ -164,10 +164,12 @@ class Engine:
     """Feeds records to rules; collects findings, retractions and what could not be checked."""
 
     def __init__(self, rules: list[Rule] | None = None, classes: int | None = None,
-                 window: int = WINDOW, layer_stride: int = LAYER_STRIDE) -> None:
-        """`classes` stands in for (or overrides) the header's num_classes."""
+                 window: int = WINDOW, layer_stride: int = LAYER_STRIDE,
+                 task: str | None = None) -> None:
+        """`classes` stands in for (or overrides) the header's num_classes, `task` for its task
+        (classification, sequence, regression: diagnostics/task.py)."""
         self.rules = rules if rules is not None else build_rules()
-        self.classes = classes
+        self.classes, self.task = classes, task
         self.window_size = max(1, window)
         self.layer_stride = max(1, layer_stride)
         self._last_layer_step: int | None = None
@@ -306,6 +308,8 @@ class Engine:
         header = dict(header)
         if self.classes is not None:
             header["num_classes"] = self.classes
+        if self.task is not None:
+            header["task"] = self.task
         self.seen.update("header." + k for k in header if header[k] is not None)
         self.context = run_context(header)
         new: list[Finding] = []

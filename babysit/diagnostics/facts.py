@@ -84,9 +84,10 @@ class RunFacts:
     @property
     def task_note(self) -> str:
         """'a sequence model (eval_wer is logged)' when the task rules a class count out."""
-        if self.task in ("sequence", "regression") and self._stated is None:
-            return f"a {self.task} model ({self.task_from} is logged)"
-        return ""
+        if self.task not in ("sequence", "regression") or self._stated is not None:
+            return ""
+        why = "as stated" if self.task_from == "header" else f"{self.task_from} is logged"
+        return f"a {self.task} model ({why})"
 
     @property
     def classes_note(self) -> str:

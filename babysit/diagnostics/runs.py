@@ -43,12 +43,12 @@ def _tapped(records: Iterable[Record], observe: Observer) -> Iterator[Record]:
 
 
 def diagnose_run(found: Run, where: str, classes: int | None = None, overrides: Overrides | None = None,
-                 observe: Observer | None = None, ignore: Iterable[str] = ()
-                 ) -> tuple[Report, list[str]]:
+                 observe: Observer | None = None, ignore: Iterable[str] = (),
+                 task: str | None = None) -> tuple[Report, list[str]]:
     """One run's report and the notes about its input (the rules in `ignore` left out); a
     BabysitError if it holds nothing to judge."""
     kept = [rule.id for rule in ALL_RULES if rule.id not in set(ignore)]
-    engine = Engine(build_rules(overrides or {}, only=kept), classes=classes)  # fresh for each run
+    engine = Engine(build_rules(overrides or {}, only=kept), classes=classes, task=task)  # fresh per run
     stats = ReadStats()
     records = found.read(stats, engine.wants_layers)
     report = engine.push_all(_tapped(records, observe) if observe else records)
@@ -82,8 +82,8 @@ Unusable = list[tuple[Run, str]]  # runs that could not be diagnosed, and why
 
 
 def diagnose_runs(log: Path, classes: int | None = None, overrides: Overrides | None = None,
-                  map_: list[str] | None = None, run: str | None = None, ignore: Iterable[str] = ()
-                  ) -> tuple[list[tuple[Run, Report, list[str]]], Unusable]:
+                  map_: list[str] | None = None, run: str | None = None, ignore: Iterable[str] = (),
+                  task: str | None = None) -> tuple[list[tuple[Run, Report, list[str]]], Unusable]:
     """Read each run of `log` and diagnose it: (run, report, notes about the input) for each
     run that could be, and (run, why) for each that could not. One unusable run among several
     (an empty or text-only TensorBoard run, a params-only MLflow run) never hides the others; a
@@ -96,7 +96,7 @@ def diagnose_runs(log: Path, classes: int | None = None, overrides: Overrides | 
     for found in runs:
         try:
             done.append((found, *diagnose_run(found, where(log, found, runs), classes, overrides,
-                                              ignore=ignore)))
+                                              ignore=ignore, task=task)))
         except BabysitError as exc:
             if len(runs) == 1:
                 raise

@@ -45,7 +45,8 @@ def default_output(input_: Path) -> Path:
 
 
 def render(input_: str | os.PathLike[str], classes: int | None = None, run: str | None = None,
-           map_: list[str] | None = None, overrides: Overrides | None = None) -> str:
+           map_: list[str] | None = None, overrides: Overrides | None = None,
+           task: str | None = None) -> str:
     """The report page for a run log (any format diagnose reads) or a search results file."""
     input_ = Path(input_)
     check_classes(classes)
@@ -58,7 +59,7 @@ def render(input_: str | os.PathLike[str], classes: int | None = None, run: str 
         series = RunSeries()
         try:
             report, notes = diagnose_run(found, where(input_, found, runs), classes, overrides,
-                                         series.add)
+                                         series.add, task=task)
         except BabysitError as exc:  # one unusable run among several: a line, not the page
             if len(runs) == 1:
                 raise
@@ -76,7 +77,7 @@ def render(input_: str | os.PathLike[str], classes: int | None = None, run: str 
 
 def write(input_: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, *,
           classes: int | None = None, run: str | None = None, map_: list[str] | None = None,
-          overrides: Overrides | None = None) -> Path:
+          overrides: Overrides | None = None, task: str | None = None) -> Path:
     """Write the report of `input_` to `out` (default: default_output) atomically; return its path."""
     source = Path(input_)
     if out is None and is_stream(source):
@@ -86,6 +87,6 @@ def write(input_: str | os.PathLike[str], out: str | os.PathLike[str] | None = N
         raise BabysitError(f"{target} is a directory; give the report a file name, "
                            f"e.g. {target / 'report.html'}")
     refuse_overwriting_input(target, source, "-o")
-    html = render(source, classes, run, map_, overrides)
+    html = render(source, classes, run, map_, overrides, task)
     write_text_atomic(target, html, "report")
     return target
