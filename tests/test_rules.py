@@ -886,3 +886,24 @@ def test_a_loss_that_blew_up_before_it_was_first_logged_is_an_explosion() -> Non
     assert fired("loss-explosion", falling) == []
     mse = [{"type": "header", "metrics": ["loss", "val_mae"]}] + log[1:]
     assert fired("loss-explosion", mse) == []
+
+
+def test_loss_jumps_the_training_accuracy_never_feels_are_hard_examples() -> None:
+    # batch 4, every step: converged at ~0.02 with single batches lifted to 0.8-1.3, and the
+    # epoch-end training accuracy climbing to 100% (its worst fall 1 point)
+    def log(accs: list[float]) -> Records:
+        out: Records = []
+        for e, acc in enumerate(accs):
+            for i in range(100):
+                step = 100 * e + i
+                loss = 0.7 * 0.9 ** step + 0.02 if step < 60 or i not in (37, 71) else 1.1
+                out.append({"type": "step", "step": step, "loss": loss})
+            out.append({"type": "step", "step": 100 * e + 99, "epoch": e, "train_acc": acc})
+        return out
+
+    felt_nothing = [0.97, 0.98, 0.99, 0.98, 1.0, 1.0, 1.0, 1.0]
+    assert fired("training-unstable", log(felt_nothing)) == []
+    forgot = [0.97, 0.98, 0.99, 0.92, 0.99, 1.0, 0.93, 1.0]  # 7 points below its best, twice
+    assert fired("training-unstable", log(forgot)) == ["training-unstable"]
+    steps_only = [r for r in log(felt_nothing) if "train_acc" not in r]  # nothing to check it by
+    assert fired("training-unstable", steps_only) == ["training-unstable"]
