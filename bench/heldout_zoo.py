@@ -102,8 +102,8 @@ RUNS = [
     Run("digits-cnn-lr-far-too-high", "digits_img", "jsonl", cnn=True, optimizer="sgd", lr=20.0,
         epochs=5, must_any=HIGH, must_not=NOT_CAPACITY),
     # small batches, healthy but for mild overfitting: converged per-batch losses of 0.001-0.03
-    # with single hard examples lifting a batch of 4 or 8 to 0.2-1.3 (added at the end of
-    # session 9; known misses where the log does not state its batch size, bench/RESULTS.md)
+    # with single hard examples lifting a batch of 4 or 8 to 0.2-1.3, and moons whose 40-example
+    # windows scatter by half their level (added late in session 9: bench/RESULTS.md)
     Run("cancer-batch4", "cancer", "jsonl", batch=4, epochs=30,
         must_not=["training-unstable", "loss-oscillation", "underfitting", "loss-flat"]),
     Run("cancer-batch8", "cancer", "tb", batch=8, epochs=40,

@@ -907,3 +907,13 @@ def test_loss_jumps_the_training_accuracy_never_feels_are_hard_examples() -> Non
     assert fired("training-unstable", log(forgot)) == ["training-unstable"]
     steps_only = [r for r in log(felt_nothing) if "train_acc" not in r]  # nothing to check it by
     assert fired("training-unstable", steps_only) == ["training-unstable"]
+
+
+def test_a_swing_the_windows_own_noise_explains_is_not_oscillation() -> None:
+    rng = np.random.default_rng(0)
+    # batch 4 on noisy data: each record a mean of 4 examples, window means scatter by ~half
+    noisy = 0.35 + rng.uniform(-0.3, 0.3, 400)
+    assert fired("loss-oscillation", curve(noisy)) == []
+    # the same level bouncing between windows, each window quiet: the rate overshoots
+    bouncing = np.repeat([0.25, 0.45] * 20, 10) + rng.uniform(-0.01, 0.01, 400)
+    assert fired("loss-oscillation", curve(bouncing)) == ["loss-oscillation"]
