@@ -40,14 +40,12 @@ class RunFacts:
         """Nothing known yet."""
         self.task: str | None = None  # "classification", "sequence", "regression"
         self.task_from: str | None = None  # the header, or the metric name that said so
-        self.pretrained: bool | None = None  # as the header says; None: not said
-        self.source: str | None = None  # who wrote the log, as its header says
+        self.header = Header()  # the run's header, normalized: its size, loss, batch, ...
         self._stated: int | None = None  # C from the header or --classes
         self._from_loss: int | None = None  # C read from the first loss
         self._names: set[str] = set()  # metric names already looked at for the task
         self._at_step0 = False  # the first loss was logged at step 0: the loss at init
         self.first_loss: float | None = None
-        self.majority: float | None = None  # validation share of the commonest class
         self._candidate: int | None = None  # the first loss's C, until an accuracy says
         self._first_acc: float | None = None
         self._decided = False
@@ -73,13 +71,23 @@ class RunFacts:
         return "first loss" if self.classes is not None else None
 
     @property
+    def majority(self) -> float | None:
+        """The validation set's share of its commonest class, when the header gives it."""
+        return self.header.val_majority
+
+    @property
+    def pretrained(self) -> bool | None:
+        """Whether the model starts trained, as the header says; None: not said."""
+        return self.header.pretrained
+
+    @property
     def cross_entropy(self) -> bool:
         """Whether the loss is a cross-entropy: a classifier's or a sequence model's, or a
         Hugging Face Trainer's when nothing says regression (the Trainer's loss is the model's
         own, a cross-entropy for every head but a one-label regression)."""
         if self.task is not None:
             return self.task in ("classification", "sequence")
-        return self.source == "trainer_state.json"
+        return self.header.raw.get("source") == "trainer_state.json"
 
     @property
     def task_note(self) -> str:
@@ -120,10 +128,7 @@ class RunFacts:
     def on_header(self, header: Header) -> None:
         """A stated class count settles it; the task, from the header or the metric names a
         reader lists; the validation majority rate and `pretrained`, when given."""
-        self.majority = header.val_majority
-        self.pretrained = header.pretrained
-        source = header.raw.get("source")
-        self.source = source if isinstance(source, str) else None
+        self.header = header
         if header.classes is not None:
             self._stated, self._decided = header.classes, True
             self.task, self.task_from = "classification", "header"
@@ -134,9 +139,9 @@ class RunFacts:
     def on_names(self, names: Iterable[str]) -> None:
         """Metric names the log holds: evidence of the task, unless the header stated it."""
         new = set(names) - self._names
+        self._names |= new  # looked at once, even when the header settled the task
         if not new or self.task_from == "header":
             return
-        self._names |= new
         said = task_of(sorted(self._names))
         if said is not None:
             self.task, self.task_from = said

@@ -116,7 +116,9 @@ class Rule:
     cause's: a net that never started learning because the learning rate is 1e-6 shows low
     training accuracy, but "increase capacity" would be the wrong advice.
     `facts` (set by the engine) are what the log says of the run that several rules need: the
-    class count and where it came from (diagnostics/facts.py); read them when judging, as they
+    task, the class count and where it came from, the normalized header (`facts.header`: the
+    validation size, the loss function, the examples behind each logged loss), the epoch clock
+    (diagnostics/facts.py); read them when judging, as they
     may be settled only after the first records.
     `remedies` are the advice as config changes (diagnostics/remedy.py), in the order to try
     them. A `provisional` rule may withdraw its finding later, so whoever acts on findings

@@ -39,6 +39,12 @@ def accuracy_noise(p: float, n: int | None, z: float) -> float:
     return z * math.sqrt(p * (1 - p) / n)
 
 
+def chance_band(chance: float, n: int | None, margin: float, z: float) -> float:
+    """The highest accuracy still within noise of `chance`: `margin` above it, or `z` standard
+    errors on n examples when that is more."""
+    return chance + max(margin, accuracy_noise(chance, n, z))
+
+
 def accuracy_floor(loss: float | None) -> float | None:
     """The least training accuracy a mean cross-entropy `loss` allows: 1 - loss / ln 2.
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from babysit.diagnostics.readers.common import is_finite
-from babysit.diagnostics.records import Evaluation, Header
+from babysit.diagnostics.records import Evaluation
 from babysit.diagnostics.rule import Finding, Rule
-from babysit.diagnostics.rules._util import accuracy_noise
+from babysit.diagnostics.rules._util import chance_band
 
 
 class NotLearning(Rule):
@@ -42,15 +42,9 @@ class NotLearning(Rule):
     def __init__(self, **overrides: float) -> None:
         """Tracks the best accuracies, the evaluations and the clock."""
         super().__init__(**overrides)
-        self.n_val: int | None = None
         self.best_val = self.best_train = -1.0
         self.evals = 0
         self.first_at: float | None = None
-
-    def on_header(self, header: Header) -> Finding | None:
-        """The validation set size, when the header gives it."""
-        self.n_val = header.val_size
-        return None
 
     def on_epoch(self, ev: Evaluation) -> Finding | None:
         """Compare the best accuracies so far with chance."""
@@ -65,7 +59,7 @@ class NotLearning(Rule):
         if is_finite(train):
             self.best_train = max(self.best_train, train)
         chance = max(1.0 / classes, self.facts.majority or 0.0)  # a constant guess's score
-        band = chance + max(self.t["margin"], accuracy_noise(chance, self.n_val, self.t["z"]))
+        band = chance_band(chance, self.facts.header.val_size, self.t["margin"], self.t["z"])
         if max(self.best_val, self.best_train) > band:
             self.finding = None  # it learned after all
             return None

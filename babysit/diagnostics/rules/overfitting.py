@@ -6,7 +6,7 @@ import math
 from collections import deque
 
 from babysit.diagnostics.readers.common import is_finite
-from babysit.diagnostics.records import Evaluation, Header
+from babysit.diagnostics.records import Evaluation
 from babysit.diagnostics.remedy import Scale, Set
 from babysit.diagnostics.rule import Finding, Rule
 from babysit.diagnostics.rules._util import (
@@ -91,7 +91,6 @@ class Overfitting(Rule):
         """Tracks recent gaps and the best validation loss."""
         super().__init__(**overrides)
         self.gaps: deque[tuple[float, float]] = deque(maxlen=int(self.t["epochs"]))  # gap, epoch
-        self.n_val: int | None = None
         self.best_val_loss = math.inf
         self.train_loss_at_best: float | None = None
         self.train_acc_at_best = -math.inf
@@ -100,14 +99,7 @@ class Overfitting(Rule):
         self.rising_at = 0.0  # the epoch the current rise began
         self.reversed = 0  # evaluations in a row with validation accuracy at or above training
         self.reported_best: float | None = None  # the best validation loss when it was reported
-        self.softmax = True  # a cross-entropy loss, unless the header names another
         self.history: list[tuple[float, float, float]] = []  # (training, validation) loss, epoch
-
-    def on_header(self, header: Header) -> Finding | None:
-        """The validation set size and the number of classes, when the header gives them."""
-        self.n_val = header.val_size
-        self.softmax = header.loss_fn == "softmax"
-        return None
 
     @property
     def fitted(self) -> float:
@@ -156,10 +148,10 @@ class Overfitting(Rule):
         train, val = ev.train_acc, ev.val_acc
         # Without a logged training accuracy, the least one its cross-entropy allows.
         floor = accuracy_floor(ev.recent_loss) \
-            if not is_finite(train) and self.softmax else None
+            if not is_finite(train) and self.facts.header.loss_fn == "softmax" else None
         fit = train if is_finite(train) else floor
         if fit is not None and is_finite(val):
-            limit = max(self.t["gap"], accuracy_noise(val, self.n_val, self.t["z"]))
+            limit = max(self.t["gap"], accuracy_noise(val, self.facts.header.val_size, self.t["z"]))
             self.gaps.append((fit - val if fit >= self.fitted else -math.inf, ev.epoch_at))
             self.reversed = self.reversed + 1 if val >= fit else 0
             if self.finding is not None and "gap" in self.finding.evidence and \
@@ -185,7 +177,7 @@ class Overfitting(Rule):
             self.best_val_loss, self.train_loss_at_best, self.rising = val_loss, loss, 0
             self.train_acc_at_best = train if is_finite(train) else -math.inf
             return stalled
-        rise = max(self.t["val_rise"], loss_noise(val if is_finite(val) else 0.5, self.n_val,
+        rise = max(self.t["val_rise"], loss_noise(val if is_finite(val) else 0.5, self.facts.header.val_size,
                                                   self.t["z"]), self.t["z"] * self._scatter())
         falling = self.train_loss_at_best is not None and loss < self.train_loss_at_best and \
             not (is_finite(train) and train < self.train_acc_at_best)

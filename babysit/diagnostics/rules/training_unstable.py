@@ -6,10 +6,10 @@ import math
 from collections import deque
 
 from babysit.diagnostics.readers.common import is_finite
-from babysit.diagnostics.records import Evaluation, Header
+from babysit.diagnostics.records import Evaluation
 from babysit.diagnostics.remedy import lower_lr
 from babysit.diagnostics.rule import Finding, Rule, Window
-from babysit.diagnostics.rules._util import accuracy_noise
+from babysit.diagnostics.rules._util import chance_band
 
 
 class TrainingUnstable(Rule):
@@ -98,8 +98,6 @@ class TrainingUnstable(Rule):
         self.best = -1.0
         self.below = 0
         self.val_only = True  # no training accuracy logged so far: judge the validation one
-        self.n_val: int | None = None
-        self.examples: int | None = None  # examples behind each logged training loss
         self.val_recent: deque[float] = deque(maxlen=int(self.t["history"]))
         self.val_spikes = 0
         self.val_first: float | None = None
@@ -133,17 +131,12 @@ class TrainingUnstable(Rule):
             self.finding = None
         return None
 
-    def on_header(self, header: Header) -> Finding | None:
-        """The validation set size, when the header gives it."""
-        self.n_val = header.val_size
-        self.examples = header.examples_per_loss
-        return None
-
     def _a_few_examples(self, jump: float, level: float) -> bool:
         """Whether `hard_examples` confidently wrong examples account for a jump of the mean."""
-        if not self.examples or level <= 0:
+        examples = self.facts.header.examples_per_loss
+        if not examples or level <= 0:
             return False
-        return self.examples * jump <= self.t["hard_examples"] * max(-math.log(level), 1.0)
+        return examples * jump <= self.t["hard_examples"] * max(-math.log(level), 1.0)
 
     def on_window(self, window: Window) -> Finding | None:
         """Count windows whose worst loss jumps far above the recent level."""
@@ -199,8 +192,8 @@ class TrainingUnstable(Rule):
         chance = 1.0 / self.facts.classes if self.facts.classes else None
         # Thrown back towards chance from a best clearly above it (beyond not-learning's band
         # of chance: a 2-unit net's 50% on 60 spiral examples is within noise of 33%).
-        back_to_chance = chance is not None and self.best > chance + max(
-            self.t["margin"], accuracy_noise(chance, self.n_val, self.t["z"])) and \
+        back_to_chance = chance is not None and self.best > chance_band(
+            chance, self.facts.header.val_size, self.t["margin"], self.t["z"]) and \
             acc - chance <= (1 - self.t["gain_lost"]) * (self.best - chance)
         doubled = which == "training" and 1.0 - acc >= self.t["error_growth"] * (1.0 - self.best)
         forgot = acc < self.best - self.t["acc_drop"] and (doubled or back_to_chance)

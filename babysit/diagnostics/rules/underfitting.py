@@ -6,7 +6,7 @@ import math
 from collections import deque
 
 from babysit.diagnostics.readers.common import is_finite
-from babysit.diagnostics.records import Evaluation, Header
+from babysit.diagnostics.records import Evaluation
 from babysit.diagnostics.remedy import Deepen, LrToTarget, Widen
 from babysit.diagnostics.rule import Finding, LayerSample, Record, Rule, Window
 from babysit.diagnostics.rules._util import accuracy_noise, fitted_level
@@ -80,7 +80,6 @@ class Underfitting(Rule):
         self.best_before = -1.0
         self.epochs = 0.0  # the log's epochs since the first evaluation, plus one
         self.first_at: float | None = None
-        self.n_val: int | None = None
         self.best = -1.0
         self.first: float | None = None
         self.per_epoch = False  # each record an epoch's summary: its loss an epoch's mean
@@ -104,11 +103,6 @@ class Underfitting(Rule):
     def low(self) -> float:
         """The low mark: `low_fraction` of the way from chance to perfect."""
         return fitted_level(self.facts.classes, self.t["low_fraction"], self.t["low_default"])
-
-    def on_header(self, header: Header) -> Finding | None:
-        """Read the validation size."""
-        self.n_val = header.val_size
-        return None
 
     def on_first_step(self, record: Record) -> Finding | None:
         """Notice a first row that is already an epoch's end (one row per epoch)."""
@@ -159,7 +153,7 @@ class Underfitting(Rule):
         # the validation ones (label noise, or dropout / augmentation in the training numbers),
         # which more capacity does not cure.
         small_gap = not is_finite(val) or abs(train - val) < max(
-            self.t["gap"], accuracy_noise(val, self.n_val, self.t["z"]))
+            self.t["gap"], accuracy_noise(val, self.facts.header.val_size, self.t["z"]))
         if train < self.low and gain < self.t["min_gain"] and small_gap and self._learned():
             return self.report(ev.step, f"training accuracy {train:.3f} is low (below "
                                f"{self.low:.3f}{self.facts.classes_note}) and gained "

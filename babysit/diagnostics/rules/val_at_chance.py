@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from babysit.diagnostics.readers.common import is_finite
-from babysit.diagnostics.records import Evaluation, Header
+from babysit.diagnostics.records import Evaluation
 from babysit.diagnostics.rule import Finding, Rule
-from babysit.diagnostics.rules._util import (
-    accuracy_noise,
-)
+from babysit.diagnostics.rules._util import chance_band
 
 
 class ValAtChance(Rule):
@@ -42,15 +40,9 @@ class ValAtChance(Rule):
     def __init__(self, **overrides: float) -> None:
         """Tracks the best accuracies and the epochs seen."""
         super().__init__(**overrides)
-        self.n_val: int | None = None
         self.best_val = -1.0
         self.best_train = -1.0
         self.epochs = 0
-
-    def on_header(self, header: Header) -> Finding | None:
-        """The validation size, when the header gives it."""
-        self.n_val = header.val_size
-        return None
 
     def on_epoch(self, ev: Evaluation) -> Finding | None:
         """Compare the best validation accuracy with chance once training has learned."""
@@ -63,7 +55,7 @@ class ValAtChance(Rule):
         if is_finite(train):
             self.best_train = max(self.best_train, train)
         chance = 1.0 / classes
-        band = chance + max(self.t["margin"], accuracy_noise(chance, self.n_val, self.t["z"]))
+        band = chance_band(chance, self.facts.header.val_size, self.t["margin"], self.t["z"])
         if self.best_val > band:
             self.finding = None  # validation learned after all
             return None
