@@ -23,6 +23,7 @@ import csv
 import json
 import math
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -327,20 +328,32 @@ def _epoch_means(steps: list[dict]) -> list[dict]:
     return out
 
 
-def main() -> None:
-    """Train and log every run, then write labels.json."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("/tmp/heldout"))
+def build(description: str, default_out: Path, runs: Sequence[Any],
+          log_run: Callable[[Any, int, Path], tuple[str, dict]]) -> None:
+    """A zoo's command line: --out, --seed; log every run (`log_run` returns the key its label
+    goes under and the label), then write labels.json beside them."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=default_out)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     labels = {}
-    for run in RUNS:
-        steps, epochs, mid = train(run, args.seed)
-        key = write(run, steps, epochs, args.out, mid)
-        labels[key] = {"must": run.must, "must_any": run.must_any, "must_not": run.must_not}
+    for run in runs:
+        key, labels[key] = log_run(run, args.seed, args.out)
         print(run.name, "->", key, file=sys.stderr)
     (args.out / "labels.json").write_text(json.dumps(labels, indent=1))
+
+
+def log_run(run: Run, seed: int, out: Path) -> tuple[str, dict]:
+    """Train one run, log it in its format; (its key, its label)."""
+    steps, epochs, mid = train(run, seed)
+    key = write(run, steps, epochs, out, mid)
+    return key, {"must": run.must, "must_any": run.must_any, "must_not": run.must_not}
+
+
+def main() -> None:
+    """Train and log every run, then write labels.json."""
+    build(__doc__.splitlines()[0], Path("/tmp/heldout"), RUNS, log_run)
 
 
 if __name__ == "__main__":

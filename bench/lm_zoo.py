@@ -15,8 +15,6 @@ still be named. Labels are written from how each run is built, before it is diag
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: find bench/
-from bench.heldout_zoo import HIGH, LOW, Run, write
+from bench.heldout_zoo import HIGH, LOW, Run, build, write
 
 SEQ, WORDS, CHARS = 32, 12, 12_000
 
@@ -135,22 +133,16 @@ def train(run: LmRun, seed: int) -> tuple[list[dict], list[dict]]:
     return steps, epochs
 
 
+def log_run(lm: LmRun, seed: int, out: Path) -> tuple[str, dict]:
+    """Train one language model, log it as heldout_zoo logs its runs; (its key, its label)."""
+    steps, epochs = train(lm, seed)
+    key = write(Run(lm.name, "lm", lm.fmt, perplexity=lm.perplexity), steps, epochs, out, [])
+    return key, {"must": [], "must_any": lm.must_any, "must_not": lm.must_not}
+
+
 def main() -> None:
     """Train and log every run, then write labels.json."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("/tmp/lmzoo"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    labels = {}
-    for lm in RUNS:
-        steps, epochs = train(lm, args.seed)
-        run = Run(lm.name, "lm", lm.fmt, perplexity=lm.perplexity)
-        key = write(run, steps, epochs, args.out, [])
-        labels[key] = {"must": [], "must_any": lm.must_any, "must_not": lm.must_not}
-        print(lm.name, "->", key, f"{epochs[0]['val_loss']:.3f} -> {epochs[-1]['val_loss']:.3f}",
-              file=sys.stderr)
-    (args.out / "labels.json").write_text(json.dumps(labels, indent=1))
+    build(__doc__.splitlines()[0], Path("/tmp/lmzoo"), RUNS, log_run)
 
 
 if __name__ == "__main__":
