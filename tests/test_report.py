@@ -183,7 +183,7 @@ def test_cli_prints_only_the_path_and_names_the_default(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("content, message", [
     (b"", "is empty"),
-    (b"\x00\xff\xfe garbage", "no readable JSON record"),
+    (b"\x00\xff\xfe garbage", "is a binary file"),
     (b'{"type": "search"}\n{"trial": "t", "status": "completed", "params": 3}\n', "not a search result row"),
     (b'{"type": "search"}\n', "no finished trial"),
 ])

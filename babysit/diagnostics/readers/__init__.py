@@ -1,7 +1,8 @@
 """Every log format babysit reads, behind one call: `find_runs(path)`, the runs an input holds.
 
 Each format is a module with `open_runs(path, fields) -> list[Run] | None` (None: not this
-format). They are asked in order; JSONL, which takes any file or stream, is last. Adding a
+format). They are asked in order, each telling its format by the bytes, not the name
+(readers/sniff.py); JSONL, which takes any file or stream, is last. Adding a
 format is one module and one entry in READERS.
 """
 
@@ -9,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from babysit.diagnostics.readers import jsonl, mlflow, tables, tensorboard
+from babysit.diagnostics.readers import jsonl, mlflow, tables, tensorboard, text
 from babysit.diagnostics.readers.common import LayersWanted, ReadStats, Record, Run, is_finite, number
 from babysit.diagnostics.readers.fields import FieldMap, parse_maps
 from babysit.diagnostics.readers.inputs import check_readable, is_stream
 from babysit.errors import BabysitError
 
-READERS = (tensorboard, mlflow, tables, jsonl)
+READERS = (tensorboard, mlflow, tables, text, jsonl)
 
 __all__ = ["FieldMap", "LayersWanted", "ReadStats", "Record", "Run", "find_runs", "is_finite",
            "number", "parse_maps"]
@@ -29,7 +30,7 @@ def find_runs(path: Path, fields: FieldMap | None = None, run: str | None = None
         check_readable(path)
     found: list[Run] | None = None
     if is_stream(path):
-        found = jsonl.open_runs(path, fields)
+        found = text.open_stream(path, fields) or jsonl.open_runs(path, fields)
     else:
         for reader in READERS:
             found = reader.open_runs(path, fields)

@@ -55,6 +55,7 @@ class ReadStats:
     blank_run_at: int = 0  # the line where reading stopped after too many blank lines
     run_header: bool = False  # a babysit header (with a run id): such a run ends with a summary
     summary: bool = False
+    described: str | None = None  # what a reader of printed output took from the text
 
     def note_malformed(self, line_no: int) -> None:
         """Count a line that is not a JSON object."""

@@ -40,9 +40,12 @@ _UNSEEN = object()
 # The words of a metric name no table lists (`Loss/Train_Epoch`, `val-Accuracy`, `trainLoss`):
 # what it measures, on which split, how often. A name with any other word (`Accuracy/Train_
 # Modulation`: one head of several, `test_loss`: a split babysit does not judge) is not read.
+# Words that only say how a value was averaged (`mean_loss`, `Total Validation loss`) change
+# nothing; a loss or accuracy named with no split is the training one, as Keras's `loss` is.
 _METRIC_WORDS = {"loss": "loss", "acc": "acc", "accuracy": "acc"}
-_SPLIT_WORDS = {"train": "train", "training": "train", "val": "val", "valid": "val",
+_SPLIT_WORDS = {"train": "train", "training": "train", "tr": "train", "val": "val", "valid": "val",
                 "validation": "val", "eval": "val", "evaluation": "val"}
+_AVERAGE_WORDS = frozenset({"mean", "avg", "average", "total", "running", "overall"})
 _CADENCE_WORDS = {"step": 0, "batch": 0, "iter": 0, "iteration": 0, "epoch": 2}
 _SPELLED = {("loss", "train"): "loss", ("loss", "val"): "val_loss", ("acc", "train"): "train_acc",
             ("acc", "val"): "val_acc"}
@@ -55,10 +58,11 @@ def spelled_field(name: str) -> tuple[str, int] | None:
     metric = [_METRIC_WORDS[w] for w in words if w in _METRIC_WORDS]
     split = [_SPLIT_WORDS[w] for w in words if w in _SPLIT_WORDS]
     cadence = [_CADENCE_WORDS[w] for w in words if w in _CADENCE_WORDS]
-    if len(metric) != 1 or len(split) != 1 or len(cadence) > 1 or \
-            len(metric) + len(split) + len(cadence) != len(words):
+    averaged = sum(w in _AVERAGE_WORDS for w in words)
+    if len(metric) != 1 or len(split) > 1 or len(cadence) > 1 or \
+            len(metric) + len(split) + len(cadence) + averaged != len(words):
         return None
-    return _SPELLED[metric[0], split[0]], SPELLED_RANK + (cadence[0] if cadence else 1)
+    return _SPELLED[metric[0], split[0] if split else "train"], SPELLED_RANK + (cadence[0] if cadence else 1)
 
 
 def parse_maps(items: list[str] | None) -> dict[str, str]:

@@ -8,7 +8,7 @@ from babysit.diagnostics.readers.jsonl import MAX_BLANK_RUN, MAX_LINE_BYTES
 
 def read_notes(stats: ReadStats) -> list[str]:
     """What the reader skipped or guessed, one sentence each."""
-    notes = []
+    notes = [stats.described] if stats.described else []
     if stats.malformed:
         lines = ", ".join(str(n) for n in stats.malformed_lines)
         more = ", ..." if stats.malformed > len(stats.malformed_lines) else ""

@@ -12,7 +12,9 @@ from typing import Any
 
 from babysit.diagnostics.readers.common import ReadStats, Record, Run, is_finite, number
 from babysit.diagnostics.readers.fields import ALIASES, FieldMap
+from babysit.diagnostics.readers.inputs import is_gzip
 from babysit.diagnostics.readers.jsonl import MAX_BLANK_RUN, parse_line
+from babysit.diagnostics.readers.sniff import kind_of
 from babysit.errors import BabysitError
 
 
@@ -59,7 +61,8 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
     if not path.is_file():
         return None
     suffix = path.suffix.lower()
-    if suffix == ".csv":
+    if suffix == ".csv" or suffix not in (".json", ".jsonl", ".ipynb", ".gz") and not is_gzip(path) \
+            and kind_of(path) == "csv":
         framework = csv_framework(path)
         spans = appended_runs(path)
         if len(spans) < 2:
@@ -80,7 +83,7 @@ def csv_framework(path: Path) -> str | None:
     """'keras' for a CSVLogger file (an epoch column, no step), 'lightning' for one with a
     step column, else None; from the first line only."""
     try:
-        with path.open(encoding="utf-8", errors="replace") as fh:
+        with path.open(encoding="utf-8-sig", errors="replace") as fh:
             columns = {c.strip() for c in fh.readline(1 << 16).split(",")}
     except OSError:
         return None
@@ -121,7 +124,7 @@ def appended_runs(path: Path) -> list[tuple[int, int]]:
     starts = [0]
     rows = 0
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
             last: float | None = None
             for rows, row in enumerate(csv.DictReader(fh), 1):
                 epoch = number(row.get("epoch"))
@@ -143,7 +146,7 @@ def read_csv_log(path: Path, stats: ReadStats, fields: FieldMap,
     produced = 0
     first, end = rows if rows is not None else (0, None)
     try:  # rows streamed (a list of dicts cost ~25x the file's size)
-        with path.open(newline="", encoding="utf-8") as fh:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
             stats.lines = 1
             keras_style = None
             reader = csv.DictReader(fh)

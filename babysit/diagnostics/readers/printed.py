@@ -1,0 +1,218 @@
+"""Printed training output as step records: a script's stdout, a `logging` file, a SLURM
+capture, a W&B `output.log`, the text of a notebook's cells.
+
+Lines are parsed one at a time (readers/textlines.py); this module decides where each line
+sits in the run. A line with a batch counter short of its total (`Step [10/1549]`, tqdm's
+`99/1209`) or a step number is a per-step record, placed at epoch x batches + batch. Any other
+line with metrics (Keras's last progress bar of an epoch, `Epoch 3: train_loss=...`) is an
+epoch's record: at step = epoch while the whole log is per-epoch (as a Keras CSV reads), else
+merged into the last step's record. An epoch counter that goes back (a second `fit`, the next
+of several runs printed to one file) starts a new run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from babysit.diagnostics.readers.common import Record, is_finite
+from babysit.diagnostics.readers.fields import FieldMap
+from babysit.diagnostics.readers.textlines import SPLITS, Line, parse
+
+_ACC_FIELDS = ("train_acc", "val_acc")
+# Where a run starts again: an epoch number lower than the last one. A cheap search over the
+# raw text, so that a file's runs are known before any of them is parsed in full.
+_EPOCH_MARK = re.compile(r"(?i)(?<![/\w])epoch\b[\s:=\[#'\"]{0,4}(\d+(?:\.\d+)?)")
+
+
+_METRIC_MARK = re.compile(r"(?i)(?:loss|acc)\w*\W{0,4}\d")
+
+
+def run_starts(lines: Iterable[str]) -> list[int]:
+    """The indices of the lines where each run printed in `lines` starts ([0] for one run).
+    A part with no loss or accuracy yet (a preamble; `best epoch: 3` in a closing summary)
+    stays with the run around it."""
+    starts, last, metrics = [0], None, [False]
+    for index, text in enumerate(lines):
+        if not metrics[-1] and ("oss" in text or "cc" in text) and _METRIC_MARK.search(text):
+            metrics[-1] = True
+        if "poch" not in text:
+            continue
+        match = _EPOCH_MARK.search(text)
+        if match is None:
+            continue
+        epoch = float(match[1])
+        if last is not None and epoch < last and metrics[-1]:
+            starts.append(index)
+            metrics.append(False)
+        last = epoch
+    if len(starts) > 1 and not metrics[-1]:
+        starts.pop()
+    return starts
+
+
+@dataclass
+class ReadSummary:
+    """What the reader took from the text, for the note under a diagnosis."""
+
+    step_lines: Counter = field(default_factory=Counter)  # field -> lines that gave it per step
+    epoch_lines: Counter = field(default_factory=Counter)  # field -> lines that gave it per epoch
+    steps: int = 0
+    epochs: int = 0
+    skipped: int = 0  # non-blank lines with nothing babysit uses
+
+    def sentence(self) -> str:
+        """'read as printed output: 25 epoch lines (loss, val_loss); 120 other lines skipped'."""
+        parts = []
+        for count, fields, what in ((self.epochs, self.epoch_lines, "epoch"),
+                                    (self.steps, self.step_lines, "step")):
+            if count:
+                parts.append(f"{count:,} {what} line{'s' * (count != 1)} "
+                             f"({', '.join(sorted(fields))})")
+        read = "; ".join(parts) if parts else "no line with a metric babysit uses"
+        other = f"; {self.skipped:,} other line{'s' * (self.skipped != 1)} skipped" if self.skipped else ""
+        return f"read as printed output: {read}{other}"
+
+
+class Assembler:
+    """Turns printed lines into step records, in order, as they arrive."""
+
+    def __init__(self, fields: FieldMap) -> None:
+        """Map metric names with `fields`."""
+        self.fields = fields
+        self.summary = ReadSummary()
+        self.columns: list[str] | None = None  # the head of a printed table, while rows follow
+        self.epoch: float | None = None
+        self.first_epoch: float | None = None
+        self.per_step = False  # some line was a per-step record
+        self.last_step = -1
+        self.step_offset = 0  # added to a step counter that restarts each epoch
+        self.last_raw_step: int | None = None
+        self.pending: Record | None = None  # the latest record: an epoch line may join it
+        self.names: dict[str, None] = {}  # every metric name seen, in order (the task reads them)
+        self.marked = False  # a metric line said where it is (an epoch, a step, a k/N counter)
+
+    def feed(self, text: str) -> list[Record]:
+        """The records completed by one more line (the latest is held back for merging)."""
+        line = parse(text, self.columns)
+        if line.columns is not None:
+            used = sum(self.fields.field_of(c) is not None for c in line.columns)
+            self.columns = line.columns if used >= 2 else self.columns
+            return []
+        if line.epoch is not None:
+            self.epoch = line.epoch
+            if self.first_epoch is None:
+                self.first_epoch = line.epoch
+        marked = line.epoch is not None or line.step is not None or line.pos is not None or line.row
+        record = self._record(line)
+        if record is None:
+            if text.strip() and line.epoch is None:
+                self.summary.skipped += 1
+            return []
+        if marked:
+            self.marked = True
+        elif self.marked:  # `Total Validation loss: 0.74` after an epoch's steps: that epoch's
+            return self._annotate(record)
+        return self._place(line, record)
+
+    def end(self) -> list[Record]:
+        """The record still held back."""
+        held, self.pending = self.pending, None
+        return [held] if held is not None else []
+
+    def _record(self, line: Line) -> Record | None:
+        picked = self.fields.pick(line.metrics)
+        picked.pop("epoch", None)
+        if not picked or set(picked) == {"lr"}:  # a setting (`LR=0.001`), not a measurement
+            return None
+        for key in _ACC_FIELDS:  # 45.3% or 45.3: a percentage
+            value = picked.get(key)
+            if value is not None and is_finite(value) and 1.0 < value <= 100.0:
+                picked[key] = value / 100.0
+        for name in line.metrics:
+            self.names.setdefault(name, None)
+        return {"type": "step", **picked}
+
+    def _annotate(self, record: Record) -> list[Record]:
+        """A line that says nothing of where it is, in a log whose metric lines do: what it
+        adds to the latest record (a score without a split after the loop, `Accuracy: 49%`, is
+        a test result and dropped). A NaN or infinity is news even where a value was."""
+        news = {k: v for k, v in record.items() if k != "type" and (k.startswith("val_") or k == "loss")}
+        if self.pending is None or not news:
+            return []
+        if any(not is_finite(v) and is_finite(self.pending.get(k)) for k, v in news.items()):
+            fresh = {"type": "step", **news, "step": self.last_step + 1}
+            if "epoch" in self.pending:
+                fresh["epoch"] = self.pending["epoch"]
+            self.last_step += 1
+            out = self.end()
+            self.pending = fresh
+            return out
+        for key, value in news.items():
+            self.pending.setdefault(key, value)
+        return []
+
+    def _place(self, line: Line, record: Record) -> list[Record]:
+        step = self._step_of(line)
+        if self.epoch is not None:
+            epoch = self.epoch
+            record["epoch"] = int(epoch) if float(epoch).is_integer() else epoch
+        if step is not None:  # a per-step line
+            self.per_step = True
+            self.summary.steps += 1
+            self.summary.step_lines.update(k for k in record if k not in ("type", "epoch"))
+        else:
+            self.summary.epochs += 1
+            self.summary.epoch_lines.update(k for k in record if k not in ("type", "epoch"))
+            if self.per_step and self.pending is not None:  # joins the step it closes
+                for key, value in record.items():
+                    self.pending.setdefault(key, value)
+                return []
+            epoch = self.epoch
+            step = int(epoch) if epoch is not None and float(epoch).is_integer() and \
+                epoch > self.last_step else self.last_step + 1
+        if self.pending is not None and step == self.pending["step"]:
+            for key, value in record.items():
+                self.pending.setdefault(key, value)
+            return []
+        record["step"] = max(step, self.last_step + 1)
+        self.last_step = record["step"]
+        out = self.end()
+        self.pending = record
+        return out
+
+    def _step_of(self, line: Line) -> int | None:
+        """The global step of a per-step line; None for an epoch's line."""
+        if line.step is not None:
+            raw = line.step
+            if self.last_raw_step is not None and raw < self.last_raw_step:
+                self.step_offset = self.last_step + 1 - raw  # counted again from each epoch
+            self.last_raw_step = raw
+            return raw + self.step_offset
+        if line.pos is None or line.pos_total is None or line.pos_total <= 0:
+            return None
+        if line.pos >= line.pos_total and not self.per_step:
+            return None  # the last bar of an epoch: the epoch's own record
+        done = (self.epoch - self.first_epoch) if self.epoch is not None and self.first_epoch is not None else 0
+        return int(done * line.pos_total) + line.pos
+
+
+def records_of(lines: Iterable[str], fields: FieldMap, summary_out: list[ReadSummary] | None = None,
+               source: str = "text") -> Iterator[Record]:
+    """The header and step records of one run's printed lines."""
+    assembler = Assembler(fields)
+    if summary_out is not None:
+        summary_out.append(assembler.summary)
+    started = False
+    for text in lines:
+        for record in assembler.feed(text):
+            if not started:
+                started = True
+                yield {"type": "header", "source": source, "metrics": list(assembler.names)}
+            yield record
+    rest = assembler.end()
+    if rest and not started:
+        yield {"type": "header", "source": source, "metrics": list(assembler.names)}
+    yield from rest

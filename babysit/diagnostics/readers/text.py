@@ -1,0 +1,155 @@
+"""Printed output as a log: a file (any name) whose bytes are text with no JSON or CSV shape,
+or a stream. Several runs printed to one file are read as FILE#1, FILE#2, ...
+
+Lines are read in bounded pieces (a 100 MB line costs at most MAX_LINE_BYTES of memory and is
+counted, not parsed); UTF-8 with undecodable bytes replaced, or UTF-16 when the file starts
+with its byte-order mark (a PowerShell capture).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from babysit.diagnostics.readers.common import ReadStats, Record, Run
+from babysit.diagnostics.readers.fields import FieldMap
+from babysit.diagnostics.readers.inputs import is_stdin, is_stream, open_log_bytes
+from babysit.diagnostics.readers.jsonl import MAX_BLANK_RUN
+from babysit.diagnostics.readers.printed import Assembler, ReadSummary, records_of, run_starts
+from babysit.diagnostics.readers.sniff import UTF16_BOMS, kind_of
+from babysit.errors import BabysitError
+
+MAX_LINE_BYTES = 1 << 20  # a progress bar redrawn 10,000 times in one line is ~1.5 MB: cut
+
+
+def lines_of(path: Path, stats: ReadStats, first: int = 0, end: int | None = None) -> Iterator[str]:
+    """The text lines of a file or stream, from line `first` up to (not including) `end`."""
+    with open_log_bytes(path) as raw:
+        if raw.peek(2)[:2] in UTF16_BOMS:  # type: ignore[attr-defined]
+            fh: io.IOBase = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="")
+            read = fh.readline  # type: ignore[attr-defined]
+            decode = False
+        else:
+            read, decode = raw.readline, True
+        index = blank = 0
+        while piece := read(MAX_LINE_BYTES):
+            if len(piece) == MAX_LINE_BYTES and not piece.endswith(b"\n" if decode else "\n"):
+                while (rest := read(MAX_LINE_BYTES)) and not rest.endswith(b"\n" if decode else "\n"):
+                    pass  # the rest of an overlong line, dropped unread
+                stats.long_lines += 1
+                stats.note_malformed(index + 1)
+                index += 1
+                continue
+            if end is not None and index >= end:
+                break
+            index += 1
+            if index <= first:
+                continue
+            text = piece.decode("utf-8", errors="replace") if decode else piece
+            blank = blank + 1 if not text.strip() else 0
+            if blank >= MAX_BLANK_RUN:
+                stats.blank_run_at = index
+                break
+            stats.lines = index
+            yield text
+
+
+def _echoed(lines: Iterator[str], echo: Callable[[str], None] | None) -> Iterator[str]:
+    for text in lines:
+        if echo is not None:
+            echo(text)
+        yield text
+
+
+def read_text(path: Path, stats: ReadStats, fields: FieldMap, span: tuple[int, int | None] = (0, None),
+              source: str = "text", echo: Callable[[str], None] | None = None) -> Iterator[Record]:
+    """The records of one run printed to a file or stream (lines `span`); `echo(line)` sees
+    every line first (`watch -` passes the script's output through)."""
+    summaries: list[ReadSummary] = []
+    produced = 0
+    for record in records_of(_echoed(lines_of(path, stats, *span), echo), fields, summaries, source):
+        produced += record["type"] == "step"
+        stats.records += 1
+        yield record
+    stats.described = summaries[0].sentence() if summaries else None
+    if not produced:
+        raise BabysitError(f"{path} holds no training metric babysit reads as printed output "
+                           "(expected lines such as `Epoch 3/10 ... loss: 0.41 - val_loss: 0.52` "
+                           "or `epoch 3 step 120 loss 0.41`; see docs/log-format.md)")
+
+
+def follow_text(path: Path, stats: ReadStats, fields: FieldMap, poll: float) -> Iterator[Record]:
+    """Records as a script prints more lines to `path`, until interrupted; a quiet poll
+    releases the record held back for merging (the script has paused or ended)."""
+    assembler = Assembler(fields)
+    pending = b""
+    header_sent = False
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(1 << 16)
+            if not chunk:
+                out = assembler.end()
+                time.sleep(poll)
+            else:
+                *lines, pending = (pending + chunk).split(b"\n")
+                if len(pending) > MAX_LINE_BYTES:  # an overlong line: dropped, not kept
+                    pending = b""
+                    stats.long_lines += 1
+                out = []
+                for line in lines:
+                    stats.lines += 1
+                    out += assembler.feed(line.decode("utf-8", errors="replace"))
+            for record in out:
+                if not header_sent:
+                    header_sent = True
+                    yield {"type": "header", "source": "text", "metrics": list(assembler.names)}
+                stats.records += 1
+                stats.described = assembler.summary.sentence()
+                yield record
+
+
+def stream_is_text() -> bool:
+    """Whether standard input starts like printed output rather than JSON lines: peeked,
+    not consumed. A gzip stream is JSONL's (compressed printed output is not read)."""
+    fh = sys.stdin.buffer
+    if not hasattr(fh, "peek"):
+        return False
+    head = fh.peek(SNIFF_STREAM)[:SNIFF_STREAM].lstrip()
+    if head[:2] == b"\x1f\x8b" or not head:
+        return False
+    return not (head.startswith(b"{") and head[1:].lstrip()[:1] in (b'"', b"}", b""))
+
+
+SNIFF_STREAM = 4096
+
+
+def open_stream(path: Path, fields: FieldMap,
+                echo: Callable[[str], None] | None = None) -> list[Run] | None:
+    """Standard input holding printed output as one run; None for JSON lines or a pipe."""
+    if not is_stdin(path) or not stream_is_text():
+        return None
+    return [Run("-", "-", "text", lambda stats, _: read_text(path, stats, fields, echo=echo))]
+
+
+def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
+    """Printed output in a file whose bytes are text, not JSON or CSV; else None."""
+    if path.is_dir() or is_stream(path):
+        return None
+    kind = kind_of(path)
+    if kind == "binary":
+        raise BabysitError(f"{path} is a binary file, not a log babysit reads (JSONL, CSV, "
+                           "printed output, notebooks, TensorBoard, MLflow: docs/log-format.md)")
+    if kind != "text":
+        return None
+    starts = run_starts(lines_of(path, ReadStats()))
+    follow = (lambda stats, poll: follow_text(path, stats, fields, poll))
+    if len(starts) < 2:
+        return [Run(path.name, path.name, "text", lambda stats, _: read_text(path, stats, fields),
+                    follow=follow)]
+    spans = list(zip(starts, [*starts[1:], None], strict=True))
+    return [Run(f"{path.name}#{i}", f"{path.name}#{i}", "text",
+                lambda stats, _, span=span: read_text(path, stats, fields, span))
+            for i, span in enumerate(spans, 1)]

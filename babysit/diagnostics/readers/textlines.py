@@ -1,0 +1,166 @@
+"""One line of printed training output as numbers with names: what `print` and `logging`
+loops, Keras's progress bar, tqdm, Lightning's bar and the Hugging Face Trainer write.
+
+A line is cleaned (ANSI colours, carriage-return and backspace redraws, timestamps, log
+levels), then every number in it is named by the text just before it, back to the nearest
+delimiter: `loss: 0.41`, `Train Loss=0.07`, `| val mae 0.08`, `'eval_loss': 0.69`, `Epoch [6/6]`.
+A number glued to a unit (`2s`, `5ms/step`, `7.1it/s`) is no metric; `k/N` is a counter;
+`45.3%` a percentage. A `|`-separated part that starts with a split word (`| train mae=0.08
+loss=46.5 | val mae=...`) gives that split to the names in it that lack one. A line of column
+names (`Epoch  TrLoss  ValLoss  TrAcc`) names the bare numbers of the rows under it.
+
+Written by hand with `re`: the formats are ad hoc (no grammar a parsing library would take),
+and one pass of a few regular expressions keeps a million-line log within seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+# Dates, clock times and tqdm's [elapsed<remaining]: numbers that are never metrics.
+_TIMES = re.compile(r"\d{4}[-/]\d{2}[-/]\d{2}(?:[T ]?)|(?<![\w.])\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
+                    r"(?:<(?:\d{1,2}:\d{2}(?::\d{2})?|\?))?")
+_LEVELS = re.compile(r"\b(?:INFO|DEBUG|WARNING|WARN|ERROR|CRITICAL|root)\b")
+_NUMBER = re.compile(
+    r"(?<![\w.])(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?i:[-+]?(?:nan|inf(?:inity)?)))"
+    r"(?P<tail>%|/\d+)?(?P<unit>[A-Za-z_]\w*)?")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
+
+SPLITS = {"train": "train", "training": "train", "tr": "train", "trn": "train", "val": "val",
+          "valid": "val", "validation": "val", "eval": "val", "evaluation": "val", "dev": "val",
+          "test": "test"}
+EPOCH_WORDS = frozenset({"epoch", "ep"})  # not `epochs`: `Epochs=60` is a setting
+STEP_WORDS = frozenset({"step", "steps", "iter", "iteration", "iters", "it", "batch", "global_step",
+                        "global step", "update", "updates"})
+_NAME_WORDS = 4  # a name is at most this many words (`Total Validation loss`)
+
+
+@dataclass
+class Line:
+    """What one printed line says: markers of where the run is, and named numbers."""
+
+    epoch: float | None = None
+    epoch_total: int | None = None
+    pos: int | None = None  # k of a k/N counter within the epoch (a batch, a progress bar)
+    pos_total: int | None = None
+    step: int | None = None  # a step counter the line names, with no total
+    metrics: dict[str, float] = field(default_factory=dict)  # snake_case name -> value
+    percent: set[str] = field(default_factory=set)  # names whose value was written with %
+    columns: list[str] | None = None  # a line of column names (a printed table's head)
+    bare: list[tuple[float, bool]] = field(default_factory=list)  # unnamed (value, was %)
+    row: bool = False  # the bare numbers were a row of the table whose head came before
+
+
+def clean(text: str) -> str:
+    """The line as a terminal would finally show it: no colours, the last redraw only."""
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    text = text.rstrip("\r\n")
+    if "\r" in text:
+        parts = [p for p in text.split("\r") if p.strip()]
+        text = parts[-1] if parts else ""
+    if "\b" in text:
+        out: list[str] = []
+        for ch in text:
+            if ch == "\b":
+                if out:
+                    out.pop()
+            else:
+                out.append(ch)
+        text = "".join(out)
+    return text
+
+
+def snake(name: str) -> str:
+    """`Train Loss` -> train_loss, `TrLoss` -> tr_loss, `val/acc` stays val/acc."""
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name.strip())
+    return re.sub(r"[\s_]+", "_", name).strip("_-.").lower()
+
+
+_NAME_AT_END = re.compile(r"([A-Za-z][\w./-]*(?:[ \t]+[A-Za-z][\w./-]*){0,%d})[\s:='\"\[(]*$" % (_NAME_WORDS - 1))
+_WRAPPER = re.compile(r"(?:tensor|array|np\.float\d*|float\d*)\(\s*$")  # loss: tensor(0.69, ...)
+_TEST_START = re.compile(r"(?i)^\W*test(?:ing)?\b")  # `Test - Accuracy=49%`: not a training metric
+_SPLIT_BEFORE = re.compile(r"\b(%s)\s*[:\-]\s*$" % "|".join(SPLITS), re.IGNORECASE)
+
+
+def _name(label: str, state: dict[str, str | None]) -> str:
+    """The name a label gives the number after it ('' if none): the words that end it, before
+    only `:`, `=`, `[`, `(`, quotes or spaces. `state['split']` carries a split word across
+    one |-separated part."""
+    if "|" in label:
+        state["split"] = None
+        label = label.rsplit("|", 1)[1]
+    if "(" in label:
+        label = _WRAPPER.sub("", label)
+    match = _NAME_AT_END.search(label)
+    if match is None:
+        return ""
+    before = _SPLIT_BEFORE.search(label[:match.start()])
+    if before:  # `Train: loss=... acc=...`
+        state["split"] = SPLITS[before[1].lower()]
+    words = match[1].split()
+    if len(words) > 1 and words[0].lower() in SPLITS:  # `| train mae=0.08 loss=46.5`
+        state["split"] = SPLITS[words[0].lower()]
+    return snake(" ".join(words))
+
+
+def parse(text: str, columns: list[str] | None = None) -> Line:
+    """The markers and named numbers of one printed line (`columns`: the table head above)."""
+    text = clean(text)
+    line = Line()
+    if any(c.isdigit() for c in text):
+        text = _TIMES.sub(" ", text)
+    if not any(c.isdigit() for c in text):
+        text = _LEVELS.sub(" ", text)
+        heads = _WORD.findall(text)
+        if 3 <= len(heads) <= 16 and not re.search(r"[:=,]", text):
+            line.columns = [snake(h) for h in heads]
+        return line
+    text = _LEVELS.sub(" ", text)
+    state: dict[str, str | None] = {"split": "test" if _TEST_START.search(text) else None}
+    prev = 0
+    for match in _NUMBER.finditer(text):
+        label = text[prev:match.start()]
+        prev = match.end()
+        if match["unit"]:  # 2s, 5ms/step, 7.1it/s, 1e: a duration or a rate
+            continue
+        value = float(match["num"])
+        tail = match["tail"] or ""
+        name = _name(label, state)
+        if not name:
+            if tail.startswith("/") and line.pos is None:  # 375/375 [=====]: the batch counter
+                line.pos, line.pos_total = int(value), int(tail[1:])
+            elif not tail.startswith("/"):
+                line.bare.append((value, tail == "%"))
+            continue
+        if name in EPOCH_WORDS or name.endswith("_epoch") and name.split("_")[0] in EPOCH_WORDS:
+            line.epoch = value
+            if tail.startswith("/"):
+                line.epoch_total = int(tail[1:])
+            continue
+        if name in STEP_WORDS:
+            if tail.startswith("/"):
+                line.pos, line.pos_total = int(value), int(tail[1:])
+            else:
+                line.step = int(value)
+            continue
+        split = state["split"]
+        if split and not any(part in SPLITS for part in name.split("_")):
+            name = f"{split}_{name}"
+        line.metrics[name] = value
+        if tail == "%":
+            line.percent.add(name)
+    if not line.metrics and line.bare and columns and len(line.bare) == len(columns):
+        line.row = True
+        for name, (value, percent) in zip(columns, line.bare, strict=True):
+            if name in EPOCH_WORDS:
+                line.epoch = value
+            elif name in STEP_WORDS:
+                line.step = int(value)
+            else:
+                line.metrics[name] = value
+                if percent:
+                    line.percent.add(name)
+    return line
