@@ -1,7 +1,7 @@
 """Score babysit's diagnosis on labelled runs (../shared/wild, ../shared/labelled/*).
 
 Run: python bench/score_labelled.py [SET_DIR ...]   (default: every set under ../shared)
-Each set holds a labels.json (keys: a file or directory in the set, or NAME for NAME.jsonl) in
+Each set holds a labels.json (and labels-text.json: its printed-output runs, scored apart) (keys: a file or directory in the set, or NAME for NAME.jsonl) in
 the format of ../shared/wild/README.md: `must` rules must fire, at least one of `must_any`, and
 no headline finding (one without `caused_by`) may be a `must_not` rule, or any warning or error
 when `must_not` is "warnings". Prints, per set: runs whose labels all hold, faults found, runs
@@ -51,9 +51,9 @@ def judge(found: list[dict], label: dict) -> tuple[list[str], list[str]]:
     return missed, wrong
 
 
-def score(set_dir: Path) -> dict:
-    """Counts for one labelled set."""
-    labels = json.loads((set_dir / "labels.json").read_text())
+def score(set_dir: Path, labels_name: str = "labels.json") -> dict:
+    """Counts for one labelled set (`labels-text.json`: its printed-output runs)."""
+    labels = json.loads((set_dir / labels_name).read_text())
     out = {"runs": 0, "ok": 0, "faults": 0, "found": 0, "wrong": 0, "unread": 0,
            "tp": Counter(), "fp": Counter(), "failures": [],
            "hit": Counter(), "miss": Counter()}  # per rule, for recall
@@ -89,20 +89,22 @@ def score(set_dir: Path) -> dict:
 
 
 def main() -> None:
-    sets = [Path(a) for a in sys.argv[1:]] or \
-        sorted(p.parent for p in SHARED.glob("*/labels.json")) + \
-        sorted(p.parent for p in SHARED.glob("*/*/labels.json"))
+    given = [Path(a) for a in sys.argv[1:]]
+    labels = [p for a in given for p in sorted(a.glob("labels*.json"))] or \
+        sorted(SHARED.glob("*/labels*.json")) + sorted(SHARED.glob("*/*/labels*.json"))
     print("| set | runs | labels hold | faults found | wrong headline | unreadable |")
     print("|---|---|---|---|---|---|")
     totals: dict[str, Counter] = {"tp": Counter(), "fp": Counter(), "hit": Counter(),
                                   "miss": Counter()}
     failures = []
-    for set_dir in sets:
-        s = score(set_dir)
+    for label_file in labels:
+        set_dir = label_file.parent
+        s = score(set_dir, label_file.name)
         for key in totals:
             totals[key].update(s[key])
         failures += [f"{set_dir.name}/{f}" for f in s["failures"]]
-        print(f"| {set_dir.name} | {s['runs']} | {s['ok']} | {s['found']}/{s['faults']} | "
+        name = set_dir.name + (" (text)" if label_file.name == "labels-text.json" else "")
+        print(f"| {name} | {s['runs']} | {s['ok']} | {s['found']}/{s['faults']} | "
               f"{s['wrong']} | {s['unread']} |")
     print("\n| rule | headline findings | on a label that forbids it | named by a label: fired / "
           "missed | precision | recall |\n|---|---|---|---|---|---|")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from babysit.diagnostics.readers import jsonl, mlflow, tables, tensorboard, text
+from babysit.diagnostics.readers import documents, jsonl, mlflow, tables, tensorboard, text
 from babysit.diagnostics.readers.common import LayersWanted, ReadStats, Record, Run, is_finite, number
 from babysit.diagnostics.readers.fields import FieldMap, parse_maps
 from babysit.diagnostics.readers.inputs import check_readable, is_stream
 from babysit.errors import BabysitError
 
-READERS = (tensorboard, mlflow, tables, text, jsonl)
+READERS = (tensorboard, mlflow, tables, documents, text, jsonl)
 
 __all__ = ["FieldMap", "LayersWanted", "ReadStats", "Record", "Run", "find_runs", "is_finite",
            "number", "parse_maps"]

@@ -41,7 +41,9 @@ _UNSEEN = object()
 # what it measures, on which split, how often. A name with any other word (`Accuracy/Train_
 # Modulation`: one head of several, `test_loss`: a split babysit does not judge) is not read.
 # Words that only say how a value was averaged (`mean_loss`, `Total Validation loss`) change
-# nothing; a loss or accuracy named with no split is the training one, as Keras's `loss` is.
+# nothing; a loss named with no split is the training one, as Keras's `loss` is. An accuracy
+# needs its split: Lightning's `acc_step` is a single batch's (wild's AIOPS_mnist: its dips
+# read as instability).
 _METRIC_WORDS = {"loss": "loss", "acc": "acc", "accuracy": "acc"}
 _SPLIT_WORDS = {"train": "train", "training": "train", "tr": "train", "val": "val", "valid": "val",
                 "validation": "val", "eval": "val", "evaluation": "val"}
@@ -59,7 +61,7 @@ def spelled_field(name: str) -> tuple[str, int] | None:
     split = [_SPLIT_WORDS[w] for w in words if w in _SPLIT_WORDS]
     cadence = [_CADENCE_WORDS[w] for w in words if w in _CADENCE_WORDS]
     averaged = sum(w in _AVERAGE_WORDS for w in words)
-    if len(metric) != 1 or len(split) > 1 or len(cadence) > 1 or \
+    if len(metric) != 1 or len(split) > 1 or not split and metric[0] != "loss" or len(cadence) > 1 or \
             len(metric) + len(split) + len(cadence) + averaged != len(words):
         return None
     return _SPELLED[metric[0], split[0] if split else "train"], SPELLED_RANK + (cadence[0] if cadence else 1)

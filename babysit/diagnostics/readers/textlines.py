@@ -24,7 +24,7 @@ _TIMES = re.compile(r"\d{4}[-/]\d{2}[-/]\d{2}(?:[T ]?)|(?<![\w.])\d{1,2}:\d{2}(?
                     r"(?:<(?:\d{1,2}:\d{2}(?::\d{2})?|\?))?")
 _LEVELS = re.compile(r"\b(?:INFO|DEBUG|WARNING|WARN|ERROR|CRITICAL|root)\b")
 _NUMBER = re.compile(
-    r"(?<![\w.])(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?i:[-+]?(?:nan|inf(?:inity)?)))"
+    r"(?<![\w.])(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?i:[-+]?(?:nan|inf(?:inity)?))(?![^\W\d_]))"
     r"(?P<tail>%|/\d+)?(?P<unit>[A-Za-z_]\w*)?")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
 
