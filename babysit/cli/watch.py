@@ -20,7 +20,8 @@ from babysit.dashboard.state import RunState
 from babysit.diagnostics.engine import Engine
 from babysit.diagnostics.readers import FieldMap, find_runs, parse_maps
 from babysit.diagnostics.readers.common import ReadStats
-from babysit.diagnostics.readers.inputs import is_gzip
+from babysit.diagnostics.readers.inputs import is_gzip, is_stream
+from babysit.diagnostics.readers.text import read_text
 from babysit.diagnostics.readers.notes import read_notes
 from babysit.diagnostics.runs import check_classes
 from babysit.diagnostics.sink import DiagnosticsSink
@@ -31,11 +32,18 @@ def _interrupt(reason: str = "") -> None:
     raise KeyboardInterrupt
 
 
+def _echo(line: str) -> None:
+    """A line of the watched script's output, passed through as it came."""
+    sys.stdout.write(line if line.endswith("\n") else line + "\n")
+    sys.stdout.flush()
+
+
 @reports_errors
 def watch(
     log: Annotated[Path, typer.Argument(
-        help="Log being written by a training run: JSONL (or a pipe; - for stdin), a "
-             "TensorBoard event file or run directory, an MLflow store")],
+        help="Log being written by a training run: JSONL or printed output (or a pipe; - for "
+             "stdin: `python train.py 2>&1 | babysit watch -`), a TensorBoard event file or run "
+             "directory, an MLflow store")],
     follow: Annotated[bool, typer.Option(
         "--follow", help="Keep following after the run's summary record")] = False,
     classes: Annotated[int | None, typer.Option(
@@ -53,6 +61,9 @@ def watch(
 ) -> None:
     """Watch a run as its log grows: dashboard, diagnosis and advice, until its summary or Ctrl-C.
 
+    Printed output piped in (`python train.py 2>&1 | babysit watch -`) is passed through as it
+    comes, with each finding printed as it appears and the diagnosis at the end. The exit status
+    is babysit's; `set -o pipefail` keeps a failing script's own.
     Exit status: 0 no warning or error, 1 at least one, 2 unreadable input or bad options.
     """
     from babysit.dashboard.live import LiveDashboard  # multiprocessing: only when watching
@@ -67,18 +78,21 @@ def watch(
             wait_for(log)
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
-    runs = find_runs(log, FieldMap(parse_maps(map_)), run)
+    fields = FieldMap(parse_maps(map_))
+    runs = find_runs(log, fields, run)
     if len(runs) > 1:
         raise BabysitError(f"{log} holds {len(runs)} runs; choose one with --run "
                            f"({', '.join(r.name for r in runs[:5])}{', ...' if len(runs) > 5 else ''})")
     chosen = runs[0]
-    use_live = console.is_terminal if live is None else live
+    passthrough = chosen.format == "text" and is_stream(log)  # the script's own output, piped in
+    use_live = (console.is_terminal and not passthrough) if live is None else live
     state = RunState(str(log))
     doctor = DiagnosticsSink(Engine(classes=classes, task=task))
     sinks = [doctor, state]
     if not use_live:
         doctor.listeners.append(FindingPrinter(sys.stdout))
-        sinks.append(ProgressPrinter(sys.stdout))  # type: ignore[arg-type]
+        if not passthrough:  # the script prints its own progress
+            sinks.append(ProgressPrinter(sys.stdout))  # type: ignore[arg-type]
     stats = ReadStats()
 
     def replaced() -> None:  # a new run took the log's name: watch that one from its start
@@ -96,7 +110,9 @@ def watch(
                           soft_wrap=True)
 
     def watch_records() -> None:
-        if chosen.format == "jsonl" and is_gzip(log):  # a .gz is written once: shown whole
+        if passthrough:
+            records = read_text(log, stats, fields, echo=None if use_live else _echo)
+        elif chosen.format == "jsonl" and is_gzip(log):  # a .gz is written once: shown whole
             records = chosen.read(stats, None)
         elif chosen.format == "jsonl":
             records = follow_records(log, stats, until_summary=not follow, on_replaced=replaced,

@@ -123,6 +123,8 @@ class Assembler:
         return [held] if held is not None else []
 
     def _record(self, line: Line) -> Record | None:
+        if "train_runtime" in line.metrics:  # the Trainer's closing summary: its loss is the run's mean
+            return None
         picked = self.fields.pick(line.metrics)
         picked.pop("epoch", None)
         if not picked or set(picked) == {"lr"}:  # a setting (`LR=0.001`), not a measurement
@@ -167,6 +169,11 @@ class Assembler:
             self.summary.epochs += 1
             self.summary.epoch_lines.update(k for k in record if k not in ("type", "epoch"))
             if self.per_step and self.pending is not None:  # joins the step it closes
+                for key, value in record.items():
+                    self.pending.setdefault(key, value)
+                return []
+            if self.pending is not None and "epoch" in record and \
+                    self.pending.get("epoch") == record["epoch"]:  # more of the same epoch's metrics
                 for key, value in record.items():
                     self.pending.setdefault(key, value)
                 return []

@@ -81,6 +81,7 @@ def snake(name: str) -> str:
 
 _NAME_AT_END = re.compile(r"([A-Za-z][\w./-]*(?:[ \t]+[A-Za-z][\w./-]*){0,%d})[\s:='\"\[(]*$" % (_NAME_WORDS - 1))
 _WRAPPER = re.compile(r"(?:tensor|array|np\.float\d*|float\d*)\(\s*$")  # loss: tensor(0.69, ...)
+_UNIT_REST = re.compile(r"^/[A-Za-z]+")
 _TEST_START = re.compile(r"(?i)^\W*test(?:ing)?\b")  # `Test - Accuracy=49%`: not a training metric
 _SPLIT_BEFORE = re.compile(r"\b(%s)\s*[:\-]\s*$" % "|".join(SPLITS), re.IGNORECASE)
 
@@ -94,6 +95,8 @@ def _name(label: str, state: dict[str, str | None]) -> str:
         label = label.rsplit("|", 1)[1]
     if "(" in label:
         label = _WRAPPER.sub("", label)
+    if label.startswith("/"):  # the rest of a rate or duration: 812.5it/s train_loss: ...
+        label = _UNIT_REST.sub("", label)
     match = _NAME_AT_END.search(label)
     if match is None:
         return ""
