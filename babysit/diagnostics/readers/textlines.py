@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 # Dates, clock times and tqdm's [elapsed<remaining]: numbers that are never metrics.
@@ -73,6 +74,7 @@ def clean(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
 def snake(name: str) -> str:
     """`Train Loss` -> train_loss, `TrLoss` -> tr_loss, `val/acc` stays val/acc."""
     name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name.strip())
@@ -81,17 +83,19 @@ def snake(name: str) -> str:
 
 _NAME_AT_END = re.compile(r"([A-Za-z][\w./-]*(?:[ \t]+[A-Za-z][\w./-]*){0,%d})[\s:='\"\[(]*$" % (_NAME_WORDS - 1))
 _WRAPPER = re.compile(r"(?:tensor|array|np\.float\d*|float\d*)\(\s*$")  # loss: tensor(0.69, ...)
+_DIGIT = re.compile(r"\d")
+_LEVEL_HINT = re.compile(r"INFO|DEBUG|WARN|ERROR|CRITICAL|root")
 _UNIT_REST = re.compile(r"^/[A-Za-z]+")
 _TEST_START = re.compile(r"(?i)^\W*test(?:ing)?\b")  # `Test - Accuracy=49%`: not a training metric
 _SPLIT_BEFORE = re.compile(r"\b(%s)\s*[:\-]\s*$" % "|".join(SPLITS), re.IGNORECASE)
 
 
-def _name(label: str, state: dict[str, str | None]) -> str:
-    """The name a label gives the number after it ('' if none): the words that end it, before
-    only `:`, `=`, `[`, `(`, quotes or spaces. `state['split']` carries a split word across
-    one |-separated part."""
-    if "|" in label:
-        state["split"] = None
+@lru_cache(maxsize=4096)
+def _label(label: str) -> tuple[str, bool, str | None]:
+    """(name, whether a `|` ends the part before, the split it sets) for the text before a
+    number; cached: a log repeats a handful of labels a million times."""
+    reset = "|" in label
+    if reset:
         label = label.rsplit("|", 1)[1]
     if "(" in label:
         label = _WRAPPER.sub("", label)
@@ -99,29 +103,41 @@ def _name(label: str, state: dict[str, str | None]) -> str:
         label = _UNIT_REST.sub("", label)
     match = _NAME_AT_END.search(label)
     if match is None:
-        return ""
+        return "", reset, None
     before = _SPLIT_BEFORE.search(label[:match.start()])
-    if before:  # `Train: loss=... acc=...`
-        state["split"] = SPLITS[before[1].lower()]
+    split = SPLITS[before[1].lower()] if before else None  # `Train: loss=... acc=...`
     words = match[1].split()
     if len(words) > 1 and words[0].lower() in SPLITS:  # `| train mae=0.08 loss=46.5`
-        state["split"] = SPLITS[words[0].lower()]
-    return snake(" ".join(words))
+        split = SPLITS[words[0].lower()]
+    return snake(" ".join(words)), reset, split
+
+
+def _name(label: str, state: dict[str, str | None]) -> str:
+    """The name a label gives the number after it ('' if none): the words that end it, before
+    only `:`, `=`, `[`, `(`, quotes or spaces. `state['split']` carries a split word across
+    one |-separated part."""
+    name, reset, split = _label(label)
+    if reset:
+        state["split"] = None
+    if split is not None:
+        state["split"] = split
+    return name
 
 
 def parse(text: str, columns: list[str] | None = None) -> Line:
     """The markers and named numbers of one printed line (`columns`: the table head above)."""
     text = clean(text)
     line = Line()
-    if any(c.isdigit() for c in text):
+    if ":" in text or "-" in text or "/" in text:
         text = _TIMES.sub(" ", text)
-    if not any(c.isdigit() for c in text):
+    if not _DIGIT.search(text):
         text = _LEVELS.sub(" ", text)
         heads = _WORD.findall(text)
         if 3 <= len(heads) <= 16 and not re.search(r"[:=,]", text):
             line.columns = [snake(h) for h in heads]
         return line
-    text = _LEVELS.sub(" ", text)
+    if _LEVEL_HINT.search(text):
+        text = _LEVELS.sub(" ", text)
     state: dict[str, str | None] = {"split": "test" if _TEST_START.search(text) else None}
     prev = 0
     for match in _NUMBER.finditer(text):
