@@ -1,7 +1,8 @@
 """Score babysit's diagnosis on labelled runs (../shared/wild, ../shared/labelled/*).
 
 Run: python bench/score_labelled.py [SET_DIR ...]   (default: every set under ../shared)
-Each set holds a labels.json (and labels-text.json: its printed-output runs, scored apart) (keys: a file or directory in the set, or NAME for NAME.jsonl) in
+Each set holds a labels.json (and labels-text.json: its printed-output runs, scored apart;
+keys: a file or directory in the set, or NAME for NAME.jsonl) in
 the format of ../shared/wild/README.md: `must` rules must fire, at least one of `must_any`, and
 no headline finding (one without `caused_by`) may be a `must_not` rule, or any warning or error
 when `must_not` is "warnings". Prints, per set: runs whose labels all hold, faults found, runs

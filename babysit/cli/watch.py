@@ -21,8 +21,8 @@ from babysit.diagnostics.engine import Engine
 from babysit.diagnostics.readers import FieldMap, find_runs, parse_maps
 from babysit.diagnostics.readers.common import ReadStats
 from babysit.diagnostics.readers.inputs import is_gzip, is_stream
-from babysit.diagnostics.readers.text import read_text
 from babysit.diagnostics.readers.notes import read_notes
+from babysit.diagnostics.readers.text import read_text
 from babysit.diagnostics.runs import check_classes
 from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.errors import BabysitError

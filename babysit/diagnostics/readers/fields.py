@@ -61,7 +61,7 @@ def spelled_field(name: str) -> tuple[str, int] | None:
     split = [_SPLIT_WORDS[w] for w in words if w in _SPLIT_WORDS]
     cadence = [_CADENCE_WORDS[w] for w in words if w in _CADENCE_WORDS]
     averaged = sum(w in _AVERAGE_WORDS for w in words)
-    if len(metric) != 1 or len(split) > 1 or not split and metric[0] != "loss" or len(cadence) > 1 or \
+    if len(metric) != 1 or len(split) > 1 or (not split and metric[0] != "loss") or len(cadence) > 1 or \
             len(metric) + len(split) + len(cadence) + averaged != len(words):
         return None
     return _SPELLED[metric[0], split[0] if split else "train"], SPELLED_RANK + (cadence[0] if cadence else 1)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from babysit.diagnostics.readers.common import Record, is_finite
 from babysit.diagnostics.readers.fields import FieldMap
-from babysit.diagnostics.readers.textlines import SPLITS, Line, parse
+from babysit.diagnostics.readers.textlines import Line, parse
 
 _ACC_FIELDS = ("train_acc", "val_acc")
 # Where a run starts again: an epoch number lower than the last one. A cheap search over the
@@ -202,7 +202,8 @@ class Assembler:
             return None
         if line.pos >= line.pos_total and not self.per_step:
             return None  # the last bar of an epoch: the epoch's own record
-        done = (self.epoch - self.first_epoch) if self.epoch is not None and self.first_epoch is not None else 0
+        known = self.epoch is not None and self.first_epoch is not None
+        done = self.epoch - self.first_epoch if known else 0  # type: ignore[operator]
         return int(done * line.pos_total) + line.pos
 
 

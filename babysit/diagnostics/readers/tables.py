@@ -61,8 +61,8 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
     if not path.is_file():
         return None
     suffix = path.suffix.lower()
-    if suffix == ".csv" or suffix not in (".json", ".jsonl", ".ipynb", ".gz") and not is_gzip(path) \
-            and kind_of(path) == "csv":
+    if suffix == ".csv" or (suffix not in (".json", ".jsonl", ".ipynb", ".gz") and not is_gzip(path) \
+            and kind_of(path) == "csv"):
         framework = csv_framework(path)
         spans = appended_runs(path)
         if len(spans) < 2:

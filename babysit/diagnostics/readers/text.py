@@ -145,7 +145,9 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
     if kind != "text":
         return None
     starts = run_starts(lines_of(path, ReadStats()))
-    follow = (lambda stats, poll: follow_text(path, stats, fields, poll))
+
+    def follow(stats: ReadStats, poll: float) -> Iterator[Record]:
+        return follow_text(path, stats, fields, poll)
     if len(starts) < 2:
         return [Run(path.name, path.name, "text", lambda stats, _: read_text(path, stats, fields),
                     follow=follow)]

@@ -81,13 +81,14 @@ def snake(name: str) -> str:
     return re.sub(r"[\s_]+", "_", name).strip("_-.").lower()
 
 
-_NAME_AT_END = re.compile(r"([A-Za-z][\w./-]*(?:[ \t]+[A-Za-z][\w./-]*){0,%d})[\s:='\"\[(]*$" % (_NAME_WORDS - 1))
+_NAME_AT_END = re.compile(
+    r"([A-Za-z][\w./-]*(?:[ \t]+[A-Za-z][\w./-]*){0,%d})[\s:='\"\[(]*$" % (_NAME_WORDS - 1))  # noqa: UP031
 _WRAPPER = re.compile(r"(?:tensor|array|np\.float\d*|float\d*)\(\s*$")  # loss: tensor(0.69, ...)
 _DIGIT = re.compile(r"\d")
 _LEVEL_HINT = re.compile(r"INFO|DEBUG|WARN|ERROR|CRITICAL|root")
 _UNIT_REST = re.compile(r"^/[A-Za-z]+")
 _TEST_START = re.compile(r"(?i)^\W*test(?:ing)?\b")  # `Test - Accuracy=49%`: not a training metric
-_SPLIT_BEFORE = re.compile(r"\b(%s)\s*[:\-]\s*$" % "|".join(SPLITS), re.IGNORECASE)
+_SPLIT_BEFORE = re.compile(r"\b(" + "|".join(SPLITS) + r")\s*[:\-]\s*$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)
@@ -154,7 +155,7 @@ def parse(text: str, columns: list[str] | None = None) -> Line:
             elif not tail.startswith("/"):
                 line.bare.append((value, tail == "%"))
             continue
-        if name in EPOCH_WORDS or name.endswith("_epoch") and name.split("_")[0] in EPOCH_WORDS:
+        if name in EPOCH_WORDS or (name.endswith("_epoch") and name.split("_")[0] in EPOCH_WORDS):
             line.epoch = value
             if tail.startswith("/"):
                 line.epoch_total = int(tail[1:])
