@@ -1,6 +1,8 @@
 """Score babysit's diagnosis on labelled runs (../shared/wild, ../shared/labelled/*).
 
-Run: python bench/score_labelled.py [SET_DIR ...]   (default: every set under ../shared)
+Run: python bench/score_labelled.py [--halves] [SET_DIR ...]   (default: every set under ../shared)
+--halves: the real runs (sets with a sources.json) split in two by repository (half_of), each
+scored on its own: decide a change on one half, check that the other does not get worse.
 Each set holds a labels.json (and labels-text.json: its printed-output runs, scored apart;
 keys: a file or directory in the set, or NAME for NAME.jsonl) in
 the format of ../shared/wild/README.md: `must` rules must fire, at least one of `must_any`, and
@@ -15,6 +17,7 @@ each of its rules). Runs whose label neither names nor forbids a rule do not cou
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections import Counter
@@ -52,9 +55,30 @@ def judge(found: list[dict], label: dict) -> tuple[list[str], list[str]]:
     return missed, wrong
 
 
-def score(set_dir: Path, labels_name: str = "labels.json") -> dict:
-    """Counts for one labelled set (`labels-text.json`: its printed-output runs)."""
+def repo_of(set_dir: Path, key: str) -> str | None:
+    """The public repository a real run comes from (its set's sources.json), else None (a zoo)."""
+    sources_file = set_dir / "sources.json"
+    if not sources_file.is_file():
+        return None
+    sources = json.loads(sources_file.read_text())
+    entry = sources.get(key) or next((v for k, v in sources.items() if k.startswith(key + "/")), None)
+    return entry["repo"] if isinstance(entry, dict) and "repo" in entry else None
+
+
+def half_of(repo: str | None) -> str:
+    """'A' or 'B' for a real run, by the first byte of sha256(lower-case owner/name) (even: A),
+    fixed so that a change is decided on one half and checked on the other; 'zoo' otherwise."""
+    if repo is None:
+        return "zoo"
+    return "AB"[hashlib.sha256(repo.lower().encode()).digest()[0] % 2]
+
+
+def score(set_dir: Path, labels_name: str = "labels.json", half: str | None = None) -> dict:
+    """Counts for one labelled set (`labels-text.json`: its printed-output runs); with `half`,
+    only its runs of that half ('A', 'B')."""
     labels = json.loads((set_dir / labels_name).read_text())
+    if half is not None:
+        labels = {k: v for k, v in labels.items() if half_of(repo_of(set_dir, k)) == half}
     out = {"runs": 0, "ok": 0, "faults": 0, "found": 0, "wrong": 0, "unread": 0,
            "tp": Counter(), "fp": Counter(), "failures": [],
            "hit": Counter(), "miss": Counter()}  # per rule, for recall
@@ -89,18 +113,19 @@ def score(set_dir: Path, labels_name: str = "labels.json") -> dict:
     return out
 
 
-def main() -> None:
-    given = [Path(a) for a in sys.argv[1:]]
-    labels = [p for a in given for p in sorted(a.glob("labels*.json"))] or \
-        sorted(SHARED.glob("*/labels*.json")) + sorted(SHARED.glob("*/*/labels*.json"))
-    print("| set | runs | labels hold | faults found | wrong headline | unreadable |")
+def report(labels: list[Path], half: str | None) -> None:
+    """The set table and the per-rule table for one half (None: every run)."""
+    title = "every labelled run" if half is None else f"half {half} of the real runs"
+    print(f"\n### {title}\n\n| set | runs | labels hold | faults found | wrong headline | unreadable |")
     print("|---|---|---|---|---|---|")
     totals: dict[str, Counter] = {"tp": Counter(), "fp": Counter(), "hit": Counter(),
                                   "miss": Counter()}
     failures = []
     for label_file in labels:
         set_dir = label_file.parent
-        s = score(set_dir, label_file.name)
+        if half is not None and not (set_dir / "sources.json").is_file():
+            continue  # a zoo has no repository: it is in neither half
+        s = score(set_dir, label_file.name, half)
         for key in totals:
             totals[key].update(s[key])
         failures += [f"{set_dir.name}/{f}" for f in s["failures"]]
@@ -117,6 +142,16 @@ def main() -> None:
         print(f"| {rule} | {totals['tp'][rule] + fp} | {fp} | {hit} / {miss} | {precision} | "
               f"{recall} |")
     print("\n" + "\n".join(failures))
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    halves = "--halves" in args
+    given = [Path(a) for a in args if a != "--halves"]
+    labels = [p for a in given for p in sorted(a.glob("labels*.json"))] or \
+        sorted(SHARED.glob("*/labels*.json")) + sorted(SHARED.glob("*/*/labels*.json"))
+    for half in ("A", "B") if halves else (None,):
+        report(labels, half)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,12 @@ as a stream: it ends when its writer does.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from babysit.diagnostics.readers.common import ReadStats
-from babysit.diagnostics.readers.inputs import check_readable, is_stream
+from babysit.diagnostics.readers.inputs import check_readable, is_stream, tail_lines
 from babysit.diagnostics.readers.jsonl import (
     MAX_LINE_BYTES,
     check_values,
@@ -55,59 +54,27 @@ def follow_records(path: Path, stats: ReadStats | None = None, until_summary: bo
             on_replaced()
 
 
-def _replaced(path: Path, inode: int, position: int) -> bool | None:
-    """True when `path` now names another file, or its file shrank below what was read; None
-    when nothing is there (deleted, or between a rotation's move and the new file)."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return st.st_ino != inode or st.st_size < position
-
-
 def _follow_file(path: Path, stats: ReadStats, until_summary: bool, poll: float,
                  on_missing: Callable[[], None] | None = None) -> Iterator[Record]:
     """Follow one file; return True if it was replaced, False after its summary."""
-    gone = False  # the path named nothing at the last poll
-    pending = b""
-    skipping = False  # inside a line longer than MAX_LINE_BYTES: dropped up to its newline
+    lines = tail_lines(path, stats, poll, MAX_LINE_BYTES, on_missing)
     steps = 0
-    with path.open("rb") as fh:
-        inode = os.fstat(fh.fileno()).st_ino
-        while True:
-            chunk = fh.read(1 << 16)
-            if not chunk:
-                replaced = _replaced(path, inode, fh.tell())
-                if replaced:
-                    return True
-                if replaced is None and not gone and on_missing is not None:
-                    on_missing()  # said once; following goes on if a new file comes
-                gone = replaced is None
-                time.sleep(poll)
-                continue
-            *lines, pending = (pending + chunk).split(b"\n")
-            if skipping:  # inside an overlong line: counted once, dropped up to its newline
-                if not lines:
-                    pending = b""
-                    continue
-                lines[0], skipping = b"", False
-            if len(pending) > MAX_LINE_BYTES:
-                stats.lines += 1
-                stats.long_lines += 1
-                stats.note_malformed(stats.lines)
-                pending, skipping = b"", True
-            for line in lines:
-                stats.lines += 1
-                if not line.strip():
-                    continue
-                obj = parse_line(line)
-                if obj is None:
-                    stats.note_malformed(stats.lines)
-                    continue
-                check_values(obj, stats.lines, stats)
-                rec = normalize(obj, steps)
-                steps += rec.get("type") == "step"
-                stats.records += 1
-                yield rec
-                if until_summary and rec.get("type") == "summary":
-                    return False
+    while True:
+        try:
+            line = next(lines)
+        except StopIteration as stop:
+            return stop.value  # True: replaced
+        if line is None or not line.strip():
+            continue
+        obj = parse_line(line)
+        if obj is None:
+            stats.note_malformed(stats.lines)
+            continue
+        check_values(obj, stats.lines, stats)
+        rec = normalize(obj, steps)
+        steps += rec.get("type") == "step"
+        stats.records += 1
+        yield rec
+        if until_summary and rec.get("type") == "summary":
+            lines.close()
+            return False

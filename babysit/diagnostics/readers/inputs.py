@@ -13,9 +13,11 @@ import os
 import stat
 import sys
 import time
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import IO
 
+from babysit.diagnostics.readers.common import ReadStats
 from babysit.errors import BabysitError
 
 STDIN = "-"
@@ -130,6 +132,56 @@ def open_log_bytes(path: Path, fifo_wait: float | None = None) -> IO[bytes]:
         gz.myfileobj = fh  # type: ignore[attr-defined]  # closed with it, as gzip.open does
         return gz  # type: ignore[return-value]
     return fh
+
+
+def _replaced(path: Path, inode: int, position: int) -> bool | None:
+    """True when `path` now names another file, or its file shrank below what was read; None
+    when nothing is there (deleted, or between a rotation's move and the new file)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino != inode or st.st_size < position
+
+
+def tail_lines(path: Path, stats: ReadStats, poll: float, max_line: int,
+               on_missing: Callable[[], None] | None = None) -> Generator[bytes | None, None, bool]:
+    """The complete lines of a file another process is appending to, as `tail -F` sees them,
+    and None at each poll that finds nothing new (the writer paused or ended); returns True
+    when the file was replaced or truncated (a new run: follow it from its start). A half-written
+    last line waits for its newline; a line over `max_line` bytes is counted in `stats` and
+    dropped, never kept; `on_missing()` once each time the file is deleted."""
+    gone = False  # the path named nothing at the last poll
+    pending = b""
+    skipping = False  # inside an overlong line: dropped up to its newline
+    with path.open("rb") as fh:
+        inode = os.fstat(fh.fileno()).st_ino
+        while True:
+            chunk = fh.read(1 << 16)
+            if not chunk:
+                replaced = _replaced(path, inode, fh.tell())
+                if replaced:
+                    return True
+                if replaced is None and not gone and on_missing is not None:
+                    on_missing()  # said once; following goes on if a new file comes
+                gone = replaced is None
+                yield None
+                time.sleep(poll)
+                continue
+            *lines, pending = (pending + chunk).split(b"\n")
+            if skipping:  # inside an overlong line: counted once, dropped up to its newline
+                if not lines:
+                    pending = b""
+                    continue
+                lines[0], skipping = b"", False
+            if len(pending) > max_line:
+                stats.lines += 1
+                stats.long_lines += 1
+                stats.note_malformed(stats.lines)
+                pending, skipping = b"", True
+            for line in lines:
+                stats.lines += 1
+                yield line
 
 
 def is_gzip(path: Path) -> bool:

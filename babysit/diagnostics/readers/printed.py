@@ -145,45 +145,44 @@ class Assembler:
         if self.pending is None or not news:
             return []
         if any(not is_finite(v) and is_finite(self.pending.get(k)) for k, v in news.items()):
-            fresh = {"type": "step", **news, "step": self.last_step + 1}
+            fresh = {"type": "step", **news}
             if "epoch" in self.pending:
                 fresh["epoch"] = self.pending["epoch"]
-            self.last_step += 1
-            out = self.end()
-            self.pending = fresh
-            return out
-        for key, value in news.items():
-            self.pending.setdefault(key, value)
-        return []
+            return self._start(fresh, self.last_step + 1)
+        return self._join(news)
 
     def _place(self, line: Line, record: Record) -> list[Record]:
         step = self._step_of(line)
         if self.epoch is not None:
-            epoch = self.epoch
-            record["epoch"] = int(epoch) if float(epoch).is_integer() else epoch
+            record["epoch"] = int(self.epoch) if float(self.epoch).is_integer() else self.epoch
+        fields = [k for k in record if k not in ("type", "epoch")]
+        pending = self.pending
         if step is not None:  # a per-step line
             self.per_step = True
             self.summary.steps += 1
-            self.summary.step_lines.update(k for k in record if k not in ("type", "epoch"))
-        else:
-            self.summary.epochs += 1
-            self.summary.epoch_lines.update(k for k in record if k not in ("type", "epoch"))
-            if self.per_step and self.pending is not None:  # joins the step it closes
-                for key, value in record.items():
-                    self.pending.setdefault(key, value)
-                return []
-            if self.pending is not None and "epoch" in record and \
-                    self.pending.get("epoch") == record["epoch"]:  # more of the same epoch's metrics
-                for key, value in record.items():
-                    self.pending.setdefault(key, value)
-                return []
-            epoch = self.epoch
-            step = int(epoch) if epoch is not None and float(epoch).is_integer() and \
-                epoch > self.last_step else self.last_step + 1
-        if self.pending is not None and step == self.pending["step"]:
-            for key, value in record.items():
-                self.pending.setdefault(key, value)
-            return []
+            self.summary.step_lines.update(fields)
+            if pending is not None and step == pending["step"]:
+                return self._join(record)
+            return self._start(record, step)
+        self.summary.epochs += 1
+        self.summary.epoch_lines.update(fields)
+        # An epoch's line joins the step it closes, or the same epoch's other line (Lightning's
+        # bar prints val_loss and val_acc on lines of their own).
+        same_epoch = "epoch" in record and pending is not None and pending.get("epoch") == record["epoch"]
+        if pending is not None and (self.per_step or same_epoch):
+            return self._join(record)
+        epoch = self.epoch
+        whole = epoch is not None and float(epoch).is_integer() and epoch > self.last_step
+        return self._start(record, int(epoch) if whole else self.last_step + 1)  # type: ignore[arg-type]
+
+    def _join(self, record: Record) -> list[Record]:
+        """Add what `record` has that the held-back record lacks; nothing is released."""
+        for key, value in record.items():
+            self.pending.setdefault(key, value)  # type: ignore[union-attr]
+        return []
+
+    def _start(self, record: Record, step: int) -> list[Record]:
+        """Hold `record` back at `step` (never before the last), releasing the one held."""
         record["step"] = max(step, self.last_step + 1)
         self.last_step = record["step"]
         out = self.end()

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import io
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from babysit.diagnostics.readers.common import ReadStats, Record, Run
 from babysit.diagnostics.readers.fields import FieldMap
-from babysit.diagnostics.readers.inputs import is_stdin, is_stream, open_log_bytes
+from babysit.diagnostics.readers.inputs import is_stdin, is_stream, open_log_bytes, tail_lines
 from babysit.diagnostics.readers.jsonl import MAX_BLANK_RUN
 from babysit.diagnostics.readers.printed import Assembler, ReadSummary, records_of, run_starts
 from babysit.diagnostics.readers.sniff import UTF16_BOMS, kind_of
@@ -83,25 +82,20 @@ def read_text(path: Path, stats: ReadStats, fields: FieldMap, span: tuple[int, i
 
 def follow_text(path: Path, stats: ReadStats, fields: FieldMap, poll: float) -> Iterator[Record]:
     """Records as a script prints more lines to `path`, until interrupted; a quiet poll
-    releases the record held back for merging (the script has paused or ended)."""
-    assembler = Assembler(fields)
-    pending = b""
-    header_sent = False
-    with path.open("rb") as fh:
+    releases the record held back for merging (the script has paused or ended). A file
+    replaced by a new one (the script run again) is followed from its start."""
+    replaced = True
+    while replaced:
+        assembler = Assembler(fields)
+        lines = tail_lines(path, stats, poll, MAX_LINE_BYTES)
+        header_sent = False
         while True:
-            chunk = fh.read(1 << 16)
-            if not chunk:
-                out = assembler.end()
-                time.sleep(poll)
-            else:
-                *lines, pending = (pending + chunk).split(b"\n")
-                if len(pending) > MAX_LINE_BYTES:  # an overlong line: dropped, not kept
-                    pending = b""
-                    stats.long_lines += 1
-                out = []
-                for line in lines:
-                    stats.lines += 1
-                    out += assembler.feed(line.decode("utf-8", errors="replace"))
+            try:
+                line = next(lines)
+            except StopIteration as stop:
+                replaced = bool(stop.value)
+                break
+            out = assembler.end() if line is None else assembler.feed(line.decode("utf-8", errors="replace"))
             for record in out:
                 if not header_sent:
                     header_sent = True
