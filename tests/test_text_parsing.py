@@ -108,7 +108,11 @@ def test_several_runs_in_one_file_are_several_runs(tmp_path: Path) -> None:
     one = "".join(f"Epoch {e}/3\n8/8 - 0s - loss: {1 / e:.3f}\n" for e in (1, 2, 3))
     runs = records(tmp_path, "Model: small\n" + one + "Model: big\n" + one + "best epoch: 2\n")
     assert [len(r) for r in runs] == [3, 3]
-    assert run_starts(["Epochs=60", "Epoch 1 loss 1.0", "Epoch 2 loss 0.9"]) == [0]
+    assert run_starts(lambda: ["Epochs=60", "Epoch 1 loss 1.0", "Epoch 2 loss 0.9"]) == [0]
+    # a closing `best epoch` is no run; a mention glued to a word (`best_epoch`) is no epoch
+    assert run_starts(lambda: ["Epoch 1 loss 1.0", "Epoch 2 loss 0.9", "best epoch: 1"]) == [0]
+    assert run_starts(lambda: ["Epoch 5 loss 1.0", "best_epoch: 1", "Epoch 6 loss 0.9"]) == [0]
+    assert run_starts(lambda: ["Epoch 5 loss 1.0", "x"] * 3000 + ["Epoch 1 loss 2", "Epoch 2 loss 1"]) == [0, 6000]
 
 
 def test_utf16_and_latin1_captures_are_read(tmp_path: Path) -> None:

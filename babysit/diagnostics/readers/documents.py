@@ -66,8 +66,8 @@ def _notebook_runs(path: Path, notebook: Any, fields: FieldMap) -> list[Run]:
     """One run per training loop printed in a cell (a cell with two `fit` calls holds two)."""
     found: list[tuple[str, list[Record], ReadSummary]] = []
     for cell, text in cell_texts(notebook):
-        lines = text.splitlines(keepends=True)
-        starts = run_starts(lines)
+        lines = text.split("\n")  # not splitlines: a `\r` redraw stays within its line
+        starts = run_starts(lambda lines=lines: lines)
         for part, (start, end) in enumerate(zip(starts, [*starts[1:], len(lines)], strict=True), 1):
             summaries: list[ReadSummary] = []
             records = list(records_of(lines[start:end], fields, summaries, "notebook"))

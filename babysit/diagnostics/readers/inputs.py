@@ -144,16 +144,41 @@ def _replaced(path: Path, inode: int, position: int) -> bool | None:
     return st.st_ino != inode or st.st_size < position
 
 
+class LineSplitter:
+    """Bytes as they arrive -> complete lines (without their newline). A half-written last
+    line waits for its newline; a line over `max_line` bytes is counted in `stats` and dropped
+    up to its newline, never kept whole."""
+
+    def __init__(self, stats: ReadStats, max_line: int) -> None:
+        """Count overlong lines in `stats`."""
+        self.stats, self.max_line = stats, max_line
+        self.pending = b""
+        self.skipping = False  # inside an overlong line
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """The lines `chunk` completes."""
+        *lines, self.pending = (self.pending + chunk).split(b"\n")
+        if self.skipping:  # inside an overlong line: counted once, dropped up to its newline
+            if not lines:
+                self.pending = b""
+                return []
+            lines, self.skipping = lines[1:], False
+        if len(self.pending) > self.max_line:
+            self.stats.lines += 1
+            self.stats.long_lines += 1
+            self.stats.note_malformed(self.stats.lines)
+            self.pending, self.skipping = b"", True
+        return lines
+
+
 def tail_lines(path: Path, stats: ReadStats, poll: float, max_line: int,
                on_missing: Callable[[], None] | None = None) -> Generator[bytes | None, None, bool]:
     """The complete lines of a file another process is appending to, as `tail -F` sees them,
     and None at each poll that finds nothing new (the writer paused or ended); returns True
-    when the file was replaced or truncated (a new run: follow it from its start). A half-written
-    last line waits for its newline; a line over `max_line` bytes is counted in `stats` and
-    dropped, never kept; `on_missing()` once each time the file is deleted."""
+    when the file was replaced or truncated (a new run: follow it from its start). Lines are
+    split as LineSplitter does; `on_missing()` once each time the file is deleted."""
     gone = False  # the path named nothing at the last poll
-    pending = b""
-    skipping = False  # inside an overlong line: dropped up to its newline
+    splitter = LineSplitter(stats, max_line)
     with path.open("rb") as fh:
         inode = os.fstat(fh.fileno()).st_ino
         while True:
@@ -168,18 +193,7 @@ def tail_lines(path: Path, stats: ReadStats, poll: float, max_line: int,
                 yield None
                 time.sleep(poll)
                 continue
-            *lines, pending = (pending + chunk).split(b"\n")
-            if skipping:  # inside an overlong line: counted once, dropped up to its newline
-                if not lines:
-                    pending = b""
-                    continue
-                lines[0], skipping = b"", False
-            if len(pending) > max_line:
-                stats.lines += 1
-                stats.long_lines += 1
-                stats.note_malformed(stats.lines)
-                pending, skipping = b"", True
-            for line in lines:
+            for line in splitter.feed(chunk):
                 stats.lines += 1
                 yield line
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from babysit.diagnostics.readers.common import ReadStats, Record, Run
 from babysit.diagnostics.readers.fields import FieldMap
-from babysit.diagnostics.readers.inputs import is_stdin, is_stream, open_log_bytes, tail_lines
+from babysit.diagnostics.readers.inputs import LineSplitter, is_stdin, is_stream, open_log_bytes, tail_lines
 from babysit.diagnostics.readers.jsonl import MAX_BLANK_RUN
 from babysit.diagnostics.readers.printed import Assembler, ReadSummary, records_of, run_starts
 from babysit.diagnostics.readers.sniff import UTF16_BOMS, kind_of
@@ -25,35 +25,38 @@ MAX_LINE_BYTES = 1 << 20  # a progress bar redrawn 10,000 times in one line is ~
 
 
 def lines_of(path: Path, stats: ReadStats, first: int = 0, end: int | None = None) -> Iterator[str]:
-    """The text lines of a file or stream, from line `first` up to (not including) `end`."""
+    """The text lines of a file or stream, from line `first` up to (not including) `end`
+    (lines over MAX_LINE_BYTES are counted in `stats` and not numbered). Read in chunks of
+    what has arrived (read1): a pipe's lines come as the script prints them."""
     with open_log_bytes(path) as raw:
-        if raw.peek(2)[:2] in UTF16_BOMS:  # type: ignore[attr-defined]
-            fh: io.IOBase = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="")
-            read = fh.readline  # type: ignore[attr-defined]
-            decode = False
-        else:
-            read, decode = raw.readline, True
+        utf16 = raw.peek(2)[:2] in UTF16_BOMS  # type: ignore[attr-defined]
+        chunks = _utf16_chunks(raw) if utf16 else iter(lambda: raw.read1(1 << 16), b"")  # type: ignore[attr-defined]
+        splitter = LineSplitter(stats, MAX_LINE_BYTES)
         index = blank = 0
-        while piece := read(MAX_LINE_BYTES):
-            if len(piece) == MAX_LINE_BYTES and not piece.endswith(b"\n" if decode else "\n"):
-                while (rest := read(MAX_LINE_BYTES)) and not rest.endswith(b"\n" if decode else "\n"):
-                    pass  # the rest of an overlong line, dropped unread
-                stats.long_lines += 1
-                stats.note_malformed(index + 1)
+        for chunk in chunks:
+            for piece in splitter.feed(chunk):
+                if end is not None and index >= end:
+                    return
                 index += 1
-                continue
-            if end is not None and index >= end:
-                break
-            index += 1
-            if index <= first:
-                continue
-            text = piece.decode("utf-8", errors="replace") if decode else piece
-            blank = blank + 1 if not text.strip() else 0
-            if blank >= MAX_BLANK_RUN:
-                stats.blank_run_at = index
-                break
-            stats.lines = index
-            yield text
+                if index <= first:
+                    continue
+                text = piece.decode("utf-8", errors="replace")
+                blank = blank + 1 if not text.strip() else 0
+                if blank >= MAX_BLANK_RUN:
+                    stats.blank_run_at = index
+                    return
+                stats.lines = index
+                yield text
+        if splitter.pending and (end is None or index < end) and index >= first:
+            stats.lines = index + 1
+            yield splitter.pending.decode("utf-8", errors="replace")
+
+
+def _utf16_chunks(raw: io.BufferedIOBase) -> Iterator[bytes]:
+    """A UTF-16 capture (PowerShell's `>`) as UTF-8 chunks."""
+    text = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="")
+    while chunk := text.read(1 << 15):
+        yield chunk.encode("utf-8")
 
 
 def _echoed(lines: Iterator[str], echo: Callable[[str], None] | None) -> Iterator[str]:
@@ -138,7 +141,7 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
                            "printed output, notebooks, TensorBoard, MLflow: docs/log-format.md)")
     if kind != "text":
         return None
-    starts = run_starts(lines_of(path, ReadStats()))
+    starts = run_starts(lambda: lines_of(path, ReadStats()))
 
     def follow(stats: ReadStats, poll: float) -> Iterator[Record]:
         return follow_text(path, stats, fields, poll)

@@ -38,7 +38,7 @@ STEP_WORDS = frozenset({"step", "steps", "iter", "iteration", "iters", "it", "ba
 _NAME_WORDS = 4  # a name is at most this many words (`Total Validation loss`)
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     """What one printed line says: markers of where the run is, and named numbers."""
 
@@ -48,9 +48,8 @@ class Line:
     pos_total: int | None = None
     step: int | None = None  # a step counter the line names, with no total
     metrics: dict[str, float] = field(default_factory=dict)  # snake_case name -> value
-    percent: set[str] = field(default_factory=set)  # names whose value was written with %
+    percent: frozenset[str] = frozenset()  # names whose value was written with %
     columns: list[str] | None = None  # a line of column names (a printed table's head)
-    bare: list[tuple[float, bool]] = field(default_factory=list)  # unnamed (value, was %)
     row: bool = False  # the bare numbers were a row of the table whose head came before
 
 
@@ -125,62 +124,89 @@ def _name(label: str, state: dict[str, str | None]) -> str:
     return name
 
 
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")  # bytes.translate: a table, no dict per char
+Span = tuple[int, int, int, int]  # a number's start and end in the line, and its k/N total's (0, 0: none)
+# (a table's head, the metrics as (start, end, name), the epoch's, the batch counter's and the
+# step's spans, the names written with %, whether the line is a table row)
+Plan = tuple[list[str] | None, tuple[tuple[int, int, str], ...], Span | None, Span | None, Span | None,
+             frozenset[str], bool]
+_PLANS: dict[tuple[bytes, tuple[str, ...] | None], Plan] = {}
+_MAX_PLANS = 4096
+# What a plan does with each number of a line (its role, by the words around it).
+POS, BARE, EPOCH, STEP, METRIC = range(5)
+
+
 def parse(text: str, columns: list[str] | None = None) -> Line:
-    """The markers and named numbers of one printed line (`columns`: the table head above)."""
+    """The markers and named numbers of one printed line (`columns`: the table head above).
+
+    Lines of one shape (`Epoch [3/10], Step [120/1000], Loss: 0.41`, the same with other
+    digits) name their numbers alike: that naming, the plan, is worked out once per shape (the
+    line with every digit read as 0) and applied to each line's own numbers."""
     text = clean(text)
-    line = Line()
-    if ":" in text or "-" in text or "/" in text:
-        text = _TIMES.sub(" ", text)
+    key = (text.encode("utf-8", "surrogatepass").translate(_ZEROS), tuple(columns) if columns else None)
+    found = _PLANS.get(key)
+    if found is None:
+        if len(_PLANS) >= _MAX_PLANS:  # a log of ever new shapes: start over, stay bounded
+            _PLANS.clear()
+        found = _PLANS[key] = _plan(text, columns)
+    heads, metrics, epoch, pos, step, percent, row = found
+    return Line(float(text[epoch[0]:epoch[1]]) if epoch else None,
+                int(text[epoch[2]:epoch[3]]) if epoch and epoch[2] else None,
+                int(float(text[pos[0]:pos[1]])) if pos else None,
+                int(text[pos[2]:pos[3]]) if pos else None,
+                int(float(text[step[0]:step[1]])) if step else None,
+                {name: float(text[a:b]) for a, b, name in metrics}, percent, heads, row)
+
+
+def _plan(text: str, columns: list[str] | None) -> Plan:
+    """(the column names if the line is a table's head, what to do with each number: (start,
+    end, role, name, start and end of a k/N total, written with %), whether it is a table row)."""
+    if ":" in text or "-" in text or "/" in text:  # blanked, not cut: the numbers keep their places
+        text = _TIMES.sub(lambda m: " " * len(m[0]), text)
     if not _DIGIT.search(text):
         text = _LEVELS.sub(" ", text)
         heads = _WORD.findall(text)
         if 3 <= len(heads) <= 16 and not re.search(r"[:=,]", text):
-            line.columns = [snake(h) for h in heads]
-        return line
-    if _LEVEL_HINT.search(text):
-        text = _LEVELS.sub(" ", text)
-    state: dict[str, str | None] = {"split": "test" if _TEST_START.search(text) else None}
+            return [snake(h) for h in heads], (), None, None, None, frozenset(), False
+        return None, (), None, None, None, frozenset(), False
+    state: dict[str, str | None] = {"split": "test" if _TEST_START.search(_LEVELS.sub(" ", text)) else None}
+    steps: list[tuple] = []
+    seen: set[str] = set()
     prev = 0
     for match in _NUMBER.finditer(text):
         label = text[prev:match.start()]
         prev = match.end()
         if match["unit"]:  # 2s, 5ms/step, 7.1it/s, 1e: a duration or a rate
             continue
-        value = float(match["num"])
+        start, end = match.span("num")
         tail = match["tail"] or ""
-        name = _name(label, state)
+        t0, t1 = (match.start("tail") + 1, match.end("tail")) if tail.startswith("/") else (0, 0)
+        name = _name(_LEVELS.sub(" ", label) if _LEVEL_HINT.search(label) else label, state)
         if not name:
-            if tail.startswith("/") and line.pos is None:  # 375/375 [=====]: the batch counter
-                line.pos, line.pos_total = int(value), int(tail[1:])
-            elif not tail.startswith("/"):
-                line.bare.append((value, tail == "%"))
+            if t0 and "pos" not in seen:  # 375/375 [=====]: the batch counter
+                seen.add("pos")
+                steps.append((start, end, POS, "", t0, t1, False))
+            elif not t0:
+                steps.append((start, end, BARE, "", 0, 0, tail == "%"))  # a table row's, maybe
             continue
         if name in EPOCH_WORDS or (name.endswith("_epoch") and name.split("_")[0] in EPOCH_WORDS):
-            line.epoch = value
-            if tail.startswith("/"):
-                line.epoch_total = int(tail[1:])
+            steps.append((start, end, EPOCH, "", t0, t1, False))
             continue
         if name in STEP_WORDS:
-            if tail.startswith("/"):
-                line.pos, line.pos_total = int(value), int(tail[1:])
-            else:
-                line.step = int(value)
+            steps.append((start, end, POS if t0 else STEP, "", t0, t1, False))
             continue
         split = state["split"]
         if split and not any(part in SPLITS for part in name.split("_")):
             name = f"{split}_{name}"
-        line.metrics[name] = value
-        if tail == "%":
-            line.percent.add(name)
-    if not line.metrics and line.bare and columns and len(line.bare) == len(columns):
-        line.row = True
-        for name, (value, percent) in zip(columns, line.bare, strict=True):
-            if name in EPOCH_WORDS:
-                line.epoch = value
-            elif name in STEP_WORDS:
-                line.step = int(value)
-            else:
-                line.metrics[name] = value
-                if percent:
-                    line.percent.add(name)
-    return line
+        steps.append((start, end, METRIC, name, 0, 0, tail == "%"))
+    bare = [s for s in steps if s[2] == BARE]
+    row = bool(columns) and bool(bare) and len(bare) == len(columns) and \
+        not any(s[2] == METRIC for s in steps)  # `  1   1.0929   45.29%`: a row of the table above
+    if row:
+        roles = [EPOCH if c in EPOCH_WORDS else STEP if c in STEP_WORDS else METRIC for c in columns]
+        named = iter(zip(roles, columns, strict=True))
+        steps = [(*s[:2], *next(named), 0, 0, s[6]) if s[2] == BARE else s for s in steps]
+    percent = frozenset(s[3] for s in steps if s[2] == METRIC and s[6])
+    last = {role: (s[0], s[1], s[4], s[5]) for s in steps for role in (s[2],)}  # the last of each
+    metrics = tuple((s[0], s[1], s[3]) for s in steps if s[2] == METRIC)
+    return None, metrics, last.get(EPOCH), last.get(POS), last.get(STEP), percent, row
