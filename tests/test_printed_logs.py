@@ -89,3 +89,26 @@ def test_watch_of_a_pipe_in_a_real_terminal_shows_output_and_verdict() -> None:
     child.expect("loss-flat")
     child.expect("statuses 3 1")
     child.expect(pexpect.EOF)
+
+
+def test_watch_follows_a_growing_printed_log(tmp_path: Path) -> None:
+    import signal
+
+    from tests.waiting import Lines
+
+    log = tmp_path / "train.log"
+    with log.open("w") as fh:
+        fh.write("Loading data...\n" + "".join(f"epoch 1 step {s} loss {2.3 - s / 100:.3f}\n" for s in range(0, 60, 10)))
+    proc = subprocess.Popen([sys.executable, "-m", "babysit", "watch", str(log), "--no-live"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = Lines(proc.stdout)  # type: ignore[arg-type]
+    try:
+        with log.open("a") as fh:  # the script goes on printing, then its loss becomes NaN
+            fh.write("epoch 1 step 60 loss 1.7\nepoch 1 step 70 loss nan\n")
+        out.wait_for("ERROR loss-nan at step 70")  # shown live, while the file is still growing
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 1
+        rest = out.rest()
+        assert "read as printed output: 8 step lines (loss)" in rest and "steps read from" in rest
+    finally:
+        proc.kill()

@@ -253,3 +253,22 @@ def test_any_text_gives_records_or_one_clear_error(tmp_path_factory: pytest.Temp
                     assert isinstance(record["step"], int)
     except BabysitError:
         pass
+
+
+def test_a_wandb_folder_is_read_through_each_runs_captured_output(tmp_path: Path) -> None:
+    wandb_dir = tmp_path / "wandb"
+    for run, losses in (("run-20250101_100000-aaaa1111", (1.0, 0.8, 0.6)), ("run-20250102_100000-bbbb2222", (2.0, 2.1, 2.0))):
+        files = wandb_dir / run / "files"
+        files.mkdir(parents=True)
+        (files / "output.log").write_text("".join(f"epoch {e} | train_loss={v} | val_loss={v + 0.1}\n"
+                                                  for e, v in enumerate(losses, 1)))
+        (files / "wandb-summary.json").write_text(json.dumps({"train_loss": losses[-1]}))
+        (wandb_dir / run / f"{run.split('-')[-1]}.wandb").write_bytes(b"\x00binary history")
+    (wandb_dir / "latest-run").symlink_to(wandb_dir / "run-20250102_100000-bbbb2222")
+    runs = find_runs(wandb_dir)
+    assert [r.name for r in runs] == ["run-20250101_100000-aaaa1111", "run-20250102_100000-bbbb2222"]
+    stats = ReadStats()
+    steps = [r for r in runs[0].read(stats, None) if r["type"] == "step"]
+    assert [r["loss"] for r in steps] == [1.0, 0.8, 0.6] and steps[-1]["val_loss"] == pytest.approx(0.7)
+    assert "run-*.wandb" in (stats.described or "")  # says what it did not read
+    assert [r.name for r in find_runs(wandb_dir / "run-20250101_100000-aaaa1111")] == ["run-20250101_100000-aaaa1111"]

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from babysit.diagnostics.readers import documents, jsonl, mlflow, tables, tensorboard, text
+from babysit.diagnostics.readers import documents, jsonl, mlflow, tables, tensorboard, text, wandb
 from babysit.diagnostics.readers.common import LayersWanted, ReadStats, Record, Run, is_finite, number
 from babysit.diagnostics.readers.fields import FieldMap, parse_maps
 from babysit.diagnostics.readers.inputs import check_readable, is_stream
 from babysit.errors import BabysitError
 
-READERS = (tensorboard, mlflow, tables, documents, text, jsonl)
+READERS = (tensorboard, mlflow, wandb, tables, documents, text, jsonl)
 
 __all__ = ["FieldMap", "LayersWanted", "ReadStats", "Record", "Run", "find_runs", "is_finite",
            "number", "parse_maps"]
@@ -38,7 +38,8 @@ def find_runs(path: Path, fields: FieldMap | None = None, run: str | None = None
                 break
     if found is None:
         raise BabysitError(f"{path} is a directory with no log babysit reads (TensorBoard event "
-                           "files, an MLflow store, a trainer_state.json); see docs/log-format.md")
+                           "files, an MLflow store, W&B run folders, a trainer_state.json); see "
+                           "docs/log-format.md")
     if not found:
         raise BabysitError(f"{path} holds no run (an empty store: nothing to diagnose)")
     if run is not None:
