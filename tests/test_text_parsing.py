@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from babysit.diagnostics.readers import FieldMap, ReadStats, find_runs
-from babysit.diagnostics.readers.printed import run_starts
+from babysit.diagnostics.readers.printed import epochs_go_back, run_starts
 from babysit.diagnostics.readers.sniff import kind_of
 from babysit.diagnostics.readers.textlines import parse
 from babysit.errors import BabysitError
@@ -109,6 +109,8 @@ def test_several_runs_in_one_file_are_several_runs(tmp_path: Path) -> None:
     runs = records(tmp_path, "Model: small\n" + one + "Model: big\n" + one + "best epoch: 2\n")
     assert [len(r) for r in runs] == [3, 3]
     assert run_starts(lambda: ["Epochs=60", "Epoch 1 loss 1.0", "Epoch 2 loss 0.9"]) == [0]
+    assert epochs_go_back([b"Epoch 1 loss 1\nEPOCH 2 loss 0.5\nbest_ep", b"och: 1\n"])  # any case, cut anywhere
+    assert not epochs_go_back([b"Epoch 1 loss 1\nEpoch 2", b" loss 0.5\n5s/epoch - 43ms/step\n"])
     # a closing `best epoch` is no run; a mention glued to a word (`best_epoch`) is no epoch
     assert run_starts(lambda: ["Epoch 1 loss 1.0", "Epoch 2 loss 0.9", "best epoch: 1"]) == [0]
     assert run_starts(lambda: ["Epoch 5 loss 1.0", "best_epoch: 1", "Epoch 6 loss 0.9"]) == [0]

@@ -16,7 +16,7 @@ from typing import Any
 from babysit.diagnostics.readers.common import ReadStats, Record, Run, number
 from babysit.diagnostics.readers.fields import FieldMap
 from babysit.diagnostics.readers.inputs import is_gzip, is_stream
-from babysit.diagnostics.readers.printed import ReadSummary, records_of, run_starts
+from babysit.diagnostics.readers.printed import ReadSummary, epochs_go_back, records_of, run_starts
 from babysit.diagnostics.readers.sniff import head_bytes, kind_of
 from babysit.errors import BabysitError
 
@@ -67,7 +67,7 @@ def _notebook_runs(path: Path, notebook: Any, fields: FieldMap) -> list[Run]:
     found: list[tuple[str, list[Record], ReadSummary]] = []
     for cell, text in cell_texts(notebook):
         lines = text.split("\n")  # not splitlines: a `\r` redraw stays within its line
-        starts = run_starts(lambda lines=lines: lines)
+        starts = run_starts(lambda lines=lines: lines) if epochs_go_back([text.encode()]) else [0]
         for part, (start, end) in enumerate(zip(starts, [*starts[1:], len(lines)], strict=True), 1):
             summaries: list[ReadSummary] = []
             records = list(records_of(lines[start:end], fields, summaries, "notebook"))

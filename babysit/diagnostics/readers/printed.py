@@ -17,39 +17,49 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 
 from babysit.diagnostics.readers.common import Record, is_finite
 from babysit.diagnostics.readers.fields import FieldMap
-from babysit.diagnostics.readers.textlines import Line, parse
+from babysit.diagnostics.readers.textlines import Plan, markers, shape
 
 _ACC_FIELDS = ("train_acc", "val_acc")
 # Where a run starts again: an epoch number lower than the last one. A cheap search over the
 # raw text, so that a file's runs are known before any of them is parsed in full.
 _EPOCH_MARK = re.compile(r"(?i)(?<![/\w])epoch\b[\s:=\[#'\"]{0,4}(\d+(?:\.\d+)?)")
-_EPOCH_LOOSE = re.compile(r"[Ee][Pp][Oo][Cc][Hh]\b[\s:=\[#'\"]{0,4}(\d+(?:\.\d+)?)")
+_EPOCH_LOOSE = re.compile(rb"epoch\b[\s:=\[#'\"]{0,4}(\d+(?:\.\d+)?)")  # on lower-cased bytes
 
 
 _METRIC_MARK = re.compile(r"(?i)(?:loss|acc)\w*\W{0,4}\d")
 
 
-def run_starts(open_lines: Callable[[], Iterable[str]]) -> list[int]:
-    """The indices of the lines where each run printed in `open_lines()` (each line without
-    its newline) starts ([0] for one run). A part with no loss or accuracy (a preamble; `best
-    epoch: 3` in a closing summary) starts no run of its own. Lines are searched a few thousand
-    at a time, joined; a first pass with a looser pattern (no look-behind: ~2x faster) finds
-    most logs' epoch numbers never going back, which settles it: what the strict pattern finds
-    is a subsequence of that, so it cannot go back either."""
-    last = None
-    for block, _ in _blocks(open_lines()):
-        found = list(map(float, _EPOCH_LOOSE.findall(block)))
+def epochs_go_back(chunks: Iterable[bytes]) -> bool:
+    """Whether an epoch number printed in `chunks` (text as UTF-8, cut anywhere) is ever lower
+    than one before it: a cheap first look, over whole chunks, before run_starts' line by line
+    one. Its pattern is looser (any case, no look-behind), so what run_starts finds is a part
+    of what it finds: when these never go back, neither do those."""
+    last, carry = None, b""
+    for chunk in chain(chunks, [b"\n"]):  # streamed: the closing newline settles the last line
+        data = carry + chunk
+        cut = data.rfind(b"\n") + 1
+        if cut == 0 and len(data) > 1 << 20:  # one huge line: keep only what a mark could span
+            cut = len(data) - 64
+        block, carry = data[:cut], data[cut:]
+        found = list(map(float, _EPOCH_LOOSE.findall(block.lower())))
         if last is not None and found:
             found.insert(0, last)
         if not all(map(operator.le, found, found[1:])):
-            break
+            return True
         last = found[-1] if found else last
-    else:
-        return [0]
+    return False
+
+
+def run_starts(open_lines: Callable[[], Iterable[str]]) -> list[int]:
+    """The indices of the lines where each run printed in `open_lines()` (each line without
+    its newline) starts ([0] for one run): where an epoch number goes back. A part with no
+    loss or accuracy (a preamble; `best epoch: 3` in a closing summary) starts no run of its
+    own. Lines are searched a few thousand at a time, joined: one regular-expression pass a
+    block, not one call a line."""
     starts, last, seen = [0], None, False  # seen: the current run printed a metric
     for block, base in _blocks(open_lines()):
         unsearched = 0  # where the current run's part of the block not yet searched for a metric begins
@@ -116,67 +126,74 @@ class Assembler:
         self.pending: Record | None = None  # the latest record: an epoch line may join it
         self.names: dict[str, None] = {}  # every metric name seen, in order (the task reads them)
         self.marked = False  # a metric line said where it is (an epoch, a step, a k/N counter)
-        self._picks: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}  # names -> fields
+        # per plan: (the plan, what its numbers give: start, end, field, written with %; the fields)
+        self._picks: dict[int, tuple[Plan, tuple[tuple[int, int, str, bool], ...], tuple[str, ...]]] = {}
 
     def feed(self, text: str) -> list[Record]:
         """The records completed by one more line (the latest is held back for merging)."""
-        line = parse(text, self.columns)
-        if line.columns is not None:
-            used = sum(self.fields.field_of(c) is not None for c in line.columns)
-            self.columns = line.columns if used >= 2 else self.columns
+        text, plan = shape(text, self.columns)
+        heads, _, _, _, _, _, row = plan
+        if heads is not None:
+            used = sum(self.fields.field_of(c) is not None for c in heads)
+            self.columns = heads if used >= 2 else self.columns
             return []
-        if line.epoch is not None:
-            self.epoch = line.epoch
+        epoch, _, pos, total, step = markers(text, plan)
+        if epoch is not None:
+            self.epoch = epoch
             if self.first_epoch is None:
-                self.first_epoch = line.epoch
-        marked = line.epoch is not None or line.step is not None or line.pos is not None or line.row
-        record = self._record(line)
+                self.first_epoch = epoch
+        found = self._picks.get(id(plan))
+        if found is None:  # kept with its plan: the id is not reused while the plan is held here
+            picks = self._picks_for(plan)
+            found = self._picks[id(plan)] = (plan, picks, tuple(key for _, _, key, _ in picks))
+        record = self._record(text, found[1])
         if record is None:
-            if text.strip() and line.epoch is None:
+            if text.strip() and epoch is None:
                 self.summary.skipped += 1
             return []
-        if marked:
+        if epoch is not None or step is not None or pos is not None or row:
             self.marked = True
         elif self.marked:  # `Total Validation loss: 0.74` after an epoch's steps: that epoch's
             return self._annotate(record)
-        return self._place(line, record)
+        return self._place(self._step_of(step, pos, total), record, found[2])
 
     def end(self) -> list[Record]:
         """The record still held back."""
         held, self.pending = self.pending, None
         return [held] if held is not None else []
 
-    def _record(self, line: Line) -> Record | None:
-        metrics = line.metrics
-        shape = tuple(metrics)
-        picks = self._picks.get(shape)
-        if picks is None:
-            picks = self._picks[shape] = self._picks_for(metrics)
+    @staticmethod
+    def _record(text: str, picks: tuple[tuple[int, int, str, bool], ...]) -> Record | None:
         if not picks:
             return None
         record: Record = {"type": "step"}
-        for name, key in picks:
-            value = metrics[name]
-            if key in _ACC_FIELDS and (name in line.percent or 1.0 < value <= 100.0):  # 45.3%, 45.3
+        for start, end, key, percent in picks:
+            value = float(text[start:end])
+            if key in _ACC_FIELDS and (percent or 1.0 < value <= 100.0):  # 45.3%, 45.3: a percentage
                 value /= 100.0
             record[key] = value
         return record
 
-    def _picks_for(self, metrics: dict[str, float]) -> tuple[tuple[str, str], ...]:
-        """(name, field) for each field a line of these metric names gives (the best-ranked
-        name of each, as FieldMap.pick chooses); () when it gives nothing to judge."""
-        if "train_runtime" in metrics:  # the Trainer's closing summary: its loss is the run's mean
+    def _picks_for(self, plan: Plan) -> tuple[tuple[int, int, str, bool], ...]:
+        """(start, end, field, written with %) of each number a line of this plan gives a field
+        (the best-ranked name of each, as FieldMap.pick chooses); () when it gives nothing to
+        judge."""
+        _, metrics, _, _, _, percent, _ = plan
+        names = [name for _, _, name in metrics]
+        if "train_runtime" in names:  # the Trainer's closing summary: its loss is the run's mean
             return ()
-        for name in metrics:
+        for name in names:
             self.names.setdefault(name, None)
         best: dict[str, tuple[int, str]] = {}
-        for name in metrics:
+        for name in names:
             hit = self.fields.field_of(name)
             if hit is not None and hit[0] != "epoch" and (hit[0] not in best or hit[1] < best[hit[0]][0]):
                 best[hit[0]] = (hit[1], name)
         if not best or set(best) == {"lr"}:  # a setting (`LR=0.001`), not a measurement
             return ()
-        return tuple((name, key) for key, (_, name) in best.items())
+        chosen = {name: key for key, (_, name) in best.items()}
+        return tuple((start, end, chosen[name], name in percent) for start, end, name in metrics
+                     if name in chosen)  # a name printed twice: the later value, as a dict keeps
 
     def _annotate(self, record: Record) -> list[Record]:
         """A line that says nothing of where it is, in a log whose metric lines do: what it
@@ -192,21 +209,19 @@ class Assembler:
             return self._start(fresh, self.last_step + 1)
         return self._join(news)
 
-    def _place(self, line: Line, record: Record) -> list[Record]:
-        step = self._step_of(line)
-        fields = tuple(record)  # before its epoch and step are set: its metrics, after "type"
+    def _place(self, step: int | None, record: Record, fields: tuple[str, ...]) -> list[Record]:
         if self.epoch is not None:
             record["epoch"] = int(self.epoch) if float(self.epoch).is_integer() else self.epoch
         pending = self.pending
         if step is not None:  # a per-step line
             self.per_step = True
             self.summary.steps += 1
-            self.summary.step_lines[fields[1:]] += 1
+            self.summary.step_lines[fields] += 1
             if pending is not None and step == pending["step"]:
                 return self._join(record)
             return self._start(record, step)
         self.summary.epochs += 1
-        self.summary.epoch_lines[fields[1:]] += 1
+        self.summary.epoch_lines[fields] += 1
         # An epoch's line joins the step it closes, or the same epoch's other line (Lightning's
         # bar prints val_loss and val_acc on lines of their own).
         same_epoch = "epoch" in record and pending is not None and pending.get("epoch") == record["epoch"]
@@ -230,21 +245,20 @@ class Assembler:
         self.pending = record
         return out
 
-    def _step_of(self, line: Line) -> int | None:
+    def _step_of(self, step: int | None, pos: int | None, total: int | None) -> int | None:
         """The global step of a per-step line; None for an epoch's line."""
-        if line.step is not None:
-            raw = line.step
-            if self.last_raw_step is not None and raw < self.last_raw_step:
-                self.step_offset = self.last_step + 1 - raw  # counted again from each epoch
-            self.last_raw_step = raw
-            return raw + self.step_offset
-        if line.pos is None or line.pos_total is None or line.pos_total <= 0:
+        if step is not None:
+            if self.last_raw_step is not None and step < self.last_raw_step:
+                self.step_offset = self.last_step + 1 - step  # counted again from each epoch
+            self.last_raw_step = step
+            return step + self.step_offset
+        if pos is None or total is None or total <= 0:
             return None
-        if line.pos >= line.pos_total and not self.per_step:
+        if pos >= total and not self.per_step:
             return None  # the last bar of an epoch: the epoch's own record
         known = self.epoch is not None and self.first_epoch is not None
         done = self.epoch - self.first_epoch if known else 0  # type: ignore[operator]
-        return int(done * line.pos_total) + line.pos
+        return int(done * total) + pos
 
 
 def records_of(lines: Iterable[str], fields: FieldMap, summary_out: list[ReadSummary] | None = None,

@@ -17,11 +17,20 @@ from babysit.diagnostics.readers.common import ReadStats, Record, Run
 from babysit.diagnostics.readers.fields import FieldMap
 from babysit.diagnostics.readers.inputs import LineSplitter, is_stdin, is_stream, open_log_bytes, tail_lines
 from babysit.diagnostics.readers.jsonl import MAX_BLANK_RUN
-from babysit.diagnostics.readers.printed import Assembler, ReadSummary, records_of, run_starts
+from babysit.diagnostics.readers.printed import Assembler, ReadSummary, epochs_go_back, records_of, run_starts
 from babysit.diagnostics.readers.sniff import UTF16_BOMS, kind_of
 from babysit.errors import BabysitError
 
 MAX_LINE_BYTES = 1 << 20  # a progress bar redrawn 10,000 times in one line is ~1.5 MB: cut
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """The file's bytes (gunzipped; a UTF-16 capture as UTF-8) a megabyte at a time."""
+    with open_log_bytes(path) as raw:
+        if raw.peek(2)[:2] in UTF16_BOMS:  # type: ignore[attr-defined]
+            yield from _utf16_chunks(raw)  # type: ignore[arg-type]
+        else:
+            yield from iter(lambda: raw.read(1 << 20), b"")
 
 
 def lines_of(path: Path, stats: ReadStats, first: int = 0, end: int | None = None) -> Iterator[str]:
@@ -59,10 +68,9 @@ def _utf16_chunks(raw: io.BufferedIOBase) -> Iterator[bytes]:
         yield chunk.encode("utf-8")
 
 
-def _echoed(lines: Iterator[str], echo: Callable[[str], None] | None) -> Iterator[str]:
+def _echoed(lines: Iterator[str], echo: Callable[[str], None]) -> Iterator[str]:
     for text in lines:
-        if echo is not None:
-            echo(text)
+        echo(text)
         yield text
 
 
@@ -72,7 +80,8 @@ def read_text(path: Path, stats: ReadStats, fields: FieldMap, span: tuple[int, i
     every line first (`watch -` passes the script's output through)."""
     summaries: list[ReadSummary] = []
     produced = 0
-    for record in records_of(_echoed(lines_of(path, stats, *span), echo), fields, summaries, source):
+    lines = lines_of(path, stats, *span)
+    for record in records_of(lines if echo is None else _echoed(lines, echo), fields, summaries, source):
         produced += record["type"] == "step"
         stats.records += 1
         yield record
@@ -141,7 +150,7 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
                            "printed output, notebooks, TensorBoard, MLflow: docs/log-format.md)")
     if kind != "text":
         return None
-    starts = run_starts(lambda: lines_of(path, ReadStats()))
+    starts = run_starts(lambda: lines_of(path, ReadStats())) if epochs_go_back(_chunks(path)) else [0]
 
     def follow(stats: ReadStats, poll: float) -> Iterator[Record]:
         return follow_text(path, stats, fields, poll)

@@ -136,12 +136,12 @@ _MAX_PLANS = 4096
 POS, BARE, EPOCH, STEP, METRIC = range(5)
 
 
-def parse(text: str, columns: list[str] | None = None) -> Line:
-    """The markers and named numbers of one printed line (`columns`: the table head above).
+def shape(text: str, columns: list[str] | None = None) -> tuple[str, Plan]:
+    """The line cleaned, and its plan: how it names its numbers.
 
     Lines of one shape (`Epoch [3/10], Step [120/1000], Loss: 0.41`, the same with other
-    digits) name their numbers alike: that naming, the plan, is worked out once per shape (the
-    line with every digit read as 0) and applied to each line's own numbers."""
+    digits) name their numbers alike: the plan is worked out once per shape (the line with
+    every digit read as 0, and the table head above) and applied to each line's own numbers."""
     text = clean(text)
     key = (text.encode("utf-8", "surrogatepass").translate(_ZEROS), tuple(columns) if columns else None)
     found = _PLANS.get(key)
@@ -149,13 +149,24 @@ def parse(text: str, columns: list[str] | None = None) -> Line:
         if len(_PLANS) >= _MAX_PLANS:  # a log of ever new shapes: start over, stay bounded
             _PLANS.clear()
         found = _PLANS[key] = _plan(text, columns)
-    heads, metrics, epoch, pos, step, percent, row = found
-    return Line(float(text[epoch[0]:epoch[1]]) if epoch else None,
-                int(text[epoch[2]:epoch[3]]) if epoch and epoch[2] else None,
-                int(float(text[pos[0]:pos[1]])) if pos else None,
-                int(text[pos[2]:pos[3]]) if pos else None,
-                int(float(text[step[0]:step[1]])) if step else None,
-                {name: float(text[a:b]) for a, b, name in metrics}, percent, heads, row)
+    return text, found
+
+
+def markers(text: str, plan: Plan) -> tuple[float | None, int | None, int | None, int | None, int | None]:
+    """(epoch, its total, batch k, of N, step) of a line, as its plan places them."""
+    _, _, epoch, pos, step, _, _ = plan
+    return (float(text[epoch[0]:epoch[1]]) if epoch else None,
+            int(text[epoch[2]:epoch[3]]) if epoch and epoch[2] else None,
+            int(float(text[pos[0]:pos[1]])) if pos else None,
+            int(text[pos[2]:pos[3]]) if pos else None,
+            int(float(text[step[0]:step[1]])) if step else None)
+
+
+def parse(text: str, columns: list[str] | None = None) -> Line:
+    """The markers and named numbers of one printed line (`columns`: the table head above)."""
+    text, plan = shape(text, columns)
+    heads, metrics, _, _, _, percent, row = plan
+    return Line(*markers(text, plan), {name: float(text[a:b]) for a, b, name in metrics}, percent, heads, row)
 
 
 def _plan(text: str, columns: list[str] | None) -> Plan:
