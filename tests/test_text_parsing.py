@@ -274,3 +274,24 @@ def test_a_wandb_folder_is_read_through_each_runs_captured_output(tmp_path: Path
     assert [r["loss"] for r in steps] == [1.0, 0.8, 0.6] and steps[-1]["val_loss"] == pytest.approx(0.7)
     assert "run-*.wandb" in (stats.described or "")  # says what it did not read
     assert [r.name for r in find_runs(wandb_dir / "run-20250101_100000-aaaa1111")] == ["run-20250101_100000-aaaa1111"]
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False) | st.text(max_size=30),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                         st.sampled_from(["cells", "outputs", "text", "data", "text/plain", "output_type",
+                                          "stream", "cell_type", "code", "loss", "val_loss", "accuracy"]),
+                         inner, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_JSON, st.sampled_from(["nb.ipynb", "history.json", "other.json"]))
+def test_any_json_document_gives_runs_or_one_clear_error(tmp_path_factory: pytest.TempPathFactory,
+                                                         doc: object, name: str) -> None:
+    path = tmp_path_factory.mktemp("docs") / name
+    path.write_text(json.dumps(doc))
+    try:
+        for run in find_runs(path):
+            for record in run.read(ReadStats(), None):
+                assert record["type"] in ("header", "step")
+    except BabysitError:
+        pass
