@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from babysit.diagnostics.readers.tfevents import masked_crc
+from babysit.readers.tfevents import masked_crc
 
 
 def _varint(n: int) -> bytes:

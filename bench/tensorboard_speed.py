@@ -33,7 +33,7 @@ def write_events(directory: Path, n: int) -> Path:
 
 
 def babysit_read(path: Path) -> int:
-    from babysit.diagnostics.readers import ReadStats, find_runs
+    from babysit.readers import ReadStats, find_runs
 
     (run,) = find_runs(path)
     return sum(1 for rec in run.read(ReadStats(), None) if rec.get("type") == "step")

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from babysit.cli.app import app
-from babysit.diagnostics.readers import inputs
+from babysit.readers import inputs
 
 runner = CliRunner()
 FAST = ["--epochs", "1", "--hidden", "8"]
@@ -161,7 +161,7 @@ def test_a_flood_of_blank_lines_is_not_read_to_the_end(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     # 2 GiB of newlines (2 MB gzipped) took ~50 minutes; reading stops after MAX_BLANK_RUN of
     # them in a row (scaled down here) and says so.
-    from babysit.diagnostics.readers import jsonl, notes, tables
+    from babysit.readers import jsonl, notes, tables
 
     for module in (jsonl, notes, tables):
         monkeypatch.setattr(module, "MAX_BLANK_RUN", 1000)

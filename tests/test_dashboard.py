@@ -266,7 +266,7 @@ def test_following_a_log_that_is_deleted_says_so_and_a_very_long_line_counts_onc
     """Issue 22 minors: `watch` was silent when its log was deleted and never came back, and a
     200 MB line counted as 12 malformed lines."""
     from babysit.dashboard.follow import MAX_LINE_BYTES, follow_records
-    from babysit.diagnostics.readers.common import ReadStats
+    from babysit.readers.common import ReadStats
     from tests.waiting import wait_until
 
     log = tmp_path / "run.jsonl"

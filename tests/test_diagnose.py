@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from babysit.cli.app import app
 from babysit.diagnostics.engine import Engine
-from babysit.diagnostics.readers.common import ReadStats, number
-from babysit.diagnostics.readers.jsonl import read_records
 from babysit.errors import BabysitError
+from babysit.readers.common import ReadStats, number
+from babysit.readers.jsonl import read_records
 
 runner = CliRunner()
 
@@ -313,7 +313,7 @@ def test_the_trainers_end_of_training_summary_is_not_a_step(tmp_path: Path) -> N
     history.append({"train_runtime": 3.2, "train_loss": 1.9, "epoch": 6.0, "step": 295})
     path = write(tmp_path, json.dumps({"log_history": history}, indent=2), "trainer_state.json")
     stats = ReadStats()
-    from babysit.diagnostics.readers import find_runs
+    from babysit.readers import find_runs
 
     header, *records = list(find_runs(path)[0].read(stats, None))
     assert header["type"] == "header" and "train_runtime" in header["metrics"]

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from babysit.cli.app import app
 from babysit.dashboard.follow import follow_records
 from babysit.data import load_data
-from babysit.diagnostics.readers.common import ReadStats
 from babysit.diagnostics.thresholds import load_toml
 from babysit.errors import BabysitError
+from babysit.readers.common import ReadStats
 from babysit.search.results import load_results
 
 runner = CliRunner()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from babysit.diagnostics.readers import ReadStats, find_runs
+from babysit.readers import ReadStats, find_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINER = [sys.executable, "-m", "tests.printing_trainers"]

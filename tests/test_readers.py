@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from babysit.cli.app import app
-from babysit.diagnostics.readers import ReadStats, find_runs
-from babysit.diagnostics.readers.tfevents import masked_crc
+from babysit.readers import ReadStats, find_runs
+from babysit.readers.tfevents import masked_crc
 
 runner = CliRunner()
 

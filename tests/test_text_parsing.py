@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from babysit.diagnostics.readers import FieldMap, ReadStats, find_runs
-from babysit.diagnostics.readers.printed import epochs_go_back, run_starts
-from babysit.diagnostics.readers.sniff import kind_of
-from babysit.diagnostics.readers.textlines import parse
 from babysit.errors import BabysitError
+from babysit.readers import FieldMap, ReadStats, find_runs
+from babysit.readers.printed import epochs_go_back, run_starts
+from babysit.readers.sniff import kind_of
+from babysit.readers.textlines import parse
 
 
 @pytest.mark.parametrize("line, epoch, pos, metrics", [
@@ -232,7 +232,7 @@ def test_an_overlong_line_is_skipped_and_counted_not_kept(tmp_path: Path) -> Non
 
 
 def test_a_notebook_too_large_to_read_whole_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from babysit.diagnostics.readers import documents
+    from babysit.readers import documents
     monkeypatch.setattr(documents, "MAX_DOCUMENT_BYTES", 1000)
     path = tmp_path / "big.ipynb"
     path.write_text(json.dumps({"cells": [], "nbformat": 4, "pad": "x" * 2000}))

@@ -23,8 +23,8 @@ from babysit.cli.reading import (
     thresholds_from_options,
 )
 from babysit.diagnostics.engine import Report
-from babysit.diagnostics.readers import Run
 from babysit.diagnostics.runs import diagnose_runs
+from babysit.readers import Run
 from babysit.text import visible
 
 

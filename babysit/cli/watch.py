@@ -18,14 +18,14 @@ from babysit.dashboard.plain import FindingPrinter
 from babysit.dashboard.progress import ProgressPrinter
 from babysit.dashboard.state import RunState
 from babysit.diagnostics.engine import Engine
-from babysit.diagnostics.readers import FieldMap, find_runs, parse_maps
-from babysit.diagnostics.readers.common import ReadStats
-from babysit.diagnostics.readers.inputs import is_gzip, is_stream
-from babysit.diagnostics.readers.notes import read_notes
-from babysit.diagnostics.readers.text import read_text
 from babysit.diagnostics.runs import check_classes
 from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.errors import BabysitError
+from babysit.readers import FieldMap, find_runs, parse_maps
+from babysit.readers.common import ReadStats
+from babysit.readers.inputs import is_gzip, is_stream
+from babysit.readers.notes import read_notes
+from babysit.readers.text import read_text
 
 
 def _interrupt(reason: str = "") -> None:

@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from babysit.diagnostics.readers.common import ReadStats
-from babysit.diagnostics.readers.inputs import check_readable, is_stream, tail_lines
-from babysit.diagnostics.readers.jsonl import (
+from babysit.readers.common import ReadStats
+from babysit.readers.inputs import check_readable, is_stream, tail_lines
+from babysit.readers.jsonl import (
     MAX_LINE_BYTES,
     check_values,
     normalize,

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from babysit.diagnostics.readers.common import number
+from babysit.readers.common import number
 from babysit.text import visible, visible_all
 
 Record = dict[str, Any]

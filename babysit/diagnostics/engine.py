@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from babysit.diagnostics.facts import RunFacts
-from babysit.diagnostics.readers.common import number
 from babysit.diagnostics.records import Evaluation, Header
 from babysit.diagnostics.remedy import plan
 from babysit.diagnostics.rule import SEVERITY_RANK, Finding, LayerSample, Record, Rule, Window
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
 from babysit.diagnostics.vocabulary import say_chain
 from babysit.errors import BabysitError
+from babysit.readers.common import number
 
 # Fields only some setups have (several ranks, an AMP scaler, gradient clipping, a model
 # trained in eval mode): a run without them has nothing those rules could check, so they are

@@ -13,7 +13,6 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from babysit.diagnostics.readers.common import number
 from babysit.diagnostics.records import Header
 from babysit.diagnostics.rules._util import (
     NEAR_CHANCE,
@@ -21,6 +20,7 @@ from babysit.diagnostics.rules._util import (
     classes_from_loss,
 )
 from babysit.diagnostics.task import task_of
+from babysit.readers.common import number
 
 Record = dict[str, Any]
 

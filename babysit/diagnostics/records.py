@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from babysit.diagnostics.readers.common import number
+from babysit.readers.common import number
 
 TASKS = ("classification", "sequence", "regression")
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from babysit.config import MAX_CLASSES, short_int
 from babysit.diagnostics.engine import Engine, Report, build_rules, did_you_mean
-from babysit.diagnostics.readers import FieldMap, ReadStats, Record, Run, find_runs, parse_maps
-from babysit.diagnostics.readers.notes import read_notes
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
 from babysit.diagnostics.thresholds import Overrides
 from babysit.diagnostics.vocabulary import FORMAT_FRAMEWORK
 from babysit.errors import BabysitError
+from babysit.readers import FieldMap, ReadStats, Record, Run, find_runs, parse_maps
+from babysit.readers.notes import read_notes
 from babysit.text import visible
 
 Observer = Callable[[Record], None]

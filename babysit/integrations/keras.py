@@ -22,7 +22,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without keras
     raise ImportError("babysit.integrations.keras needs Keras 3: pip install 'babysit[keras]'") from exc
 
-from babysit.diagnostics.readers.fields import FieldMap
+from babysit.readers.fields import FieldMap
 from babysit.torch import Monitor
 from babysit.torch.layers import Watched
 

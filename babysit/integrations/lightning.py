@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - the lightning package is the same API
         raise ImportError("babysit.integrations.lightning needs Lightning: "
                           "pip install 'babysit[lightning]'") from exc
 
-from babysit.diagnostics.readers.fields import FieldMap
+from babysit.readers.fields import FieldMap
 from babysit.torch import Monitor
 from babysit.torch.layers import as_float
 from babysit.torch.optim_watch import total_norm

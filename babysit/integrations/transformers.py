@@ -34,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without transfor
     raise ImportError("babysit.integrations.transformers needs transformers: "
                       "pip install 'babysit[transformers]'") from exc
 
-from babysit.diagnostics.readers.fields import FieldMap
+from babysit.readers.fields import FieldMap
 from babysit.torch import Monitor
 from babysit.torch.optim_watch import total_norm
 

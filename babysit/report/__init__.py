@@ -11,11 +11,11 @@ from html import escape
 from pathlib import Path
 
 from babysit.atomic import refuse_overwriting_input, write_text_atomic
-from babysit.diagnostics.readers import FieldMap, find_runs, parse_maps
-from babysit.diagnostics.readers.inputs import is_stream
 from babysit.diagnostics.runs import check_classes, diagnose_run, where
 from babysit.diagnostics.thresholds import Overrides
 from babysit.errors import BabysitError
+from babysit.readers import FieldMap, find_runs, parse_maps
+from babysit.readers.inputs import is_stream
 from babysit.report.page import document
 from babysit.report.run_page import run_section
 from babysit.report.search_page import is_search_results, search_page

@@ -8,8 +8,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from babysit.diagnostics.readers import ReadStats, find_runs
 from babysit.errors import BabysitError
+from babysit.readers import ReadStats, find_runs
 from babysit.report.page import bullet_list, document, figure_html, grid_table, kv_grid, kv_table
 from babysit.report.run_figures import Missing
 from babysit.report.search_figures import best_curves_panel, parse_range, scatter_panel, stage_of

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from babysit.diagnostics.readers.common import Record, number
+from babysit.readers.common import Record, number
 
 EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
 MAX_STEP = 2**53  # steps are drawn as float64, exact up to here

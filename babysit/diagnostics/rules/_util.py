@@ -6,8 +6,8 @@ import math
 from collections import deque
 from typing import Any, ClassVar
 
-from babysit.diagnostics.readers.common import number
 from babysit.diagnostics.rule import Finding, LayerSample, Rule
+from babysit.readers.common import number
 
 
 class Sustained:

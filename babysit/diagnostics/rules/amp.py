@@ -3,9 +3,9 @@ clipping did to a run, from the fields babysit.torch.Monitor writes (docs/log-fo
 
 from __future__ import annotations
 
-from babysit.diagnostics.readers.common import number
 from babysit.diagnostics.remedy import lower_lr
 from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.readers.common import number
 
 
 class AmpScaleCollapse(Rule):

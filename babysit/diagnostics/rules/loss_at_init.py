@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.records import Header
 from babysit.diagnostics.remedy import Center, InitForActivation
 from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.readers.common import is_finite, number
 
 
 class LossAtInit(Rule):

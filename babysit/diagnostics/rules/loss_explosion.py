@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 from babysit.config import MAX_CLASSES
-from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.records import Header
 from babysit.diagnostics.remedy import lower_lr
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
+from babysit.readers.common import is_finite, number
 
 
 class LossExplosion(Rule):

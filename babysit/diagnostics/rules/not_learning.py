@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.readers.common import is_finite
 from babysit.diagnostics.records import Evaluation
 from babysit.diagnostics.rule import Finding, Rule
 from babysit.diagnostics.rules._util import chance_band
+from babysit.readers.common import is_finite
 
 
 class NotLearning(Rule):

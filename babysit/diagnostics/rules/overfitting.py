@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from babysit.diagnostics.readers.common import is_finite
 from babysit.diagnostics.records import Evaluation
 from babysit.diagnostics.remedy import Scale, Set
 from babysit.diagnostics.rule import Finding, Rule
@@ -15,6 +14,7 @@ from babysit.diagnostics.rules._util import (
     fitted_level,
     loss_noise,
 )
+from babysit.readers.common import is_finite
 
 SCATTER_EVALS = 9  # 8 consecutive differences: a median, and recent enough to follow the run
 

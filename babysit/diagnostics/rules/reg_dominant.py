@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.readers.common import is_finite, number
 from babysit.diagnostics.remedy import RegToShare
 from babysit.diagnostics.rule import Finding, Record, Rule
+from babysit.readers.common import is_finite, number
 
 
 class RegDominant(Rule):

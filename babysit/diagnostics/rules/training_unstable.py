@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from babysit.diagnostics.readers.common import is_finite
 from babysit.diagnostics.records import Evaluation
 from babysit.diagnostics.remedy import lower_lr
 from babysit.diagnostics.rule import Finding, Rule, Window
 from babysit.diagnostics.rules._util import chance_band
+from babysit.readers.common import is_finite
 
 
 class TrainingUnstable(Rule):

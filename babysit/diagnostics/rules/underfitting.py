@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from babysit.diagnostics.readers.common import is_finite
 from babysit.diagnostics.records import Evaluation
 from babysit.diagnostics.remedy import Deepen, LrToTarget, Widen
 from babysit.diagnostics.rule import Finding, LayerSample, Record, Rule, Window
 from babysit.diagnostics.rules._util import accuracy_noise, fitted_level
 from babysit.diagnostics.targets import TARGET_UPDATE_RATIO
+from babysit.readers.common import is_finite
 
 
 class Underfitting(Rule):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.readers.common import is_finite
 from babysit.diagnostics.records import Evaluation
 from babysit.diagnostics.remedy import Set
 from babysit.diagnostics.rule import Finding, Rule
+from babysit.readers.common import is_finite
 
 MIN_EVALS = 2  # one evaluation after the best is no plateau, however far apart they are
 

@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
 
-from babysit.diagnostics.readers.common import Record, is_finite
-from babysit.diagnostics.readers.fields import FieldMap
-from babysit.diagnostics.readers.textlines import Plan, markers, shape
+from babysit.readers.common import Record, is_finite
+from babysit.readers.fields import FieldMap
+from babysit.readers.textlines import Plan, markers, shape
 
 _ACC_FIELDS = ("train_acc", "val_acc")
 # Where a run starts again: an epoch number lower than the last one. A cheap search over the

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from babysit.diagnostics.readers.common import ReadStats, Record, Run, number
-from babysit.diagnostics.readers.fields import FieldMap
-from babysit.diagnostics.readers.inputs import is_gzip, is_stream
-from babysit.diagnostics.readers.printed import ReadSummary, epochs_go_back, records_of, run_starts
-from babysit.diagnostics.readers.sniff import head_bytes, kind_of
 from babysit.errors import BabysitError
+from babysit.readers.common import ReadStats, Record, Run, number
+from babysit.readers.fields import FieldMap
+from babysit.readers.inputs import is_gzip, is_stream
+from babysit.readers.printed import ReadSummary, epochs_go_back, records_of, run_starts
+from babysit.readers.sniff import head_bytes, kind_of
 
 MAX_DOCUMENT_BYTES = 100 << 20
 _LIST_VALUE = re.compile(rb'"\s*:\s*\[')

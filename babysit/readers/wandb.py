@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from babysit.diagnostics.readers.common import LayersWanted, ReadStats, Record, Run
-from babysit.diagnostics.readers.fields import FieldMap
-from babysit.diagnostics.readers.text import follow_text, read_text
+from babysit.readers.common import LayersWanted, ReadStats, Record, Run
+from babysit.readers.fields import FieldMap
+from babysit.readers.text import follow_text, read_text
 
 OUTPUT = Path("files") / "output.log"
 HISTORY_NOTE = ("the W&B history (run-*.wandb) is not read, only the printed output the run "

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from babysit.diagnostics.readers.common import ReadStats
-from babysit.diagnostics.readers.jsonl import MAX_BLANK_RUN, MAX_LINE_BYTES
+from babysit.readers.common import ReadStats
+from babysit.readers.jsonl import MAX_BLANK_RUN, MAX_LINE_BYTES
 
 
 def read_notes(stats: ReadStats) -> list[str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from babysit.diagnostics.readers import documents, jsonl, mlflow, tables, tensorboard, text, wandb
-from babysit.diagnostics.readers.common import LayersWanted, ReadStats, Record, Run, is_finite, number
-from babysit.diagnostics.readers.fields import FieldMap, parse_maps
-from babysit.diagnostics.readers.inputs import check_readable, is_stream
 from babysit.errors import BabysitError
+from babysit.readers import documents, jsonl, mlflow, tables, tensorboard, text, wandb
+from babysit.readers.common import LayersWanted, ReadStats, Record, Run, is_finite, number
+from babysit.readers.fields import FieldMap, parse_maps
+from babysit.readers.inputs import check_readable, is_stream
 
 READERS = (tensorboard, mlflow, wandb, tables, documents, text, jsonl)
 

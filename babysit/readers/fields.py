@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from babysit.diagnostics.readers.common import Record, number
-from babysit.diagnostics.readers.steps import StepTable
 from babysit.errors import BabysitError
+from babysit.readers.common import Record, number
+from babysit.readers.steps import StepTable
 
 # babysit field -> names other tools give it (lower case), most specific first.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -118,7 +118,7 @@ class FieldMap:
 def scalar_records(scalars: Iterable[tuple[str, int, float, float]], fields: FieldMap,
                    start: float | None = None) -> StepTable:
     """Step records from (name, step, value, wall_time) scalars, one record per step, made as
-    they are iterated (babysit/diagnostics/readers/steps.py keeps the scalars compactly).
+    they are iterated (babysit/readers/steps.py keeps the scalars compactly).
 
     Scalars logged at the same step (a training loss and the epoch's validation metrics)
     share a record; a later value of the same name at the same step replaces an earlier one.

@@ -14,9 +14,9 @@ import json
 import zlib
 from pathlib import Path
 
-from babysit.diagnostics.readers.common import number
-from babysit.diagnostics.readers.inputs import open_log_bytes
 from babysit.errors import BabysitError
+from babysit.readers.common import number
+from babysit.readers.inputs import open_log_bytes
 
 SNIFF_BYTES = 1 << 16
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from babysit.diagnostics.readers.common import ReadStats, Record, Run, is_finite, number
-from babysit.diagnostics.readers.fields import FieldMap
-from babysit.diagnostics.readers.inputs import is_stream, open_log_bytes
 from babysit.errors import BabysitError
+from babysit.readers.common import ReadStats, Record, Run, is_finite, number
+from babysit.readers.fields import FieldMap
+from babysit.readers.inputs import is_stream, open_log_bytes
 
 try:  # orjson parses log lines ~4x faster; it rejects the bare NaN tokens json accepts
     from orjson import loads as _fast_loads

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from babysit.diagnostics.readers.common import ReadStats, Record, Run
-from babysit.diagnostics.readers.fields import FieldMap, StepAssembler, scalar_records
-from babysit.diagnostics.readers.steps import StepTable
 from babysit.errors import BabysitError
+from babysit.readers.common import ReadStats, Record, Run
+from babysit.readers.fields import FieldMap, StepAssembler, scalar_records
+from babysit.readers.steps import StepTable
 
 FORMAT = "mlflow"
 SQLITE_MAGIC = b"SQLite format 3\x00"

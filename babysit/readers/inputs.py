@@ -17,8 +17,8 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import IO
 
-from babysit.diagnostics.readers.common import ReadStats
 from babysit.errors import BabysitError
+from babysit.readers.common import ReadStats
 
 STDIN = "-"
 # How long to wait for a process to start writing into a named FIFO before giving up: long

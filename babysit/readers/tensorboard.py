@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from babysit.diagnostics.readers.common import ReadStats, Record, Run
-from babysit.diagnostics.readers.fields import FieldMap, StepAssembler, scalar_records
-from babysit.diagnostics.readers.tfevents import DamagedRecord, records, scalars
 from babysit.errors import BabysitError
+from babysit.readers.common import ReadStats, Record, Run
+from babysit.readers.fields import FieldMap, StepAssembler, scalar_records
+from babysit.readers.tfevents import DamagedRecord, records, scalars
 
 FORMAT = "tensorboard"
 EVENTS = "tfevents"

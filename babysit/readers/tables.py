@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from babysit.diagnostics.readers.common import ReadStats, Record, Run, is_finite, number
-from babysit.diagnostics.readers.fields import ALIASES, FieldMap
-from babysit.diagnostics.readers.inputs import is_gzip
-from babysit.diagnostics.readers.jsonl import MAX_BLANK_RUN, parse_line
-from babysit.diagnostics.readers.sniff import kind_of
 from babysit.errors import BabysitError
+from babysit.readers.common import ReadStats, Record, Run, is_finite, number
+from babysit.readers.fields import ALIASES, FieldMap
+from babysit.readers.inputs import is_gzip
+from babysit.readers.jsonl import MAX_BLANK_RUN, parse_line
+from babysit.readers.sniff import kind_of
 
 
 def _to_record(row: dict[str, Any], index: int, stats: ReadStats, fields: FieldMap) -> Record | None:

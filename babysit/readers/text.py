@@ -13,13 +13,13 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from babysit.diagnostics.readers.common import ReadStats, Record, Run
-from babysit.diagnostics.readers.fields import FieldMap
-from babysit.diagnostics.readers.inputs import LineSplitter, is_stdin, is_stream, open_log_bytes, tail_lines
-from babysit.diagnostics.readers.jsonl import MAX_BLANK_RUN
-from babysit.diagnostics.readers.printed import Assembler, ReadSummary, epochs_go_back, records_of, run_starts
-from babysit.diagnostics.readers.sniff import UTF16_BOMS, kind_of
 from babysit.errors import BabysitError
+from babysit.readers.common import ReadStats, Record, Run
+from babysit.readers.fields import FieldMap
+from babysit.readers.inputs import LineSplitter, is_stdin, is_stream, open_log_bytes, tail_lines
+from babysit.readers.jsonl import MAX_BLANK_RUN
+from babysit.readers.printed import Assembler, ReadSummary, epochs_go_back, records_of, run_starts
+from babysit.readers.sniff import UTF16_BOMS, kind_of
 
 MAX_LINE_BYTES = 1 << 20  # a progress bar redrawn 10,000 times in one line is ~1.5 MB: cut
 
