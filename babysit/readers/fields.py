@@ -102,6 +102,16 @@ class FieldMap:
             hit = self._rank[key] = spelled_field(name)
         return hit  # type: ignore[return-value]
 
+    def chosen(self, names: Iterable[str]) -> dict[str, str]:
+        """name -> field for the names a line or row of these names reads, the best-ranked
+        name of each field (as pick chooses when every value is a number)."""
+        best: dict[str, tuple[int, str]] = {}
+        for name in names:
+            hit = self.field_of(name)
+            if hit is not None and (hit[0] not in best or hit[1] < best[hit[0]][0]):
+                best[hit[0]] = (hit[1], name)
+        return {name: field for field, (_, name) in best.items()}
+
     def pick(self, row: Mapping[str, Any]) -> Record:
         """The fields a row of named values holds, each from its best-ranked name."""
         best: dict[str, tuple[int, float]] = {}

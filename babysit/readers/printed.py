@@ -28,8 +28,6 @@ _ACC_FIELDS = ("train_acc", "val_acc")
 # raw text, so that a file's runs are known before any of them is parsed in full.
 _EPOCH_MARK = re.compile(r"(?i)(?<![/\w])epoch\b[\s:=\[#'\"]{0,4}(\d+(?:\.\d+)?)")
 _EPOCH_LOOSE = re.compile(rb"epoch\b[\s:=\[#'\"]{0,4}(\d+(?:\.\d+)?)")  # on lower-cased bytes
-
-
 _METRIC_MARK = re.compile(r"(?i)(?:loss|acc)\w*\W{0,4}\d")
 
 
@@ -144,6 +142,8 @@ class Assembler:
                 self.first_epoch = epoch
         found = self._picks.get(id(plan))
         if found is None:  # kept with its plan: the id is not reused while the plan is held here
+            if len(self._picks) >= 4096:  # a log of ever new shapes: start over, stay bounded
+                self._picks.clear()
             picks = self._picks_for(plan)
             found = self._picks[id(plan)] = (plan, picks, tuple(key for _, _, key, _ in picks))
         record = self._record(text, found[1])
@@ -184,14 +184,9 @@ class Assembler:
             return ()
         for name in names:
             self.names.setdefault(name, None)
-        best: dict[str, tuple[int, str]] = {}
-        for name in names:
-            hit = self.fields.field_of(name)
-            if hit is not None and hit[0] != "epoch" and (hit[0] not in best or hit[1] < best[hit[0]][0]):
-                best[hit[0]] = (hit[1], name)
-        if not best or set(best) == {"lr"}:  # a setting (`LR=0.001`), not a measurement
+        chosen = {name: key for name, key in self.fields.chosen(names).items() if key != "epoch"}
+        if not chosen or set(chosen.values()) == {"lr"}:  # a setting (`LR=0.001`), not a measurement
             return ()
-        chosen = {name: key for key, (_, name) in best.items()}
         return tuple((start, end, chosen[name], name in percent) for start, end, name in metrics
                      if name in chosen)  # a name printed twice: the later value, as a dict keeps
 

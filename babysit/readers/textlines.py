@@ -9,8 +9,9 @@ A number glued to a unit (`2s`, `5ms/step`, `7.1it/s`) is no metric; `k/N` is a 
 loss=46.5 | val mae=...`) gives that split to the names in it that lack one. A line of column
 names (`Epoch  TrLoss  ValLoss  TrAcc`) names the bare numbers of the rows under it.
 
-Written by hand with `re`: the formats are ad hoc (no grammar a parsing library would take),
-and one pass of a few regular expressions keeps a million-line log within seconds.
+Written by hand with `re`: the formats are ad hoc (no grammar a parsing library would take).
+A log repeats a few line shapes a million times, so how a shape names its numbers (its plan) is
+worked out once and cached; each line then costs a key and a few float() calls.
 """
 
 from __future__ import annotations
@@ -170,8 +171,8 @@ def parse(text: str, columns: list[str] | None = None) -> Line:
 
 
 def _plan(text: str, columns: list[str] | None) -> Plan:
-    """(the column names if the line is a table's head, what to do with each number: (start,
-    end, role, name, start and end of a k/N total, written with %), whether it is a table row)."""
+    """How a line of this shape names its numbers (see Plan); the table head `columns` names
+    the bare numbers of a row under it."""
     if ":" in text or "-" in text or "/" in text:  # blanked, not cut: the numbers keep their places
         text = _TIMES.sub(lambda m: " " * len(m[0]), text)
     if not _DIGIT.search(text):
@@ -181,8 +182,8 @@ def _plan(text: str, columns: list[str] | None) -> Plan:
             return [snake(h) for h in heads], (), None, None, None, frozenset(), False
         return None, (), None, None, None, frozenset(), False
     state: dict[str, str | None] = {"split": "test" if _TEST_START.search(_LEVELS.sub(" ", text)) else None}
-    steps: list[tuple] = []
-    seen: set[str] = set()
+    steps: list[tuple] = []  # (start, end, role, name, start and end of a k/N total, written with %)
+    counter = False  # a bare k/N seen: only the first is the batch counter
     prev = 0
     for match in _NUMBER.finditer(text):
         label = text[prev:match.start()]
@@ -194,8 +195,8 @@ def _plan(text: str, columns: list[str] | None) -> Plan:
         t0, t1 = (match.start("tail") + 1, match.end("tail")) if tail.startswith("/") else (0, 0)
         name = _name(_LEVELS.sub(" ", label) if _LEVEL_HINT.search(label) else label, state)
         if not name:
-            if t0 and "pos" not in seen:  # 375/375 [=====]: the batch counter
-                seen.add("pos")
+            if t0 and not counter:  # 375/375 [=====]: the batch counter
+                counter = True
                 steps.append((start, end, POS, "", t0, t1, False))
             elif not t0:
                 steps.append((start, end, BARE, "", 0, 0, tail == "%"))  # a table row's, maybe
@@ -218,6 +219,6 @@ def _plan(text: str, columns: list[str] | None) -> Plan:
         named = iter(zip(roles, columns, strict=True))
         steps = [(*s[:2], *next(named), 0, 0, s[6]) if s[2] == BARE else s for s in steps]
     percent = frozenset(s[3] for s in steps if s[2] == METRIC and s[6])
-    last = {role: (s[0], s[1], s[4], s[5]) for s in steps for role in (s[2],)}  # the last of each
+    last = {s[2]: (s[0], s[1], s[4], s[5]) for s in steps}  # the last number of each role
     metrics = tuple((s[0], s[1], s[3]) for s in steps if s[2] == METRIC)
     return None, metrics, last.get(EPOCH), last.get(POS), last.get(STEP), percent, row
