@@ -256,15 +256,16 @@ class Assembler:
         return int(done * total) + pos
 
 
-def records_of(lines: Iterable[str], fields: FieldMap, summary_out: list[ReadSummary] | None = None,
+def records_of(lines: Iterable[str | None], fields: FieldMap, summary_out: list[ReadSummary] | None = None,
                source: str = "text") -> Iterator[Record]:
-    """The header and step records of one run's printed lines."""
+    """The header and step records of one run's printed lines; a None among them is a pause
+    (a followed file that has nothing new): the record held back for merging is released."""
     assembler = Assembler(fields)
     if summary_out is not None:
         summary_out.append(assembler.summary)
     started = False
     for text in lines:
-        for record in assembler.feed(text):
+        for record in assembler.end() if text is None else assembler.feed(text):
             if not started:
                 started = True
                 yield {"type": "header", "source": source, "metrics": list(assembler.names)}

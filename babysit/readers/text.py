@@ -18,19 +18,29 @@ from babysit.readers.common import ReadStats, Record, Run
 from babysit.readers.fields import FieldMap
 from babysit.readers.inputs import LineSplitter, is_stdin, is_stream, open_log_bytes, tail_lines
 from babysit.readers.jsonl import MAX_BLANK_RUN
-from babysit.readers.printed import Assembler, ReadSummary, epochs_go_back, records_of, run_starts
+from babysit.readers.printed import ReadSummary, epochs_go_back, records_of, run_starts
 from babysit.readers.sniff import UTF16_BOMS, kind_of
 
 MAX_LINE_BYTES = 1 << 20  # a progress bar redrawn 10,000 times in one line is ~1.5 MB: cut
 
 
-def _chunks(path: Path) -> Iterator[bytes]:
-    """The file's bytes (gunzipped; a UTF-16 capture as UTF-8) a megabyte at a time."""
+def _chunks(raw: io.BufferedIOBase, size: int, partial: bool) -> Iterator[bytes]:
+    """The bytes of an open log (a UTF-16 capture as UTF-8), `size` at a time, or with
+    `partial` what has arrived up to that (read1: a pipe's lines as the script prints them)."""
+    if raw.peek(2)[:2] in UTF16_BOMS:  # type: ignore[attr-defined]
+        text = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="")
+        while chunk := text.read(size // 2):
+            yield chunk.encode("utf-8")
+        return
+    read = raw.read1 if partial else raw.read
+    while chunk := read(size):
+        yield chunk
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    """A file's bytes a megabyte at a time (gunzipped)."""
     with open_log_bytes(path) as raw:
-        if raw.peek(2)[:2] in UTF16_BOMS:  # type: ignore[attr-defined]
-            yield from _utf16_chunks(raw)  # type: ignore[arg-type]
-        else:
-            yield from iter(lambda: raw.read(1 << 20), b"")
+        yield from _chunks(raw, 1 << 20, partial=False)  # type: ignore[arg-type]
 
 
 def lines_of(path: Path, stats: ReadStats, first: int = 0, end: int | None = None) -> Iterator[str]:
@@ -38,8 +48,7 @@ def lines_of(path: Path, stats: ReadStats, first: int = 0, end: int | None = Non
     (lines over MAX_LINE_BYTES are counted in `stats` and not numbered). Read in chunks of
     what has arrived (read1): a pipe's lines come as the script prints them."""
     with open_log_bytes(path) as raw:
-        utf16 = raw.peek(2)[:2] in UTF16_BOMS  # type: ignore[attr-defined]
-        chunks = _utf16_chunks(raw) if utf16 else iter(lambda: raw.read1(1 << 16), b"")  # type: ignore[attr-defined]
+        chunks = _chunks(raw, 1 << 16, partial=True)  # type: ignore[arg-type]
         splitter = LineSplitter(stats, MAX_LINE_BYTES)
         index = blank = 0
         for chunk in chunks:
@@ -59,13 +68,6 @@ def lines_of(path: Path, stats: ReadStats, first: int = 0, end: int | None = Non
         if splitter.pending and (end is None or index < end) and index >= first:
             stats.lines = index + 1
             yield splitter.pending.decode("utf-8", errors="replace")
-
-
-def _utf16_chunks(raw: io.BufferedIOBase) -> Iterator[bytes]:
-    """A UTF-16 capture (PowerShell's `>`) as UTF-8 chunks."""
-    text = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="")
-    while chunk := text.read(1 << 15):
-        yield chunk.encode("utf-8")
 
 
 def _echoed(lines: Iterator[str], echo: Callable[[str], None]) -> Iterator[str]:
@@ -96,25 +98,26 @@ def follow_text(path: Path, stats: ReadStats, fields: FieldMap, poll: float) -> 
     """Records as a script prints more lines to `path`, until interrupted; a quiet poll
     releases the record held back for merging (the script has paused or ended). A file
     replaced by a new one (the script run again) is followed from its start."""
-    replaced = True
-    while replaced:
-        assembler = Assembler(fields)
-        lines = tail_lines(path, stats, poll, MAX_LINE_BYTES)
-        header_sent = False
+    replaced = [True]
+
+    def lines() -> Iterator[str | None]:  # None: a quiet poll
+        tail = tail_lines(path, stats, poll, MAX_LINE_BYTES)
         while True:
             try:
-                line = next(lines)
+                line = next(tail)
             except StopIteration as stop:
-                replaced = bool(stop.value)
-                break
-            out = assembler.end() if line is None else assembler.feed(line.decode("utf-8", errors="replace"))
-            for record in out:
-                if not header_sent:
-                    header_sent = True
-                    yield {"type": "header", "source": "text", "metrics": list(assembler.names)}
-                stats.records += 1
-                stats.described = assembler.summary.sentence()
-                yield record
+                replaced[0] = bool(stop.value)
+                return
+            yield None if line is None else line.decode("utf-8", errors="replace")
+    while replaced[0]:
+        summaries: list[ReadSummary] = []
+        for record in records_of(lines(), fields, summaries):
+            stats.records += 1
+            stats.described = summaries[0].sentence()
+            yield record
+
+
+SNIFF_STREAM = 4096
 
 
 def stream_is_text() -> bool:
@@ -129,15 +132,11 @@ def stream_is_text() -> bool:
     return not (head.startswith(b"{") and head[1:].lstrip()[:1] in (b'"', b"}", b""))
 
 
-SNIFF_STREAM = 4096
-
-
-def open_stream(path: Path, fields: FieldMap,
-                echo: Callable[[str], None] | None = None) -> list[Run] | None:
+def open_stream(path: Path, fields: FieldMap) -> list[Run] | None:
     """Standard input holding printed output as one run; None for JSON lines or a pipe."""
     if not is_stdin(path) or not stream_is_text():
         return None
-    return [Run("-", "-", "text", lambda stats, _: read_text(path, stats, fields, echo=echo))]
+    return [Run("-", "-", "text", lambda stats, _: read_text(path, stats, fields))]
 
 
 def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
@@ -150,7 +149,7 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
                            "printed output, notebooks, TensorBoard, MLflow: docs/log-format.md)")
     if kind != "text":
         return None
-    starts = run_starts(lambda: lines_of(path, ReadStats())) if epochs_go_back(_chunks(path)) else [0]
+    starts = run_starts(lambda: lines_of(path, ReadStats())) if epochs_go_back(_file_chunks(path)) else [0]
 
     def follow(stats: ReadStats, poll: float) -> Iterator[Record]:
         return follow_text(path, stats, fields, poll)
