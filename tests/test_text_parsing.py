@@ -115,6 +115,8 @@ def test_several_runs_in_one_file_are_several_runs(tmp_path: Path) -> None:
     assert run_starts(lambda: ["Epoch 1 loss 1.0", "Epoch 2 loss 0.9", "best epoch: 1"]) == [0]
     assert run_starts(lambda: ["Epoch 5 loss 1.0", "best_epoch: 1", "Epoch 6 loss 0.9"]) == [0]
     assert run_starts(lambda: ["Epoch 5 loss 1.0", "x"] * 3000 + ["Epoch 1 loss 2", "Epoch 2 loss 1"]) == [0, 6000]
+    long = [f"Epoch {epoch} loss 1.0" + " " * 300_000 for epoch in range(5, 25)]
+    assert run_starts(lambda: long + ["Epoch 1 loss 2", "Epoch 2 loss 1"]) == [0, 20]  # blocks cut by size
 
 
 def test_utf16_and_latin1_captures_are_read(tmp_path: Path) -> None:

@@ -76,11 +76,20 @@ def run_starts(open_lines: Callable[[], Iterable[str]]) -> list[int]:
     return starts
 
 
-def _blocks(lines: Iterable[str], size: int = 4096) -> Iterator[tuple[str, int]]:
-    """(lines joined, the index of the first) a few thousand lines at a time."""
+def _blocks(lines: Iterable[str], size: int = 4096, chars: int = 1 << 22) -> Iterator[tuple[str, int]]:
+    """(lines joined, the index of the first) up to `size` lines at a time, fewer where they
+    are long: a log of megabyte-long redrawn lines stays a few megabytes in memory."""
     lines, base = iter(lines), 0
     while batch := list(islice(lines, size)):
-        yield "\n".join(batch), base
+        if sum(map(len, batch)) > chars:  # rare: cut the batch where it passes `chars`
+            start = length = 0
+            for end, line in enumerate(batch, 1):
+                length += len(line)
+                if length >= chars or end == len(batch):
+                    yield "\n".join(batch[start:end]), base + start
+                    start, length = end, 0
+        else:
+            yield "\n".join(batch), base
         base += len(batch)
 
 
