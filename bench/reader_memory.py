@@ -1,5 +1,7 @@
 """Peak memory of `babysit diagnose` on large inputs of each streamed format (issue 22: under
-300 MB for a 1M-scalar TensorBoard run, a 1M-row MLflow store and an 80 MB CSV).
+300 MB for a 1M-scalar TensorBoard run, a 1M-row MLflow store and an 80 MB CSV; issue 38:
+a trainer_state.json of 600,000 log entries, a CSV holding one 200 MB line; issue 34: 1M
+lines of printed output).
 
 Run: python bench/reader_memory.py [--scalars 1000000] [--csv-mb 80]
 Writes the inputs to a temporary directory (TensorBoard frames by babysit's own writer of the
@@ -10,6 +12,7 @@ then runs `babysit diagnose` on each in a child process and reads its peak resid
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 import struct
 import subprocess
@@ -72,8 +75,28 @@ def write_inputs(root: Path, scalars: int, csv_mb: int) -> dict[str, Path]:
         while fh.tell() < csv_mb * 2**20:
             fh.write(f"{i // 100},{i},{2.0 / (1 + i / 1000):.6f},,,0.001\n")
             i += 1
+    state = root / "trainer_state.json"
+    with state.open("w") as fh:  # HF's order: log_history before logging_steps and train_batch_size
+        fh.write(f'{{"global_step": {steps}, "log_history": [')
+        fh.write(",".join(json.dumps({"loss": 2.0 / (1 + i / 1000), "grad_norm": 1.5, "learning_rate": 5e-5,
+                                      "epoch": i / 1000, "step": i}) for i in range(steps)))
+        fh.write('], "logging_steps": 1, "train_batch_size": 8}')
+    one_line = root / "one_line.csv"
+    with one_line.open("w") as fh:
+        fh.write("epoch,loss,note\n0,1.0,x\n1,0.9,")
+        for _ in range(200):
+            fh.write("y" * 2**20)
+        fh.write("\n2,0.8,z\n")
+    printed = root / "train.log"
+    with printed.open("w") as fh:
+        for i in range(2 * steps):
+            fh.write(f"Epoch [{i // 1000 + 1}/{2 * steps // 1000}], Step [{i % 1000 + 1}/1000], "
+                     f"Loss: {2.0 / (1 + i / 1000):.4f}\n")
     return {f"TensorBoard, {2 * steps:,} scalars": tb.parent, f"MLflow SQLite, {2 * steps:,} rows": store,
-            f"CSV, {csv.stat().st_size / 2**20:.0f} MB": csv}
+            f"CSV, {csv.stat().st_size / 2**20:.0f} MB": csv,
+            f"trainer_state.json, {steps:,} entries ({state.stat().st_size / 2**20:.0f} MB)": state,
+            "CSV with one 200 MB line": one_line,
+            f"printed output, {2 * steps:,} lines ({printed.stat().st_size / 2**20:.0f} MB)": printed}
 
 
 def main() -> None:

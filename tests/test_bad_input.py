@@ -161,9 +161,9 @@ def test_a_flood_of_blank_lines_is_not_read_to_the_end(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     # 2 GiB of newlines (2 MB gzipped) took ~50 minutes; reading stops after MAX_BLANK_RUN of
     # them in a row (scaled down here) and says so.
-    from babysit.readers import jsonl, notes, tables
+    from babysit.readers import hf_state, jsonl, notes
 
-    for module in (jsonl, notes, tables):
+    for module in (jsonl, notes, hf_state):
         monkeypatch.setattr(module, "MAX_BLANK_RUN", 1000)
     record = b'{"step": %d, "loss": 2.0}\n'
     flood = tmp_path / "flood.jsonl.gz"
@@ -177,7 +177,7 @@ def test_a_flood_of_blank_lines_is_not_read_to_the_end(tmp_path: Path,
     assert result.exit_code == 2 and "starts with 1,000 blank lines" in result.output
     state = tmp_path / "trainer_state.json"
     state.write_bytes(b"\n" * 1000 + b'{"log_history": []}\n')
-    assert not tables.is_trainer_state(state)
+    assert not hf_state.is_trainer_state(state)
 
 
 def test_classes_means_the_class_count_in_train_as_in_diagnose(tmp_path: Path) -> None:

@@ -76,6 +76,10 @@ def parse_maps(items: list[str] | None) -> dict[str, str]:
         if not sep or not name or field not in ALIASES:
             raise BabysitError(f"--map expects FIELD=NAME with FIELD one of "
                                f"{', '.join(ALIASES)}, got {item!r}")
+        if field in out.values():  # two names for one field: which to read would be a guess
+            given = next(n for n, f in out.items() if f == field)
+            raise BabysitError(f"--map gives {field} twice ({given!r} and {name!r}): give one name "
+                               "per field")
         out[name.lower()] = field
     return out
 

@@ -13,7 +13,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -142,6 +142,18 @@ def _replaced(path: Path, inode: int, position: int) -> bool | None:
     except FileNotFoundError:
         return None
     return st.st_ino != inode or st.st_size < position
+
+
+def bounded_lines(fh: IO[str], limit: int, stats: ReadStats) -> Iterator[str]:
+    """The lines of an open text file, skipping (and counting in `stats`) any over `limit`
+    characters: a 2 GB file of one line costs `limit`, not 4 GB."""
+    while line := fh.readline(limit):
+        if len(line) == limit and not line.endswith("\n"):
+            while (rest := fh.readline(limit)) and not rest.endswith("\n"):
+                pass
+            stats.long_lines += 1
+            continue
+        yield line
 
 
 class LineSplitter:

@@ -11,20 +11,24 @@ Deleted runs are skipped. A finished run gets a summary record; a running one do
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from babysit.errors import BabysitError
 from babysit.readers.common import ReadStats, Record, Run
 from babysit.readers.fields import FieldMap, StepAssembler, scalar_records
+from babysit.readers.inputs import bounded_lines
 from babysit.readers.steps import StepTable
 
 FORMAT = "mlflow"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DB_NAME = "mlflow.db"
+MAX_LINE_CHARS = 1 << 16  # a metric line is `timestamp value step`: a longer one is damage
 # MLflow's RunStatus (names in SQLite, numbers in meta.yaml) -> babysit's summary status.
 _STATUS = {"FINISHED": "completed", "3": "completed", "FAILED": "crashed", "4": "crashed",
            "KILLED": "interrupted", "5": "interrupted"}
@@ -39,9 +43,15 @@ def is_sqlite(path: Path) -> bool:
         return False
 
 
+def _read_only_uri(path: Path) -> str:
+    """An SQLite URI that opens `path` itself, read-only: `%`, `#` and `?` in a name are
+    quoted (unquoted, `ml/pct%41` opened another store and `ml/hash#x` created a stray file)."""
+    return f"file:{quote(os.fspath(path))}?mode=ro"
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = sqlite3.connect(_read_only_uri(path), uri=True)
         db.execute("SELECT run_uuid, status, lifecycle_stage FROM runs LIMIT 1").fetchall()
         db.execute("SELECT key, value, timestamp, step, is_nan FROM metrics LIMIT 1").fetchall()
     except sqlite3.Error as exc:
@@ -141,12 +151,12 @@ def file_store_records(run_dir: Path, stats: ReadStats, fields: FieldMap) -> Ite
 
     def scalars() -> Iterator[tuple[str, int, float, float]]:
         for path in sorted(p for p in metrics.rglob("*") if p.is_file()):
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+            try:  # streamed line by line: a metric file is not read whole
+                with path.open(encoding="utf-8", errors="replace") as fh:
+                    yield from _metric_lines(str(path.relative_to(metrics)),
+                                             bounded_lines(fh, MAX_LINE_CHARS, stats), stats)
+            except OSError:
                 stats.note_malformed(stats.lines + 1)
-                continue
-            yield from _metric_lines(str(path.relative_to(metrics)), text, stats)
 
     meta = _meta(run_dir)
     yield from _finish(meta.get("run_name") or run_dir.name, meta.get("status"),
@@ -161,7 +171,7 @@ def follow_sqlite(path: Path, run: str, stats: ReadStats, fields: FieldMap,
     steps = StepAssembler(fields)
     while True:
         try:
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=poll)
+            db = sqlite3.connect(_read_only_uri(path), uri=True, timeout=poll)
             try:
                 rows = db.execute("SELECT rowid, key, step, value, is_nan, timestamp FROM metrics "
                                   "WHERE run_uuid = ? AND rowid > ? ORDER BY rowid",
@@ -203,7 +213,8 @@ def follow_file_store(run_dir: Path, stats: ReadStats, fields: FieldMap,
                 continue
             whole = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written waits
             offsets[path] = offsets.get(path, 0) + len(whole)
-            new += _metric_lines(str(path.relative_to(metrics)), whole.decode("utf-8", "replace"), stats)
+            new += _metric_lines(str(path.relative_to(metrics)),
+                                 whole.decode("utf-8", "replace").splitlines(), stats)
         yield from _count(steps.add(new), stats)
         status = _meta(run_dir).get("status")
         if status in _STATUS:
@@ -218,10 +229,10 @@ def _count(records: list[Record], stats: ReadStats) -> list[Record]:
     return records
 
 
-def _metric_lines(key: str, text: str, stats: ReadStats) -> list[tuple[str, int, float, float]]:
+def _metric_lines(key: str, lines: Iterable[str],
+                  stats: ReadStats) -> Iterator[tuple[str, int, float, float]]:
     """(key, step, value, wall time) of a metric file's `timestamp value step` lines."""
-    out = []
-    for line in text.splitlines():
+    for line in lines:
         stats.lines += 1
         parts = line.split()
         try:
@@ -229,8 +240,7 @@ def _metric_lines(key: str, text: str, stats: ReadStats) -> list[tuple[str, int,
         except (ValueError, IndexError):
             stats.note_malformed(stats.lines)
             continue
-        out.append((key, step, value, ts / 1000))
-    return out
+        yield key, step, value, ts / 1000
 
 
 def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:

@@ -5,7 +5,6 @@ CSV loggers, and Hugging Face's trainer_state.json. Only the fields the rules us
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,30 @@ from typing import Any
 from babysit.errors import BabysitError
 from babysit.readers.common import ReadStats, Record, Run, is_finite, number
 from babysit.readers.fields import ALIASES, FieldMap
-from babysit.readers.inputs import is_gzip
-from babysit.readers.jsonl import MAX_BLANK_RUN, parse_line
+from babysit.readers.hf_state import is_trainer_state, read_hf_state
+from babysit.readers.inputs import bounded_lines, is_gzip
 from babysit.readers.sniff import kind_of
+
+MAX_CSV_LINE = 1 << 20  # longer lines are no metrics row: counted and skipped, never held whole
+
+
+def csv_rows(fh: Any, stats: ReadStats) -> tuple[list[str] | None, Iterator[dict[str, Any]]]:
+    """(the column names, the rows as dicts) of an open CSV; a row the csv module cannot take
+    (a field over its 128 KB limit) is counted as malformed and skipped, not the whole file."""
+    reader = csv.DictReader(bounded_lines(fh, MAX_CSV_LINE, stats))
+    names = reader.fieldnames
+
+    def rows() -> Iterator[dict[str, Any]]:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:  # raised before the line that holds the row is counted
+                stats.note_malformed(reader.line_num + 1)
+                continue
+            yield row
+    return (list(names) if names else None), rows()
 
 
 def _to_record(row: dict[str, Any], index: int, stats: ReadStats, fields: FieldMap) -> Record | None:
@@ -75,7 +95,8 @@ def open_runs(path: Path, fields: FieldMap) -> list[Run] | None:
                 for i, rows in enumerate(spans, 1)]
     if suffix == ".json" and is_trainer_state(path):
         return [Run(path.name, path.name, "trainer_state",
-                    lambda stats, _: merged_by_step(read_hf_state(path, stats, fields)))]
+                    lambda stats, _: merged_by_step(read_hf_state(
+                        path, stats, lambda entry, index: _to_record(entry, index, stats, fields))))]
     return None
 
 
@@ -92,31 +113,6 @@ def csv_framework(path: Path) -> str | None:
     return "lightning" if "step" in columns and "epoch" in columns else None
 
 
-def is_trainer_state(path: Path) -> bool:
-    """True for one JSON object (a trainer_state.json), False for JSONL named .json.
-
-    A trainer_state.json is pretty-printed, its first line a lone "{", or written on one line
-    with a log_history; a JSONL log's first line is a whole record of its own.
-    """
-    with path.open("rb") as fh:
-        first = b""
-        for _ in range(MAX_BLANK_RUN):
-            first = fh.readline(1 << 20)
-            if not first:
-                return False
-            if first.strip():
-                break
-        else:
-            return False  # a million blank lines: not a trainer_state.json
-    text = first.strip()
-    if text == b"{":
-        return True
-    if not first.endswith(b"\n"):  # one line over 1 MiB: a trainer_state.json written compactly
-        return text.startswith(b"{") and b'"log_history"' in text
-    obj = parse_line(text)
-    return obj is not None and "log_history" in obj
-
-
 def appended_runs(path: Path) -> list[tuple[int, int]]:
     """The row ranges of the runs a CSV log holds: more than one when its epoch column starts
     again from a lower number (Keras's CSVLogger with append=True, or several runs written to
@@ -124,9 +120,9 @@ def appended_runs(path: Path) -> list[tuple[int, int]]:
     starts = [0]
     rows = 0
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
+        with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
             last: float | None = None
-            for rows, row in enumerate(csv.DictReader(fh), 1):
+            for rows, row in enumerate(csv_rows(fh, ReadStats())[1], 1):
                 epoch = number(row.get("epoch"))
                 if epoch is None:
                     continue
@@ -146,12 +142,14 @@ def read_csv_log(path: Path, stats: ReadStats, fields: FieldMap,
     produced = 0
     first, end = rows if rows is not None else (0, None)
     try:  # rows streamed (a list of dicts cost ~25x the file's size)
-        with path.open(newline="", encoding="utf-8-sig") as fh:
+        # Undecodable bytes are replaced: a Latin-1 byte in a column babysit does not use is no
+        # reason to refuse the log.
+        with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
             stats.lines = 1
             keras_style = None
-            reader = csv.DictReader(fh)
-            if reader.fieldnames:  # the columns say what the run is (diagnostics/task.py)
-                yield {"type": "header", "source": "csv", "metrics": list(reader.fieldnames)}
+            names, reader = csv_rows(fh, stats)
+            if names:  # the columns say what the run is (diagnostics/task.py)
+                yield {"type": "header", "source": "csv", "metrics": names}
             for index, row in enumerate(reader):
                 if index < first:
                     continue
@@ -172,36 +170,3 @@ def read_csv_log(path: Path, stats: ReadStats, fields: FieldMap,
     if not produced:
         raise BabysitError(f"{path}: no column babysit can use (expected one of "
                            f"{', '.join(ALIASES['loss'] + ALIASES['val_loss'])})")
-
-
-def read_hf_state(path: Path, stats: ReadStats, fields: FieldMap) -> Iterator[Record]:
-    """Hugging Face Trainer's trainer_state.json: its log_history, train and eval entries."""
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except RecursionError:
-        raise BabysitError(f"cannot read {path} as JSON: nested too deeply") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise BabysitError(f"cannot read {path} as JSON: {exc}") from None
-    history = state.get("log_history") if isinstance(state, dict) else None
-    if not isinstance(history, list):
-        raise BabysitError(f"{path}: no log_history list (a Hugging Face trainer_state.json "
-                           "has one)")
-    stats.lines = len(history)
-    names = {str(k): None for entry in history if isinstance(entry, dict) for k in entry}
-    # A logged loss is the mean over logging_steps steps of train_batch_size examples each
-    # (times any gradient accumulation, which the file does not keep: at least that many).
-    yield {"type": "header", "source": "trainer_state.json", "metrics": list(names),
-           "batch_size": state.get("train_batch_size"), "log_every": state.get("logging_steps")}
-    produced = 0
-    for index, entry in enumerate(history):
-        if not isinstance(entry, dict):
-            stats.note_malformed(index + 1)
-            continue
-        if "train_runtime" in entry:  # the end-of-training summary: its train_loss is the run's mean
-            continue
-        rec = _to_record(entry, index, stats, fields)
-        if rec is not None:
-            produced += 1
-            yield rec
-    if not produced:
-        raise BabysitError(f"{path}: log_history has no loss or eval metric")

@@ -1,0 +1,121 @@
+"""Inputs that used to cost a whole log or a traceback (issue 38): a huge CSV cell or line, a
+Latin-1 byte, an MLflow store whose path holds URI characters, a trainer_state.json too big to
+read whole, an overlong MLflow metric line, a field mapped twice."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from babysit.cli.app import app
+from babysit.errors import BabysitError
+from babysit.readers import ReadStats, find_runs, hf_state, parse_maps
+
+runner = CliRunner()
+
+
+def steps(path: Path, stats: ReadStats | None = None) -> list[dict]:
+    [run] = find_runs(path)
+    return [r for r in run.read(stats or ReadStats(), None) if r["type"] == "step"]
+
+
+def test_a_csv_cell_over_the_csv_modules_limit_costs_its_row_only(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.csv"
+    path.write_text("epoch,loss,note\n0,1.0,x\n1,0.9," + "y" * 200_000 + "\n2,0.8,z\n")
+    stats = ReadStats()
+    assert [r["loss"] for r in steps(path, stats)] == [1.0, 0.8]
+    assert stats.malformed == 1 and stats.malformed_lines == [3]
+
+
+def test_a_csv_line_of_hundreds_of_megabytes_is_skipped_unread(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.csv"
+    path.write_text("epoch,loss,note\n0,1.0,x\n1,0.9," + "y" * (3 << 20) + "\n2,0.8,z\n")
+    stats = ReadStats()
+    assert [r["loss"] for r in steps(path, stats)] == [1.0, 0.8]
+    assert stats.long_lines == 1
+
+
+def test_a_latin1_byte_in_an_unused_column_is_no_reason_to_refuse_the_csv(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.csv"
+    path.write_bytes(b"epoch,loss,caf\xe9\n0,1.0,1\n1,0.9,2\n")
+    assert [r["loss"] for r in steps(path)] == [1.0, 0.9]
+
+
+def test_a_field_mapped_twice_is_one_clear_error() -> None:
+    with pytest.raises(BabysitError, match="--map gives loss twice"):
+        parse_maps(["loss=a", "loss=b"])
+    result = runner.invoke(app, ["diagnose", "-", "--map", "loss=a", "--map", "loss=b"], input="")
+    assert result.exit_code == 2 and "'a' and 'b'" in result.output
+
+
+def _store(folder: Path, run_name: str) -> None:
+    folder.mkdir()
+    db = sqlite3.connect(folder / "mlflow.db")
+    db.executescript("CREATE TABLE runs (run_uuid TEXT, name TEXT, status TEXT, lifecycle_stage TEXT,"
+                     " experiment_id INT, start_time INT); CREATE TABLE metrics (key TEXT, value REAL,"
+                     " timestamp INT, step INT, is_nan BOOLEAN, run_uuid TEXT);")
+    db.execute("INSERT INTO runs VALUES ('r1', ?, 'FINISHED', 'active', 0, 1)", (run_name,))
+    db.executemany("INSERT INTO metrics VALUES ('train_loss', ?, 0, ?, 0, 'r1')",
+                   [(1.0 / (1 + i), i) for i in range(5)])
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("name", ["pct%41", "hash#x", "what?mode=rw"])
+def test_an_mlflow_store_is_opened_by_its_own_path_read_only(tmp_path: Path, name: str) -> None:
+    _store(tmp_path / name, "mine")
+    _store(tmp_path / "pctA", "another store")  # what an unquoted `pct%41` would open
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    [run] = find_runs(tmp_path / name)
+    assert run.name == "mine"
+    assert len([r for r in run.read(ReadStats(), None) if r["type"] == "step"]) == 5
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # no stray file made
+
+
+def test_an_mlflow_metric_file_is_read_line_by_line(tmp_path: Path) -> None:
+    run_dir = tmp_path / "mlruns" / "0" / "abc"
+    (run_dir / "metrics").mkdir(parents=True)
+    (run_dir / "meta.yaml").write_text("run_id: abc\nrun_name: big\nstatus: 3\n")
+    lines = [f"{1000 + i} {1.0 / (1 + i)} {i}" for i in range(5)]
+    (run_dir / "metrics" / "train_loss").write_text("\n".join(lines[:2] + ["9" * (1 << 17)] + lines[2:]) + "\n")
+    stats = ReadStats()
+    assert len(steps(tmp_path / "mlruns", stats)) == 5 and stats.long_lines == 1
+
+
+def _state(path: Path, history: list, **after: object) -> Path:
+    """A trainer_state.json in the Trainer's key order: the history before logging_steps."""
+    path.write_text(json.dumps({"global_step": 9, "log_history": history, **after}, indent=2))
+    return path
+
+
+def test_a_trainer_state_is_streamed_and_keeps_what_follows_its_history(tmp_path: Path) -> None:
+    history = [{"loss": 1.0 / (1 + i), "epoch": i / 10, "step": i} for i in range(1, 300)]
+    history.append({"train_runtime": 3.0, "train_loss": 0.5, "epoch": 30.0, "step": 299})
+    path = _state(tmp_path / "trainer_state.json", history, logging_steps=1, train_batch_size=8)
+    [run] = find_runs(path)
+    records = list(run.read(ReadStats(), None))
+    assert records[0]["batch_size"] == 8 and records[0]["log_every"] == 1
+    assert [r["step"] for r in records[1:]] == list(range(1, 300))  # the closing summary left out
+
+
+def test_a_trainer_state_value_too_large_to_be_a_log_is_refused(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hf_state, "MAX_VALUE_BYTES", 1000)
+    monkeypatch.setattr(hf_state, "_CHUNK", 256)
+    path = _state(tmp_path / "trainer_state.json", [{"loss": 1.0, "note": "x" * 5000, "step": 1}])
+    with pytest.raises(BabysitError, match=r"cannot read .* as JSON"):
+        steps(path)
+
+
+@pytest.mark.parametrize("text", ['{"log_history": [{"loss": 1.0, "step": 1}, {"loss"',
+                                  '{"log_history": [{"loss": 1.0, "step": 1}] "x": 1}', "{\n"])
+def test_a_cut_or_broken_trainer_state_is_one_clear_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "trainer_state.json"
+    path.write_text(text)
+    result = runner.invoke(app, ["diagnose", str(path)])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
