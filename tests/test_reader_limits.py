@@ -9,6 +9,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from babysit.cli.app import app
@@ -119,3 +121,81 @@ def test_a_cut_or_broken_trainer_state_is_one_clear_error(tmp_path: Path, text: 
     result = runner.invoke(app, ["diagnose", str(path)])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _event_file(path: Path, steps: list[bytes]) -> None:
+    """TensorBoard records (TFRecord framing, masked CRCs) of train_loss scalars, one per
+    already-encoded step varint."""
+    import struct
+
+    from babysit.readers.tfevents import masked_crc
+    with path.open("wb") as fh:
+        for i, step in enumerate(steps):
+            value = b"\x0a\x0atrain_loss\x15" + struct.pack("<f", 1.0 / (i + 1))
+            summary = b"\x0a" + _varint(len(value)) + value
+            data = b"\x09" + struct.pack("<d", 1.7e9 + i) + b"\x10" + step + b"\x2a" + _varint(len(summary)) + summary
+            header = struct.pack("<Q", len(data))
+            fh.write(header + struct.pack("<I", masked_crc(header)) + data + struct.pack("<I", masked_crc(data)))
+
+
+def test_tensorboard_steps_beyond_64_bits_are_read_as_protobuf_reads_them(tmp_path: Path) -> None:
+    folder = tmp_path / "tb"
+    folder.mkdir()
+    _event_file(folder / "events.out.tfevents.1.host", [_varint(0), _varint(1), _varint(2**64 + 2),
+                                                          _varint(2**100), _varint(3)])
+    stats = ReadStats()
+    got = steps(folder, stats)
+    assert [r["step"] for r in got] == [0, 1, 2, 3]  # 2**64 + 2 kept to 64 bits, as protobuf does
+    assert stats.malformed == 1  # a 15-byte varint is damage: that record, not the run
+
+
+def test_mlflow_steps_beyond_int64_cost_their_rows_only(tmp_path: Path) -> None:
+    _store(tmp_path / "ml", "big")
+    db = sqlite3.connect(tmp_path / "ml" / "mlflow.db")
+    db.execute("INSERT INTO metrics VALUES ('train_loss', 0.1, 0, ?, 0, 'r1')", (float(2**70),))
+    db.commit()
+    db.close()
+    stats = ReadStats()
+    assert len(steps(tmp_path / "ml", stats)) == 5 and stats.malformed == 1
+    run_dir = tmp_path / "mlruns" / "0" / "abc"
+    (run_dir / "metrics").mkdir(parents=True)
+    (run_dir / "meta.yaml").write_text("run_id: abc\nrun_name: big\nstatus: 3\n")
+    (run_dir / "metrics" / "train_loss").write_text("1000 1.0 0\n1001 0.9 1\n1002 0.8 99999999999999999999999\n")
+    stats = ReadStats()
+    assert len(steps(tmp_path / "mlruns", stats)) == 2 and stats.malformed == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=2**200) | st.binary(min_size=1, max_size=12), min_size=1, max_size=6))
+def test_any_step_varint_gives_records_or_notes(tmp_path_factory: pytest.TempPathFactory,
+                                                raw: list[int | bytes]) -> None:
+    folder = tmp_path_factory.mktemp("tb")
+    _event_file(folder / "events.out.tfevents.1.h", [_varint(r) if isinstance(r, int) else r for r in raw])
+    try:
+        for run in find_runs(folder):
+            list(run.read(ReadStats(), None))
+    except BabysitError:
+        pass
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=40), st.sampled_from(["utf-8", "latin-1", "utf-16"]))
+def test_any_bytes_in_a_csv_column_give_records_or_one_error(tmp_path_factory: pytest.TempPathFactory,
+                                                             junk: bytes, encoding: str) -> None:
+    path = tmp_path_factory.mktemp("csv") / "metrics.csv"
+    body = "epoch,loss,note\n0,1.0,a\n1,0.9,b\n".encode(encoding)
+    path.write_bytes(body + junk + b"\n2,0.8,c\n")
+    try:
+        for run in find_runs(path):
+            list(run.read(ReadStats(), None))
+    except BabysitError:
+        pass

@@ -88,10 +88,22 @@ def _scalars(rows: Iterable[Any], stats: ReadStats) -> Iterator[tuple[str, int, 
     number (a string, a BLOB: SQLite keeps any type in any column) is counted as malformed."""
     for index, (key, step, value, is_nan, ts) in enumerate(rows):
         try:
-            yield (str(key), int(step or 0), math.nan if is_nan else float(value),
+            yield (str(key), _step(step or 0), math.nan if is_nan else float(value),
                    float(ts or 0) / 1000)
         except (TypeError, ValueError, OverflowError):
             stats.note_malformed(index + 1)
+
+
+_INT64 = range(-(1 << 63), 1 << 63)
+
+
+def _step(value: Any) -> int:
+    """A step as an int64, as MLflow's own schema has it; a ValueError for one beyond (a step
+    of 2**70, stored as a REAL by SQLite, was an OverflowError that ended the whole reading)."""
+    step = int(value)
+    if step not in _INT64:
+        raise ValueError(f"step {step} is beyond int64")
+    return step
 
 
 def sqlite_records(path: Path, run: str, stats: ReadStats, fields: FieldMap) -> Iterator[Record]:
@@ -236,7 +248,7 @@ def _metric_lines(key: str, lines: Iterable[str],
         stats.lines += 1
         parts = line.split()
         try:
-            ts, value, step = float(parts[0]), float(parts[1]), int(parts[2])
+            ts, value, step = float(parts[0]), float(parts[1]), _step(parts[2])
         except (ValueError, IndexError):
             stats.note_malformed(stats.lines)
             continue

@@ -89,15 +89,23 @@ def records(fh: IO[bytes], chunk: int = 1 << 22) -> Iterator[bytes]:
         buf, offset, pos = buf[pos:] + more, offset + pos, 0
 
 
+_U64 = (1 << 64) - 1
+
+
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """A protobuf varint at `pos`: at most 10 bytes, its value kept to 64 bits as protobuf's
+    own parsers keep it (a step of 2**64 or more, or an int_val of 2**1100, was an
+    OverflowError further on that hid the whole run); a longer one is damage (ValueError)."""
     result = shift = 0
     while True:
         byte = buf[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
         if byte < 0x80:
-            return result, pos
+            return result & _U64, pos
         shift += 7
+        if shift >= 70:
+            raise ValueError("a varint longer than 10 bytes")
 
 
 def _fields(buf: bytes) -> Iterator[tuple[int, int, object]]:
