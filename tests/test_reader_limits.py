@@ -199,3 +199,23 @@ def test_any_bytes_in_a_csv_column_give_records_or_one_error(tmp_path_factory: p
             list(run.read(ReadStats(), None))
     except BabysitError:
         pass
+
+
+def test_a_cut_tensorboard_record_is_called_a_record_and_damage_does_not_suggest_map(tmp_path: Path) -> None:
+    folder = tmp_path / "tb"
+    folder.mkdir()
+    events = folder / "events.out.tfevents.1.host"
+    _event_file(events, [_varint(i) for i in range(4)])
+    events.write_bytes(events.read_bytes()[:-7])  # the last record half written
+    result = runner.invoke(app, ["diagnose", str(folder)])
+    assert "the last record is incomplete" in result.output
+    data = bytearray(events.read_bytes())
+    data[14] ^= 0xFF  # the first record's data: its CRC no longer matches
+    events.write_bytes(bytes(data))
+    result = runner.invoke(app, ["diagnose", str(folder)])
+    assert result.exit_code == 2 and "damaged" in result.output and "--map" not in result.output
+
+
+def test_sanity_check_torch_names_a_path_that_is_no_python_file() -> None:
+    result = runner.invoke(app, ["sanity-check", "--torch", "/dev/null:make"])
+    assert result.exit_code == 2 and "/dev/null is not a regular file" in result.output

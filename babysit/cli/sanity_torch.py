@@ -22,8 +22,10 @@ def load_factory(spec: str) -> Any:
     if not path or not name:
         raise BabysitError(f"--torch wants FILE.py:FACTORY, got {spec!r}")
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise BabysitError(f"--torch: no file {file}")
+    if not file.is_file():  # /dev/null, a directory, a FIFO: there, but no Python source
+        raise BabysitError(f"--torch: {file} is not a regular file (give the .py file that defines {name})")
     module_spec = importlib.util.spec_from_file_location(file.stem, file)
     if module_spec is None or module_spec.loader is None:
         raise BabysitError(f"--torch: cannot import {file} (not a Python file?)")

@@ -56,6 +56,7 @@ class ReadStats:
     run_header: bool = False  # a babysit header (with a run id): such a run ends with a summary
     summary: bool = False
     described: str | None = None  # what a reader of printed output took from the text
+    unit: str = "line"  # what the log is made of, for the notes: a line, a TensorBoard record
 
     def note_malformed(self, line_no: int) -> None:
         """Count a line that is not a JSON object."""

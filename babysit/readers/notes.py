@@ -26,7 +26,7 @@ def read_notes(stats: ReadStats) -> list[str]:
     if stats.corrupt:
         notes.append(f"stopped reading at {stats.corrupt}: the file is damaged, not just cut short")
     elif stats.truncated_last_line:
-        notes.append("the last line is incomplete (a run still writing?) and was not read")
+        notes.append(f"the last {stats.unit} is incomplete (a run still writing?) and was not read")
     if stats.run_header and not stats.summary and not stats.corrupt and not stats.blank_run_at:
         notes.append("the log ends without a summary record: the run was killed, crashed hard, "
                      "or is still running")

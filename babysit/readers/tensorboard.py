@@ -82,6 +82,7 @@ def read_scalars(files: list[tuple[str, Path]], stats: ReadStats) -> Iterator[tu
                 yield from _scalars_from(fh, prefix, stats)
                 if fh.read(1):  # bytes left over: the last record is still being written
                     stats.truncated_last_line = True
+                    stats.unit = "record"
         except DamagedRecord as exc:
             stats.corrupt = f"a damaged TensorBoard record in {path.name} ({exc})"
         except OSError as exc:
@@ -93,9 +94,12 @@ def run_records(files: list[tuple[str, Path]], stats: ReadStats, fields: FieldMa
     steps = scalar_records(read_scalars(files, stats), fields)
     stats.records = len(steps)
     if not steps:
-        what = "is damaged" if stats.corrupt else "holds no scalar babysit can use"
-        raise BabysitError(f"{files[0][1].parent}: the TensorBoard log {what} (tags such as "
-                           "loss, train_loss, Loss/train, val_loss; add one with --map loss=TAG)")
+        if stats.corrupt:  # damage, not names: --map would not help
+            raise BabysitError(f"{files[0][1].parent}: the TensorBoard log is damaged before its "
+                               f"first scalar: {stats.corrupt}")
+        raise BabysitError(f"{files[0][1].parent}: the TensorBoard log holds no scalar babysit can "
+                           "use (tags such as loss, train_loss, Loss/train, val_loss; add one with "
+                           "--map loss=TAG)")
     yield {"type": "header", "source": FORMAT, "metrics": steps.names}
     yield from steps
 

@@ -60,6 +60,7 @@ def payloads(path: Path, stats: ReadStats) -> Iterator[bytes]:
             head = fh.read(_RECORD_HEAD.size)
             if len(head) < _RECORD_HEAD.size:
                 stats.truncated_last_line = bool(head.strip(b"\0")) or bool(pending)
+                stats.unit = "record"
                 return
             crc, length, kind = _RECORD_HEAD.unpack(head)
             data = fh.read(length)
