@@ -219,3 +219,13 @@ def test_a_cut_tensorboard_record_is_called_a_record_and_damage_does_not_suggest
 def test_sanity_check_torch_names_a_path_that_is_no_python_file() -> None:
     result = runner.invoke(app, ["sanity-check", "--torch", "/dev/null:make"])
     assert result.exit_code == 2 and "/dev/null is not a regular file" in result.output
+
+
+def test_a_summary_status_reaches_the_terminal_made_safe(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    records = [{"type": "header"}, *({"type": "step", "step": i, "loss": 1.0 / (i + 1)} for i in range(5)),
+               {"type": "summary", "status": "\x1b]0;pwned\x07[bold red]done"}]
+    log.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = runner.invoke(app, ["watch", str(log), "--no-live"])
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "run \\x1b]0;pwned\\x07[bold red]done" in result.output  # shown, escaped, not styled

@@ -26,6 +26,7 @@ from babysit.readers.common import ReadStats
 from babysit.readers.inputs import is_gzip, is_stream
 from babysit.readers.notes import read_notes
 from babysit.readers.text import read_text
+from babysit.text import visible
 
 
 def _interrupt(reason: str = "") -> None:
@@ -140,6 +141,6 @@ def watch(
         console.print(f"Note: {note}", style="dim")
     summary = state.snapshot().summary
     ended = f"run {summary.get('status')}" if summary else "stopped watching"
-    console.print(f"{ended}: {report.steps} steps read from {log}", soft_wrap=True)
+    console.print(f"{ended}: {report.steps} steps read from {visible(log)}", soft_wrap=True, markup=False)
     serious = any(f.severity in ("warning", "error") for f in report.findings)
     raise typer.Exit(1 if serious else 0)

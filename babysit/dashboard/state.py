@@ -75,8 +75,8 @@ class RunState:
         with self.lock:
             if kind == "header":
                 self.header = visible_all(record)  # shown as text: no raw control characters
-            elif kind == "summary":
-                self.summary = record
+            elif kind == "summary":  # its status is shown (the dashboard, watch's last line)
+                self.summary = visible_all(record)
             elif kind in ("step", "epoch"):
                 self._step(record)
 
