@@ -229,3 +229,19 @@ def test_a_summary_status_reaches_the_terminal_made_safe(tmp_path: Path) -> None
     result = runner.invoke(app, ["watch", str(log), "--no-live"])
     assert "\x1b" not in result.output and "\x07" not in result.output
     assert "run \\x1b]0;pwned\\x07[bold red]done" in result.output  # shown, escaped, not styled
+
+
+@pytest.mark.parametrize("stated", [1e308, 0, -3, 2.5, "10", float("nan"), True, 10**9])
+def test_a_headers_class_count_no_classifier_has_is_not_taken(stated: object) -> None:
+    from babysit.diagnostics.records import Header
+    assert Header.of({"type": "header", "num_classes": stated}).classes is None
+    assert Header.of({"type": "header", "num_classes": 10}).classes == 10
+
+
+@pytest.mark.parametrize("stated", [1e308, 0, -3, 2.5, "10", float("nan"), True, 10**9])
+def test_the_monitor_refuses_a_class_count_no_classifier_has(stated: object) -> None:
+    torch = pytest.importorskip("torch")
+    from babysit.torch import Monitor
+    model = torch.nn.Linear(3, 2)
+    with pytest.raises(ValueError, match="num_classes must be"):
+        Monitor(model, None, log=False, num_classes=stated)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from babysit.config import MAX_CLASSES
 from babysit.readers.common import number
 
 TASKS = ("classification", "sequence", "regression")
@@ -71,7 +72,8 @@ class Header:
         metrics = record.get("metrics")
         pretrained = record.get("pretrained")
         return cls(
-            classes=classes if classes is not None and classes >= 2 else None,
+            # A count no classifier has (1e308, as --classes refuses it) is no class count.
+            classes=classes if classes is not None and 2 <= classes <= MAX_CLASSES else None,
             loss_fn=str(record.get("loss_fn") or "softmax"),
             activation=str(activation).lower() if activation else None,
             val_size=val_size,

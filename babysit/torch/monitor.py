@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from babysit.config import MAX_CLASSES
 from babysit.dashboard.plain import FindingPrinter, closing_line
 from babysit.diagnostics.engine import Engine, Report
 from babysit.diagnostics.rule import Finding
@@ -111,6 +112,10 @@ class Monitor:
         if task not in (None, "classification", "sequence", "regression"):
             raise ValueError(f"task must be 'classification', 'sequence', 'regression' or None, "
                              f"got {task!r}")
+        whole = isinstance(num_classes, int) and not isinstance(num_classes, bool)
+        if num_classes is not None and not (whole and 2 <= num_classes <= MAX_CLASSES):
+            raise ValueError(f"num_classes must be a whole number from 2 to {MAX_CLASSES:,} or None, "
+                             f"got {num_classes!r}")
         if stop_on not in (None, "error", "warning", "info"):
             raise ValueError(f"stop_on must be 'error', 'warning', 'info' or None, got {stop_on!r}")
         # Before anything is opened or hooked: bad inputs must leave nothing behind.
