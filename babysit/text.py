@@ -56,8 +56,20 @@ def looks_secret(key: str) -> bool:
     return any(w.lower() in SECRET_WORDS for w in words)
 
 
+# A password inside a value: scheme://user:PASSWORD@host (a tracking URI, a dataset URL).
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^\s/:@]*:)[^\s/@]+@")
+
+
+def mask_value(value: Any) -> Any:
+    """A string with any URL's password replaced by ***; anything else as it is."""
+    if isinstance(value, str) and "@" in value:
+        return _URL_PASSWORD.sub(r"\1***@", value)
+    return value
+
+
 def mask_secrets(value: Any) -> tuple[Any, list[str]]:
-    """`value` with the values of secret-looking keys replaced (nested too), and those keys."""
+    """`value` with the values of secret-looking keys replaced (nested too), and any URL's
+    password (by the value's own pattern, whatever its key), and what was hidden."""
     hidden: list[str] = []
 
     def walk(v: Any, depth: int) -> Any:
@@ -74,6 +86,9 @@ def mask_secrets(value: Any) -> tuple[Any, list[str]]:
             return out
         if isinstance(v, list):
             return [walk(item, depth + 1) for item in v]
-        return v
+        masked = mask_value(v)
+        if masked is not v and masked != v:
+            hidden.append("a URL's password")
+        return masked
 
     return walk(value, 0), hidden

@@ -284,6 +284,20 @@ def test_secret_looking_config_values_are_not_shown(tmp_path: Path) -> None:
     assert "3 key(s) that look secret are not shown: api_key, password, HF_TOKEN" in page
 
 
+def test_a_password_inside_a_value_is_not_shown(tmp_path: Path) -> None:
+    """Issue 38: credentials inside a value (a tracking URI) reached the page whatever its key."""
+    lines = (ZOO / "jsonl" / "healthy-adam-s0.jsonl").read_text().splitlines()
+    header = {"type": "header", "num_classes": 10, "source": "https://bob:SECRET1@host/x",
+              "config": {"lr": 0.001, "tracking": "postgresql://bob:SECRET2@db:5432/runs",
+                         "contact": "bob@example.com"}}
+    src = tmp_path / "run.jsonl"
+    src.write_text("\n".join([json.dumps(header), *lines]) + "\n")
+    assert runner.invoke(app, ["report", str(src), "-o", str(tmp_path / "r.html")]).exit_code == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "SECRET1" not in page and "SECRET2" not in page
+    assert "postgresql://bob:***@db:5432/runs" in page and "bob@example.com" in page
+
+
 def test_a_read_only_place_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 22: on a read-only file system atomic.py's own cleanup raised EROFS (a traceback)."""
     import errno

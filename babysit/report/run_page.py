@@ -16,7 +16,7 @@ from babysit.report.page import bullet_list, figure_html, kv_grid
 from babysit.report.plots import Marker
 from babysit.report.run_figures import Missing
 from babysit.report.series import RunSeries
-from babysit.text import mask_secrets, visible_all
+from babysit.text import mask_secrets, mask_value, visible_all
 
 _HEADER_KEYS = ("run_id", "started_at", "num_classes", "activation", "loss_fn", "optimizer", "lr",
                 "num_params", "steps_per_epoch", "seed")
@@ -43,7 +43,7 @@ def header_html(series: RunSeries, report: Report, fmt: str) -> str:
     items += [(f"final {k}", s.get(k)) for k in _FINAL_KEYS]
     if not s:
         items += [(f"last {k}", ys[-1]) for k, (_, ys) in series.epochs.items()]
-    out.append(kv_grid(items))
+    out.append(kv_grid([(k, mask_value(v)) for k, v in items]))
     for key in ("config", "dataset", "model"):
         if isinstance(h.get(key), dict) and h[key]:
             shown, hidden = mask_secrets(visible_all(h[key]))
