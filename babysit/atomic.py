@@ -41,6 +41,35 @@ def same_file(a: Path, b: Path) -> bool:
         return False
 
 
+# What marks a file as babysit's own output of a kind, in its first or last bytes: a report
+# page (the generator tag from session 10 on; the closing line before), a --fix-report JSON.
+MARKS = {"report": (b'<meta name="generator" content="babysit report">', b"Made by babysit report"),
+         "fix report": (b'"fixed":', b'"attempts":')}
+_PEEK = 4096
+
+
+def is_own(path: Path, what: str) -> bool:
+    """Whether `path` holds a `what` babysit wrote (so rewriting it is what the user asked)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_PEEK)
+            fh.seek(max(0, path.stat().st_size - _PEEK))
+            tail = fh.read(_PEEK)
+    except OSError:
+        return False
+    return any(mark in head or mark in tail for mark in MARKS[what])
+
+
+def refuse_replacing(path: Path, what: str, option: str, overwrite: bool = False) -> None:
+    """The one rule for every file babysit writes: an existing file is replaced only when it is
+    babysit's own output of the same kind (a report over the last report) or with --overwrite;
+    never someone's log, page or data because an output name was mistyped."""
+    if overwrite or not path.exists() or path.is_dir() or is_own(path, what):
+        return
+    raise BabysitError(f"{option} {path} exists and is not a babysit {what}: pass --overwrite to "
+                       "replace it, or give another name")
+
+
 def refuse_overwriting_input(target: Path, source: Path, option: str) -> None:
     """A BabysitError when an output (`option`) would replace an input of the same command."""
     if same_file(target, source):

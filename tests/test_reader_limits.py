@@ -245,3 +245,25 @@ def test_the_monitor_refuses_a_class_count_no_classifier_has(stated: object) -> 
     model = torch.nn.Linear(3, 2)
     with pytest.raises(ValueError, match="num_classes must be"):
         Monitor(model, None, log=False, num_classes=stated)  # type: ignore[arg-type]
+
+
+def test_an_output_name_never_replaces_a_file_babysit_did_not_write(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    log = tmp_path / "run.jsonl"
+    log.write_text("".join(json.dumps({"type": "step", "step": i, "loss": 1.0 / (1 + i)}) + "\n" for i in range(30)))
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"loss": 1.0}\n')
+    result = runner.invoke(app, ["report", str(log), "-o", str(other)])
+    assert result.exit_code == 2 and "is not a babysit report" in result.output
+    assert other.read_text() == '{"loss": 1.0}\n'
+    assert runner.invoke(app, ["report", str(log), "-o", str(other), "--overwrite"]).exit_code == 0
+    page = tmp_path / "run.html"
+    assert runner.invoke(app, ["report", str(log)]).exit_code == 0
+    assert runner.invoke(app, ["report", str(log)]).exit_code == 0  # its own last report: replaced
+    assert 'content="babysit report"' in page.read_text()
+    kept = tmp_path / "notes.json"
+    kept.write_text('{"mine": true}\n')
+    result = runner.invoke(app, ["train", "--epochs", "1", "--no-live", "--fix", "--fix-report", str(kept),
+                                 "--log", str(tmp_path / "t.jsonl")])
+    assert result.exit_code == 2 and "is not a babysit fix report" in result.output
+    assert kept.read_text() == '{"mine": true}\n' and not (tmp_path / "t.jsonl").exists()

@@ -192,11 +192,11 @@ def test_bad_input_is_one_line_and_exit_2_and_leaves_an_old_report(tmp_path: Pat
     src = tmp_path / "in.jsonl"
     src.write_bytes(content)
     old = tmp_path / "in.html"
-    old.write_text("old report")
+    old.write_text("old report. Made by babysit report")  # a report babysit wrote: replaceable
     result = runner.invoke(app, ["report", str(src)])
     assert result.exit_code == 2 and message in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
-    assert old.read_text() == "old report"
+    assert old.read_text() == "old report. Made by babysit report"
 
 
 def test_stdin_needs_an_output_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

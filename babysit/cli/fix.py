@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from babysit.atomic import refuse_overwriting_input, same_file
+from babysit.atomic import refuse_overwriting_input, refuse_replacing, same_file
 from babysit.cli.errors import reports_errors
 from babysit.cli.reading import (
     Classes,
@@ -43,6 +43,8 @@ def train_with_fixes(config: Config, log: Path | None, overwrite: bool, console:
         raise BabysitError(f"--max-attempts must be between 1 and {MAX_ATTEMPTS}, got {max_attempts}")
     if report_path is not None and report_path.is_dir():
         raise BabysitError(f"--fix-report {report_path} is a directory; give a file name")
+    if report_path is not None:
+        refuse_replacing(report_path, "fix report", "--fix-report", overwrite)
     run_id = new_run_id()
     first_sink = open_log(log, run_id, overwrite)  # nothing replaced before its first record
     for k in range(max_attempts if report_path is not None else 0):

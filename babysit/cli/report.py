@@ -34,6 +34,8 @@ def report(
     rules_config: RulesConfig = None,
     map_: MapFields = None,
     run: OneRun = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace -o's file even if it is not a babysit report")] = False,
 ) -> None:
     """Write an HTML report: findings marked on the lecture's plots; opens offline in any browser.
 
@@ -44,7 +46,7 @@ def report(
     check_available()
     overrides = thresholds_from_options(rules_config, set_)
     path = write(input_, out, classes=classes, run=run, map_=map_, overrides=overrides,
-                 task=task)
+                 task=task, overwrite=overwrite)
     typer.echo(str(path))
 
 

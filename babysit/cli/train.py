@@ -27,7 +27,7 @@ def train(
     log: Annotated[Path | None, typer.Option(
         help="JSONL log path [default: runs/<date>-<time>.jsonl]")] = None,
     overwrite: Annotated[bool, typer.Option(
-        "--overwrite", help="Replace the --log file if it exists")] = False,
+        "--overwrite", help="Replace the --log file, or a --fix-report file babysit did not write")] = False,
     live: Annotated[bool | None, typer.Option(
         "--live/--no-live", help="Full-screen dashboard [default: when stdout is a terminal]",
         show_default=False)] = None,

@@ -10,7 +10,7 @@ import os
 from html import escape
 from pathlib import Path
 
-from babysit.atomic import refuse_overwriting_input, write_text_atomic
+from babysit.atomic import refuse_overwriting_input, refuse_replacing, write_text_atomic
 from babysit.diagnostics.runs import check_classes, diagnose_run, where
 from babysit.diagnostics.thresholds import Overrides
 from babysit.errors import BabysitError
@@ -77,8 +77,9 @@ def render(input_: str | os.PathLike[str], classes: int | None = None, run: str 
 
 def write(input_: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, *,
           classes: int | None = None, run: str | None = None, map_: list[str] | None = None,
-          overrides: Overrides | None = None, task: str | None = None) -> Path:
-    """Write the report of `input_` to `out` (default: default_output) atomically; return its path."""
+          overrides: Overrides | None = None, task: str | None = None, overwrite: bool = False) -> Path:
+    """Write the report of `input_` to `out` (default: default_output) atomically; return its
+    path. An existing file there is replaced only if it is a babysit report, or `overwrite`."""
     source = Path(input_)
     if out is None and is_stream(source):
         raise BabysitError(f"{source} has no name to give its report: pass -o OUT.html")
@@ -87,6 +88,7 @@ def write(input_: str | os.PathLike[str], out: str | os.PathLike[str] | None = N
         raise BabysitError(f"{target} is a directory; give the report a file name, "
                            f"e.g. {target / 'report.html'}")
     refuse_overwriting_input(target, source, "-o")
+    refuse_replacing(target, "report", "-o" if out is not None else "report", overwrite)
     html = render(source, classes, run, map_, overrides, task)
     write_text_atomic(target, html, "report")
     return target

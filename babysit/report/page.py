@@ -49,7 +49,9 @@ def document(title: str, body: str) -> str:
     """A complete HTML page."""
     body = unique_ids(body)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="generator" content="babysit report">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+
             f"<title>{escape(title)}</title><style>{CSS}{findings_css()}</style></head>\n<body>\n{body}\n"
             f'<p class="sub">Made by babysit report. Rules and advice: CS231n lecture 6, '
             f"Training Neural Networks.</p>\n</body></html>\n")
