@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 from babysit.errors import BabysitError
 
 
+def temp_beside(path: Path) -> Path:
+    """A temporary name in `path`'s folder, short whatever `path`'s name: a name of 250 bytes
+    (file systems allow 255) plus a prefix and suffix could not be created at all."""
+    stem = path.name[:40]  # enough of the name to tell what it is for, in a listing
+    return path.with_name(f".{stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
 def write_text_atomic(path: Path, text: str, what: str) -> None:
     """Write `text` to a temporary file beside `path`, then rename it over `path`; a
     BabysitError naming `what` (e.g. "fix report") if that fails."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp = temp_beside(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # a lone surrogate from a log (which UTF-8 cannot encode) is written as \ud800

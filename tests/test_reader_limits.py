@@ -267,3 +267,29 @@ def test_an_output_name_never_replaces_a_file_babysit_did_not_write(tmp_path: Pa
                                  "--log", str(tmp_path / "t.jsonl")])
     assert result.exit_code == 2 and "is not a babysit fix report" in result.output
     assert kept.read_text() == '{"mine": true}\n' and not (tmp_path / "t.jsonl").exists()
+
+
+@pytest.mark.parametrize("args", [["diagnose", "{long}.jsonl"], ["fix", "{long}.jsonl"],
+                                  ["report", "{log}", "-o", "{long}.html"],
+                                  ["train", "--epochs", "1", "--no-live", "--log", "{long}.jsonl"],
+                                  ["train", "--epochs", "1", "--no-live", "--fix", "--fix-report", "{long}.json"],
+                                  ["sanity-check", "--torch", "{long}.py:make"]])
+def test_a_file_name_too_long_is_one_line_and_exit_2(tmp_path: Path, args: list[str]) -> None:
+    log = tmp_path / "run.jsonl"
+    log.write_text("".join(json.dumps({"type": "step", "step": i, "loss": 1.0 / (1 + i)}) + "\n" for i in range(30)))
+    long = str(tmp_path / ("a" * 300))
+    result = runner.invoke(app, [a.format(long=long, log=log) for a in args])
+    assert result.exit_code == 2 and "file name too long" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_a_name_of_250_bytes_is_still_written_atomically(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    log = tmp_path / "run.jsonl"
+    log.write_text("".join(json.dumps({"type": "step", "step": i, "loss": 1.0 / (1 + i)}) + "\n" for i in range(30)))
+    page = tmp_path / ("b" * 245 + ".html")
+    assert runner.invoke(app, ["report", str(log), "-o", str(page)]).exit_code == 0 and page.is_file()
+    train_log = tmp_path / ("c" * 244 + ".jsonl")
+    train_log.write_text("old\n")
+    result = runner.invoke(app, ["train", "--epochs", "1", "--no-live", "--log", str(train_log), "--overwrite"])
+    assert result.exit_code in (0, 1) and train_log.read_text().startswith('{"type":"header"')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from babysit.errors import BabysitError
+from babysit.text import visible
 
 EXIT_BAD_INPUT = 2
 stderr = Console(stderr=True, highlight=False)
@@ -25,6 +27,14 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except BabysitError as exc:
             stderr.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
+            # Any file a command opens, reads or makes: one check here instead of one per path.
+            name = visible(exc.filename) if exc.filename is not None else "a path"
+            stderr.print(f"[bold red]error:[/] {escape(name)}: file name too long (a name has at "
+                         "most 255 bytes, a path 4,096)", soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from babysit.atomic import temp_beside
 from babysit.errors import BabysitError
 from babysit.training.records import encode
 
@@ -62,7 +63,7 @@ class JsonlSink:
                 self._offset = os.fstat(self._fd).st_size
                 self._end_last_line()
             elif path.exists() and overwrite:
-                self._temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                self._temp = temp_beside(path)
                 self._fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             else:
                 self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
