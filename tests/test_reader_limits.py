@@ -293,3 +293,21 @@ def test_a_name_of_250_bytes_is_still_written_atomically(tmp_path: Path) -> None
     train_log.write_text("old\n")
     result = runner.invoke(app, ["train", "--epochs", "1", "--no-live", "--log", str(train_log), "--overwrite"])
     assert result.exit_code in (0, 1) and train_log.read_text().startswith('{"type":"header"')
+
+
+def test_watch_reads_a_fifo_with_a_fast_writer_whole(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "run.fifo"
+    os.mkfifo(fifo)
+    lines = [{"type": "header", "num_classes": 3}, *({"type": "step", "step": i, "loss": 1.1 - i / 100}
+                                                    for i in range(49)), {"type": "summary", "status": "completed"}]
+    watch = subprocess.Popen([sys.executable, "-m", "babysit", "watch", str(fifo), "--no-live"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with fifo.open("w") as fh:  # opens once watch has the FIFO open for reading: no time waited on
+        fh.write("".join(json.dumps(r) + "\n" for r in lines))
+    out, _ = watch.communicate(timeout=120)
+    assert watch.returncode in (0, 1), out
+    assert "run completed: 49 steps read" in out

@@ -211,7 +211,11 @@ def tail_lines(path: Path, stats: ReadStats, poll: float, max_line: int,
 
 
 def is_gzip(path: Path) -> bool:
-    """Whether a regular file starts with gzip's magic number (a finished, compressed log)."""
+    """Whether a regular file starts with gzip's magic number (a finished, compressed log).
+    A pipe is never opened to look: the bytes read would be gone for the real reading (a
+    FIFO that `watch` peeked at lost its header and the writer its reader)."""
+    if is_stream(path) or not path.is_file():
+        return False
     try:
         with path.open("rb") as fh:
             return fh.read(2) == b"\x1f\x8b"
