@@ -311,3 +311,43 @@ def test_watch_reads_a_fifo_with_a_fast_writer_whole(tmp_path: Path) -> None:
     out, _ = watch.communicate(timeout=120)
     assert watch.returncode in (0, 1), out
     assert "run completed: 49 steps read" in out
+
+
+def test_two_overwriting_runs_on_one_log_cannot_both_succeed(tmp_path: Path) -> None:
+    from babysit.training import JsonlSink
+    log = tmp_path / "same.jsonl"
+    first = JsonlSink(log)
+    first.emit({"type": "header"})
+    with pytest.raises(BabysitError, match="being written by another run"):
+        JsonlSink(log, overwrite=True)  # the first run is live: refused before any work
+    first.close()
+    a, b = JsonlSink(log, overwrite=True), JsonlSink(log, overwrite=True)  # both over an old log
+    a.emit({"type": "header", "run": "a"})
+    with pytest.raises(BabysitError, match="being written by another run"):
+        b.emit({"type": "header", "run": "b"})
+    a.emit({"type": "step", "step": 0, "loss": 1.0})
+    a.close()
+    b.close()
+    assert [json.loads(line)["type"] for line in log.read_text().splitlines()] == ["header", "step"]
+    assert not list(tmp_path.glob(".*.tmp"))  # the refused run left nothing behind
+    JsonlSink(log, overwrite=True).close()  # once no run holds it, --overwrite works again
+
+
+def test_a_second_train_on_a_live_log_with_overwrite_is_refused(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from tests.waiting import wait_until
+    log = tmp_path / "same.jsonl"
+    first = subprocess.Popen([sys.executable, "-m", "babysit", "train", "--epochs", "100000", "--no-live",
+                              "--log", str(log)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: log.exists() and log.stat().st_size > 0, "the first run's header")
+        second = subprocess.run([sys.executable, "-m", "babysit", "train", "--epochs", "1", "--no-live",
+                                 "--log", str(log), "--overwrite"], capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2 and "being written by another run" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=60)
+    assert json.loads(log.read_text().splitlines()[-1])["type"] == "summary"  # the first run's log, whole

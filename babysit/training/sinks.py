@@ -13,6 +13,11 @@ from babysit.atomic import temp_beside
 from babysit.errors import BabysitError
 from babysit.training.records import encode
 
+try:  # advisory locks on the log (POSIX); without them two runs could share one name
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 Record = dict[str, Any]
 RUNS_DIR = Path("runs")  # where a run's log goes when none is named (as TensorBoard's runs/)
 
@@ -63,11 +68,14 @@ class JsonlSink:
                 self._offset = os.fstat(self._fd).st_size
                 self._end_last_line()
             elif path.exists() and overwrite:
+                _refuse_if_written(path)
                 self._temp = temp_beside(path)
                 self._fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             else:
                 self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
                 self._created = True
+            if stat.S_ISREG(os.fstat(self._fd).st_mode):
+                _lock(self._fd)  # held while this run writes: another --overwrite must not replace it
         except FileExistsError:
             raise BabysitError(f"log {path} already exists ({exists_hint})") from None
         except OSError as exc:
@@ -89,6 +97,7 @@ class JsonlSink:
             while view:
                 view = view[os.write(self._fd, view):]
             if self._temp is not None:  # the run has started: now replace the old log
+                _refuse_if_written(self.path, self._temp)
                 os.replace(self._temp, self.path)
                 self._temp = None
         except OSError as exc:
@@ -119,6 +128,37 @@ class JsonlSink:
         if unwritten is not None:
             unwritten.unlink(missing_ok=True)
         self._temp, self._created = None, False
+
+
+def _lock(fd: int) -> bool:
+    """Take the log's advisory lock (flock: released when the file is closed, or the process
+    dies); False when another open of the file holds it. Always True without fcntl (Windows)."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _refuse_if_written(path: Path, temp: Path | None = None) -> None:
+    """A BabysitError when a live run holds `path` (two `--overwrite` runs on one log: the
+    second would make the first's log vanish while both said they succeeded); `temp`, this
+    run's own unwritten log, is removed first."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # gone or unreadable: nothing live to protect
+    try:
+        free = _lock(fd)
+    finally:
+        os.close(fd)  # releases the probe's own lock at once
+    if not free:
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+        raise BabysitError(f"log {path} is being written by another run; give this one another "
+                           "--log, or stop that run first")
 
 
 def _open_special(path: Path) -> int:
