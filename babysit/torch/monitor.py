@@ -35,12 +35,14 @@ from babysit.diagnostics.engine import Engine, Report
 from babysit.diagnostics.rule import Finding
 from babysit.diagnostics.sink import DiagnosticsSink, stops
 from babysit.notebook import in_notebook
-from babysit.torch.layers import MAX_LAYERS, Watched, as_float, find_layers, spread
+from babysit.torch import exit as exit_watch
+from babysit.torch.layers import MAX_LAYERS, Watched, find_layers, spread
 from babysit.torch.optim_watch import OptimizerWatch, group_lrs
 from babysit.torch.pending import Pending
 from babysit.torch.ranks import RankSync, distributed_group, unwrap
 from babysit.torch.records import first_layer_weights, header_record, tensor_input_stats
 from babysit.torch.stats import Before, layer_stats, sketch_index
+from babysit.torch.values import loss_tensor, metric_value
 from babysit.training.sinks import JsonlSink, Sink, new_run_id, open_new_log
 
 
@@ -133,6 +135,8 @@ class Monitor:
         self.nan_origin_enabled = nan_origin
         self.should_stop = False
         self.enabled = True
+        self._warned: set[str] = set()  # bad values already warned about
+        self._failure: str | None = None  # the internal error that switched the monitor off
         self.capturing = True  # integrations pause it while the trainer evaluates
         self.step_index = self.epoch_index = 0
         group = distributed_group(process_group)
@@ -172,6 +176,7 @@ class Monitor:
             self._printer = None  # the cell shows each finding as it appears
         self.optim = OptimizerWatch(optimizer, scaler, clip_norm)
         self._handles = self._install()
+        exit_watch.watch(self)  # the summary is written at exit or on SIGTERM if close() is not
         self._emit(header_record(model, optimizer, self.layers, num_classes=num_classes,
                                  activation=activation, loss_fn=loss_fn, every=self.every,
                                  world_size=self.ranks.world if self.ranks else 1,
@@ -288,8 +293,7 @@ class Monitor:
 
     def _step(self, loss: torch.Tensor | float | None, grad_norm: Any) -> None:
         s = self.step_index
-        value = None if loss is None else loss.detach().reshape(()) \
-            if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
+        value, bad = loss_tensor(loss)
         self.capture_gradients()
         skipped = self.optim.step_skipped()
         if skipped:  # the scaler found inf gradients and did not update: nothing to measure
@@ -308,6 +312,9 @@ class Monitor:
             rec["skipped"] = True
         if not self.model.training:  # model.eval() for validation, and no model.train() after
             rec["eval_mode"] = True
+        if bad is not None:  # that value is lost, not the run
+            rec["note"] = f"step(): {bad}; no loss logged for this step"
+            self._warn_once(bad)
         tensors: dict[str, torch.Tensor] = {} if value is None else {"loss": value}
         if self._collecting:
             scale = self.optim.scale()
@@ -380,7 +387,16 @@ class Monitor:
             self._flush()
             rec: dict[str, Any] = {"type": kind, "step": max(self.step_index - 1, 0),
                                    "epoch": self.epoch_index}
-            rec.update({k: as_float(v) for k, v in metrics.items() if v is not None})
+            notes = []
+            for key, raw in metrics.items():
+                value, bad = (None, None) if raw is None else metric_value(raw)
+                if value is not None:
+                    rec[key] = value
+                elif bad is not None:  # that metric is lost, not the record or the run
+                    notes.append(f"{key}: {bad}")
+                    self._warn_once(f"{kind}({key}=...): {bad}")
+            if notes:
+                rec["note"] = f"{kind}(): " + "; ".join(notes) + " (not logged)"
             self._emit(rec)
             return True
         except Exception as exc:
@@ -393,17 +409,20 @@ class Monitor:
         if self._closed:
             return
         self._closed = True
+        exit_watch.forget(self)
         try:
             if self.enabled:
                 self._flush()
-                summary = {"type": "summary",
-                           "status": status or ("diverged" if self._pending.diverged else "completed"),
-                           "steps": self.step_index, "epochs": self.epoch_index,
-                           "wall_time": round(time.perf_counter() - self._start, 3)}
-                first = first_layer_weights(self.layers[0].module) if self.layers else None
-                if first is not None:
-                    summary["first_layer"] = first
-                self._emit(summary)
+            summary = {"type": "summary",
+                       "status": status or ("diverged" if self._pending.diverged else "completed"),
+                       "steps": self.step_index, "epochs": self.epoch_index,
+                       "wall_time": round(time.perf_counter() - self._start, 3)}
+            if self._failure is not None:  # the log says why it has no statistics past a point
+                summary["monitor_error"] = self._failure
+            first = first_layer_weights(self.layers[0].module) if self.layers and self.enabled else None
+            if first is not None:
+                summary["first_layer"] = first
+            self._emit(summary)
         finally:
             self._remove_hooks()
             for sink in self.sinks:
@@ -418,7 +437,8 @@ class Monitor:
 
     def __exit__(self, kind: type[BaseException] | None, *_: Any) -> None:
         """Close with the status the block ended with."""
-        status = None if kind is None else "interrupted" if issubclass(kind, KeyboardInterrupt) \
+        status = None if kind is None else \
+            "interrupted" if issubclass(kind, (KeyboardInterrupt, exit_watch.Terminated)) \
             else "stopped" if issubclass(kind, TrainingStopped) else "crashed"
         self.close(status)
 
@@ -479,11 +499,23 @@ class Monitor:
                 self.should_stop = True
                 self._stop_message = self._stop_wanted
 
+    def _warn_once(self, why: str) -> None:
+        """A bad value handed to the Monitor, said once per kind (a loop repeats it)."""
+        if why not in self._warned:
+            self._warned.add(why)
+            warnings.warn(f"babysit: {why}", RuntimeWarning, stacklevel=4)
+
     def _fail(self, exc: BaseException) -> None:
-        """Report an internal error once and switch the monitor off; training goes on."""
+        """Report an internal error once and switch the monitor off; training goes on. The
+        steps already recorded are written first, and close() still ends the log."""
         if not self.enabled:
             return
         self.enabled = False
+        try:
+            self._flush()
+        except Exception:
+            self._pending.records = []
+        self._failure = repr(exc)
         self._remove_hooks()
         warnings.warn(f"babysit Monitor switched off after an internal error: {exc!r}",
                       RuntimeWarning, stacklevel=3)
