@@ -190,3 +190,24 @@ def test_the_best_trials_train_command_trains_the_same_config() -> None:
     # every flag of the line exists and its value parses (the run then stops at validation)
     result = CliRunner().invoke(app, [*line.split()[1:], "--epochs", "0"])
     assert "--epochs must be positive" in result.output  # parsed up to validation: every flag exists
+
+
+def test_ensemble_resumed_from_another_directory_or_with_bad_model_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 38: model paths were relative to where the search ran (FileNotFoundError when
+    resumed from elsewhere) and a damaged model file was a traceback."""
+    runner = CliRunner()
+    where = tmp_path / "ran-here"
+    where.mkdir()
+    monkeypatch.chdir(where)
+    args = ["search", "--trials", "3", "--epochs", "1", "--workers", "1", "--ensemble", "2",
+            "--results", "res.jsonl"]
+    assert runner.invoke(app, args).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    resumed = runner.invoke(app, [*args[:-1], str(where / "res.jsonl"), "--resume"])
+    assert resumed.exit_code == 0 and "ensemble of the top 2" in resumed.output
+    for model in (where / "res" / "models").glob("*.npz"):
+        model.write_bytes(b"not a zip")
+    damaged = runner.invoke(app, [*args[:-1], str(where / "res.jsonl"), "--resume"])
+    assert damaged.exit_code == 0 and "Traceback" not in damaged.output
+    assert "left out 2 trial(s) whose model file is missing or unreadable" in damaged.output

@@ -200,8 +200,12 @@ def search(
                   f"{params_text(best['params'])}")
     if outcome.ensemble:
         e = outcome.ensemble
-        console.print(f"ensemble of the top {len(e['members'])}: val acc {100 * e['val_acc']:.1f}% "
-                      f"(best single model {100 * e['best_single_val_acc']:.1f}%)")
+        if e.get("members"):
+            console.print(f"ensemble of the top {len(e['members'])}: val acc {100 * e['val_acc']:.1f}% "
+                          f"(best single model {100 * e['best_single_val_acc']:.1f}%)")
+        if e.get("missing"):
+            console.print(f"ensemble: left out {len(e['missing'])} trial(s) whose model file is missing "
+                          f"or unreadable: {', '.join(e['missing'])}", soft_wrap=True)
     console.print(f"results: {path}", soft_wrap=True)
     if isinstance(best.get("config"), dict):
         console.print("train it again:", style="dim")

@@ -11,6 +11,7 @@ runs them.
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,7 +152,7 @@ def run_search(base: Config, space: Space, stages: list[Stage], data: Dataset,
                           "space": {k: str(v) for k, v in space.items()}, "warnings": warnings})
             space = narrow(space, rows)
         if ensemble:
-            outcome.ensemble = make_ensemble(outcome.rows, data, ensemble)
+            outcome.ensemble = make_ensemble(outcome.rows, data, ensemble, results)
             if outcome.ensemble:
                 _write(sink, {"type": ENSEMBLE_TYPE, **outcome.ensemble})
     return outcome
@@ -197,15 +198,46 @@ def stage_warnings(space: Space, rows: list[dict[str, Any]], stage: int) -> list
     return out
 
 
-def make_ensemble(rows: list[dict[str, Any]], data: Dataset, k: int) -> dict[str, Any] | None:
-    """Average the validation class probabilities of the top k models; compare with the best."""
+def model_file(stored: str, results: Path) -> Path:
+    """Where a trial's model file is: as stored (absolute, or relative to where the search
+    ran), else in the results' own models folder (a search resumed from another directory)."""
+    path = Path(stored)
+    if path.is_file() or path.is_absolute():
+        return path
+    return results.with_suffix("") / "models" / path.name
+
+
+def _val_probs(path: Path) -> np.ndarray | None:
+    """A model file's validation probabilities, or None when it is missing or unreadable."""
+    try:
+        with np.load(path) as saved:
+            return np.asarray(saved["val_probs"], dtype=np.float64)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def make_ensemble(rows: list[dict[str, Any]], data: Dataset, k: int,
+                  results: Path | None = None) -> dict[str, Any] | None:
+    """Average the validation class probabilities of the top k models; compare with the best.
+    A model file that is missing or unreadable is left out, and named (`missing`)."""
     ranked = sorted((r for r in rows if r.get("model") and r.get("val_acc") is not None),
                     key=lambda r: -r["val_acc"])[:k]
     if not ranked or not len(data.y_val):
         return None
-    probs = np.mean([np.load(r["model"])["val_probs"] for r in ranked], axis=0)
+    found, missing = [], []
+    for row in ranked:
+        path = model_file(row["model"], results) if results is not None else Path(row["model"])
+        probs = _val_probs(path)
+        if probs is None or probs.shape != (len(data.y_val), probs.shape[-1]) or probs.ndim != 2:
+            missing.append(row["trial"])
+        else:
+            found.append((row, probs))
+    if not found:
+        return {"members": [], "missing": missing, "val_acc": None,
+                "best_single_val_acc": ranked[0]["val_acc"]}
+    probs = np.mean([p for _, p in found], axis=0)
     accuracy = float((probs.argmax(axis=1) == data.y_val).mean())
-    return {"members": [r["trial"] for r in ranked], "val_acc": accuracy,
+    return {"members": [r["trial"] for r, _ in found], "missing": missing, "val_acc": accuracy,
             "best_single_val_acc": ranked[0]["val_acc"]}
 
 
