@@ -211,3 +211,44 @@ def test_ensemble_resumed_from_another_directory_or_with_bad_model_files(
     damaged = runner.invoke(app, [*args[:-1], str(where / "res.jsonl"), "--resume"])
     assert damaged.exit_code == 0 and "Traceback" not in damaged.output
     assert "left out 2 trial(s) whose model file is missing or unreadable" in damaged.output
+
+
+def _children(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_workers_of_a_killed_search_stop_instead_of_finishing_trials(tmp_path: Path) -> None:
+    """Issue 38: SIGKILL of `search` left its workers (which ignore SIGTERM by design) running."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.waiting import wait_until
+    search = subprocess.Popen([sys.executable, "-m", "babysit", "search", "--trials", "4", "--epochs", "100000",
+                               "--workers", "2", "--results", str(tmp_path / "res.jsonl")],
+                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: len(list((tmp_path / "res" / "trials").glob("*.jsonl"))) >= 2, "two trials running")
+        workers = _children(search.pid)
+        assert len([w for w in workers if _alive(w)]) >= 2
+    finally:
+        search.send_signal(signal.SIGKILL)
+        search.wait(timeout=60)
+    wait_until(lambda: not any(_alive(w) for w in workers), "the orphaned workers to exit")

@@ -7,6 +7,7 @@ import multiprocessing as mp
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import as_completed as local_as_completed
@@ -39,12 +40,31 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
                      if hasattr(signal, name))
 
 
+_PARENT = -1  # the search's process id, in a worker
+
+
 def _init_worker(shared: dict[int, Any], stop: Any) -> None:
-    global _STOP
+    global _STOP, _PARENT
     for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     _SHARED.update(shared)
     _STOP = stop
+    _PARENT = os.getppid()
+    threading.Thread(target=_exit_with_parent, name="babysit-parent-watch", daemon=True).start()
+
+
+PARENT_POLL_SECONDS = 1.0
+PARENT_GRACE_SECONDS = 10.0  # for a running trial to see it and end its log with a summary
+
+
+def _exit_with_parent() -> None:
+    """A worker's watch on the search: once the search process is gone (SIGKILL, a crash),
+    the running trial stops at its next step (stop_requested), and the worker exits after a
+    grace period even if it is waiting for work that will never come."""
+    while os.getppid() == _PARENT:
+        time.sleep(PARENT_POLL_SECONDS)
+    time.sleep(PARENT_GRACE_SECONDS)
+    os._exit(1)
 
 
 @contextmanager
@@ -67,8 +87,10 @@ def _sigint_ignored() -> Iterator[None]:
 
 
 def stop_requested() -> bool:
-    """In a worker: whether the search asked running trials to stop."""
-    return _STOP is not None and bool(_STOP.value)
+    """In a worker: whether the search asked running trials to stop, or is gone (SIGKILLed:
+    its workers ignore the stop signals by design, and would finish trials nobody records;
+    a worker whose parent died is adopted by another process, so its parent id changes)."""
+    return _STOP is not None and (bool(_STOP.value) or os.getppid() != _PARENT)
 
 
 def resolve(value: Any) -> Any:
