@@ -297,3 +297,8 @@ def test_any_json_document_gives_runs_or_one_clear_error(tmp_path_factory: pytes
                 assert record["type"] in ("header", "step")
     except BabysitError:
         pass
+
+
+def test_a_counter_that_is_no_number_places_nothing(tmp_path: Path) -> None:
+    [steps] = records(tmp_path, "epoch nan step inf loss 0.5\nepoch 1 step 2 loss 0.4\n")
+    assert [r["loss"] for r in steps] == [0.5, 0.4] and all(isinstance(r["step"], int) for r in steps)

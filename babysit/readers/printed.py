@@ -102,6 +102,7 @@ class ReadSummary:
     steps: int = 0
     epochs: int = 0
     skipped: int = 0  # non-blank lines with nothing babysit uses
+    records: int = 0  # records made, the header included
 
     def sentence(self) -> str:
         """'read as printed output: 25 epoch lines (loss, val_loss); 120 other lines skipped'."""
@@ -125,6 +126,7 @@ class Assembler:
         self.summary = ReadSummary()
         self.columns: list[str] | None = None  # the head of a printed table, while rows follow
         self.epoch: float | None = None
+        self.epoch_out: float | int | None = None  # the epoch as records carry it (3, not 3.0)
         self.first_epoch: float | None = None
         self.per_step = False  # some line was a per-step record
         self.last_step = -1
@@ -145,8 +147,9 @@ class Assembler:
             self.columns = heads if used >= 2 else self.columns
             return []
         epoch, _, pos, total, step = markers(text, plan)
-        if epoch is not None:
+        if epoch is not None and epoch != self.epoch:
             self.epoch = epoch
+            self.epoch_out = int(epoch) if epoch.is_integer() else epoch  # as records carry it
             if self.first_epoch is None:
                 self.first_epoch = epoch
         found = self._picks.get(id(plan))
@@ -215,7 +218,7 @@ class Assembler:
 
     def _place(self, step: int | None, record: Record, fields: tuple[str, ...]) -> list[Record]:
         if self.epoch is not None:
-            record["epoch"] = int(self.epoch) if float(self.epoch).is_integer() else self.epoch
+            record["epoch"] = self.epoch_out
         pending = self.pending
         if step is not None:  # a per-step line
             self.per_step = True
@@ -273,13 +276,18 @@ def records_of(lines: Iterable[str | None], fields: FieldMap, summary_out: list[
     if summary_out is not None:
         summary_out.append(assembler.summary)
     started = False
+    summary = assembler.summary
     for text in lines:
         for record in assembler.end() if text is None else assembler.feed(text):
             if not started:
                 started = True
+                summary.records += 1
                 yield {"type": "header", "source": source, "metrics": list(assembler.names)}
+            summary.records += 1
             yield record
     rest = assembler.end()
     if rest and not started:
+        summary.records += 1
         yield {"type": "header", "source": source, "metrics": list(assembler.names)}
+    summary.records += len(rest)
     yield from rest

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Callable, Iterator
+from itertools import chain
 from pathlib import Path
 
 from babysit.errors import BabysitError
@@ -46,28 +47,30 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
 def lines_of(path: Path, stats: ReadStats, first: int = 0, end: int | None = None) -> Iterator[str]:
     """The text lines of a file or stream, from line `first` up to (not including) `end`
     (lines over MAX_LINE_BYTES are counted in `stats` and not numbered). Read in chunks of
-    what has arrived (read1): a pipe's lines come as the script prints them."""
+    what has arrived (read1): a pipe's lines come as the script prints them; each chunk's
+    lines are decoded together (one decode a chunk, not one a line)."""
     with open_log_bytes(path) as raw:
         chunks = _chunks(raw, 1 << 16, partial=True)  # type: ignore[arg-type]
         splitter = LineSplitter(stats, MAX_LINE_BYTES)
         index = blank = 0
-        for chunk in chunks:
-            for piece in splitter.feed(chunk):
-                if end is not None and index >= end:
-                    return
-                index += 1
-                if index <= first:
-                    continue
-                text = piece.decode("utf-8", errors="replace")
+        for chunk in chain(chunks, [None]):
+            pieces = splitter.feed(chunk) if chunk is not None else \
+                ([splitter.pending] if splitter.pending else [])
+            if not pieces:
+                continue
+            texts = b"\n".join(pieces).decode("utf-8", errors="replace").split("\n")
+            start = max(0, first - index)
+            stop = len(texts) if end is None else max(0, min(len(texts), end - index))
+            for number, text in enumerate(texts[start:stop], index + start + 1):
                 blank = blank + 1 if not text.strip() else 0
                 if blank >= MAX_BLANK_RUN:
-                    stats.blank_run_at = index
+                    stats.blank_run_at = number
                     return
-                stats.lines = index
+                stats.lines = number
                 yield text
-        if splitter.pending and (end is None or index < end) and index >= first:
-            stats.lines = index + 1
-            yield splitter.pending.decode("utf-8", errors="replace")
+            index += len(texts)
+            if end is not None and index >= end:
+                return
 
 
 def _echoed(lines: Iterator[str], echo: Callable[[str], None]) -> Iterator[str]:
@@ -81,14 +84,12 @@ def read_text(path: Path, stats: ReadStats, fields: FieldMap, span: tuple[int, i
     """The records of one run printed to a file or stream (lines `span`); `echo(line)` sees
     every line first (`watch -` passes the script's output through)."""
     summaries: list[ReadSummary] = []
-    produced = 0
     lines = lines_of(path, stats, *span)
-    for record in records_of(lines if echo is None else _echoed(lines, echo), fields, summaries, source):
-        produced += record["type"] == "step"
-        stats.records += 1
-        yield record
-    stats.described = summaries[0].sentence() if summaries else None
-    if not produced:
+    yield from records_of(lines if echo is None else _echoed(lines, echo), fields, summaries, source)
+    summary = summaries[0]
+    stats.records += summary.records
+    stats.described = summary.sentence()
+    if not summary.steps and not summary.epochs:
         raise BabysitError(f"{path} holds no training metric babysit reads as printed output "
                            "(expected lines such as `Epoch 3/10 ... loss: 0.41 - val_loss: 0.52` "
                            "or `epoch 3 step 120 loss 0.41`; see docs/log-format.md)")

@@ -16,6 +16,7 @@ worked out once and cached; each line then costs a key and a few float() calls.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -154,13 +155,27 @@ def shape(text: str, columns: list[str] | None = None) -> tuple[str, Plan]:
 
 
 def markers(text: str, plan: Plan) -> tuple[float | None, int | None, int | None, int | None, int | None]:
-    """(epoch, its total, batch k, of N, step) of a line, as its plan places them."""
+    """(epoch, its total, batch k, of N, step) of a line, as its plan places them; an epoch
+    that is no finite number is None."""
     _, _, epoch, pos, step, _, _ = plan
-    return (float(text[epoch[0]:epoch[1]]) if epoch else None,
+    value = float(text[epoch[0]:epoch[1]]) if epoch else None
+    return (value if value is not None and math.isfinite(value) else None,
             int(text[epoch[2]:epoch[3]]) if epoch and epoch[2] else None,
-            int(float(text[pos[0]:pos[1]])) if pos else None,
+            _whole(text[pos[0]:pos[1]]) if pos else None,
             int(text[pos[2]:pos[3]]) if pos else None,
-            int(float(text[step[0]:step[1]])) if step else None)
+            _whole(text[step[0]:step[1]]) if step else None)
+
+
+def _whole(number: str) -> int | None:
+    """A counter as an int: `120` directly, `120.0` or `1.2e2` through float; None for `nan`
+    or `inf` (no place in the run)."""
+    try:
+        return int(number)
+    except ValueError:
+        try:
+            return int(float(number))
+        except (ValueError, OverflowError):
+            return None
 
 
 def parse(text: str, columns: list[str] | None = None) -> Line:
