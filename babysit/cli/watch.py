@@ -64,7 +64,8 @@ def watch(
 
     Printed output piped in (`python train.py 2>&1 | babysit watch -`) is passed through as it
     comes, with each finding printed as it appears and the diagnosis at the end. The exit status
-    is babysit's; `set -o pipefail` keeps a failing script's own.
+    is babysit's: the script's own is ${PIPESTATUS[0]} in bash (`set -o pipefail` fails the
+    pipeline when either fails).
     Exit status: 0 no warning or error, 1 at least one, 2 unreadable input or bad options.
     """
     from babysit.dashboard.live import LiveDashboard  # multiprocessing: only when watching
