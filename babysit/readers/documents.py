@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,7 @@ def _notebook_runs(path: Path, notebook: Any, fields: FieldMap) -> list[Run]:
         raise BabysitError(f"{path}: no cell output holds a training metric babysit reads "
                            "(expected printed lines such as `Epoch 3/10 ... loss: 0.41`)")
 
-    def reader(records: list[Record], summary: ReadSummary):  # type: ignore[no-untyped-def]
+    def reader(records: list[Record], summary: ReadSummary) -> Callable[[ReadStats, Any], Iterator[Record]]:
         def read(stats: ReadStats, _: Any) -> Iterator[Record]:
             stats.records = len(records)
             stats.described = summary.sentence()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -124,7 +124,8 @@ def is_trainer_state(path: Path) -> bool:
     return obj is not None and "log_history" in obj
 
 
-def read_hf_state(path: Path, stats: ReadStats, to_record: Any) -> Iterator[Record]:
+def read_hf_state(path: Path, stats: ReadStats,
+                  to_record: Callable[[dict[str, Any], int], Record | None]) -> Iterator[Record]:
     """Hugging Face Trainer's trainer_state.json: its log_history, train and eval entries, as
     `to_record(entry, index)` makes them. Read twice, streamed: the header (every metric name,
     the batch size and logging steps, written after the history) comes first."""
