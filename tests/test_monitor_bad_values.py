@@ -99,3 +99,85 @@ def test_sigterm_inside_with_monitor_writes_every_step_and_an_interrupted_summar
     steps = [r["step"] for r in got if r["type"] == "step"]
     assert steps == list(range(len(steps))) and len(steps) >= 5  # every=50: all were still pending
     assert got[-1]["type"] == "summary" and got[-1]["status"] == "interrupted"
+
+
+class HalfComplex(torch.nn.Module):
+    """A real layer feeding a complex one: only the complex layer cannot be measured."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.real = torch.nn.Linear(4, 8)
+        self.act = torch.nn.ReLU()
+        self.cplx = torch.nn.Linear(8, 3, dtype=torch.cfloat)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.cplx(self.act(self.real(x)).to(torch.cfloat)).abs()
+
+
+def loop(model: torch.nn.Module, log: Path, steps: int = 6, every: int = 2,
+         after_backward: object = None) -> Monitor:
+    """A few SGD steps on random data under a Monitor writing `log`."""
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    with Monitor(model, opt, log=log, every=every, verbose=False) as monitor:
+        for _ in range(steps):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            if after_backward is not None:
+                after_backward(model)  # type: ignore[operator]
+            opt.step()
+            monitor.step(loss)
+    return monitor
+
+
+def test_a_complex_layer_is_left_out_and_the_rest_of_the_model_watched(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    monitor = loop(HalfComplex(), log)
+    got = records(log)
+    assert monitor.enabled and got[0]["layers_watched"] == ["real"]
+    assert got[0]["layers_unmeasured"] == {"cplx": "torch.complex64 weights"}
+    steps = [r for r in got if r["type"] == "step"]
+    assert [r["step"] for r in steps] == list(range(6)) and all("loss" in r for r in steps)
+    assert steps[0]["layers"]["real"]["grad_norm"] > 0 and got[-1]["status"] == "completed"
+
+
+def test_a_sparse_gradient_is_measured_by_its_values(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    model, _ = small()
+    dense = {}
+
+    def make_sparse(m: torch.nn.Module) -> None:
+        dense["norm"] = float(m[0].weight.grad.norm())
+        m[0].weight.grad = m[0].weight.grad.to_sparse()
+
+    monitor = loop(model, log, steps=5, every=4, after_backward=make_sparse)
+    steps = [r for r in records(log) if r["type"] == "step"]
+    assert monitor.enabled and [r["step"] for r in steps] == list(range(5))
+    # step 4 is sampled: its gradient norm is the dense gradient's, read from the sparse one
+    assert steps[4]["layers"]["0"]["grad_norm"] == pytest.approx(dense["norm"], rel=1e-5)
+
+
+def test_a_layer_whose_statistics_raise_costs_that_layer_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import babysit.torch.stats as stats
+
+    real = stats._activation_parts
+
+    def fails_on_first(layer: object, h: torch.Tensor, hist: bool) -> object:
+        if getattr(layer, "name", "") == "0":
+            raise NotImplementedError("no kernel for this layout\n" + "backend list " * 500)
+        return real(layer, h, hist)
+
+    monkeypatch.setattr(stats, "_activation_parts", fails_on_first)
+    log = tmp_path / "run.jsonl"
+    model, _ = small()
+    with pytest.warns(RuntimeWarning, match="layer 0 not measured from here: NotImplementedError"):
+        monitor = loop(model, log)
+    got = records(log)
+    steps = [r for r in got if r["type"] == "step"]
+    assert monitor.enabled and [r["step"] for r in steps] == list(range(6))
+    assert steps[0]["note"] == "layer 0 not measured from here: NotImplementedError: no kernel for this layout"
+    assert set(steps[0]["layers"]) == {"2"} and set(steps[2]["layers"]) == {"2"}
+    assert "note" not in steps[2]  # said once, on the step it began
+    assert got[-1]["type"] == "summary" and got[-1]["status"] == "completed"

@@ -41,8 +41,8 @@ from babysit.torch.optim_watch import OptimizerWatch, group_lrs
 from babysit.torch.pending import Pending
 from babysit.torch.ranks import RankSync, distributed_group, unwrap
 from babysit.torch.records import first_layer_weights, header_record, tensor_input_stats
-from babysit.torch.stats import Before, layer_stats, sketch_index
-from babysit.torch.values import loss_tensor, metric_value
+from babysit.torch.stats import Before, dense_values, layer_stats, sketch_index
+from babysit.torch.values import loss_tensor, metric_value, short_error
 from babysit.training.sinks import JsonlSink, Sink, new_run_id, open_new_log
 
 
@@ -125,6 +125,11 @@ class Monitor:
         model = unwrap(model)  # DDP's wrapper: layers are named as in the user's module
         self.model, self.optimizer = model, optimizer
         found = watched if watched is not None else find_layers(model, layers, activation)
+        # Statistics are for real floating weights: a complex or quantized layer is not
+        # watched (said in the header), the rest of the model still is.
+        self.unmeasured = {w.name: f"{w.weight.dtype} weights" for w in found
+                           if not w.weight.is_floating_point()}
+        found = [w for w in found if w.name not in self.unmeasured]
         self.layers: list[Watched] = found if layers is not None else spread(found, max_layers)
         self.every = max(1, int(every))
         # Histograms cost as much as the other statistics together (a scatter per layer):
@@ -185,7 +190,8 @@ class Monitor:
                                  total_steps=total_steps, input_stats=stats,
                                  framework=framework,
                                  facts={"task": task, "pretrained": pretrained,
-                                        "batch_size": batch_size, "log_every": log_every}))
+                                        "batch_size": batch_size, "log_every": log_every},
+                                 unmeasured=self.unmeasured))
 
     # --- hooks ---------------------------------------------------------------------------
     def _install(self) -> list[Any]:
@@ -268,7 +274,7 @@ class Monitor:
             # while the loss is still finite poisons the weights, and only the next step's loss
             # shows it. Whole gradients: 0.04 ms of an 11.6 ms CPU MLP step; a coordinate sample
             # was no cheaper.
-            sizes = torch._foreach_norm([w.weight.grad.detach() for w in present])  # type: ignore[union-attr]
+            sizes = torch._foreach_norm([dense_values(w.weight.grad) for w in present])  # type: ignore[arg-type]
             by_layer = {w.name: n for w, n in zip(present, sizes, strict=True)}
             if flags:
                 self._grad_flags = by_layer
@@ -325,8 +331,7 @@ class Monitor:
                 tensors["grad_norm_total"] = total
             if self.optim.clipped is not None:
                 tensors["clipped_steps"] = self.optim.clipped
-            layers = layer_stats(self.layers, self._outputs, self._grads or {}, self._before,
-                                 hist=s % self.hist_every == 0)
+            layers = self._layer_stats(rec, hist=s % self.hist_every == 0)
         if self.ranks is not None:
             self.ranks.keep(s, value, self._grad_flags)
         if self.lead:
@@ -342,6 +347,26 @@ class Monitor:
         sampled, self._sampling = self._sampling, self.step_index % self.every == 0
         if sampled:  # the host copy of the statistics was made anyway: the numbers come along
             self._flush()
+
+    def _layer_stats(self, rec: dict[str, Any], hist: bool) -> dict[str, dict[str, Any]]:
+        """The sampled step's layer statistics. A layer whose statistics raise (a dtype or
+        layout torch cannot reduce) costs its own statistics, said in the record's note and
+        in the header's list from then on, never the other layers' or the run's."""
+        watched = [w for w in self.layers if w.name not in self.unmeasured]
+        args = (self._outputs, self._grads or {}, self._before)
+        try:
+            return layer_stats(watched, *args, hist=hist)
+        except Exception:  # find which layer: the statistics are one stack for all layers
+            out: dict[str, dict[str, Any]] = {}
+            for layer in watched:
+                try:
+                    out.update(layer_stats([layer], *args, hist=hist))
+                except Exception as exc:
+                    self.unmeasured[layer.name] = short_error(exc)
+                    note = f"layer {layer.name} not measured from here: {short_error(exc)}"
+                    rec["note"] = f"{rec['note']}; {note}" if "note" in rec else note
+                    self._warn_once(note)
+            return out
 
     def _exchange(self, rec: dict[str, Any]) -> None:
         """The sampled step's collective: rank faults into `rec`, rank 0's stop to every rank."""
@@ -515,9 +540,9 @@ class Monitor:
             self._flush()
         except Exception:
             self._pending.records = []
-        self._failure = repr(exc)
+        self._failure = short_error(exc)
         self._remove_hooks()
-        warnings.warn(f"babysit Monitor switched off after an internal error: {exc!r}",
+        warnings.warn(f"babysit Monitor switched off after an internal error: {self._failure}",
                       RuntimeWarning, stacklevel=3)
 
     def _remove_hooks(self) -> None:

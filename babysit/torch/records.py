@@ -37,7 +37,8 @@ def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | Non
                   total_steps: int | None = None,
                   input_stats: dict[str, Any] | None = None,
                   framework: str = "torch",
-                  facts: dict[str, Any] | None = None) -> dict[str, Any]:
+                  facts: dict[str, Any] | None = None,
+                  unmeasured: dict[str, str] | None = None) -> dict[str, Any]:
     """The first record of a monitored run (docs/log-format.md's header, torch's fields)."""
     now = datetime.now(timezone.utc)
     settings = optimizer_settings(optimizer)
@@ -55,6 +56,8 @@ def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | Non
         "optimizer_settings": settings,
         "world_size": world_size, "amp_scaler": amp, "clip_norm": clip_norm,
         "layers_watched": [w.name for w in layers], "every": every, "total_steps": total_steps,
+        # layers with no statistics and why (complex weights): the rest are watched as usual
+        **({"layers_unmeasured": dict(unmeasured)} if unmeasured else {}),
         # more layers than watched: the watched ones are spread evenly through depth
         "layers_total": layers_total if layers_total is not None else len(layers),
         "model": model_summary(model),

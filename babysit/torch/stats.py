@@ -39,6 +39,15 @@ class Before:
         return torch.linalg.vector_norm(now - self.values) / torch.linalg.vector_norm(self.values)
 
 
+def dense_values(grad: torch.Tensor) -> torch.Tensor:
+    """A gradient as a strided tensor with the same norm: a sparse gradient's stored values
+    (an embedding's or a user's sparse gradient: norms do not run on sparse layouts)."""
+    grad = grad.detach()
+    if grad.layout == torch.strided:
+        return grad
+    return (grad.coalesce() if grad.layout == torch.sparse_coo else grad).values()
+
+
 def sketch_index(weight: torch.Tensor, generator: torch.Generator) -> torch.Tensor | None:
     """SKETCH random coordinates of a large tensor (drawn once per tensor and kept: the same
     coordinates before and after every update), or None for a tensor small enough to copy."""

@@ -38,3 +38,10 @@ def metric_value(value: Any) -> tuple[float | None, str | None]:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None, f"a {type(value).__name__} ({str(value)[:20]!r}), not a number"
     return float(value), None
+
+
+def short_error(exc: BaseException, limit: int = 200) -> str:
+    """An exception as one short line: torch's dispatcher errors list every backend (kilobytes)."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
