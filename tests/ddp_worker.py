@@ -4,7 +4,8 @@ and bench/torch_overhead.py.
     python tests/ddp_worker.py MODE LOG INIT_FILE   (env RANK, WORLD_SIZE)
 
 MODE: healthy | nan (rank 1's loss is NaN at step 7) | desync (rank 1 changes a layer's
-weights on its own at step 15) | kill (rank 1 kills itself at step 25).
+weights on its own at step 15) | kill (rank 1 kills itself at step 25) | garbage (rank 1 hands
+its Monitor a bad loss at steps 3-6 and a bad epoch metric; rank 0 a string loss at step 12).
 Each rank writes `LOG.rank<r>.json` with the step it stopped at and its monitor's state.
 With DEVICE=cuda both ranks train on the one GPU (gloo: NCCL refuses two ranks on one GPU),
 and SYNC_CHECK=1 runs every unsampled `monitor.step` under
@@ -33,6 +34,9 @@ def digits() -> tuple[torch.Tensor, torch.Tensor]:
 
     x, y = load_digits(return_X_y=True)
     return torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
+
+
+GARBAGE = {3: torch.tensor([1.0, 2.0]), 4: "2.0", 5: 3 + 1j, 6: torch.empty((), device="meta")}
 
 
 def main() -> None:
@@ -71,8 +75,13 @@ def main() -> None:
                     os.kill(os.getpid(), signal.SIGKILL)
                 if sync_check and steps % every:
                     torch.cuda.set_sync_debug_mode("error")
+                given: object = loss
+                if mode == "garbage" and rank == 1 and steps in GARBAGE:
+                    given = GARBAGE[steps]
+                if mode == "garbage" and rank == 0 and steps == 12:
+                    given = "high"
                 try:
-                    monitor.step(loss)
+                    monitor.step(given)  # type: ignore[arg-type]
                 finally:
                     if sync_check:
                         torch.cuda.set_sync_debug_mode(0)
@@ -86,7 +95,7 @@ def main() -> None:
                 model.eval()
                 acc = (model(xv).argmax(1) == yv).float().mean()
                 model.train()
-            monitor.epoch(val_acc=acc)
+            monitor.epoch(val_acc="high" if mode == "garbage" and rank == 1 else acc)
         seconds = time.perf_counter() - start
     state = {"rank": rank, "steps": steps, "stopped_at": stopped_at, "seconds": seconds,
              "should_stop": monitor.should_stop, "enabled": monitor.enabled,

@@ -252,3 +252,41 @@ def test_workers_of_a_killed_search_stop_instead_of_finishing_trials(tmp_path: P
         search.send_signal(signal.SIGKILL)
         search.wait(timeout=60)
     wait_until(lambda: not any(_alive(w) for w in workers), "the orphaned workers to exit")
+
+
+SIGTERM_AFTER_LAST_TRIAL = """
+import os, signal, sys
+from babysit.cli.app import app
+from babysit.search.runner import LocalRunner
+
+close = LocalRunner.close
+
+def close_after_a_sigterm(self, cancel=False):
+    # the window issue 38 names: every trial is done, the workers are being closed
+    if not cancel and self.pool is not None:
+        os.kill(os.getpid(), signal.SIGTERM)
+    close(self, cancel)
+
+if __name__ == "__main__":  # spawned workers import this file too
+    LocalRunner.close = close_after_a_sigterm
+    sys.argv = ["babysit", *sys.argv[1:]]
+    app()
+"""
+
+
+def test_a_sigterm_after_the_last_trial_still_prints_the_best_and_writes_the_report(tmp_path: Path) -> None:
+    """Issue 38 item 15: a SIGTERM between the last trial and "best:" exited 143 and lost the
+    best line and the report. The signal is sent by the process to itself at that point."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "search_then_sigterm.py"
+    script.write_text(SIGTERM_AFTER_LAST_TRIAL)
+    results = tmp_path / "s.jsonl"
+    done = subprocess.run([sys.executable, str(script), "search", "--no-live", "--trials", "2",
+                           "--stages", "1", "--epochs", "1", "--hidden", "8", "--workers", "1",
+                           "--results", str(results)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "best: " in done.stdout and f"results: {results}" in done.stdout
+    assert len(trial_rows(results)) == 2

@@ -74,6 +74,21 @@ def test_a_nan_on_rank_one_only_is_named_and_every_rank_stops_on_the_same_step(t
     assert zero["should_stop"] and one["should_stop"] and zero["steps"] == one["steps"] < 40
 
 
+def test_garbage_from_one_rank_costs_those_values_only(tmp_path: Path) -> None:
+    codes, log = run_ranks("garbage", tmp_path, EPOCHS="2")
+    assert codes == [0, 0]
+    recs = records(log)
+    steps = [r for r in recs if r["type"] == "step"]
+    zero, one = state(log, 0), state(log, 1)
+    assert zero["enabled"] and one["enabled"] and zero["steps"] == one["steps"] == len(steps)
+    assert [r["step"] for r in steps] == list(range(len(steps)))
+    # rank 1's bad values are not losses: no rank fault, no NaN, nothing stops
+    assert not any("ranks" in r for r in recs) and not zero["should_stop"]
+    assert all("loss" in r for r in steps if r["step"] != 12)
+    assert "loss" not in steps[12] and "no loss logged" in steps[12]["note"]
+    assert [r["type"] for r in recs].count("epoch") == 2 and recs[-1]["status"] == "completed"
+
+
 def test_a_layer_changed_on_one_rank_is_named(tmp_path: Path) -> None:
     codes, log = run_ranks("desync", tmp_path)
     assert codes == [0, 0]

@@ -160,10 +160,12 @@ def search(
     progress = Progress(stages=len(plan))
     use_live = console.is_terminal if live is None else live
     outcome: Outcome | None = None
-    try:
-        # Ctrl-C / SIGTERM: running trials stop at their next step and finished ones are kept;
-        # a second Ctrl-C kills the workers at once.
-        with graceful_stop(lambda reason: runner.request_stop()):
+    # Ctrl-C / SIGTERM: running trials stop at their next step and finished ones are kept;
+    # a second Ctrl-C kills the workers at once. The handler stays until the last line: a
+    # signal after the last trial (the workers closing, the ensemble) lets the verdict and
+    # the report be written instead of exiting 143 without them.
+    with graceful_stop(lambda reason: runner.request_stop()):
+        try:
             if use_live:
                 with Live(leaderboard(progress, console.width), console=console,
                           refresh_per_second=4) as view:
@@ -180,22 +182,27 @@ def search(
 
                 outcome = run_search(config, space, plan, data, path, runner, resume, ensemble,
                                      on_line)
-    except KeyboardInterrupt:
-        runner.close(cancel=True)
-        _interrupted(console, progress, path, report)
-    finally:
-        runner.close()  # waits for the workers to exit: none is left behind, orphaned
-    assert outcome is not None
-    if outcome.interrupted:
-        _interrupted(console, progress, path, report)
+        except KeyboardInterrupt:
+            runner.close(cancel=True)
+            _interrupted(console, progress, path, report)
+        finally:
+            runner.close()  # waits for the workers to exit: none is left behind, orphaned
+        assert outcome is not None
+        if outcome.interrupted:
+            _interrupted(console, progress, path, report)
+        _conclude(console, outcome, path, report)
+
+
+def _conclude(console: Console, outcome: Outcome, path: Path, report: bool) -> None:
+    """The search's last lines: the best trial, the ensemble, the results, the report."""
+    from babysit.search.view import params_text, train_command
+
     best = outcome.best
     if best is None:
         console.print(f"no trial completed (see {path}); lower the learning-rate range", soft_wrap=True)
         if report:
             print_report(console, path)
         raise typer.Exit(1)
-    from babysit.search.view import params_text, train_command
-
     console.print(f"best: {best['trial']} val acc {100 * best['val_acc']:.1f}% with "
                   f"{params_text(best['params'])}")
     if outcome.ensemble:
