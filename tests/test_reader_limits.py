@@ -4,11 +4,16 @@ read whole, an overlong MLflow metric line, a field mapped twice."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import json
+import os
 import sqlite3
 from pathlib import Path
 
 import pytest
+import typer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -351,3 +356,39 @@ def test_a_second_train_on_a_live_log_with_overwrite_is_refused(tmp_path: Path) 
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=60)
     assert json.loads(log.read_text().splitlines()[-1])["type"] == "summary"  # the first run's log, whole
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC])
+def test_a_path_the_system_refuses_is_one_line_naming_it(code: int) -> None:
+    """Issue 38 item 7: a read-only mount, a folder the user cannot enter, a full disk."""
+    from babysit.cli.errors import reports_errors
+
+    @reports_errors
+    def command() -> None:
+        raise OSError(code, os.strerror(code), "out/results.jsonl")
+
+    said = io.StringIO()
+    with pytest.raises(typer.Exit) as stop, contextlib.redirect_stderr(said):
+        command()
+    assert stop.value.exit_code == 2
+    line = said.getvalue().strip()
+    assert line.startswith("error: out/results.jsonl: ") and "\n" not in line
+
+
+def test_search_into_a_folder_nobody_may_write_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """A real refusal, as root too: an immutable folder (chattr +i) takes no new file."""
+    import shutil
+    import subprocess
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)],
+                                                         capture_output=True).returncode != 0:
+        pytest.skip("this file system has no immutable flag (chattr +i); the unit test above covers the message")
+    try:
+        result = runner.invoke(app, ["search", "--trials", "1", "--epochs", "1", "--no-live",
+                                     "--results", str(folder / "res.jsonl")])
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert result.exit_code == 2 and "operation not permitted" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output

@@ -15,6 +15,16 @@ from babysit.errors import BabysitError
 from babysit.text import visible
 
 EXIT_BAD_INPUT = 2
+# What the system says of a path the user can fix (a read-only mount, a folder they cannot
+# enter, a full disk): one line naming the path, not a traceback.
+PATH_ERRORS = {
+    errno.ENAMETOOLONG: "file name too long (a name has at most 255 bytes, a path 4,096)",
+    errno.EROFS: "read-only file system (write the file somewhere else)",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+}
 stderr = Console(stderr=True, highlight=False)
 
 
@@ -29,12 +39,12 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             stderr.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except OSError as exc:
-            if exc.errno != errno.ENAMETOOLONG:
+            if exc.errno not in PATH_ERRORS:
                 raise
             # Any file a command opens, reads or makes: one check here instead of one per path.
             name = visible(exc.filename) if exc.filename is not None else "a path"
-            stderr.print(f"[bold red]error:[/] {escape(name)}: file name too long (a name has at "
-                         "most 255 bytes, a path 4,096)", soft_wrap=True)
+            stderr.print(f"[bold red]error:[/] {escape(name)}: {PATH_ERRORS[exc.errno]}",
+                         soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper
