@@ -324,6 +324,7 @@ class Engine:
                         total / count, lo, hi)
         if self._window_index == 0:
             self.facts.on_first_window(first)
+        self.facts.progress.on_window(window)
         if self._on_step and not all(rule.wants_steps for rule, _ in self._on_step):
             self._on_step = [(rule, hook) for rule, hook in self._on_step if rule.wants_steps]
         self._window_index += 1

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from babysit.diagnostics.progress import LossProgress
 from babysit.diagnostics.records import Header
 from babysit.diagnostics.rules._util import (
     NEAR_CHANCE,
@@ -53,6 +54,7 @@ class RunFacts:
         self._epoch_stated = False
         self._epoch_offset = 0.0  # added to a restarted epoch counter
         self.restarts: list[tuple[Any, float, float]] = []  # (step, epoch said, epoch counted)
+        self.progress = LossProgress()  # how far the training loss has come (progress.py)
 
     @property
     def classes(self) -> int | None:

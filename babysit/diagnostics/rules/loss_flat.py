@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections import deque
 
-from babysit.config import MAX_CLASSES
+from babysit.diagnostics.progress import without_blow_up
 from babysit.diagnostics.remedy import Scale
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
 
-BLOW_UP = 2.0  # x log(MAX_CLASSES): a first epoch's mean no untrained softmax reaches
 
 
 class LossFlat(Rule):
@@ -38,6 +36,10 @@ class LossFlat(Rule):
     A learning-rate warmup is not a flat loss: while the logged lr keeps rising (by more than
     `warmup_rise`, 0.1%: far above float rounding, far below any schedule's step) the rate is
     deliberately small, so the comparison starts from the first window after the last rise.
+    A loss that came down from its start by `withdraw` x min_drop (10%) and 3 noise SDs
+    (facts.progress, the first logged loss to the best window) is
+    not flat, whatever a later stretch does: it converged, or it is a pretrained model
+    declining slowly (T5 1.996 -> 1.764 over 215k steps, "fell 1.4%" between two blocks).
     A log of one row per epoch (Keras's CSVLogger) counts epochs, not steps: `min_epochs` 10
     epochs are at least the 200 updates of `min_steps` on any data set of 640 examples or more
     at Keras's default batch of 32 (20 updates an epoch); a loss moving 0.08% in 20 epochs at
@@ -96,13 +98,15 @@ class LossFlat(Rule):
         if window.first_step <= self.warm_until and not self.fired:
             self._restart()  # still warming up: judge from after the warmup
             return None
+        if self.facts.progress.went_down(self.t["withdraw"] * self.t["min_drop"]):
+            # it came down and levelled off, or declines slowly: not a flat loss
+            if self.fired:
+                self.finding = None
+            return None
         quiet = window.mean > 0 and (window.max - window.min) / window.mean < self.t["min_drop"]
         if self.first_step is None:
             self.first_step, self.first_quiet = window.first_step, quiet
-        mean = window.mean
-        if self.per_epoch and window.index == 0 and window.count > 1 and \
-                window.first > BLOW_UP * math.log(MAX_CLASSES):
-            mean = (mean * window.count - window.first) / (window.count - 1)
+        mean = without_blow_up(window) if self.per_epoch and window.index == 0 else window.mean
         if len(self.first) < self.latest.maxlen:  # type: ignore[operator]
             self.first.append(mean)
         self.latest.append(window.mean)

@@ -6,12 +6,10 @@ import math
 from collections import deque
 from itertools import pairwise
 
+from babysit.diagnostics.progress import D2
 from babysit.diagnostics.remedy import Scale, lower_lr
 from babysit.diagnostics.rule import Finding, Rule, Window
 
-# d2(n): the expected range of n normal values, in standard deviations (range-to-SD factors)
-D2 = {1: 1.0, 2: 1.128, 3: 1.693, 4: 2.059, 5: 2.326, 6: 2.534, 7: 2.704, 8: 2.847, 9: 2.970,
-      10: 3.078, 20: 3.735}
 
 
 class LossOscillation(Rule):

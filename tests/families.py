@@ -1,0 +1,52 @@
+"""Generated families of runs for the failure classes of issue 33: each fault beside its near
+misses, over the cadences, lengths, noise levels and scales real logs come in.
+
+A family is a generator, not a fixture: `loss_run(shape, cadence, scale, noise, seed)` draws
+one run's records; the tests sweep the grid. Shapes (the loss level over the run, 1 at start):
+- "stuck": the lecture's "loss not going down" (a rate of 1e-6): 2% down over the whole run.
+- "stuck_noisy_first": stuck, with a first value 2.5 noise SDs high (a plausible first batch).
+- "converged": falls to 60% of its start within the first fifth, then holds.
+- "finetune": a pretrained model's slow steady decline, 13% over the run (T5's 1.996 -> 1.74).
+Cadences: "step" (600 steps, each logged), "every25" (15,000 steps logged every 25), "epoch"
+(40 rows of an epoch's mean each, with a validation loss: a Keras CSV).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+Records = list[dict[str, Any]]
+CADENCES = {"step": (600, 1), "every25": (600, 25), "epoch": (40, 1)}
+SHAPES = ("stuck", "stuck_noisy_first", "converged", "finetune")
+FIRST_HIGH_SDS = 2.5  # stuck_noisy_first's first value: high, but within a noisy batch's reach
+
+
+def level(shape: str, n: int) -> np.ndarray:
+    """The loss over n records, relative to its start (1.0)."""
+    t = np.linspace(0.0, 1.0, n)
+    if shape in ("stuck", "stuck_noisy_first"):
+        return 1.0 - 0.02 * t
+    if shape == "converged":
+        return 0.6 + 0.4 * np.exp(-t / 0.05)
+    if shape == "finetune":
+        return 1.0 - 0.13 * t
+    raise ValueError(shape)
+
+
+def loss_run(shape: str, cadence: str, scale: float = 2.3, noise: float = 0.03,
+             seed: int = 0) -> Records:
+    """One run: `scale` the loss at the start, `noise` each record's relative SD."""
+    n, every = CADENCES[cadence]
+    rng = np.random.default_rng(seed)
+    values = scale * level(shape, n) * (1 + noise * rng.standard_normal(n))
+    if shape == "stuck_noisy_first":
+        values[0] = scale * (1 + FIRST_HIGH_SDS * noise)
+    out: Records = [{"type": "header"}]
+    for i, v in enumerate(values):
+        rec: dict[str, Any] = {"type": "step", "step": i * every, "loss": float(v)}
+        if cadence == "epoch":
+            rec.update(epoch=i, val_loss=float(v) * 1.05)
+        out.append(rec)
+    return out
