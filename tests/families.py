@@ -50,3 +50,30 @@ def loss_run(shape: str, cadence: str, scale: float = 2.3, noise: float = 0.03,
             rec.update(epoch=i, val_loss=float(v) * 1.05)
         out.append(rec)
     return out
+
+
+def start_run(shape: str, every: int, noise: float, seed: int = 0) -> Records:
+    """The start of a run, 3,000 steps logged every `every` steps (at most 600 records), per-batch
+    `noise` (relative SD):
+    - "hockey_stick": at ln 10 for the first 40% of the records, then a fast fall to 0.1
+      (the lecture's bad initialization);
+    - "fast_start": falls from ln 10 to a fifth of it within its first five records, then
+      noisy per-batch losses around that (a healthy run logged sparsely: MNIST every 50 steps);
+    - "fast_start_one_high": that, with the first record after the first window a hard batch
+      at 1.1x the first window's mean (wild2's AIOPS_mnist v18: 0.53 after a mean of 0.41).
+    """
+    rng = np.random.default_rng(seed)
+    n = min(600, 3000 // every)
+    t = np.arange(n)
+    if shape == "hockey_stick":
+        flat = int(0.4 * n)
+        base = np.where(t < flat, np.log(10), 0.1 + (np.log(10) - 0.1) * np.exp(-(t - flat) / 3.0))
+    elif shape in ("fast_start", "fast_start_one_high"):
+        base = np.log(10) * (0.2 + 0.8 * np.exp(-t / 1.5))
+    else:
+        raise ValueError(shape)
+    values = base * np.exp(noise * rng.standard_normal(n))  # per-batch noise is multiplicative
+    if shape == "fast_start_one_high":
+        values[10] = 1.1 * values[:10].mean()
+    return [{"type": "header"}] + [{"type": "step", "step": i * every, "loss": float(v)}
+                                   for i, v in enumerate(values)]

@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from babysit.diagnostics.engine import Engine, build_rules
-from tests.families import CADENCES, loss_run
+from tests.families import CADENCES, loss_run, start_run
 
 SCALES = (2.3, 1e-3, 1e4)  # a cross-entropy, a loss near 0, a regression's sum of squares
 NOISES = (0.005, 0.03)
@@ -36,3 +36,23 @@ def test_one_high_first_value_does_not_make_a_stuck_loss_a_descent(cadence: str,
 def test_a_loss_that_came_down_and_levelled_off_or_declines_slowly_is_not_flat(
         shape: str, cadence: str, scale: float, noise: float, seed: int) -> None:
     assert not fired("loss-flat", loss_run(shape, cadence, scale, noise, seed))
+
+
+# A plateau at ln C is quiet (every prediction near uniform: 2-5% per batch); a converging
+# run's batches scatter by up to 40% of their mean (a few hard examples each).
+PLATEAU_GRID = list(itertools.product((1, 25, 50), (0.02, 0.05), (0, 1, 2)))
+START_GRID = list(itertools.product((1, 25, 50), (0.05, 0.4), (0, 1, 2)))
+
+
+@pytest.mark.parametrize("every,noise,seed", PLATEAU_GRID)
+def test_a_hockey_stick_is_found_at_every_cadence(every: int, noise: float, seed: int) -> None:
+    assert fired("plateau-then-drop", start_run("hockey_stick", every, noise, seed))
+
+
+@pytest.mark.parametrize("shape", ["fast_start", "fast_start_one_high"])
+@pytest.mark.parametrize("every,noise,seed", START_GRID)
+def test_a_fast_start_then_noisy_batches_is_no_plateau(shape: str, every: int, noise: float,
+                                                      seed: int) -> None:
+    """One noisy batch after a first window that already fell is not a plateau (issue 33 class
+    5: a single value decides)."""
+    assert not fired("plateau-then-drop", start_run(shape, every, noise, seed))

@@ -442,3 +442,37 @@ def test_keras_runs_appended_to_one_csv_are_read_apart(tmp_path: Path) -> None:
     resumed.write_text("\n".join(rows[:6] + [f"{e}" + rows[e - 4][1:] for e in range(5, 9)]) + "\n")
     code, out = diagnose(str(resumed))
     assert code in (0, 1) and out.get("steps") == 9
+
+
+def _read(path: Path) -> list[dict]:
+    [run] = find_runs(path)
+    return [r for r in run.read(ReadStats(), lambda step: False) if r.get("type") == "step"]
+
+
+def test_one_series_is_read_from_one_name_in_tensorboard(tmp_path: Path) -> None:
+    """Lightning logs `val_loss_step` per validation batch (at batch indices) beside the
+    epoch's `val_loss_epoch`: the validation loss is the epoch's, never the batches' mixed in."""
+    tensorboard = pytest.importorskip("torch.utils.tensorboard")
+    writer = tensorboard.SummaryWriter(str(tmp_path / "tb"))
+    for step in range(60):
+        writer.add_scalar("train_loss_step", 2.0 / (1 + step), step)
+        writer.add_scalar("val_loss_step", 5.0 + step % 7, step)  # per val batch, at batch index
+    for epoch, step in enumerate((19, 39, 59)):
+        writer.add_scalar("val_loss_epoch", 0.5 - 0.1 * epoch, step)
+    writer.close()
+    steps = _read(tmp_path / "tb")
+    assert [r["val_loss"] for r in steps if "val_loss" in r] == pytest.approx([0.5, 0.4, 0.3])
+    assert len([r for r in steps if "loss" in r]) == 60
+
+
+def test_one_series_is_read_from_one_name_in_a_csv(tmp_path: Path) -> None:
+    """A Lightning CSV with a per-step and a per-epoch training loss reads the per-step one
+    only: an epoch row's mean is not a step's loss."""
+    rows = ["epoch,step,train_loss_step,train_loss_epoch,val_loss"]
+    for step in range(30):
+        rows.append(f"{step // 10},{step},{1.0 / (1 + step)},,")
+        if step % 10 == 9:
+            rows.append(f"{step // 10},{step},,9.0,{0.7 - step / 100}")
+    (tmp_path / "metrics.csv").write_text("\n".join(rows) + "\n")
+    losses = [r["loss"] for r in _read(tmp_path / "metrics.csv") if "loss" in r]
+    assert losses == pytest.approx([1.0 / (1 + s) for s in range(30)])

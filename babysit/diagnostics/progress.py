@@ -10,7 +10,7 @@ Measured in the run's own noise: the start is the first logged loss (the loss at
 initialization, or the first interval's mean), the best is the lowest window mean so far, and
 the drop between them must be at least `WENT_DOWN` of the start and `NOISE_Z` standard
 deviations of one record's noise (each window's range over d2, the expected range of n normal
-values; the median over windows). A stuck run whose first value is a noisy 2.5 SDs high
+values; the median over the latest 64 windows). A stuck run whose first value is a noisy 2.5 SDs high
 (tests/families.py) must not read as a descent: that first value, the stuck run's own 2% drift
 and the luck of the lowest of ~60 window means (~0.8 SD: each is a mean of 10 records) add up
 to about 4 SDs; 5 leaves a margin. Real descents are far past it (T5's: 19 SDs).
@@ -19,6 +19,7 @@ to about 4 SDs; 5 leaves a margin. Real descents are far past it (T5's: 19 SDs).
 from __future__ import annotations
 
 import math
+from collections import deque
 from statistics import median
 
 from babysit.config import MAX_CLASSES
@@ -39,6 +40,7 @@ WENT_DOWN = 0.10
 # 1e4 (above the line from its first record) a start.
 BLOW_UP = 2.0 * math.log(MAX_CLASSES)
 BLOW_UP_RATIO = 10.0
+RANGES = 64
 NOISE_Z = 5.0  # a single first value against the lowest of many window means: see above
 
 
@@ -57,7 +59,9 @@ class LossProgress:
         """Nothing seen yet."""
         self.start: float | None = None
         self.best: float | None = None
-        self._ranges: list[float] = []  # each window's range over d2: one record's SD
+        # each window's range over d2, one record's SD, for the latest RANGES windows: the
+        # engine's memory stays flat on a stream of millions of records
+        self._ranges: deque[float] = deque(maxlen=RANGES)
 
     def on_window(self, window: Window) -> None:
         """Take in one closed window of the loss."""

@@ -119,6 +119,11 @@ class FieldMap:
                 best[hit[0]] = (hit[1], name)
         return {name: field for field, (_, name) in best.items()}
 
+    def one_name_each(self, names: Iterable[str]) -> set[str]:
+        """The names a table of these columns is read from: each field's best-ranked one, so
+        that one series never mixes two names (a per-batch and a per-epoch loss)."""
+        return set(self.chosen(names))
+
     def pick(self, row: Mapping[str, Any]) -> Record:
         """The fields a row of named values holds, each from its best-ranked name."""
         best: dict[str, tuple[int, float]] = {}

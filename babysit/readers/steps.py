@@ -22,8 +22,8 @@ BLOCK = 65536  # steps turned into Python objects at a time while records are ma
 
 
 class StepTable:
-    """One record per step: for each field the value of the best-ranked name (a later value of
-    the same rank replaces an earlier one); `time`: seconds since `start` (default: the
+    """One record per step: for each field the value of its best-ranked name in the run (a
+    later value at the same step replaces an earlier one); `time`: seconds since `start` (default: the
     earliest step's wall time)."""
 
     def __init__(self, scalars: Iterable[tuple[str, int, float, float]], fields: Any,
@@ -50,7 +50,12 @@ class StepTable:
         for field, (st, va, ti, ra) in columns.items():
             steps, values = np.frombuffer(st, np.int64), np.frombuffer(va, np.float64)
             ranks, arrival = np.frombuffer(ra, np.int8), np.arange(len(st))
-            order = np.lexsort((-arrival, ranks, steps))  # by step, best rank, latest first
+            # One name per field for the whole run, its best-ranked: a step where only a worse
+            # name was logged gets no value, rather than a series that mixes Lightning's
+            # per-batch `val_loss_step` into the per-epoch `val_loss_epoch` (read as spikes).
+            kept = ranks == ranks.min()
+            steps, values, ranks, arrival = steps[kept], values[kept], ranks[kept], arrival[kept]
+            order = np.lexsort((-arrival, ranks, steps))  # by step, latest first
             steps, values = steps[order], values[order]
             first = np.ones(len(steps), dtype=bool)
             first[1:] = steps[1:] != steps[:-1]

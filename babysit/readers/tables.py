@@ -150,6 +150,7 @@ def read_csv_log(path: Path, stats: ReadStats, fields: FieldMap,
             names, reader = csv_rows(fh, stats)
             if names:  # the columns say what the run is (diagnostics/task.py)
                 yield {"type": "header", "source": "csv", "metrics": names}
+            read = fields.one_name_each(names or []) | {"step"}
             for index, row in enumerate(reader):
                 if index < first:
                     continue
@@ -160,7 +161,7 @@ def read_csv_log(path: Path, stats: ReadStats, fields: FieldMap,
                     keras_style = "step" not in row and "epoch" in row
                 if keras_style:  # one row per epoch: the epoch is the step
                     row = {**row, "step": row.get("epoch")}
-                rec = _to_record(row, index, stats, fields)
+                rec = _to_record({k: v for k, v in row.items() if k in read}, index, stats, fields)
                 if rec is None:
                     continue
                 produced += 1

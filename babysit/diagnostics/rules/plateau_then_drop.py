@@ -33,7 +33,10 @@ class PlateauThenDrop(Rule):
     `drop` below the level (a hockey stick at step 380 logged every 25 steps was "a slow
     decline" of 250 steps). A plateau needs records on it after the first window, whose mean
     is the level itself: a first window that spans 450 steps of a sparse log is no evidence of
-    a flat start.
+    a flat start; and two of them, not one noisy batch. A first window whose first loss is
+    `drop` above its mean is no plateau either: it fell within the window as much as a hockey
+    stick falls (MNIST logged every 50 steps: 1.08 -> 0.26 in its first window, a mean of 0.41,
+    then one batch at 0.53 read as "stayed near 0.41 for 500 steps").
     """
 
     id = "plateau-then-drop"
@@ -99,7 +102,8 @@ class PlateauThenDrop(Rule):
         if self.level is None:
             self.level, self.start_step, self.plateau_end = (window.mean, window.first_step,
                                                              window.last_step)
-            self.done = self.level <= 0
+            # a first window that starts `drop` above its own mean is already falling
+            self.done = self.level <= 0 or window.first - self.level > self.t["drop"] * self.level
             return None
         fall = (self.level - window.mean) / self.level
         if fall < self.t["band"]:
@@ -113,7 +117,7 @@ class PlateauThenDrop(Rule):
                       and loss >= (1 - self.t["band"]) * self.level]
             leaving = [step for step, loss in self.recent if self.plateau_end < step <= window.last_step
                        and loss < (1 - self.t["band"]) * self.level]
-            if inside and leaving and max(inside) < min(leaving):
+            if len(inside) >= 2 and leaving and max(inside) < min(leaving):
                 self.plateau_end = max(inside)  # every record before the fall still on it
                 self.evidenced = True
         if not self.evidenced:  # only the first window, whose own mean is the level: no plateau
