@@ -77,3 +77,25 @@ def start_run(shape: str, every: int, noise: float, seed: int = 0) -> Records:
         values[10] = 1.1 * values[:10].mean()
     return [{"type": "header"}] + [{"type": "step", "step": i * every, "loss": float(v)}
                                    for i, v in enumerate(values)]
+
+
+def spiky_run(kind: str, noise: float = 0.3, seed: int = 0, n: int = 540) -> Records:
+    """A fine-tune logged every 10 steps of batch 8 (80 examples a loss, as the header says):
+    - "hard_examples": converged at ~3e-4 per record, one record in ten jumps to 0.05-0.3
+      (one or two confidently wrong examples among 80: CodeBERT's log);
+    - "forgetting": converged at ~3e-4, then thrown back to 0.3-0.6 for whole windows, again and
+      again (every example's loss up: a rate too high).
+    """
+    rng = np.random.default_rng(seed)
+    values = 3e-4 * np.exp(noise * rng.standard_normal(n))
+    if kind == "hard_examples":
+        hit = rng.random(n) < 0.1
+        values[hit] = rng.uniform(0.05, 0.3, hit.sum())
+    elif kind == "forgetting":
+        for start in (200, 320, 440):
+            values[start:start + 15] = rng.uniform(0.3, 0.6, 15)
+    else:
+        raise ValueError(kind)
+    values[:20] = np.linspace(0.7, 3e-4, 20)  # the fine-tune's first descent
+    out: Records = [{"type": "header", "batch_size": 8, "log_every": 10}]
+    return out + [{"type": "step", "step": 10 * i, "loss": float(v)} for i, v in enumerate(values)]

@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from babysit.diagnostics.engine import Engine, build_rules
-from tests.families import CADENCES, loss_run, start_run
+from tests.families import CADENCES, loss_run, spiky_run, start_run
 
 SCALES = (2.3, 1e-3, 1e4)  # a cross-entropy, a loss near 0, a regression's sum of squares
 NOISES = (0.005, 0.03)
@@ -56,3 +56,13 @@ def test_a_fast_start_then_noisy_batches_is_no_plateau(shape: str, every: int, n
     """One noisy batch after a first window that already fell is not a plateau (issue 33 class
     5: a single value decides)."""
     assert not fired("plateau-then-drop", start_run(shape, every, noise, seed))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_few_hard_examples_in_a_converged_fine_tune_are_no_instability(seed: int) -> None:
+    assert not fired("training-unstable", spiky_run("hard_examples", seed=seed))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_converged_net_thrown_back_again_and_again_is_unstable(seed: int) -> None:
+    assert fired("training-unstable", spiky_run("forgetting", seed=seed))
