@@ -99,3 +99,26 @@ def spiky_run(kind: str, noise: float = 0.3, seed: int = 0, n: int = 540) -> Rec
     values[:20] = np.linspace(0.7, 3e-4, 20)  # the fine-tune's first descent
     out: Records = [{"type": "header", "batch_size": 8, "log_every": 10}]
     return out + [{"type": "step", "step": 10 * i, "loss": float(v)} for i, v in enumerate(values)]
+
+
+def epoch_rows(kind: str, scale: float, seed: int = 0, n: int = 25) -> Records:
+    """A classifier's per-epoch log (a Keras CSV) whose first epoch's mean is `scale`:
+    - "came_back": the first epoch blew up, then the loss sits near ln 4 at chance (lr 30);
+    - "rising": above the line and climbing (still blowing up);
+    - "custom_scale": a loss on its own scale (a custom loss, a sum), falling 15% over the run
+      while the accuracy climbs.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    if kind == "came_back":
+        loss, acc = np.log(4) * (1 + 0.03 * rng.standard_normal(n)), np.full(n, 0.25)
+        loss[0] = scale
+    elif kind == "rising":
+        loss, acc = scale * 1.5 ** t, np.full(n, 0.25)
+    elif kind == "custom_scale":
+        loss = scale * (1 - 0.15 * t / n) * (1 + 0.005 * rng.standard_normal(n))
+        acc = 0.45 + 0.1 * t / n
+    else:
+        raise ValueError(kind)
+    return [{"type": "step", "step": e, "epoch": e, "loss": float(v), "train_acc": float(a),
+             "val_acc": float(a), "val_loss": float(v)} for e, (v, a) in enumerate(zip(loss, acc))]

@@ -41,11 +41,6 @@ KNOWN = {
         "ends (2.2 points over its last 3 epochs, above underfitting's 1-point stall; 0.4 an "
         "epoch over the last 10); its class count is unknown (the first loss is logged at step "
         "9, the first accuracy, 18%, is above 1.5/C), so 66% is above the 0.6 mark used without one",
-    ("wild3:text", "notebook/Victoria-Wei__DM2022-Lab2-Homework.ipynb"):
-        "the notebook's second fit (cell 67) trains with a custom loss that starts at 48.5 and falls "
-        "to 41.4 while accuracy climbs 0.45 -> 0.54 (4 classes): loss-explosion's first-epoch "
-        "ceiling (2 ln 1e6 = 27.6 for any cross-entropy) reads it as blown up; a log says nothing "
-        "of its loss being no cross-entropy",
     ("wild4:text", "text/RayanAloui__Esprit-PIDS-4DS11-2026-Avatar.log"):
         "a table printed every 5 epochs gives 4 records (loss 1.0929, then 1.0986 = ln 3 three "
         "times, accuracy 45% -> 33%): too few for loss-flat's window or not-learning's patience; "

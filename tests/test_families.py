@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from babysit.diagnostics.engine import Engine, build_rules
-from tests.families import CADENCES, loss_run, spiky_run, start_run
+from tests.families import CADENCES, epoch_rows, loss_run, spiky_run, start_run
 
 SCALES = (2.3, 1e-3, 1e4)  # a cross-entropy, a loss near 0, a regression's sum of squares
 NOISES = (0.005, 0.03)
@@ -66,3 +66,15 @@ def test_a_few_hard_examples_in_a_converged_fine_tune_are_no_instability(seed: i
 @pytest.mark.parametrize("seed", range(6))
 def test_a_converged_net_thrown_back_again_and_again_is_unstable(seed: int) -> None:
     assert fired("training-unstable", spiky_run("forgetting", seed=seed))
+
+
+@pytest.mark.parametrize("scale", [30.0, 48.5, 890.0, 1e4])
+@pytest.mark.parametrize("kind", ["came_back", "rising"])
+def test_a_first_epoch_that_blew_up_is_an_explosion(kind: str, scale: float) -> None:
+    assert fired("loss-explosion", epoch_rows(kind, scale))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("scale", [30.0, 48.5, 890.0, 1e4])
+def test_a_loss_on_its_own_scale_falling_while_accuracy_climbs_is_no_explosion(scale: float, seed: int) -> None:
+    assert not fired("loss-explosion", epoch_rows("custom_scale", scale, seed))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from babysit.config import MAX_CLASSES
+from babysit.diagnostics.progress import BLOW_UP_RATIO
 from babysit.diagnostics.records import Header
 from babysit.diagnostics.remedy import lower_lr
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
@@ -30,7 +31,10 @@ class LossExplosion(Rule):
     250-speaker run read as 4 classes made its healthy fall from 4.9 to 1.7 an explosion). A
     classifier's first epoch (an accuracy logged beside it) whose mean loss is above `factor`
     x log(1,000,000) = 27.6, twice what an untrained softmax over a million classes scores,
-    blew up within that epoch whatever its C. The same holds for a log whose first logged
+    blew up within that epoch whatever its C, when the next epoch says so: an order of magnitude
+    lower (it came back: 890 then 7, at chance) or higher still. A loss that stays on its scale
+    while it falls (48.5, 47.6, ... 41.4 with the accuracy rising) is no softmax's: a custom
+    loss or a sum, not an explosion. The same holds for a log whose first logged
     loss is already a mean over steps (a Hugging Face Trainer's, over logging_steps): when
     every loss of its first `windows` windows is above that line (an SGD rate of 300 took a
     language model from 3.3 to 340 within its first five steps, and it never came below 99),
@@ -62,6 +66,8 @@ class LossExplosion(Rule):
         self.per_epoch = False  # the first record is an epoch's summary, not the loss at init
         self.above = 0.0  # first windows in a row whose every loss is above the ceiling
         self.lowest = math.inf
+        self.first_epoch: tuple[int, float] | None = None  # above the line: judged at the next
+        self.judged = False
 
     def on_header(self, header: Header) -> Finding | None:
         """The class count and loss function, when the header gives them."""
@@ -75,11 +81,34 @@ class LossExplosion(Rule):
         classifier = "train_acc" in record or "val_acc" in record
         if (self.per_epoch and classifier and self.classes is None and self.softmax
                 and is_finite(loss) and loss > self.t["factor"] * ceiling):
-            return self.report(record["step"], f"the first epoch's mean loss {loss:.4g} is "
-                               f"{loss / ceiling:.3g}x what an untrained softmax classifier "
-                               f"scores even over {MAX_CLASSES:,} classes ({ceiling:.3g})",
-                               start=ceiling, loss=loss)
+            self.first_epoch = (record["step"], loss)
+        else:
+            self.judged = True
         return None
+
+    @property
+    def wants_steps(self) -> bool:  # type: ignore[override]
+        """Step records are read only until a first epoch above the line is judged."""
+        return not self.judged
+
+    def on_step(self, record: Record) -> Finding | None:
+        """Judge a first epoch above the line by the epoch after it: back an order of magnitude
+        lower (the net came back from a blow-up), or higher still (blowing up), is an
+        explosion; a loss that stays on the same scale while it falls is no softmax's."""
+        if self.judged or self.first_epoch is None or record["step"] <= self.first_epoch[0]:
+            return None
+        loss = number(record.get("loss"))
+        if not is_finite(loss):
+            return None
+        self.judged = True
+        step, first = self.first_epoch
+        if not (loss < first / BLOW_UP_RATIO or loss > first):
+            return None
+        ceiling = math.log(MAX_CLASSES)
+        return self.report(step, f"the first epoch's mean loss {first:.4g} is "
+                           f"{first / ceiling:.3g}x what an untrained softmax classifier "
+                           f"scores even over {MAX_CLASSES:,} classes ({ceiling:.3g})",
+                           start=ceiling, loss=first)
 
     def on_window(self, window: Window) -> Finding | None:
         """Compare each window's mean with the first one's."""
@@ -88,7 +117,9 @@ class LossExplosion(Rule):
             if self.per_epoch and self.softmax and self.classes and self.classes >= 2:
                 self.start = math.log(self.classes)
         ceiling = self.t["factor"] * math.log(MAX_CLASSES)
-        if window.index < self.t["windows"] and self.softmax and self.facts.cross_entropy:
+        # a per-epoch log's first epoch is judged by the next one instead (on_step)
+        if window.index < self.t["windows"] and self.softmax and self.facts.cross_entropy \
+                and not self.per_epoch:
             self.above = self.above + 1 if window.min > ceiling else -math.inf
             self.lowest = min(self.lowest, window.min)
             if self.above >= self.t["windows"]:
