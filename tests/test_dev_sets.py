@@ -20,6 +20,9 @@ from bench.score_labelled import findings_of, judge, run_path
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SETS = {  # set -> the sha256 of the labels.json these tests were written against
     "wild": "1d672eb8a2ee1410f8a257608fe8fa7643c0d69b46c257c1d7b92d23568df0e9",
+    "wild2": "7d088352afe3570929038da994a54220bebc50f8b8fa9e97e03045098ba3301f",
+    "wild3": "84562a836b63aa98b83a2dd3d8f8b3346a07959257e627c911c963fc6474ddb3",
+    "wild4": "4e064485224b1412f7ec13582ef635e03e6a6a0c29de5ead154eb44f2ca1e30f",
     "labelled/foreign": "ae83ec8a560252caacad0a86c0084e0995f42ebeac1afb514f2ca6902ba44eb9",
     "labelled/foreign2": "32f8d8fc36954e71457792e0bd86ff2b82021b68563ebebdabda84ca97d0d908",
     "labelled/logs": "ae80966d000f65e90eef7a3128330bd6c5a392569abd9fcd71b5720959bb7614",
@@ -41,6 +44,46 @@ KNOWN = {
         "ends (2.2 points over its last 3 epochs, above underfitting's 1-point stall; 0.4 an "
         "epoch over the last 10); its class count is unknown (the first loss is logged at step "
         "9, the first accuracy, 18%, is above 1.5/C), so 66% is above the 0.6 mark used without one",
+    # wild2, wild3, wild4 (issue 33): the misses left, each a limit a rule states.
+    ("wild2", "keras/Agusbs98__ecg-diagnosis.keras.csv"):
+        "a negative loss diverging downwards (-3.4e4 -> -6.5e7): loss-explosion judges a rise "
+        "above the start and loss-nan non-finite values; a loss falling without bound below "
+        "zero is loss-unbounded's sign, which needs the loss's floor (a cross-entropy's 0) "
+        "that a custom loss in a Keras CSV does not state",
+    ("wild2", "tensorboard/AguLeon__LoRA_RoBERTa__run0"):
+        "12 training losses at ln 4 and 12 evaluations at chance (0.24) over 1,200 steps: too "
+        "few records for loss-flat's two blocks of windows, and no class count (a "
+        "TensorBoard log of losses) for not-learning or underfitting to judge chance against",
+    ("wild4", "hf/Rishikarpe__LoRA-Fine-Tuning.trainer_state.json"):
+        "a loss of exactly 0.0 at every log (nothing trained: labels masked): loss-flat "
+        "compares relative change and a loss of 0 has none; a dead-run rule for a constant "
+        "zero loss and zero grad_norm does not exist yet",
+    ("wild2", "lightning/prithsha__erav2-session13__adam_v3.metrics.csv"):
+        "validation losses 1.6 -> 2.3, 2.6, 4.7, 3.3, 9.0, 5.5 at Adam lr 0.1: only the 9.0 is 3x "
+        "the median of the evaluations before it, and training-unstable's validation sign asks "
+        "2 such jumps (one jump is one bad evaluation); the rise is gradual, not spikes",
+    ("wild3", "keras/yhk1105__DM2024-Lab2-Homework.csv"):
+        "9 epochs, train = val accuracy at 0.55 after epoch 4: underfitting's low mark without "
+        "a class count is 0.6, and 0.547 is below it, but its `learned` test needs the loss "
+        "to fall 10% (1.36 -> 1.27 is 7%)",
+    ("wild4", "hf/yongshuaiy__LLMs-final.trainer_state.json"):
+        "eval_loss 1.052 -> 1.18 (+12%) over its last evaluations while training falls: under "
+        "overfitting's 20% floor, and its evaluations every 0.22 epochs do not span the 3 "
+        "epochs the rule asks of a rise",
+    ("wild4", "hf/ShivamGoyal03__MediMind.trainer_state.json"):
+        "eval_accuracy 0-1% (near 0, below any chance) while eval_loss rises 9.71 -> 10.7 "
+        "(+10%): under overfitting's 20% floor; val-at-chance needs a class count, and a "
+        "vocabulary-sized output gives none",
+    ("wild4", "keras/sayid-alt__sentiment-analysis-nlp.training.log"):
+        "val_loss rises 5 epochs in a row (0.421 -> 0.539, +28%) but only the last 2 are above "
+        "overfitting's 20% limit (3 needed); the accuracy gap 0.90 vs 0.81 is under 0.1",
+    ("wild4", "lightning/Xewen__practice_test__v57.metrics.csv"):
+        "5 evaluations with val_acc 0.0-0.16 and no training metrics: not-learning and "
+        "val-at-chance need a class count, which a log of validation metrics only does not give",
+    ("wild4", "keras/onyedikadavid__pocketdoc.csv"):
+        "two runs appended in one CSV (9 epochs, then 4 of fine-tuning): each is read apart, "
+        "and neither holds the 5 epochs of stall underfitting asks (accuracy 0.37 for the last "
+        "7 epochs spans both)",
     ("wild4:text", "text/RayanAloui__Esprit-PIDS-4DS11-2026-Avatar.log"):
         "a table printed every 5 epochs gives 4 records (loss 1.0929, then 1.0986 = ln 3 three "
         "times, accuracy 45% -> 33%): too few for loss-flat's window or not-learning's patience; "
