@@ -78,3 +78,17 @@ def test_a_first_epoch_that_blew_up_is_an_explosion(kind: str, scale: float) -> 
 @pytest.mark.parametrize("scale", [30.0, 48.5, 890.0, 1e4])
 def test_a_loss_on_its_own_scale_falling_while_accuracy_climbs_is_no_explosion(scale: float, seed: int) -> None:
     assert not fired("loss-explosion", epoch_rows("custom_scale", scale, seed))
+
+
+def test_progress_counts_from_the_first_loss_and_leaves_a_blow_up_out() -> None:
+    from babysit.diagnostics.progress import LossProgress
+    from babysit.diagnostics.rule import Window
+
+    progress = LossProgress()
+    progress.on_window(Window(0, 0, 9, 10, first=2.0, mean=1.5, min=1.2, max=2.0))
+    progress.on_window(Window(1, 10, 19, 10, first=1.0, mean=1.0, min=0.98, max=1.02))
+    assert progress.start == 2.0 and progress.came == pytest.approx(0.5)
+    assert progress.went_down()  # 1.0 below a start of 2.0, noise ~0.1
+    blown = LossProgress()  # 929 in the first epoch, then ln 3: the start is ln 3, not 929
+    blown.on_window(Window(0, 0, 9, 10, first=929.0, mean=(929.0 + 9 * 1.0986) / 10, min=1.09, max=929.0))
+    assert blown.start == pytest.approx(1.0986) and not blown.went_down()
