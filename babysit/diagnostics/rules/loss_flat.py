@@ -45,7 +45,8 @@ class LossFlat(Rule):
     at Keras's default batch of 32 (20 updates an epoch); a loss moving 0.08% in 20 epochs at
     5.5% accuracy was "no problems found". Its first row is the first epoch's mean, which holds
     whatever the loss did at initialization: one above twice what an untrained softmax scores
-    over a million classes (27.6, loss-explosion's line) is a blow-up the net came back from
+    over a million classes (27.6, loss-explosion's line) and 10x the rest of its window
+    (progress.without_blow_up: a regression's 1e4 start is no blow-up) is one the net came back from
     within the epoch, not where learning started, and is left out of the start (a run whose
     first epoch averaged 929 and then sat at 1.0986 for 59 epochs learned nothing after it).
     """
