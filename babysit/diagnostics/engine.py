@@ -181,6 +181,7 @@ class Engine:
         self.records = 0
         self.steps = 0
         self.measured = 0
+        self.losses = 0  # records with a training loss
         self._layer_records = 0
         self._window_index = 0
         self._win: list[float] = []  # count, sum, min, max, first: a list for speed
@@ -221,6 +222,7 @@ class Engine:
             loss = record["loss"] = number(loss)
         if loss is not None:
             self.measured += 1
+            self.losses += 1
         if kind == "step":
             if self.steps == 0:
                 self.facts.on_first_step(record)

@@ -16,6 +16,7 @@ from babysit.diagnostics.thresholds import Overrides
 from babysit.diagnostics.vocabulary import FORMAT_FRAMEWORK
 from babysit.errors import BabysitError
 from babysit.readers import FieldMap, ReadStats, Record, Run, find_runs, parse_maps
+from babysit.readers.jsonl import unread_keys
 from babysit.readers.notes import read_notes
 from babysit.text import visible
 
@@ -52,6 +53,8 @@ def diagnose_run(found: Run, where: str, classes: int | None = None, overrides: 
     stats = ReadStats()
     records = found.read(stats, engine.wants_layers)
     report = engine.push_all(_tapped(records, observe) if observe else records)
+    if found.format == "jsonl":  # its records keep every key: the engine saw which
+        stats.unread.update(dict.fromkeys(unread_keys(engine.seen)))
     framework = found.framework or FORMAT_FRAMEWORK.get(found.format)
     if framework and "framework" not in report.context:
         report.context["framework"] = framework
@@ -59,7 +62,7 @@ def diagnose_run(found: Run, where: str, classes: int | None = None, overrides: 
         raise BabysitError(f"nothing to diagnose in {where}: no record has a loss, an epoch "
                            "metric (train_acc, val_acc, val_loss) or layer statistics "
                            f"(docs/log-format.md){map_hint(engine.seen)}")
-    return report, read_notes(stats) + engine.facts.notes()
+    return report, read_notes(stats, engine.losses > 0) + engine.facts.notes()
 
 
 def map_hint(seen: Iterable[str]) -> str:

@@ -8,6 +8,8 @@ format is one module and one entry in READERS.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 from babysit.errors import BabysitError
@@ -42,6 +44,7 @@ def find_runs(path: Path, fields: FieldMap | None = None, run: str | None = None
                            "docs/log-format.md")
     if not found:
         raise BabysitError(f"{path} holds no run (an empty store: nothing to diagnose)")
+    found = [_noting_unread(r, fields) for r in found]
     if run is not None:
         chosen = [r for r in found if run in (r.id, r.name)]
         if not chosen:
@@ -49,4 +52,18 @@ def find_runs(path: Path, fields: FieldMap | None = None, run: str | None = None
             raise BabysitError(f"no run {run!r} in {path}; it has: {names}")
         return chosen
     return found
+
+
+def _noting_unread(found: Run, fields: FieldMap) -> Run:
+    """The run, its reading handing the loss-like names it did not read to its ReadStats.
+    Runs of one input share a FieldMap and are read one after another: what the map saw
+    while one run was read is that run's."""
+    inner = found.read
+
+    def read(stats: ReadStats, wanted: LayersWanted) -> Iterator[Record]:
+        fields.unread.clear()
+        yield from inner(stats, wanted)
+        stats.unread.update(fields.unread)
+
+    return dataclasses.replace(found, read=read)
 

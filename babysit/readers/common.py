@@ -57,6 +57,7 @@ class ReadStats:
     summary: bool = False
     described: str | None = None  # what a reader of printed output took from the text
     unit: str = "line"  # what the log is made of, for the notes: a line, a TensorBoard record
+    unread: dict[str, None] = field(default_factory=dict)  # loss-like names no field reads
 
     def note_malformed(self, line_no: int) -> None:
         """Count a line that is not a JSON object."""

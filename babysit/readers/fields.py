@@ -51,23 +51,59 @@ _METRIC_WORDS = {"loss": "loss", "acc": "acc", "accuracy": "acc"}
 _SPLIT_WORDS = {"train": "train", "training": "train", "tr": "train", "val": "val", "valid": "val",
                 "validation": "val", "eval": "val", "evaluation": "val"}
 _AVERAGE_WORDS = frozenset({"mean", "avg", "average", "total", "running", "overall"})
+# Words that name which loss a loss is (`train/nll_loss`, `train_elbo_loss`, `val/rmse_loss`): a
+# whole objective, read beside the word "loss" and ranked after a plain name (`train/loss` wins).
+# A part of an objective (`kl_loss`, `recon_loss`, `aux_loss`) is not a run's loss: not read.
+_KIND_WORDS = frozenset({"nll", "elbo", "xent", "ce", "bce", "mse", "rmse", "mae", "crossentropy",
+                         "cross", "entropy", "huber"})
+# Words that make a loss-named value something other than a series to read: a setting (fp16's
+# `loss_scale`, `loss_weight`), one number summing a run up (`best_val_loss`, HF's
+# `train/train_loss`: the run's mean, written once at its end), or a split judged after
+# training, once (Lightning's `trainer.test`, HF's `predict_loss`). Naming these under a
+# diagnosis would be noise: 13 of the 152 development runs log a test loss beside their own,
+# 6 HF runs through TensorBoard `train/train_loss`.
+_NOT_A_SERIES = frozenset({"scale", "scaler", "weight", "weights", "coef", "coeff", "lambda", "fn",
+                           "type", "function", "name", "best", "final", "min", "test", "predict"})
+_RUN_MEANS = frozenset({"train/train_loss"})
 _CADENCE_WORDS = {"step": 0, "batch": 0, "iter": 0, "iteration": 0, "epoch": 2}
 _SPELLED = {("loss", "train"): "loss", ("loss", "val"): "val_loss", ("acc", "train"): "train_acc",
             ("acc", "val"): "val_acc"}
 SPELLED_RANK = 100  # after every name in ALIASES
+MAX_UNREAD = 20  # unread names kept per run: bounded memory on a log with thousands of tags
+
+
+def _words(name: str) -> list[str]:
+    return re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower())
 
 
 def spelled_field(name: str) -> tuple[str, int] | None:
     """(field, rank) for a name read by its words, e.g. Loss/Train_Epoch -> (loss, 102)."""
-    words = re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower())
+    words = _words(name)
     metric = [_METRIC_WORDS[w] for w in words if w in _METRIC_WORDS]
     split = [_SPLIT_WORDS[w] for w in words if w in _SPLIT_WORDS]
     cadence = [_CADENCE_WORDS[w] for w in words if w in _CADENCE_WORDS]
     averaged = sum(w in _AVERAGE_WORDS for w in words)
+    kind = sum(w in _KIND_WORDS for w in words) if metric == ["loss"] else 0
     if len(metric) != 1 or len(split) > 1 or (not split and metric[0] != "loss") or len(cadence) > 1 or \
-            len(metric) + len(split) + len(cadence) + averaged != len(words):
+            len(metric) + len(split) + len(cadence) + averaged + kind != len(words):
         return None
-    return _SPELLED[metric[0], split[0] if split else "train"], SPELLED_RANK + (cadence[0] if cadence else 1)
+    rank = SPELLED_RANK + (cadence[0] if cadence else 1) + (3 if kind else 0)
+    return _SPELLED[metric[0], split[0] if split else "train"], rank
+
+
+def loss_like(name: str) -> bool:
+    """True for a name that reads as a series of some loss (`charts/loss`, `train_kl_loss`),
+    not a setting or a summary of one (`loss_scale`, `best_val_loss`): what a user would expect
+    babysit to read. A metric alone (`val/rmse`, `mae`) is not a loss."""
+    words = _words(name)
+    return any("loss" in w for w in words) and not _NOT_A_SERIES & set(words) \
+        and name.lower() not in _RUN_MEANS
+
+
+def map_for(name: str) -> str:
+    """The --map that reads a loss-like name: `val_loss=eval/rmse`, else `loss=NAME`."""
+    held_out = any(_SPLIT_WORDS.get(w) == "val" or w == "test" for w in _words(name))
+    return f"{'val_loss' if held_out else 'loss'}={name}"
 
 
 def parse_maps(items: list[str] | None) -> dict[str, str]:
@@ -99,6 +135,10 @@ class FieldMap:
         self.extra = {name.lower(): field for name, field in (extra or {}).items()}
         for name, field in self.extra.items():
             self._rank[name] = (field, -1)
+        # Loss-like names asked about and not read, in order of first sight: a reader's note
+        # names them (find_runs hands each run's to its ReadStats).
+        self.unread: dict[str, None] = {}
+        self._lossy: dict[str, bool] = {}
 
     def field_of(self, name: str) -> tuple[str, int] | None:
         """(field, rank) for a metric name, lower rank preferred; None when it is not used.
@@ -107,6 +147,12 @@ class FieldMap:
         hit = self._rank.get(key, _UNSEEN)
         if hit is _UNSEEN:
             hit = self._rank[key] = spelled_field(name)
+        if hit is None:
+            lossy = self._lossy.get(key)
+            if lossy is None:
+                lossy = self._lossy[key] = loss_like(name)
+            if lossy and name not in self.unread and len(self.unread) < MAX_UNREAD:
+                self.unread[name] = None
         return hit  # type: ignore[return-value]
 
     def chosen(self, names: Iterable[str]) -> dict[str, str]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
 from babysit.errors import BabysitError
 from babysit.readers.common import ReadStats, Record, Run, is_finite, number
-from babysit.readers.fields import FieldMap
+from babysit.readers.fields import FieldMap, loss_like
 from babysit.readers.inputs import is_stream, open_log_bytes
 
 try:  # orjson parses log lines ~4x faster; it rejects the bare NaN tokens json accepts
@@ -286,6 +286,12 @@ def open_runs(path: Path, fields: FieldMap | None = None) -> list[Run] | None:
     spans = list(zip(starts, [*starts[1:], size], strict=True))
     return [Run(f"{path.name}#{i}", f"{path.name}#{i}", "jsonl", reader(span))
             for i, span in enumerate(spans, 1)]
+
+
+def unread_keys(keys: Iterable[str]) -> list[str]:
+    """The loss-like keys of a JSONL log's records that no field is read from, sorted."""
+    return sorted(k for k in keys if isinstance(k, str) and "." not in k and k not in METRIC_KEYS
+                  and loss_like(k))
 
 
 def renamed(records: Iterator[Record], renames: dict[str, str]) -> Iterator[Record]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from babysit.readers.common import ReadStats
+from babysit.readers.fields import map_for
 from babysit.readers.jsonl import MAX_BLANK_RUN, MAX_LINE_BYTES
 
 
-def read_notes(stats: ReadStats) -> list[str]:
-    """What the reader skipped or guessed, one sentence each."""
+def read_notes(stats: ReadStats, loss_read: bool = True) -> list[str]:
+    """What the reader skipped or guessed, one sentence each (`loss_read`: whether a training
+    loss was read, so that a run judged without one says which name might be it)."""
     notes = [stats.described] if stats.described else []
     if stats.malformed:
         lines = ", ".join(str(n) for n in stats.malformed_lines)
@@ -30,6 +32,13 @@ def read_notes(stats: ReadStats) -> list[str]:
     if stats.run_header and not stats.summary and not stats.corrupt and not stats.blank_run_at:
         notes.append("the log ends without a summary record: the run was killed, crashed hard, "
                      "or is still running")
+    if stats.unread:
+        names = list(stats.unread)
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        which = "it" if len(names) == 1 else "the first"
+        lead = "no training loss was read; " if not loss_read else ""
+        notes.append(f"{lead}not read: {', '.join(names[:3])}{more} (loss-like names no rule "
+                     f"reads; --map {map_for(names[0])} reads {which})")
     if stats.non_monotonic_steps:
         notes.append(f"{stats.non_monotonic_steps} record(s) with a step not after the previous one")
     return notes
