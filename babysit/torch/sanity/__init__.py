@@ -5,12 +5,16 @@
                           num_classes=10)
     print(report); report.passed; report.checks
 
-Checks, in the recipe's order: the data (centred, scaled, class balance and the majority rate),
+Checks, in the recipe's order: the set-up (a forward pass and the loss on a few examples: the
+task, labels against the head, the loss's reduction; a set-up error stops the recipe, said in
+your terms, never a traceback), the data (centred, scaled, class balance and the majority rate),
 the loss at init against log(C) with regularization off, that regularization raises the loss
 by a sensible amount, gradient flow to every parameter, the init's scale through depth,
 overfitting ~20 examples, a learning-rate probe over decades, an input-independent baseline,
-and whether the labels follow from the inputs. The caller's model and optimizer are never
-changed (every experiment trains a deep copy) and the RNG state is restored afterwards.
+and whether the labels follow from the inputs. Causes come before consequences: a training
+check that fails after a root cause (a bad init, inputs that do not vary) says it follows from
+it, and the verdict names the first cause. The caller's model and optimizer are never changed
+(every experiment trains a deep copy) and the RNG state is restored afterwards.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from typing import Any
 
 import torch
 
+from babysit.torch.sanity.preflight import NAME as SETUP
+from babysit.torch.sanity.preflight import preflight
 from babysit.torch.sanity.report import FAIL, PASS, SKIP, WARN, Check, SanityReport
-from babysit.torch.sanity.setup import Inputs, Setup, gather, infer_classes, optimizer_factory
+from babysit.torch.sanity.setup import Inputs, Setup, gather, optimizer_factory
 from babysit.torch.sanity.static_checks import (
     check_data,
     check_gradient_flow,
@@ -38,6 +44,7 @@ from babysit.torch.sanity.training_checks import (
     check_overfit,
     run_probe,
 )
+from babysit.torch.values import short_error
 
 __all__ = ["FAIL", "PASS", "SKIP", "WARN", "Check", "SanityReport", "sanity_check"]
 MAX_EXAMPLES = 2048  # examples taken from a DataLoader: enough for the held-back label check
@@ -46,6 +53,11 @@ MAX_EXAMPLES = 2048  # examples taken from a DataLoader: enough for the held-bac
 # other core busy, the recipe on a 5k-parameter MLP took 17 s on 2 threads and ~3 s on one.
 # The caller's thread setting is restored afterwards.
 ONE_THREAD_BELOW = 1_000_000
+STATIC = (("data", check_data), ("loss at init", check_init_loss),
+          ("regularization", check_regularization), ("gradient flow", check_gradient_flow),
+          ("init scale", check_init_scale))
+TRAINED = ("overfit small subset", "learning-rate probe", "input-independent baseline",
+           "labels follow inputs")  # what follows from a root cause found by the checks above
 
 
 def _guarded(name: str, check: Callable[[], Check]) -> Check:
@@ -69,8 +81,13 @@ def sanity_check(model: torch.nn.Module, loss_fn: Callable[[torch.Tensor, torch.
     start = time.perf_counter()
     first = next(iter(model.parameters()), None)
     device = first.device if first is not None else torch.device("cpu")
-    x, labels = gather(X, y, max_examples)
-    x, labels = x.to(device), labels.to(device)
+    try:
+        x, labels = gather(X, y, max_examples)
+        x, labels = x.to(device), labels.to(device)
+    except Exception as exc:  # strings, ragged lists, a DataLoader of something else
+        return _stopped(Check(SETUP, FAIL, f"the data cannot be read: {short_error(exc)}",
+                              "Pass X and y as tensors or arrays, or a DataLoader of (inputs, "
+                              "labels) pairs."), start)
     cuda = [device.index or 0] if device.type == "cuda" else []
     threads = torch.get_num_threads()
     if device.type == "cpu" and sum(p.numel() for p in model.parameters()) < ONE_THREAD_BELOW:
@@ -85,17 +102,17 @@ def _recipe(model: torch.nn.Module, loss_fn: Any, x: Inputs, labels: torch.Tenso
             cuda: list[int], optimizer: Any, num_classes: int | None, reg_loss: Any,
             start: float) -> SanityReport:
     """The checks in order, with the RNG state restored afterwards."""
+    loss_fn = loss_fn or torch.nn.functional.cross_entropy
     with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(0)
-        probe_model = copy.deepcopy(model).train()
         with torch.no_grad():
-            outputs = x[:2](probe_model)
-        s = Setup(model, loss_fn or torch.nn.functional.cross_entropy, x, labels,
-                  optimizer_factory(optimizer), infer_classes(outputs, labels, num_classes), reg_loss)
-        checks = [_guarded(name, lambda c=check: c(s)) for name, check in (
-            ("data", check_data), ("loss at init", check_init_loss),
-            ("regularization", check_regularization), ("gradient flow", check_gradient_flow),
-            ("init scale", check_init_scale))]
+            setup, task = preflight(copy.deepcopy(model).train(), loss_fn, x, labels, num_classes)
+        if task is None:
+            return _stopped(setup, start)
+        s = Setup(model, loss_fn, x, labels, optimizer_factory(optimizer), task.classes, reg_loss,
+                  summed=task.summed, regression=task.regression,
+                  chosen_optimizer=optimizer is not None)
+        checks = [setup] + [_guarded(name, lambda c=check: c(s)) for name, check in STATIC]
         probe = run_probe(s)
         overfit = [False]
 
@@ -107,4 +124,13 @@ def _recipe(model: torch.nn.Module, loss_fn: Any, x: Inputs, labels: torch.Tenso
         checks.append(_guarded("learning-rate probe", lambda: check_lr_probe(s, probe)))
         checks.append(_guarded("input-independent baseline", lambda: check_input_baseline(s, probe)))
         checks.append(_guarded("labels follow inputs", lambda: check_labels(s, probe, overfit[0])))
-    return SanityReport(checks, time.perf_counter() - start)
+    report = SanityReport(checks, time.perf_counter() - start)
+    report.link_causes(TRAINED)
+    return report
+
+
+def _stopped(setup: Check, start: float) -> SanityReport:
+    """The report of a recipe that could not start: the set-up error, every other check not run."""
+    rest = [name for name, _ in STATIC] + list(TRAINED)
+    return SanityReport([setup, *(Check(name, SKIP, f"not run: the {SETUP} check failed")
+                                  for name in rest)], time.perf_counter() - start)

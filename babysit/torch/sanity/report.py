@@ -19,6 +19,11 @@ class Check:
     message: str
     advice: str = ""
     numbers: dict[str, Any] = field(default_factory=dict)
+    # A cause the later checks can fail of (a bad init, inputs with no variance): when they
+    # do, they say they follow from it instead of guessing a cause of their own.
+    root: bool = False
+    explains: tuple[str, ...] = ()  # checks it explains beyond the training ones
+    follows: str | None = None  # the earlier check this one's failure follows from
 
     def __str__(self) -> str:
         advice = f" -> {self.advice}" if self.advice and self.status in (WARN, FAIL) else ""
@@ -44,13 +49,49 @@ class SanityReport:
                 return check
         raise KeyError(name)
 
+    @property
+    def first_cause(self) -> Check | None:
+        """The earliest check that failed or warned of its own accord (not as a consequence)."""
+        return next((c for c in self.checks if c.status in (FAIL, WARN) and c.follows is None), None)
+
     def __str__(self) -> str:
         failed = sum(c.status == FAIL for c in self.checks)
         warned = sum(c.status == WARN for c in self.checks)
         verdict = "passed" if self.passed else f"{failed} failed"
         tail = f", {warned} warning(s)" if warned else ""
-        return "\n".join([*map(str, self.checks),
-                          f"sanity check {verdict}{tail} ({self.seconds:.1f} s)"])
+        first = self.first_cause
+        start = f"; start with {first.name}" if first is not None and (failed + warned) > 1 else ""
+        return "\n".join([*self._lines(), f"sanity check {verdict}{tail}{start} ({self.seconds:.1f} s)"])
+
+    def _lines(self) -> list[str]:
+        """A line per check; checks skipped in a row for one reason share a line."""
+        lines: list[str] = []
+        run: list[Check] = []
+        for check in [*self.checks, None]:
+            if run and (check is None or check.status != SKIP or check.message != run[0].message):
+                names = ", ".join(c.name for c in run)
+                lines.append(str(run[0]) if len(run) == 1 else f"{SKIP:4}  {names}: {run[0].message}")
+                run = []
+            if check is not None and check.status == SKIP:
+                run.append(check)
+            elif check is not None:
+                lines.append(str(check))
+        return lines
+
+    def link_causes(self, consequences: tuple[str, ...]) -> None:
+        """Mark each check named in `consequences` that failed or warned after a root cause
+        as following from it: its own guess at a cause (the learning rate, a bug) would send
+        the user after a symptom."""
+        root = None
+        for check in self.checks:
+            if root is None and check.root and check.status in (FAIL, WARN):
+                root = check
+            elif root is not None and check.name in (*consequences, *root.explains) and \
+                    check.status in (FAIL, WARN):
+                check.follows = root.name
+                evidence = check.numbers.get("evidence", check.message)
+                check.message = f"{evidence}: follows from {root.name} above"
+                check.advice = f"Fix {root.name} first, then run the check again."
 
     def _repr_html_(self) -> str:
         """A table for notebooks."""

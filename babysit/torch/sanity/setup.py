@@ -132,6 +132,9 @@ class Setup:
     make_optimizer: Factory
     classes: int | None  # C for a classifier (outputs of C scores), 2 for one binary logit
     reg_loss: Callable[[torch.nn.Module], torch.Tensor] | None = None
+    summed: bool = False  # the loss is summed over the batch: values are read per example
+    regression: bool = False  # float targets: a fit is judged by the loss, never by accuracy
+    chosen_optimizer: bool = True  # False: none was given and Adam at 1e-3 stands in
 
     def fresh(self, dropout: bool = False) -> torch.nn.Module:
         """A deep copy of the model in train mode; dropout off unless asked (the recipe's
@@ -163,8 +166,12 @@ class Setup:
         return float(lr)
 
     def loss(self, model: torch.nn.Module, x: Inputs, y: torch.Tensor) -> torch.Tensor:
-        """The data loss of `model` on (x, y)."""
+        """The data loss of `model` on (x, y), as the loss function gives it."""
         return self.loss_fn(x(model), y)
+
+    def per_example(self, loss: float, n: int) -> float:
+        """A loss value of n examples on the scale of one (a summed loss divided by n)."""
+        return loss / n if self.summed and n else loss
 
     def accuracy(self, model: torch.nn.Module, x: Inputs, y: torch.Tensor) -> float:
         """Classification accuracy (argmax of C scores, or the sign of one logit)."""
@@ -176,8 +183,8 @@ class Setup:
     def train(self, model: torch.nn.Module, opt: torch.optim.Optimizer, x: Inputs,
               y: torch.Tensor, steps: int, batch: int,
               stop: Callable[[int, float], bool] | None = None) -> list[float]:
-        """Minibatch SGD steps over (x, y) in a fixed order; each step's loss (stops at a
-        non-finite one, or when stop(step, loss) says so)."""
+        """Minibatch SGD steps over (x, y) in a fixed order; each step's loss, per example
+        (stops at a non-finite one, or when stop(step, loss) says so)."""
         losses: list[float] = []
         n = len(y)
         for step in range(steps):
@@ -187,25 +194,11 @@ class Setup:
             opt.zero_grad()
             loss.backward()
             opt.step()
-            value = float(loss.detach())
+            value = self.per_example(float(loss.detach()), len(yb))
             losses.append(value)
             if not math.isfinite(value) or (stop is not None and stop(step, value)):
                 break
         return losses
-
-
-def infer_classes(outputs: torch.Tensor, y: torch.Tensor, given: int | None) -> int | None:
-    """C from the outputs' width and integer labels; 2 for one logit and 0/1 labels; None when
-    the task is not classification (regression, sequences) or cannot be told."""
-    if given is not None:
-        return given
-    if y.is_floating_point():
-        labels = y.reshape(-1)
-        binary = bool(((labels == 0) | (labels == 1)).all())
-        return 2 if binary and outputs.dim() <= 2 and outputs.shape[-1] == 1 else None
-    if outputs.dim() == 2 and outputs.shape[1] >= 2 and y.dim() == 1:
-        return int(outputs.shape[1])
-    return None
 
 
 def hidden_activations(model: torch.nn.Module, x: Inputs, layers: list[Watched]) -> dict[str, torch.Tensor]:

@@ -16,7 +16,7 @@ from babysit.sanity.checks import (
     MIN_CLASS_RATIO,
     STD_RANGE,
 )
-from babysit.torch.layers import find_layers
+from babysit.torch.layers import Watched, find_layers
 from babysit.torch.sanity.report import FAIL, PASS, SKIP, WARN, Check
 from babysit.torch.sanity.setup import Setup, dead_fraction_of, hidden_activations
 
@@ -31,6 +31,9 @@ INIT_COLLAPSE = RULES_BY_ID["vanishing-activations"].thresholds["init_ratio"]  #
 # as the penalty / |w|) is 1e-5 of the data gradient's: it cannot change what the net learns.
 # Above 1 the net fits the penalty first (issue 23: L2 99 against a data loss of 1.3).
 REG_RATIO = (1e-5, 1.0)
+# Scores through a ReLU are 0 for about half of the examples at init; logits are exactly 0
+# almost never. A tenth leaves room for a head whose ReLU happens to be mostly on.
+CLIPPED = 0.1
 
 
 def init_advice(activation: str | None) -> str:
@@ -48,14 +51,33 @@ def probabilities(out: torch.Tensor) -> bool:
     return bool((rows >= 0).all()) and float((rows.sum(1) - 1).abs().max()) < 1e-3
 
 
+def clipped_below(out: torch.Tensor) -> float | None:
+    """The fraction of a classifier's scores that are exactly 0 when none is negative (scores
+    through a ReLU: at init about half are 0); None for scores that are logits."""
+    if out.dim() < 2 or out.shape[-1] < 2:
+        return None
+    scores = out.detach().float()
+    zero = float((scores == 0).float().mean())
+    return zero if bool((scores >= 0).all()) and zero >= CLIPPED else None
+
+
 def check_data(s: Setup) -> Check:
     """Inputs centred and scaled (per feature, per channel for images); class balance."""
     x = s.x.features()
     if x is None:  # token ids: nothing to centre or scale
         return Check("data", SKIP, f"{len(s.y)} examples; the inputs are not floating point")
     dims = [0] + list(range(2, x.dim())) if x.dim() > 2 else [0]
+    if len(x) < 2:
+        return Check("data", SKIP, f"{len(x)} example: too few to measure the inputs' spread")
     mean, std = x.mean(dim=dims), x.std(dim=dims)
     live = std > 0
+    if not bool(live.any()):
+        return Check("data", FAIL, f"{len(s.y)} examples, and every input is the same: the model "
+                     "cannot tell them apart, so it can learn nothing but the class frequencies",
+                     "Check the data pipeline: the inputs should differ (a transform or an "
+                     "index that returns one example for all, a constant fill, features dropped).",
+                     {"constant_features": int(std.numel())}, root=True,
+                     explains=("init scale",))  # units dead for one input are dead for all
     ratio = float((mean.abs()[live] / std[live]).mean()) if live.any() else math.inf
     typical = float(std[live].mean()) if live.any() else 0.0
     numbers: dict = {"mean_abs_over_std": ratio, "std_mean": typical,
@@ -80,7 +102,7 @@ def check_data(s: Setup) -> Check:
         return Check("data", WARN, f"{what}; inputs {'; '.join(problems)}",
                      "Standardize the inputs per feature ((x - mean) / std over the training "
                      "set; per channel for images, e.g. transforms.Normalize); weight or resample "
-                     "rare classes.", numbers)
+                     "rare classes.", numbers, root=len(problems) > ("imbalanced" in problems[-1]))
     return Check("data", PASS, f"{what}; inputs centred and scaled (|mean|/std {ratio:.2f}, "
                  f"std {typical:.2g})", numbers=numbers)
 
@@ -92,20 +114,28 @@ def check_init_loss(s: Setup) -> Check:
     x, y = s.x[:BATCH], s.y[:BATCH]
     with torch.no_grad():
         out = x(model)
-        loss = float(s.loss_fn(out, y))
+        loss = s.per_example(float(s.loss_fn(out, y)), len(y))
     if s.classes is None:
         return Check("loss at init", SKIP, f"initial loss {loss:.4g}; not a classifier babysit "
                      "recognises, so there is no log(C) to compare with", "Pass num_classes= "
                      "for a classifier.", {"loss": loss})
     expected = math.log(s.classes)
     numbers = {"loss": loss, "expected": expected, "logit_std": float(out.float().std())}
-    what = f"initial loss {loss:.3f}, expected {expected:.3f} = log({s.classes})"
+    per = " per example" if s.summed else ""
+    what = f"initial loss {loss:.3f}{per}, expected {expected:.3f} = log({s.classes})"
     if probabilities(out):
         return Check("loss at init", FAIL, what + "; the model outputs probabilities (rows >= 0 "
                      "summing to 1), so the loss can never approach 0",
                      "Return logits from forward: drop the softmax before CrossEntropyLoss, "
                      "which applies log-softmax itself (use softmax only to report "
-                     "probabilities).", numbers)
+                     "probabilities).", numbers, root=True)
+    clipped = clipped_below(out)
+    if clipped is not None:
+        return Check("loss at init", FAIL, what + f"; every score is >= 0 and {100 * clipped:.0f}% "
+                     "are exactly 0: the scores pass through a ReLU, so a wrong class can never "
+                     "be scored below 0 and a score stuck at 0 gets no gradient",
+                     "Drop the activation after the last layer: the loss takes raw scores "
+                     "(logits), negative ones included.", numbers, root=True)
     acc = s.accuracy(model, x, y)
     if math.isfinite(loss) and loss < TRAINED_RATIO * expected and acc > 2.0 / s.classes:
         return Check("loss at init", SKIP, f"{what}: the model starts from trained weights "
@@ -124,7 +154,7 @@ def check_init_loss(s: Setup) -> Check:
         advice = ("Scale the init to the layer (nn.init.kaiming_normal_ / xavier_normal_) and "
                   "start the output layer small (e.g. nn.init.normal_(out.weight, std=0.01)).")
     status = FAIL if not math.isfinite(loss) or excess > INIT_WARN_EXCESS else WARN
-    return Check("loss at init", status, f"{what}: {cause}", advice, numbers)
+    return Check("loss at init", status, f"{what}: {cause}", advice, numbers, root=True)
 
 
 def _penalty(s: Setup, model: torch.nn.Module) -> tuple[torch.Tensor | None, str]:
@@ -188,25 +218,30 @@ def check_gradient_flow(s: Setup) -> Check:
     if bad:
         return Check("gradient flow", FAIL, f"non-finite gradient in {', '.join(bad[:4])}",
                      "A NaN/inf in the backward pass: look for log(0), sqrt(0), a division by "
-                     "zero in the layers above.", numbers)
+                     "zero in the layers above.", numbers, root=True)
     if unused:
         return Check("gradient flow", FAIL, f"no gradient reaches {', '.join(unused[:4])}"
                      f"{' ...' if len(unused) > 4 else ''}: not used in forward",
                      "A layer left out of forward (or its output detached): use it or remove "
                      "it (unused parameters also stop DDP unless find_unused_parameters=True).",
-                     numbers)
+                     numbers, root=True)
     if zero:
         return Check("gradient flow", FAIL, f"zero gradient on {', '.join(zero[:4])}"
                      f"{' ...' if len(zero) > 4 else ''}",
                      "Nothing flows back there: weights initialized to zero (use "
-                     "nn.init.kaiming_normal_), every unit dead, or a detached path.", numbers)
+                     "nn.init.kaiming_normal_), every unit dead, or a detached path.", numbers, root=True)
     if frozen:
         return Check("gradient flow", WARN, f"{len(frozen)} of {len(named)} parameter tensors "
                      f"are frozen (requires_grad=False): {', '.join(frozen[:4])}",
                      "They will not train: set requires_grad=True unless you froze them on "
-                     "purpose (a pretrained backbone).", numbers)
+                     "purpose (a pretrained backbone).", numbers, root=True)
     return Check("gradient flow", PASS, f"all {trainable} parameter tensors get a finite, "
                  "non-zero gradient", numbers=numbers)
+
+
+def layer_name(w: Watched) -> str:
+    """A layer as the user knows it: its name in the model and its kind, `0 (Linear)`."""
+    return f"{w.name} ({type(w.module).__name__})"
 
 
 def check_init_scale(s: Setup) -> Check:
@@ -223,37 +258,39 @@ def check_init_scale(s: Setup) -> Check:
         if w.name not in outputs:
             continue
         acts = outputs[w.name]
-        stds[w.name] = float(acts.std())
+        stds[layer_name(w)] = float(acts.std())
         if not bool(w.weight.detach().any()):
-            return Check("init scale", FAIL, f"layer {w.name}'s weights are all zero: its units "
+            return Check("init scale", FAIL, f"layer {layer_name(w)}'s weights are all zero: its units "
                          "stay identical (symmetry)", f"Initialize it: {init_advice(w.activation)}.",
-                         {"act_std": stds})
+                         {"act_std": stds}, root=True)
         if w.activation in ("tanh", "sigmoid"):
             sat = float((acts.abs() > 0.99).float().mean()) if w.activation == "tanh" else \
                 float(((acts < 0.01) | (acts > 0.99)).float().mean())
             if sat > MAX_SATURATED:
-                return Check("init scale", WARN, f"layer {w.name}: {100 * sat:.0f}% of its "
+                return Check("init scale", WARN, f"layer {layer_name(w)}: {100 * sat:.0f}% of its "
                              f"{w.activation} units saturated at init", "The init is too large: "
-                             f"{init_advice(w.activation)}.", {"act_std": stds})
+                             f"{init_advice(w.activation)}.", {"act_std": stds}, root=True)
         if w.activation == "relu":
             dead = dead_fraction_of(w, acts)
             if dead > MAX_DEAD:
-                return Check("init scale", WARN, f"layer {w.name}: {100 * dead:.0f}% of its ReLUs "
+                return Check("init scale", WARN, f"layer {layer_name(w)}: {100 * dead:.0f}% of its ReLUs "
                              "dead at init", f"Check the biases (not negative) and use "
-                             f"{init_advice('relu')}.", {"act_std": stds})
+                             f"{init_advice('relu')}.", {"act_std": stds}, root=True)
+    if not stds:
+        return Check("init scale", SKIP, "no hidden layer's activations were seen")
     names = list(stds)
     first, low = stds[names[0]], min(stds.values())
     last = stds[names[-1]]
-    what = "activation std " + ", ".join(f"{n} {v:.2g}" for n, v in list(stds.items())[:6])
+    what = "activation std by layer: " + ", ".join(f"{n} {v:.2g}" for n, v in list(stds.items())[:6])
     numbers = {"act_std": stds}
     if len(names) >= 2 and first > 0 and low < INIT_COLLAPSE * first:
         name = min(stds, key=stds.__getitem__)
-        act = next(w.activation for w in hidden if w.name == name)
+        act = next(w.activation for w in hidden if layer_name(w) == name)
         return Check("init scale", WARN, f"{what}: it collapses {first / max(low, 1e-30):.0f}x "
                      f"by {name}", f"The init is too small for the depth: {init_advice(act)}.",
-                     numbers)
+                     numbers, root=True)
     if len(names) >= 2 and first > 0 and last > first / INIT_COLLAPSE:
         act = hidden[-1].activation
         return Check("init scale", WARN, f"{what}: it grows {last / first:.0f}x through depth",
-                     f"The init is too large: {init_advice(act)}.", numbers)
+                     f"The init is too large: {init_advice(act)}.", numbers, root=True)
     return Check("init scale", PASS, what, numbers=numbers)

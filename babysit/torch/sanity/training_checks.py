@@ -23,11 +23,16 @@ from babysit.torch.layers import find_layers
 from babysit.torch.sanity.report import FAIL, PASS, SKIP, WARN, Check
 from babysit.torch.sanity.setup import Inputs, Setup, dead_fraction_of, hidden_activations
 from babysit.torch.sanity.static_checks import MAX_DEAD, probabilities
+from babysit.torch.values import short_error
 
 OVERFIT_STEPS = 300  # full-batch steps to memorize 20 examples (Adam at 1e-3 needs ~100-200)
+# A regression has fitted 20 examples when its loss is 1% of predicting their mean: for MSE
+# that is R^2 = 0.99 on the subset, the regression's "100% accuracy".
+REGRESSION_FIT = 0.01
 PROBE_STEPS, BATCH, PROBE_EXAMPLES = 40, 32, 256  # per rate: fifths of 8 minibatches each
 BASELINE_STEPS = 60
 LABEL_STEPS, LABEL_MIN = 150, 100  # a short fit on 80% of at least 100 examples
+NOTHING_LEARNED = "not run: no learning rate made the loss go down in the probe: no run to compare"
 Z = 3.0  # held-back accuracy must beat the majority rate by 3 standard errors (as overfitting)
 
 
@@ -43,6 +48,7 @@ class Probe:
     """The learning-rate probe's rows and what they say."""
 
     rows: list[dict[str, Any]]
+    error: str | None = None  # why the probe could not run (the model failed to train)
 
     def verdict_at(self, lr: float) -> str | None:
         """The verdict of the probe rate nearest `lr` (within a factor of ~3), if any."""
@@ -57,7 +63,15 @@ class Probe:
 
 
 def run_probe(s: Setup) -> Probe:
-    """Short runs at 1e-6 .. 1e1 from the same init, the user's optimizer at each rate."""
+    """Short runs at 1e-6 .. 1e1 from the same init, the user's optimizer at each rate; a
+    model that fails to train gives a probe that says why."""
+    try:
+        return Probe(_probe_rows(s))
+    except Exception as exc:  # the model's own error in backward or in the optimizer
+        return Probe([], f"training a copy raised {short_error(exc)}")
+
+
+def _probe_rows(s: Setup) -> list[dict[str, Any]]:
     x, y = s.x[:PROBE_EXAMPLES], s.y[:PROBE_EXAMPLES]
     rows = []
     for lr in PROBE_RATES:
@@ -68,17 +82,21 @@ def run_probe(s: Setup) -> Probe:
         diverged = len(losses) < PROBE_STEPS  # stopped at a non-finite loss
         rows.append({"lr": lr, "initial_loss": losses[0], "first_fifth": first, "final_loss": tail,
                      "verdict": probe_verdict(losses[0], first, tail, diverged)})
-    return Probe(rows)
+    return rows
 
 
 def check_lr_probe(s: Setup, probe: Probe) -> Check:
     """Where the loss goes down, and a starting rate."""
+    if probe.error is not None:
+        return Check("learning-rate probe", FAIL, f"could not run: {probe.error}",
+                     "Fix the error above: the model cannot be trained as it is.")
     user = s.base_lr(s.make_optimizer(s.fresh().parameters()))
     table = " ".join(f"{r['lr']:.0e}:{r['verdict'][0]}" for r in probe.rows)
     learning = [r["lr"] for r in probe.rows if r["verdict"] == "learning"]
-    numbers: dict[str, Any] = {"probe": probe.rows, "your_lr": user}
+    numbers: dict[str, Any] = {"probe": probe.rows, "your_lr": user if s.chosen_optimizer else None,
+                               "evidence": f"no rate makes the loss go down ({table})"}
     if not learning:
-        return Check("learning-rate probe", FAIL, f"no rate makes the loss go down ({table})",
+        return Check("learning-rate probe", FAIL, numbers["evidence"],
                      "Check the loss, the labels and that the optimizer steps the model's "
                      "parameters: the loss falls at no learning rate.", numbers)
     lo, hi, best = learning[0], learning[-1], probe.best
@@ -86,6 +104,10 @@ def check_lr_probe(s: Setup, probe: Probe) -> Check:
     numbers.update({"range": [lo, hi], "best": best, "explodes_from": min(high) if high else None})
     what = f"learns at {lo:.0e}..{hi:.0e} (best {best:.0e})" + \
         (f", explodes from {min(high):.0e}" if high else "") + f" ({table})"
+    numbers["evidence"] = what
+    if not s.chosen_optimizer:  # no rate of the user's to judge: say where to start
+        return Check("learning-rate probe", PASS, f"{what}; no optimizer given, so Adam was "
+                     f"probed: start from lr={best:g}", numbers=numbers)
     if lo <= user <= hi * 3:
         return Check("learning-rate probe", PASS, f"{what}; your lr {user:g} is inside",
                      numbers=numbers)
@@ -101,21 +123,40 @@ def dead_fraction(model: torch.nn.Module, x: Inputs) -> float:
     return max((dead_fraction_of(w, acts[w.name]) for w in relus if w.name in acts), default=0.0)
 
 
+def _mean_guess_loss(s: Setup, y: torch.Tensor) -> float:
+    """A regression's loss when every prediction is the targets' mean: what "fitted" is
+    measured against, on the loss's own scale (MSE, L1, Huber alike)."""
+    with torch.no_grad():
+        guess = y.float().mean(0, keepdim=True).expand_as(y).to(y.dtype)
+        return s.per_example(float(s.loss_fn(guess, y)), len(y))
+
+
 def check_overfit(s: Setup, probe: Probe) -> tuple[Check, bool]:
-    """Regularization off, ~20 examples must be memorized (100%, loss near 0); when they are
-    not, the evidence says why. Returns the check and whether the model memorized."""
+    """Regularization off, ~20 examples must be memorized (a classifier: 100%, loss near 0; a
+    regression: a loss 1% of the mean guess's); when they are not, the evidence says why.
+    Returns the check and whether the model memorized."""
     n = min(OVERFIT_EXAMPLES, len(s.y))
     x, y = s.x[:n], s.y[:n]
     torch.manual_seed(0)
     model = s.fresh()
     opt = s.optimizer(model)
     user = s.base_lr(opt)
-    losses = s.train(model, opt, x, y, OVERFIT_STEPS, n, stop=lambda step, loss: step % 10 == 9
-                     and loss < OVERFIT_LOSS and s.accuracy(model, x, y) == 1.0)
-    acc = s.accuracy(model, x, y) if math.isfinite(losses[-1]) else 0.0
-    numbers = {"examples": n, "steps": len(losses), "train_acc": acc, "loss": losses[-1]}
-    what = f"{n} examples: {100 * acc:.0f}% accuracy, loss {losses[-1]:.3g} after {len(losses)} steps"
-    if acc == 1.0 and losses[-1] < OVERFIT_LOSS:
+    if s.regression:
+        floor = REGRESSION_FIT * _mean_guess_loss(s, y)
+        losses = s.train(model, opt, x, y, OVERFIT_STEPS, n, stop=lambda step, loss: loss <= floor)
+        fitted = math.isfinite(losses[-1]) and losses[-1] <= floor
+        what = (f"{n} examples: loss {losses[-1]:.3g} after {len(losses)} steps, "
+                f"{losses[-1] / max(floor / REGRESSION_FIT, 1e-30):.1e} of the mean guess's")
+        acc = 1.0 if fitted else 0.0
+    else:
+        losses = s.train(model, opt, x, y, OVERFIT_STEPS, n, stop=lambda step, loss: step % 10 == 9
+                         and loss < OVERFIT_LOSS and s.accuracy(model, x, y) == 1.0)
+        acc = s.accuracy(model, x, y) if math.isfinite(losses[-1]) else 0.0
+        fitted = acc == 1.0 and losses[-1] < OVERFIT_LOSS
+        what = f"{n} examples: {100 * acc:.0f}% accuracy, loss {losses[-1]:.3g} after {len(losses)} steps"
+    numbers = {"examples": n, "steps": len(losses), "train_acc": acc, "loss": losses[-1],
+               "evidence": what}
+    if fitted:
         return Check("overfit small subset", PASS, what, numbers=numbers), True
     first, tail = _fifths(losses)
     best = probe.best
@@ -125,7 +166,7 @@ def check_overfit(s: Setup, probe: Probe) -> tuple[Check, bool]:
     numbers["dead_frac"] = dead
     with torch.no_grad():
         outputs = x(model)
-    if acc == 1.0 and probabilities(outputs):
+    if acc == 1.0 and not s.regression and probabilities(outputs):
         cause = "every example right, but the loss cannot approach 0: it is computed on probabilities"
         advice = "Return logits from forward (see loss at init)."
     elif dead_fraction(s.fresh(), x) > MAX_DEAD:  # dead before any update: the init, not the rate
@@ -151,17 +192,19 @@ def check_overfit(s: Setup, probe: Probe) -> tuple[Check, bool]:
     return Check("overfit small subset", FAIL, f"{what}: {cause}", advice, numbers), False
 
 
-def _rate(s: Setup, probe: Probe) -> tuple[float, str]:
-    """The probe's best rate (said so), else the user's: these checks ask about the data and
-    the model, so they train at a rate that learns within their few steps."""
-    if probe.best is not None:
-        return probe.best, f" (at the probe's best lr, {probe.best:g})"
-    return s.base_lr(s.make_optimizer(s.fresh().parameters())), ""
+def _rate(probe: Probe) -> tuple[float, str]:
+    """The probe's best rate, said so: these checks ask about the data and the model, so they
+    train at a rate that learns within their few steps (never the user's rate or L2)."""
+    assert probe.best is not None  # the callers skip when no rate learned
+    return probe.best, f" (at the probe's best lr, {probe.best:g})"
 
 
 def check_input_baseline(s: Setup, probe: Probe) -> Check:
-    """The same short run with every input zeroed ends clearly worse than with real inputs."""
-    lr, note = _rate(s, probe)
+    """The same short run with every input zeroed ends clearly worse than with real inputs,
+    at the probe's best rate (skipped when no rate learned: two flat runs tell nothing)."""
+    if probe.best is None:
+        return Check("input-independent baseline", SKIP, NOTHING_LEARNED)
+    lr, note = _rate(probe)
     x, y = s.x[:PROBE_EXAMPLES], s.y[:PROBE_EXAMPLES]
     tails = []
     for inputs in (x, x.zeros()):
@@ -170,8 +213,8 @@ def check_input_baseline(s: Setup, probe: Probe) -> Check:
         tails.append(_fifths(s.train(model, s.optimizer(model, lr=lr), inputs, y,
                                      BASELINE_STEPS, BATCH))[1])
     real, blind = tails
-    numbers = {"loss_real_inputs": real, "loss_zero_inputs": blind, "lr": lr}
     what = f"final loss {real:.3g} with real inputs, {blind:.3g} with zeroed inputs{note}"
+    numbers = {"loss_real_inputs": real, "loss_zero_inputs": blind, "lr": lr, "evidence": what}
     if not math.isfinite(real):
         return Check("input-independent baseline", SKIP, what + ": the run diverged, so it "
                      "cannot tell", "Lower the learning rate first.", numbers)
@@ -188,10 +231,12 @@ def check_labels(s: Setup, probe: Probe, memorized: bool) -> Check:
     if s.classes is None or s.y.is_floating_point() or n < LABEL_MIN:
         return Check("labels follow inputs", SKIP, f"needs a classifier and at least {LABEL_MIN} "
                      f"examples (got {n})", "Pass a DataLoader or more examples.")
+    if probe.best is None:
+        return Check("labels follow inputs", SKIP, NOTHING_LEARNED)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(0)).to(s.y.device)
     cut = int(0.8 * n)
     fit, held = order[:cut], order[cut:]
-    lr, note = _rate(s, probe)
+    lr, note = _rate(probe)
     torch.manual_seed(0)
     model = s.fresh()
     s.train(model, s.optimizer(model, lr=lr), s.x[fit], s.y[fit], LABEL_STEPS, BATCH)
@@ -200,10 +245,10 @@ def check_labels(s: Setup, probe: Probe, memorized: bool) -> Check:
     counts = torch.bincount(s.y[held].reshape(-1).long(), minlength=s.classes)
     majority = float(counts.max()) / len(held)
     bar = majority + Z * math.sqrt(majority * (1 - majority) / len(held))
-    numbers = {"held_back_acc": acc, "fit_acc": fit_acc, "majority_rate": majority, "bar": bar,
-               "held_back": len(held)}
     what = (f"{100 * acc:.1f}% on {len(held)} held-back examples after a short fit, "
             f"majority class {100 * majority:.1f}%{note}")
+    numbers = {"held_back_acc": acc, "fit_acc": fit_acc, "majority_rate": majority, "bar": bar,
+               "held_back": len(held), "evidence": what}
     if acc > bar:
         return Check("labels follow inputs", PASS, what, numbers=numbers)
     if memorized:
