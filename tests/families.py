@@ -121,4 +121,4 @@ def epoch_rows(kind: str, scale: float, seed: int = 0, n: int = 25) -> Records:
     else:
         raise ValueError(kind)
     return [{"type": "step", "step": e, "epoch": e, "loss": float(v), "train_acc": float(a),
-             "val_acc": float(a), "val_loss": float(v)} for e, (v, a) in enumerate(zip(loss, acc))]
+             "val_acc": float(a), "val_loss": float(v)} for e, (v, a) in enumerate(zip(loss, acc, strict=True))]

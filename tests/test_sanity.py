@@ -45,8 +45,9 @@ def test_a_wrong_backward_fails_gradcheck_and_overfit(monkeypatch: pytest.Monkey
     results = by_name(out)
     assert code == 1
     assert results["gradient check"]["status"] == "FAIL"
-    assert results["overfit small subset"]["status"] == "FAIL"
-    assert "likely a bug" in results["overfit small subset"]["message"]
+    overfit = results["overfit small subset"]  # the failed gradient check is the cause
+    assert overfit["status"] == "FAIL" and overfit["follows"] == "gradient check"
+    assert "likely a bug" in overfit["numbers"]["cause"]
 
 
 @pytest.mark.parametrize("args,cause", [
@@ -152,9 +153,8 @@ def test_a_rate_far_too_high_is_read_as_too_high_everywhere() -> None:
     overfit = checks_["overfit small subset"]
     assert overfit["status"] == "FAIL" and "too high" in overfit["numbers"]["cause"]
     assert "too low" not in overfit["message"] + overfit["advice"]
-    baseline = checks_["input-independent baseline"]
-    assert baseline["status"] == "WARN" and "diverged" in baseline["message"]
-    assert "not using its input" not in baseline["message"]
+    baseline = checks_["input-independent baseline"]  # run at the probe's best rate instead
+    assert baseline["status"] == "PASS" and "probe's best --lr" in baseline["message"]
 
 
 @pytest.mark.parametrize("reg,status,says", [("1e-7", "WARN", "too weak"),  # 1000x too weak
@@ -188,3 +188,30 @@ def test_the_data_check_and_input_not_centered_draw_one_line_which_set_moves() -
     assert "not centered" in result.output
     assert "not centered" not in runner.invoke(app, ["sanity-check", "--no-live", "--data", "digits",
                                                      "--preprocess", "none"]).output
+
+
+@pytest.mark.parametrize("args", [["--reg", "10"], ["--lr", "1e-6"]])
+def test_a_setting_too_strong_to_learn_is_named_and_the_input_check_still_tells(args: list[str]) -> None:
+    """The input-independent baseline trains without L2 at the probe's best rate: at the
+    user's own (--reg 10, --lr 1e-6) neither run moves, which once read as "not using its input"."""
+    _, out = run_json(*args)
+    checks_ = by_name(out)
+    assert checks_["input-independent baseline"]["status"] == "PASS", checks_
+    named = checks_["regularization raises loss" if args[0] == "--reg" else "learning-rate probe"]
+    assert named["status"] == "WARN"
+
+
+def test_a_zero_init_is_the_cause_and_what_fails_after_it_follows() -> None:
+    _, out = run_json("--init", "zeros")
+    checks_ = by_name(out)
+    cause = checks_["regularization raises loss"]
+    assert cause["status"] == "FAIL" and "every weight starts at 0" in cause["message"]
+    assert "--init he" in cause["advice"]
+    overfit = checks_["overfit small subset"]
+    assert overfit["status"] == "FAIL" and overfit["follows"] == "regularization raises loss"
+    assert "too high" not in overfit["message"] + overfit["advice"]  # its old wrong guess
+
+
+def test_a_healthy_run_has_nothing_following_anything() -> None:
+    code, out = run_json()
+    assert code == 0 and all(c["follows"] is None for c in out["checks"])

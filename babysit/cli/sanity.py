@@ -73,7 +73,7 @@ def sanity_check(
         raise typer.Exit(run(torch_factory, json_out, typer.echo))
     from babysit.api import prepare_data
     from babysit.nn.net import ensure_fits
-    from babysit.sanity.checks import CHECKS, FAIL, run_checks
+    from babysit.sanity.checks import CHECKS, FAIL, WARN, run_checks
 
     overrides = thresholds_from_options(rules_config, set_)
     data = prepare_data(config)
@@ -103,7 +103,9 @@ def sanity_check(
 
         results = run_checks(config, data, line, overrides)
     failed = [r.name for r in results if r.status == FAIL]
-    if not json_out:
+    causes = [r.name for r in results if r.status in (FAIL, WARN) and r.follows is None]
+    if not json_out:  # the first cause leads: what fails after it follows from it
         console.print(f"{len(results) - len(failed)}/{len(results)} checks passed"
-                      + (f"; failed: {', '.join(failed)}" if failed else ""))
+                      + (f"; failed: {', '.join(failed)}" if failed else "")
+                      + (f"; start with {causes[0]}" if failed and causes else ""))
     raise typer.Exit(1 if failed else 0)

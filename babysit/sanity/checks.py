@@ -38,10 +38,28 @@ class CheckResult:
     message: str
     advice: str = ""
     numbers: dict[str, Any] = field(default_factory=dict)
+    root: bool = False  # a cause later checks can fail of (a zero init, logits that start large)
+    follows: str | None = None  # the earlier check this one's failure follows from
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
+
+
+# Checks that train the net: when one fails after a root cause, it follows from that cause
+# (its own guess, "learning rate too high" on a zero init, would send the user after a symptom).
+TRAINED = ("overfit small subset", "learning-rate probe", "input-independent baseline")
+
+
+def follow(result: CheckResult, earlier: list[CheckResult]) -> CheckResult:
+    """`result`, marked as following from the first root cause among `earlier` if it failed or
+    warned as a consequence of one."""
+    root = next((r for r in earlier if r.root and r.status in (FAIL, WARN)), None)
+    if root is None or result.name not in TRAINED or result.status == PASS:
+        return result
+    evidence = result.numbers.get("evidence", result.message)
+    return replace(result, follows=root.name, message=f"{evidence}: follows from {root.name} above",
+                   advice=f"Fix {root.name} first, then run the check again.")
 
 
 def _net(config: Config, data: Dataset, **changes: Any) -> MLP:
@@ -124,9 +142,10 @@ def check_data(config: Config, data: Dataset, overrides: Overrides | None = None
     summary = (f"{data.X_train.shape[0]} x {data.num_features}, |mean|/std {ratio:.2f}, "
                f"std {st['std_min']:.2g}..{st['std_max']:.2g}, classes {balance}")
     if problems:
+        scaling = any(p.startswith(("not centered", "not scaled")) for p in problems)
         return CheckResult("data", WARN, f"{summary}: {'; '.join(problems)}",
                            "Use --preprocess standardize (or center for images); drop constant "
-                           "features; weight or resample rare classes.", numbers)
+                           "features; weight or resample rare classes.", numbers, root=scaling)
     return CheckResult("data", PASS, summary, numbers=numbers)
 
 
@@ -163,9 +182,10 @@ def check_init_loss(config: Config, data: Dataset) -> CheckResult:
                   "or image for images: pixels / their std), or use --scale-first-layer with "
                   "--init he / xavier.")
     if not math.isfinite(loss) or loss > warn or loss < 0.5 * expected:
-        return CheckResult("loss at init", FAIL, what, advice, numbers)
+        return CheckResult("loss at init", FAIL, what, advice, numbers, root=True)
     if loss > ok:
-        return CheckResult("loss at init", WARN, what + " (logits start large)", advice, numbers)
+        return CheckResult("loss at init", WARN, what + " (logits start large)", advice, numbers,
+                           root=True)
     return CheckResult("loss at init", PASS, what, numbers=numbers)
 
 
@@ -184,7 +204,14 @@ def check_reg_raises_loss(config: Config, data: Dataset,
     the data loss that is neither negligible nor (reg-dominant's threshold) dominant."""
     reg = config.reg if config.reg > 0 else DEFAULT_CHECK_REG
     x, y = _batch(data, INIT_BATCH, config.seed)
-    off = _net(config, data, reg=0.0, dropout=0.0).total_loss(x, y)
+    plain = _net(config, data, reg=0.0, dropout=0.0)
+    if not any(np.any(w) for name, w in plain.params.items() if name.startswith("W")):
+        return CheckResult("regularization raises loss", FAIL, f"every weight starts at 0 (--init "
+                           f"{config.init}): L2 adds nothing, and every unit of a layer computes "
+                           "the same thing and gets the same update, so they never differ",
+                           "Use --init he (ReLU family) or --init xavier (tanh, sigmoid).",
+                           root=True)
+    off = plain.total_loss(x, y)
     on = _net(config, data, reg=reg, dropout=0.0).total_loss(x, y)
     share = (on - off) / off if off > 0 else math.nan
     numbers = {"loss_reg_off": off, "loss_reg_on": on, "reg": reg, "share": share}
@@ -227,7 +254,7 @@ def check_gradients(config: Config, data: Dataset) -> CheckResult:
         return CheckResult("gradient check", PASS, what, numbers=numbers)
     return CheckResult("gradient check", FAIL, what + f", above {GRAD_TOL:g}",
                        "A backward pass does not match its forward pass: check the layer "
-                       f"behind {worst_name}.", numbers)
+                       f"behind {worst_name}.", numbers, root=True)
 
 
 # --- 5. overfit a small subset ------------------------------------------------------------
@@ -285,7 +312,7 @@ def check_overfit(config: Config, data: Dataset, gradients_ok: bool | None = Non
     if _memorized(summary):
         return CheckResult("overfit small subset", PASS, what, numbers=numbers)
     cause, advice = _overfit_cause(config, data, n, summary, steps, fired, gradients_ok)
-    numbers["cause"] = cause
+    numbers.update({"cause": cause, "evidence": what})
     return CheckResult("overfit small subset", FAIL, f"{what}: {cause}", advice, numbers)
 
 
@@ -389,14 +416,28 @@ BASELINE_STEPS = 200
 BASELINE_MARGIN = 0.9  # the real run's final loss must be below 90% of the zeroed run's
 
 
-def check_input_baseline(config: Config, data: Dataset) -> CheckResult:
-    """The same short run with all inputs zeroed must end clearly worse than with real ones."""
-    _, real = _short_run(config, data, BASELINE_STEPS)
+def check_input_baseline(config: Config, data: Dataset,
+                         probe: CheckResult | None = None) -> CheckResult:
+    """The same short run with all inputs zeroed must end clearly worse than with real ones.
+
+    Both runs train without L2 or dropout at the learning-rate probe's best rate when it found
+    one: the check asks whether the net uses its input, and at a rate or an L2 too strong to
+    learn (--lr 1e-6, --reg 10) neither run would move, which says nothing about the input."""
+    best = (probe.numbers.get("best") if probe is not None else None)
+    if probe is not None and best is None:
+        return CheckResult("input-independent baseline", WARN, "not run: no learning rate made "
+                           "the loss go down in the probe, so there is no run to compare",
+                           "Fix the failing checks above first.")
+    settings = replace(config, reg=0.0, dropout=0.0, lr=best if best is not None else config.lr,
+                       lr_schedule="constant")
+    note = f" (at the probe's best --lr {best:g}, without L2 or dropout)" if best is not None else ""
+    _, real = _short_run(settings, data, BASELINE_STEPS)
     zeroed = replace(data, X_train=np.zeros_like(data.X_train), X_val=np.zeros_like(data.X_val))
-    _, blind = _short_run(config, zeroed, BASELINE_STEPS)
+    _, blind = _short_run(settings, zeroed, BASELINE_STEPS)
     real_loss, blind_loss = _tail_loss(real), _tail_loss(blind)
-    numbers = {"loss_real_inputs": real_loss, "loss_zero_inputs": blind_loss}
-    what = f"final loss {real_loss:.3g} with real inputs, {blind_loss:.3g} with zeroed inputs"
+    what = f"final loss {real_loss:.3g} with real inputs, {blind_loss:.3g} with zeroed inputs{note}"
+    numbers = {"loss_real_inputs": real_loss, "loss_zero_inputs": blind_loss, "lr": settings.lr,
+               "evidence": what}
     if real_loss < BASELINE_MARGIN * blind_loss:
         return CheckResult("input-independent baseline", PASS, what, numbers=numbers)
     start = real[0]["loss"] if real else math.nan
@@ -408,7 +449,7 @@ def check_input_baseline(config: Config, data: Dataset) -> CheckResult:
                            "explodes), then run the check again.", numbers)
     return CheckResult("input-independent baseline", FAIL, what + ": the net is not using its input",
                        "Check that the inputs reach the model (preprocessing, feeding the "
-                       "right array) and that the learning rate lets it learn.", numbers)
+                       "right array).", numbers)
 
 
 # --- 8. batch independence ----------------------------------------------------------------
@@ -474,8 +515,11 @@ def _run_checks(config: Config, data: Dataset, on_result: Callable[[CheckResult]
             result = check(config, data, gradients_ok=None if grads is None else grads.status == PASS)
         elif check in (check_data, check_reg_raises_loss):
             result = check(config, data, overrides)
+        elif check is check_input_baseline:  # at a rate that learns: the probe's
+            result = check(config, data, next((r for r in results if r.name == "learning-rate probe"), None))
         else:
             result = check(config, data)
+        result = follow(result, results)
         results.append(result)
         if on_result is not None:
             on_result(result)

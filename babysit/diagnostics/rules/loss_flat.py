@@ -9,7 +9,6 @@ from babysit.diagnostics.remedy import Scale
 from babysit.diagnostics.rule import Finding, Record, Rule, Window
 
 
-
 class LossFlat(Rule):
     """After `min_steps` steps, the average of the latest `block` windows is within `min_drop`
     (relative) of the average of the first `block` windows.

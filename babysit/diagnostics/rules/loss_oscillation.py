@@ -11,7 +11,6 @@ from babysit.diagnostics.remedy import Scale, lower_lr
 from babysit.diagnostics.rule import Finding, Rule, Window
 
 
-
 class LossOscillation(Rule):
     """Over the last `windows` window averages: the loss swings by more than `swing` of its
     level, changes direction at least `turns` x as often as it could, makes less than
