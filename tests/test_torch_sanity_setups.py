@@ -153,7 +153,9 @@ def test_a_bad_init_explains_what_fails_after_it(model: Any) -> None:
     report = run(model, CE, X, Y)
     assert report["init scale"].status == WARN and "collapses" in report["init scale"].message
     assert report.first_cause is report["init scale"]
-    later = [c for c in report.checks[6:] if c.status in (FAIL, WARN)]
+    trained = ("overfit small subset", "learning-rate probe", "input-independent baseline",
+               "labels follow inputs")
+    later = [report[name] for name in trained if report[name].status in (FAIL, WARN)]
     assert later and all(c.follows == "init scale" for c in later), str(report)
     text = str(report)
     for wrong in ("likely a bug", "does not use its input", "Raise it"):
@@ -187,3 +189,48 @@ def test_a_model_that_cannot_train_is_said_once_not_a_traceback() -> None:
     report = run(BreaksInBackward(), CE, X, Y)
     assert not report.passed
     assert "could not run" in report["learning-rate probe"].message, str(report)
+
+
+class Square(torch.autograd.Function):
+    """x^2 with a backward of its own: right (2x) or planted wrong (x)."""
+
+    wrong = False
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return grad * (x if Square.wrong else 2 * x)
+
+
+class SquareNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc1, self.out = nn.Linear(D, 32), nn.Linear(32, C)
+
+    def forward(self, x: Any) -> Any:
+        return self.out(Square.apply(self.fc1(x)))
+
+
+@pytest.mark.parametrize("wrong", [True, False], ids=["wrong backward", "right backward"])
+def test_the_gradient_check_finds_a_custom_backward_that_is_wrong(wrong: bool,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Square, "wrong", wrong)
+    report = run(SquareNet(), CE, X, Y)
+    check = report["gradient check"]
+    assert check.status == (FAIL if wrong else PASS), str(report)
+    assert "float64" in check.message and " s" in check.message  # its cost is said
+    if wrong:
+        assert "fc1" in check.message and report.first_cause is check
+
+
+def test_the_gradient_check_leaves_out_entries_at_a_relu_kink() -> None:
+    """Near miss: a deep ReLU net under a tiny init has pre-activations far inside the step h,
+    so the centred difference crosses kinks; that is no wrong backward."""
+    check = run(deep(nn.ReLU, 0.01, 10, 200), CE, X, Y)["gradient check"]
+    assert check.status == PASS and check.numbers["at_kinks"] > 0, check

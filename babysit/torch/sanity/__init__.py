@@ -9,7 +9,8 @@ Checks, in the recipe's order: the set-up (a forward pass and the loss on a few 
 task, labels against the head, the loss's reduction; a set-up error stops the recipe, said in
 your terms, never a traceback), the data (centred, scaled, class balance and the majority rate),
 the loss at init against log(C) with regularization off, that regularization raises the loss
-by a sensible amount, gradient flow to every parameter, the init's scale through depth,
+by a sensible amount, gradient flow to every parameter, the gradient check (float64, a sample
+of entries: for custom layers and losses), the init's scale through depth,
 overfitting ~20 examples, a learning-rate probe over decades, an input-independent baseline,
 and whether the labels follow from the inputs. Causes come before consequences: a training
 check that fails after a root cause (a bad init, inputs that do not vary) says it follows from
@@ -26,6 +27,7 @@ from typing import Any
 
 import torch
 
+from babysit.torch.sanity.gradient_check import check_gradients
 from babysit.torch.sanity.preflight import NAME as SETUP
 from babysit.torch.sanity.preflight import preflight
 from babysit.torch.sanity.report import FAIL, PASS, SKIP, WARN, Check, SanityReport
@@ -55,7 +57,7 @@ MAX_EXAMPLES = 2048  # examples taken from a DataLoader: enough for the held-bac
 ONE_THREAD_BELOW = 1_000_000
 STATIC = (("data", check_data), ("loss at init", check_init_loss),
           ("regularization", check_regularization), ("gradient flow", check_gradient_flow),
-          ("init scale", check_init_scale))
+          ("gradient check", check_gradients), ("init scale", check_init_scale))
 TRAINED = ("overfit small subset", "learning-rate probe", "input-independent baseline",
            "labels follow inputs")  # what follows from a root cause found by the checks above
 

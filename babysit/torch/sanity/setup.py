@@ -61,6 +61,10 @@ class Inputs:
         """On `device`."""
         return self._map(lambda t: t.to(device))
 
+    def float64(self) -> Inputs:
+        """Floating-point inputs in float64 (token ids as they are), for the gradient check."""
+        return self._map(lambda t: t.double() if t.is_floating_point() else t)
+
     def zeros(self) -> Inputs:
         """Every input zeroed (for the input-independent baseline)."""
         return self._map(torch.zeros_like)
