@@ -122,3 +122,54 @@ def epoch_rows(kind: str, scale: float, seed: int = 0, n: int = 25) -> Records:
         raise ValueError(kind)
     return [{"type": "step", "step": e, "epoch": e, "loss": float(v), "train_acc": float(a),
              "val_acc": float(a), "val_loss": float(v)} for e, (v, a) in enumerate(zip(loss, acc, strict=True))]
+
+
+# --- learning-rate schedules (issue 35): the loss follows the rate it is trained at ----------
+EPOCH_STEPS, SCHEDULE_STEPS, PEAK = 40, 1200, 0.01
+
+
+def schedule_lr(kind: str, step: int, loss_history: list[float]) -> float:
+    """The rate at `step` for a schedule: too fast (x0.1 every epoch; x0.5 every epoch), or
+    healthy (x0.1 at 50% and 75%; x0.95 every epoch; cosine and linear to 0; x0.1 on a plateau)."""
+    epoch, frac = step // EPOCH_STEPS, step / SCHEDULE_STEPS
+    if kind in ("step_fast", "stuck_step_fast"):
+        return PEAK * 0.1 ** epoch
+    if kind == "exp_fast":
+        return PEAK * 0.5 ** epoch
+    if kind == "step_healthy":
+        return PEAK * 0.1 ** ((frac >= 0.5) + (frac >= 0.75))
+    if kind == "exp_healthy":
+        return PEAK * 0.95 ** epoch
+    if kind == "cosine":
+        return PEAK * 0.5 * (1 + np.cos(np.pi * frac))
+    if kind == "linear":
+        return PEAK * (1 - frac)
+    if kind in ("plateau", "plateau_early"):  # ReduceLROnPlateau: x0.1 after a stretch of
+        every = 100 if kind == "plateau" else 60  # patience that gained under 0.5%
+        drops = sum(1 for t in range(2 * every, step, every)
+                    if loss_history[t - every] - loss_history[t] < 0.005 * loss_history[t - every])
+        return PEAK * 0.1 ** drops
+    raise ValueError(kind)
+
+
+def schedule_run(kind: str, cadence: str, scale: float = 2.3, noise: float = 0.03,
+                 seed: int = 0) -> Records:
+    """A run whose loss closes its gap to a floor at a rate proportional to the lr (0.008 of the
+    gap a step at the peak: about a 125-step time constant), logged per step, every 25 steps or
+    once an epoch (the epoch's mean, the lr at its end). A "stuck" run never moves."""
+    rng = np.random.default_rng(seed)
+    floor, loss, clean, lrs = 0.3 * scale, scale, [], []
+    for step in range(SCHEDULE_STEPS):
+        lr = float(schedule_lr(kind, step, clean))
+        clean.append(loss)
+        lrs.append(lr)
+        if not kind.startswith("stuck"):  # plateau_early: converged by step ~200, then cut often
+            loss -= (4.0 if kind == "plateau_early" else 0.8) * lr * (loss - floor)
+    values = np.array(clean) * (1 + noise * rng.standard_normal(SCHEDULE_STEPS))
+    if cadence == "epoch":
+        return [{"type": "step", "step": e * EPOCH_STEPS + EPOCH_STEPS - 1, "epoch": e,
+                 "loss": float(values[e * EPOCH_STEPS:(e + 1) * EPOCH_STEPS].mean()),
+                 "lr": lrs[(e + 1) * EPOCH_STEPS - 1]} for e in range(SCHEDULE_STEPS // EPOCH_STEPS)]
+    every = {"step": 1, "every25": 25}[cadence]
+    return [{"type": "step", "step": s, "loss": float(values[s]), "lr": lrs[s]}
+            for s in range(0, SCHEDULE_STEPS, every)]

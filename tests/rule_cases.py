@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from tests.families import schedule_run
+
 Records = list[dict[str, Any]]
 
 
@@ -192,6 +194,9 @@ WARMED_UP_BUT_FLAT = [header()] + [{**r, "lr": 1e-5 * min(1.0, (r["step"] + 1) /
                                    for r in curve(noisy(np.full(600, 1.1), 0.03))]
 
 CASES.update({
+    # StepLR(step_size=1 epoch, gamma=0.1) against x0.1 at 50% and 75% of the run
+    "lr-decay-too-fast": ([header()] + schedule_run("step_fast", "step"),
+                          [header()] + schedule_run("step_healthy", "step")),
     "rank-nonfinite": (ranks_at(20, loss_nonfinite=[{"rank": 1, "step": 17}]), ranks_at(20)),
     "rank-desync": (ranks_at(30, desync=[{"layer": "fc2", "ranks": [1], "rel_diff": 0.02}]),
                     [header(world_size=2)] + curve(healthy_loss(200))),

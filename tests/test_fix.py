@@ -23,7 +23,8 @@ from tests.waiting import wait_until
 BABYSIT = [sys.executable, "-m", "babysit"]
 BASES = [Config(), Config(activation="tanh", init="small", optimizer="sgd", lr=0.1),
          Config(activation="sigmoid", init="xavier", hidden=(20, 20), reg=0.0, preprocess="none"),
-         Config(init="zeros", bias_init=-1.0, dropout=0.2)]
+         Config(init="zeros", bias_init=-1.0, dropout=0.2),
+         Config(lr_schedule="step", lr_decay=0.1, lr_step=1)]
 
 
 @pytest.mark.parametrize("rule", [r for r in ALL_RULES if r.remedies], ids=lambda r: r.id)

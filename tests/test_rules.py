@@ -49,7 +49,7 @@ def test_healthy_run_raises_nothing_with_all_rules() -> None:
     assert report.findings == []
 
 
-KNOWN_FIELDS = {"loss", "data_loss", "reg_loss", "train_acc", "val_acc", "val_loss", "ranks", "amp_scale",
+KNOWN_FIELDS = {"loss", "data_loss", "reg_loss", "train_acc", "val_acc", "val_loss", "lr", "ranks", "amp_scale",
                 "clipped_steps", "eval_mode", "classes"} | {
     f"layers.{f}" for f in ("weight_norm", "grad_norm", "update_ratio", "act_mean", "act_std",
                             "dead_frac", "sat_frac")} | {

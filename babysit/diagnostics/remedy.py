@@ -136,6 +136,26 @@ class Set(Remedy):
         return out or None
 
 
+@dataclass(frozen=True)
+class SlowerDecay(Remedy):
+    """A learning-rate schedule `factor` times slower: a step schedule drops `factor` times less
+    often, an exponential or 1/t one decays at 1/`factor` of its rate; the relative form when
+    the schedule is not known (another tool's run)."""
+
+    factor: float = 4.0
+
+    def changes(self, config: Config, evidence: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """{lr_step: x factor} for a step schedule, {lr_decay: / factor} for exp and inv."""
+        schedule, step, decay = config.get("lr_schedule"), config.get("lr_step"), config.get("lr_decay")
+        if schedule == "step" and isinstance(step, int):
+            return {"lr_step": int(step * self.factor)}
+        if schedule in ("exp", "inv") and isinstance(decay, (int, float)):
+            return {"lr_decay": _tidy(decay / self.factor)}
+        if schedule == "constant":
+            return None
+        return {"lr_step": f"x{self.factor:g}"}
+
+
 def init_for(activation: Any) -> str | None:
     """He for the ReLU family, Xavier for tanh and sigmoid, None when unknown."""
     if activation in RELU_FAMILY:

@@ -38,7 +38,8 @@ def _torch(key: str, value: Any) -> str | None:
         "dropout": f"nn.Dropout({v})",
         "activation": _TORCH_ACT.get(str(value)),
         "hidden": f"hidden layers of {v} units",
-        "lr_schedule": "torch.optim.lr_scheduler.StepLR" if value == "step" else None,
+        "lr_schedule": {"step": "torch.optim.lr_scheduler.StepLR",
+                        "constant": "no lr scheduler (a constant rate)"}.get(str(value)),
         "optimizer": "torch.optim.Adam" if value == "adam" else None,
         "preprocess": "normalize the inputs with the training set's mean and std",
     }.get(key)
@@ -55,7 +56,8 @@ def _keras(key: str, value: Any) -> str | None:
         "dropout": f"layers.Dropout({v})",
         "activation": f'activation="{value}"',
         "hidden": f"Dense layers of {v} units",
-        "lr_schedule": "keras.callbacks.ReduceLROnPlateau" if value == "step" else None,
+        "lr_schedule": {"step": "keras.callbacks.ReduceLROnPlateau",
+                        "constant": "no LearningRateScheduler (a constant rate)"}.get(str(value)),
         "optimizer": "keras.optimizers.Adam" if value == "adam" else None,
         "preprocess": "a layers.Normalization() adapted to the training data",
     }.get(key)
@@ -66,16 +68,21 @@ def _transformers(key: str, value: Any) -> str | None:
     return {
         "lr": f"learning_rate={v} in TrainingArguments",
         "reg": f"weight_decay={v} in TrainingArguments",
-        "lr_schedule": 'lr_scheduler_type="linear" with warmup_ratio=0.1' if value == "step" else None,
+        "lr_schedule": {"step": 'lr_scheduler_type="linear" with warmup_ratio=0.1',
+                        "constant": 'lr_scheduler_type="constant"'}.get(str(value)),
         "dropout": f"the model config's dropout ({v})",
     }.get(key)
 
 
 _SAY = {"torch": _torch, "lightning": _torch, "keras": _keras, "transformers": _transformers}
 # The option's own name, for a change relative to a value the log does not give ("x0.1")
-_NAMES = {"torch": {"reg": "weight_decay"}, "lightning": {"reg": "weight_decay"},
-          "keras": {"lr": "learning_rate", "reg": "the L2 factor"},
-          "transformers": {"lr": "learning_rate", "reg": "weight_decay"}}
+_TORCH_STEP = "the scheduler's step_size (StepLR) or T_max (CosineAnnealingLR)"
+_NAMES = {"torch": {"reg": "weight_decay", "lr_step": _TORCH_STEP},
+          "lightning": {"reg": "weight_decay", "lr_step": _TORCH_STEP},
+          "keras": {"lr": "learning_rate", "reg": "the L2 factor",
+                    "lr_step": "decay_steps (ExponentialDecay) or patience (ReduceLROnPlateau)"},
+          "transformers": {"lr": "learning_rate", "reg": "weight_decay",
+                           "lr_step": "the schedule's length (max_steps / num_train_epochs)"}}
 
 
 def say_chain(chain: list[dict[str, Any]], config: dict[str, Any],

@@ -12,6 +12,7 @@ from babysit.diagnostics.rules.loss_flat import LossFlat
 from babysit.diagnostics.rules.loss_nan import LossNaN
 from babysit.diagnostics.rules.loss_oscillation import LossOscillation
 from babysit.diagnostics.rules.loss_unbounded import LossUnbounded
+from babysit.diagnostics.rules.lr_decay import LrDecayTooFast
 from babysit.diagnostics.rules.not_learning import NotLearning
 from babysit.diagnostics.rules.overfitting import Overfitting
 from babysit.diagnostics.rules.plateau_then_drop import PlateauThenDrop
@@ -33,6 +34,6 @@ ALL_RULES: tuple[type[Rule], ...] = (
     SaturatedActivations, SymmetricInit, VanishingActivations, VanishingGradients,
     ExplodingGradients, InputNotCentered, SigmoidHidden, RankNonfinite, RankDesync,
     AmpScaleCollapse, AmpSkippedSteps, ClippingAlways, RegDominant, EvalMode, ValAtChance,
-    NotLearning, LossUnbounded,
+    NotLearning, LossUnbounded, LrDecayTooFast,
 )
 RULES_BY_ID: dict[str, type[Rule]] = {rule.id: rule for rule in ALL_RULES}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from babysit.diagnostics.remedy import LrToTarget, Scale, lower_lr
-from babysit.diagnostics.rule import LayerSample
+from babysit.diagnostics.rule import Finding, LayerSample, Record
 from babysit.diagnostics.rules._util import LayerFieldRule
 from babysit.diagnostics.targets import TARGET_UPDATE_RATIO
 
@@ -52,7 +52,10 @@ class UpdateRatioLow(LayerFieldRule):
     Why: the lecture's ~1e-3 target; `low` = 1e-5 is two orders of magnitude below it (healthy
     zoo runs stay above ~1e-4). Each step then changes the weights by a hundred-thousandth:
     the learning rate is too low. A run whose loss has already fallen a lot is converging, and
-    small updates are expected there, hence the loss condition.
+    small updates are expected there, hence the loss condition. Nor are updates judged while
+    the logged lr is under `decayed` (1e-2, lr-decay-too-fast's line) of its peak: then the
+    schedule made them small, and raising the base rate (a "try: lr=1260" for a run whose
+    StepLR took 0.01 to 1e-10) is not the fix; lr-decay-too-fast judges that stretch.
     """
 
     id = "update-ratio-low"
@@ -65,21 +68,33 @@ class UpdateRatioLow(LayerFieldRule):
                            lowest=10.0),
                 Scale("lr x10", "lr", 10.0), Scale("lr x100", "lr", 100.0))
     field = "update_ratio"
-    thresholds = {"low": 1e-5, "samples": 10, "min_loss_fraction": 0.5}
+    thresholds = {"low": 1e-5, "samples": 10, "min_loss_fraction": 0.5, "decayed": 1e-2}
     advice = "Raise the learning rate: updates should be about 1e-3 of the weights."
     supersedes = ("not-learning",)  # it names why the net is not learning
     explains = ("loss-flat", "underfitting", "val-plateau")
 
     def __init__(self, **overrides: float) -> None:
-        """Also remembers the first loss."""
+        """Also remembers the first loss and the logged lr's peak."""
         super().__init__(**overrides)
         self.first_loss: float | None = None
+        self.lr_peak = self.lr = 0.0
+
+    def on_step(self, record: Record) -> Finding | None:
+        """Follow the logged learning rate (a schedule's)."""
+        lr = record.get("lr")
+        if lr.__class__ is float and lr >= 0:
+            self.lr = lr
+            self.lr_peak = max(self.lr_peak, lr)
+        return None
 
     def applies(self, sample: LayerSample) -> bool:
-        """Only while the net is still learning: loss above min_loss_fraction of the first."""
+        """Only while the net is still learning (loss above min_loss_fraction of the first) and
+        the schedule has not cut the rate under `decayed` of its peak."""
         loss = sample.loss
         if loss is not None and self.first_loss is None:
             self.first_loss = loss
+        if self.lr_peak > 0 and self.lr <= self.t["decayed"] * self.lr_peak:
+            return False
         return (self.first_loss is None or loss is None
                 or loss > self.t["min_loss_fraction"] * self.first_loss)
 
