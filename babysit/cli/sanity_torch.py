@@ -82,6 +82,7 @@ def run(spec: str, json_out: bool, echo: Any) -> int:
         raise BabysitError(f"--torch: {type(exc).__name__}: {exc}") from None
     if json_out:
         echo(json.dumps({"checks": [{"name": c.name, "status": c.status, "message": c.message,
+                                     "follows": c.follows,
                                      "advice": c.advice, "numbers": c.numbers} for c in report.checks],
                          "passed": report.passed}, default=str))
     else:
