@@ -51,3 +51,16 @@ def test_the_advice_is_the_schedules_in_each_frameworks_terms() -> None:
     assert "StepLR" in say({"lr_step": "x4"}, "torch")
     assert "ReduceLROnPlateau" in say({"lr_step": "x4"}, "keras")
     assert 'lr_scheduler_type="constant"' in say({"lr_schedule": "constant"}, "transformers")
+
+
+@pytest.mark.parametrize("decayed", [True, False], ids=["schedule decayed the rate", "constant rate"])
+def test_tiny_updates_after_a_schedule_decayed_the_rate_are_not_a_rate_too_low(decayed: bool) -> None:
+    """update-ratio-low's "raise the rate" (a try: lr=1260 for StepLR's 0.01 -> 1e-10) is wrong
+    once the logged lr is 100x under its peak; at a constant rate the same updates are too small."""
+    records = [{"type": "header", "num_classes": 3}]
+    for step in range(400):
+        lr = 0.01 * (1e-4 if decayed and step >= 40 else 1.0)
+        records.append({"type": "step", "step": step, "loss": 1.0, "lr": lr,
+                        "layers": {"fc1": {"update_ratio": 1e-8}, "fc2": {"update_ratio": 1e-8}}})
+    report = Engine(build_rules(only=["update-ratio-low"])).push_all(records)
+    assert any(f.rule == "update-ratio-low" for f in report.findings) is not decayed

@@ -113,7 +113,8 @@ def build_rules(overrides: Mapping[str, Mapping[str, float]] | None = None,
         raise BabysitError(str(exc.args[0])) from None
 
 
-def layer_sample(step: int, loss: float | None, layers: dict[str, Any]) -> LayerSample:
+def layer_sample(step: int, loss: float | None, layers: dict[str, Any],
+                 lr: Any = None) -> LayerSample:
     """Clean a record's `layers` object once: finite floats kept, non-finite ones listed."""
     clean: list[tuple[str, dict[str, float]]] = []
     nonfinite: list[str] = []
@@ -133,8 +134,9 @@ def layer_sample(step: int, loss: float | None, layers: dict[str, Any]) -> Layer
             else:
                 nonfinite.append(f"{name}.{key}")
         clean.append((str(name), stats))
+    rate = number(lr)
     return LayerSample(step, loss if loss is not None and loss - loss == 0.0 else None, clean,
-                       nonfinite)
+                       nonfinite, rate if rate is not None and math.isfinite(rate) else None)
 
 
 def run_context(header: Record) -> dict[str, Any]:
@@ -263,7 +265,7 @@ class Engine:
                 for entry in layers.values():
                     if isinstance(entry, dict):
                         self.seen.update("layers." + k for k in entry)
-            self._call(self._hooks["on_layers"], layer_sample(step, loss, layers), new)
+            self._call(self._hooks["on_layers"], layer_sample(step, loss, layers, record.get("lr")), new)
         if "train_acc" in record or "val_acc" in record or "val_loss" in record:
             self.measured += loss is None
             self.seen.update(record)

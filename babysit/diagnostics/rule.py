@@ -48,6 +48,7 @@ class LayerSample:
     loss: float | None
     layers: list[tuple[str, dict[str, float]]]
     nonfinite: list[str] = field(default_factory=list)
+    lr: float | None = None  # the record's learning rate, when logged (a schedule's)
 
     @property
     def hidden(self) -> list[tuple[str, dict[str, float]]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from babysit.diagnostics.remedy import LrToTarget, Scale, lower_lr
-from babysit.diagnostics.rule import Finding, LayerSample, Record
+from babysit.diagnostics.rule import LayerSample
 from babysit.diagnostics.rules._util import LayerFieldRule
 from babysit.diagnostics.targets import TARGET_UPDATE_RATIO
 
@@ -74,18 +74,11 @@ class UpdateRatioLow(LayerFieldRule):
     explains = ("loss-flat", "underfitting", "val-plateau")
 
     def __init__(self, **overrides: float) -> None:
-        """Also remembers the first loss and the logged lr's peak."""
+        """Also remembers the first loss and the logged lr's peak (over the sampled records:
+        no per-record hook on the hot path)."""
         super().__init__(**overrides)
         self.first_loss: float | None = None
-        self.lr_peak = self.lr = 0.0
-
-    def on_step(self, record: Record) -> Finding | None:
-        """Follow the logged learning rate (a schedule's)."""
-        lr = record.get("lr")
-        if lr.__class__ is float and lr >= 0:
-            self.lr = lr
-            self.lr_peak = max(self.lr_peak, lr)
-        return None
+        self.lr_peak = 0.0
 
     def applies(self, sample: LayerSample) -> bool:
         """Only while the net is still learning (loss above min_loss_fraction of the first) and
@@ -93,8 +86,10 @@ class UpdateRatioLow(LayerFieldRule):
         loss = sample.loss
         if loss is not None and self.first_loss is None:
             self.first_loss = loss
-        if self.lr_peak > 0 and self.lr <= self.t["decayed"] * self.lr_peak:
-            return False
+        if sample.lr is not None and sample.lr >= 0:
+            self.lr_peak = max(self.lr_peak, sample.lr)
+            if sample.lr <= self.t["decayed"] * self.lr_peak and self.lr_peak > 0:
+                return False
         return (self.first_loss is None or loss is None
                 or loss > self.t["min_loss_fraction"] * self.first_loss)
 
