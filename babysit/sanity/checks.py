@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -51,11 +51,16 @@ class CheckResult:
 TRAINED = ("overfit small subset", "learning-rate probe", "input-independent baseline")
 
 
-def follow(result: CheckResult, earlier: list[CheckResult]) -> CheckResult:
-    """`result`, marked as following from the first root cause among `earlier` if it failed or
-    warned as a consequence of one."""
+Result = TypeVar("Result", bound=Any)  # a CheckResult, or babysit.torch.sanity's Check
+
+
+def follow(result: Result, earlier: list[Any], consequences: tuple[str, ...] = TRAINED) -> Result:
+    """`result`, marked as following from the first root cause among `earlier` when it failed
+    or warned and is one of `consequences` (or of what that root `explains`). Shared by this
+    recipe and babysit.torch.sanity_check, whose checks carry the same fields."""
     root = next((r for r in earlier if r.root and r.status in (FAIL, WARN)), None)
-    if root is None or result.name not in TRAINED or result.status == PASS:
+    if root is None or result.status not in (FAIL, WARN) or \
+            result.name not in (*consequences, *getattr(root, "explains", ())):
         return result
     evidence = result.numbers.get("evidence", result.message)
     return replace(result, follows=root.name, message=f"{evidence}: follows from {root.name} above",

@@ -39,8 +39,8 @@ class Thinned:
                 self.means = [(a + b) / 2 for a, b in zip(self.means[::2], self.means[1::2], strict=True)]
                 self.per *= 2
 
-    def late_slope(self) -> tuple[float, float, int] | None:
-        """(slope per value, its spread factor, values per mean) of a least-squares line
+    def late_slope(self) -> tuple[float, float] | None:
+        """(slope per value, its spread factor) of a least-squares line
         through the second half of the series: the slope's standard error is one value's SD
         times the factor. None for a series under `LATE_HALF` means: too short to have a half."""
         values = self.means
@@ -53,7 +53,7 @@ class Thinned:
         sxx = sum((x - x_mean) ** 2 for x in xs)
         slope = sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, late, strict=True)) / sxx
         # each mean averages `per` values: its SD is one value's / sqrt(per)
-        return slope, math.sqrt(1 / (sxx * self.per)), self.per
+        return slope, math.sqrt(1 / (sxx * self.per))
 
     def mean(self) -> tuple[float, int]:
         """The mean of every value and how many there are."""
@@ -155,7 +155,7 @@ class LrDecayTooFast(Rule):
         sd = math.sqrt(max(0.0, self.slow_squares / self.n_slow - (self.slow_sum / self.n_slow) ** 2))
         line = self.fast.late_slope()
         if line is not None:  # long enough: was it still falling in its second half?
-            slope, spread, _ = line
+            slope, spread = line
             start, _ = self.fast.mean()
             falling = -slope > Z * sd * spread
             fell = -slope * self.n_fast / 2 / start if start > 0 else 0.0  # over that half

@@ -6,6 +6,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from babysit.sanity.checks import follow
+
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 
 
@@ -80,18 +82,10 @@ class SanityReport:
 
     def link_causes(self, consequences: tuple[str, ...]) -> None:
         """Mark each check named in `consequences` that failed or warned after a root cause
-        as following from it: its own guess at a cause (the learning rate, a bug) would send
-        the user after a symptom."""
-        root = None
-        for check in self.checks:
-            if root is None and check.root and check.status in (FAIL, WARN):
-                root = check
-            elif root is not None and check.name in (*consequences, *root.explains) and \
-                    check.status in (FAIL, WARN):
-                check.follows = root.name
-                evidence = check.numbers.get("evidence", check.message)
-                check.message = f"{evidence}: follows from {root.name} above"
-                check.advice = f"Fix {root.name} first, then run the check again."
+        as following from it (babysit.sanity.checks.follow): its own guess at a cause (the
+        learning rate, a bug) would send the user after a symptom."""
+        for i, check in enumerate(self.checks):
+            self.checks[i] = follow(check, self.checks[:i], consequences)
 
     def _repr_html_(self) -> str:
         """A table for notebooks."""

@@ -102,7 +102,8 @@ def check_data(s: Setup) -> Check:
         return Check("data", WARN, f"{what}; inputs {'; '.join(problems)}",
                      "Standardize the inputs per feature ((x - mean) / std over the training "
                      "set; per channel for images, e.g. transforms.Normalize); weight or resample "
-                     "rare classes.", numbers, root=len(problems) > ("imbalanced" in problems[-1]))
+                     "rare classes.", numbers,
+                     root=any(p.startswith(("not centred", "not scaled")) for p in problems))
     return Check("data", PASS, f"{what}; inputs centred and scaled (|mean|/std {ratio:.2f}, "
                  f"std {typical:.2g})", numbers=numbers)
 
