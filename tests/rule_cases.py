@@ -152,6 +152,9 @@ CASES: dict[str, tuple[Records, Records]] = {
                             [header()] + curve(healthy_loss(), with_layer("grad_norm", 50.0))),
     "input-not-centered": ([header(input_stats={"mean_abs_mean": 120.0, "std_mean": 60.0})] + curve(healthy_loss()),
                            [header(input_stats={"mean_abs_mean": 0.13, "std_mean": 0.3})] + curve(healthy_loss())),
+    # raw 0..16 digit pixels (RMS 7.7) against the same pixels in [0, 1] (RMS 0.48)
+    "input-not-scaled": ([header(input_stats={"rms": 7.7})] + curve(healthy_loss()),
+                         [header(input_stats={"rms": 0.48})] + curve(healthy_loss())),
     "sigmoid-hidden": ([header(activation="sigmoid")] + curve(healthy_loss()),
                        [header(activation="relu")] + curve(healthy_loss())),
 }
@@ -246,6 +249,11 @@ NEAR_MISSES: dict[str, list[Records]] = {
     "input-not-centered": [[header(input_stats={"mean_abs_mean": 4.9, "std_mean": 4.7,
                                                 "channel_mean_over_std_max": 0.0})]
                            + curve(healthy_loss())],  # images centred per channel: fine
+    "input-not-scaled": [
+        [header(input_stats={"rms": 2.9})],  # just inside the line: 2.9^2 = 8.4x the variance
+        [header(input_stats={"rms": 0.11})],  # small, inside: a factor 9 below unit scale
+        # babysit's input-aware init divides the first layer by the RMS: nothing to judge
+        [header(input_stats={"rms": 120.0}, config={"scale_first_layer": True, "init": "he"})]],
     "underfitting": [[header()] + epochs([0.95] * 8, [0.94] * 8),  # high and flat is converged
                      # above chance by the init's luck, but the loss never moved: not a net that
                      # learned and stalled (a learning rate far too low)

@@ -339,12 +339,13 @@ def test_underfitting_from_losses_alone() -> None:
 
 
 def test_a_high_initial_loss_from_unscaled_inputs_says_so() -> None:
-    stats = {"std_mean": 58.0, "mean_over_std_max": 0.0}
+    stats = {"std_mean": 58.0, "rms": 58.0, "mean_over_std_max": 0.0}
     engine = Engine(build_rules(only=["loss-at-init"]))
     (finding,) = engine.push_all([header(input_stats=stats)] + curve([40.0, 30.0])).findings
-    assert "the inputs are not scaled (average std 58" in finding.message
+    assert "the inputs are not scaled (RMS 58" in finding.message
     engine = Engine(build_rules(only=["loss-at-init"]))
-    (finding,) = engine.push_all([header(input_stats={"std_mean": 1.0})] + curve([40.0, 30.0])).findings
+    (finding,) = engine.push_all([header(input_stats={"std_mean": 1.0, "rms": 1.0})]
+                                 + curve([40.0, 30.0])).findings
     assert "not scaled" not in finding.message  # unit-scale inputs: the init's scale is to blame
 
 

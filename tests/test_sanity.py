@@ -123,26 +123,32 @@ def test_plain_output_and_bad_input() -> None:
     assert bad.exit_code == 2 and bad.output.startswith("error:")
 
 
-def test_centred_unscaled_images_pass_the_data_check_and_the_init_names_their_scale() -> None:
-    # The lecture: "for images, center only". Digits as 0..255 pixels centred per channel pass
-    # the data check; the lecture's He init then starts with huge logits, and the init check
-    # names the inputs' scale; --scale-first-layer (an input-aware init) starts them sanely.
+def test_centred_unscaled_images_are_not_scaled_unless_the_init_adapts() -> None:
+    # The lecture: "for images, center only" -- with an init that assumes unit-scale inputs,
+    # 0..255 pixels centred per channel start with huge logits: the data check says "not
+    # scaled" (the line input-not-scaled draws) and the init check names the inputs' scale;
+    # --scale-first-layer (an input-aware init) takes both back.
     raw = prepare_data(Config(data="digits", preprocess="per-channel"))
     pixels = replace(raw, X_train=raw.X_train * 255 / 16, X_val=raw.X_val * 255 / 16)
     assert raw.preprocessing == "per-channel" and pixels.X_train.std() > 50
     config = Config(data="digits")
-    assert checks.check_data(config, pixels).status == "PASS"
+    data = checks.check_data(config, pixels)
+    assert data.status == "WARN" and "not scaled (RMS" in data.message and data.root
+    assert "--preprocess image" in data.advice
     init = checks.check_init_loss(config, pixels)
     assert init.status == "FAIL" and "not scaled" in init.advice
-    assert checks.check_init_loss(replace(config, scale_first_layer=True), pixels).status != "FAIL"
+    adapted = replace(config, scale_first_layer=True)
+    assert checks.check_data(adapted, pixels).status == "PASS"
+    assert checks.check_init_loss(adapted, pixels).status != "FAIL"
     # the default for images centres per channel and divides by one number: values in [-1, 1]
     default = prepare_data(Config(data="digits"))
     assert default.preprocessing == "image" and abs(abs(default.X_train).max() - 1.0) < 1e-9
+    assert checks.check_data(config, default).status == "PASS"
     assert checks.check_init_loss(config, default).status == "PASS"
     # uncentred pixels are still caught, per channel
     shifted = replace(pixels, X_train=pixels.X_train + 120.0)
-    result = checks.check_data(config, shifted)
-    assert result.status == "WARN" and "a channel" in result.message
+    result = checks.check_data(adapted, shifted)
+    assert result.status == "WARN" and "a colour channel" in result.message
 
 
 def test_a_rate_far_too_high_is_read_as_too_high_everywhere() -> None:

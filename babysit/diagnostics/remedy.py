@@ -201,6 +201,19 @@ class Center(Remedy):
 
 
 @dataclass(frozen=True)
+class Rescale(Remedy):
+    """Bring the inputs to unit scale: image (centre, divide by one spread) for images,
+    standardize otherwise."""
+
+    def changes(self, config: Config, evidence: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """{"preprocess": ...}, or None when the inputs are already treated that way."""
+        want = "image" if config.get("image_shape") else "standardize"
+        if config.get("preprocess") in (want, "auto"):
+            return None
+        return {"preprocess": want}
+
+
+@dataclass(frozen=True)
 class Widen(Remedy):
     """Multiply every hidden layer's width by `factor`."""
 

@@ -19,6 +19,7 @@ import numpy as np
 from babysit.config import Config
 from babysit.data import Dataset, input_stats
 from babysit.diagnostics.engine import Engine
+from babysit.diagnostics.inputs import judge_inputs
 from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.diagnostics.thresholds import Overrides, threshold
 from babysit.nn import MLP
@@ -116,41 +117,40 @@ def _head_loss(steps: list[dict], fraction: float = 0.2) -> float:
 
 
 # --- 1. data ------------------------------------------------------------------------------
-STD_RANGE = (0.1, 10.0)  # "scaled": typical feature std within a factor 10 of 1
 MIN_CLASS_RATIO = 0.1  # smallest class at least a tenth of the largest
 
 
+def _adapted(config: Config) -> bool:
+    """Whether the first layer's init adapts to the inputs' scale (--scale-first-layer)."""
+    return config.scale_first_layer and config.init in ("xavier", "he")
+
+
 def check_data(config: Config, data: Dataset, overrides: Overrides | None = None) -> CheckResult:
-    """Inputs after preprocessing: centered (input-not-centered's line), scaled, no constant
-    features; class balance."""
+    """Inputs after preprocessing: centred and scaled (babysit.diagnostics.inputs, the rules'
+    lines); class balance."""
     st = input_stats(data.X_train, data.image_shape)
+    verdict = judge_inputs(st)
     counts = np.bincount(data.y_train, minlength=data.num_classes)
-    ratio = st["mean_abs_mean"] / st["std_mean"] if st["std_mean"] > 0 else math.inf
-    # Images are centred per channel and need no scaling (the lecture: "for images, center
-    # only"; babysit's first-layer init divides by the input scale).
-    image = "channel_mean_over_std_max" in st
-    if image:
-        ratio = float(st["channel_mean_over_std_max"])
+    ratio = verdict.mean_over_std if verdict.mean_over_std is not None else math.inf
     numbers = {**st, "class_counts": counts.tolist(), "mean_abs_over_std": ratio}
-    problems = []
-    if ratio > threshold("input-not-centered", "max_mean_over_std", overrides):
-        problems.append(f"not centered ({'a channel' if image else 'typical'} |mean| = "
-                        f"{ratio:.2f} std)")
-    if not image and not STD_RANGE[0] <= st["std_mean"] <= STD_RANGE[1]:
-        problems.append(f"not scaled (typical std {st['std_mean']:.3g})")
-    if st["constant_features"]:
-        problems.append(f"{st['constant_features']} constant feature(s)")
+    problems = verdict.problems(
+        threshold("input-not-centered", "max_mean_over_std", overrides),
+        (threshold("input-not-scaled", "min_rms", overrides),
+         threshold("input-not-scaled", "max_rms", overrides)))
+    if _adapted(config):  # --scale-first-layer: the init divides by the inputs' RMS
+        problems = [p for p in problems if not p.startswith("not scaled")]
     nonzero = counts[counts > 0]
     if len(nonzero) and nonzero.min() < MIN_CLASS_RATIO * nonzero.max():
         problems.append(f"imbalanced classes ({nonzero.min()} vs {nonzero.max()})")
     balance = "/".join(str(c) for c in counts)
     summary = (f"{data.X_train.shape[0]} x {data.num_features}, |mean|/std {ratio:.2f}, "
-               f"std {st['std_min']:.2g}..{st['std_max']:.2g}, classes {balance}")
+               f"RMS {st['rms']:.2g}, classes {balance}")
     if problems:
         scaling = any(p.startswith(("not centered", "not scaled")) for p in problems)
+        how = "image" if data.image_shape is not None else "standardize"
         return CheckResult("data", WARN, f"{summary}: {'; '.join(problems)}",
-                           "Use --preprocess standardize (or center for images); drop constant "
-                           "features; weight or resample rare classes.", numbers, root=scaling)
+                           f"Use --preprocess {how}; weight or "
+                           "resample rare classes.", numbers, root=scaling)
     return CheckResult("data", PASS, summary, numbers=numbers)
 
 
@@ -158,7 +158,6 @@ def check_data(config: Config, data: Dataset, overrides: Overrides | None = None
 INIT_PASS_EXCESS = 1.0  # nats above log(C): what He/Xavier inits typically give (<= ~1)
 INIT_WARN_EXCESS = 4.0  # the loss-at-init rule's limit: beyond any variance-preserving init
 INIT_BATCH = 256
-INPUT_SCALE = 3.0  # inputs of RMS above this multiply an unadapted init's logits (loss-at-init)
 
 
 def _expected_init_loss(config: Config, classes: int) -> tuple[float, float, float]:
@@ -179,8 +178,7 @@ def check_init_loss(config: Config, data: Dataset) -> CheckResult:
     what = f"initial loss {loss:.3f}, expected {expected:.3f} for {data.num_classes} classes"
     advice = ("Scale the init to the layer (Xavier / He); make the last layer's weights small; "
               "check the labels are 0..C-1.")
-    adapted = config.scale_first_layer and config.init in ("xavier", "he")
-    if not adapted and data.input_scale > INPUT_SCALE and loss > ok:
+    if not _adapted(config) and judge_inputs({"rms": data.input_scale}).too_large and loss > ok:
         # The lecture's inits assume unit-scale inputs; only --scale-first-layer adapts to others.
         advice = (f"The inputs are not scaled (RMS {data.input_scale:.3g}) and the "
                   f"'{config.init}' init assumes they are: scale them (--preprocess standardize, "

@@ -18,16 +18,27 @@ MAX_INPUT_ROWS = 10_000  # enough for stable per-feature means and stds; bounded
 
 def tensor_input_stats(inputs: Any) -> dict[str, float | int]:
     """babysit's input statistics (docs/log-format.md) of a batch or dataset of inputs, a tensor
-    or an array of shape (N, ...), each example flattened; at most MAX_INPUT_ROWS rows."""
+    or an array of shape (N, ...), each example flattened; images (4-D: NCHW tensors, NHWC or
+    NCHW arrays) also per colour channel, as the lecture centres them; at most MAX_INPUT_ROWS
+    rows."""
     import numpy as np
 
     from babysit.data import input_stats
 
-    x = inputs.detach().cpu().numpy() if isinstance(inputs, torch.Tensor) else np.asarray(inputs)
+    x = inputs.detach().cpu().float().numpy() if isinstance(inputs, torch.Tensor) \
+        else np.asarray(inputs)
     if x.ndim < 2 or len(x) < 2:
         raise ValueError(f"inputs must be a batch of at least 2 examples, shape (N, ...), got "
                          f"shape {x.shape}")
-    return input_stats(x[:MAX_INPUT_ROWS].reshape(min(len(x), MAX_INPUT_ROWS), -1).astype(np.float64))
+    x = x[:MAX_INPUT_ROWS].astype(np.float64)
+    shape = None
+    if x.ndim == 4:
+        # torch is channels-first; an array whose last axis looks like colours is channels-last
+        last = not isinstance(inputs, torch.Tensor) and x.shape[-1] in (1, 3, 4) \
+            and x.shape[1] not in (1, 3, 4)
+        x = x if last else np.moveaxis(x, 1, -1)
+        shape = (int(x.shape[1]), int(x.shape[2]), int(x.shape[3]))
+    return input_stats(x.reshape(len(x), -1), shape)
 
 
 def header_record(model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,

@@ -6,6 +6,7 @@ from babysit.diagnostics.rules.dead_relu import DeadReLU
 from babysit.diagnostics.rules.eval_mode import EvalMode
 from babysit.diagnostics.rules.gradients import ExplodingGradients, VanishingGradients
 from babysit.diagnostics.rules.input_not_centered import InputNotCentered
+from babysit.diagnostics.rules.input_not_scaled import InputNotScaled
 from babysit.diagnostics.rules.loss_at_init import LossAtInit
 from babysit.diagnostics.rules.loss_explosion import LossExplosion
 from babysit.diagnostics.rules.loss_flat import LossFlat
@@ -32,7 +33,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     LossAtInit, LossNaN, LossExplosion, LossFlat, PlateauThenDrop, LossOscillation,
     TrainingUnstable, Overfitting, Underfitting, ValPlateau, UpdateRatioHigh, UpdateRatioLow, DeadReLU,
     SaturatedActivations, SymmetricInit, VanishingActivations, VanishingGradients,
-    ExplodingGradients, InputNotCentered, SigmoidHidden, RankNonfinite, RankDesync,
+    ExplodingGradients, InputNotCentered, InputNotScaled, SigmoidHidden, RankNonfinite, RankDesync,
     AmpScaleCollapse, AmpSkippedSteps, ClippingAlways, RegDominant, EvalMode, ValAtChance,
     NotLearning, LossUnbounded, LrDecayTooFast,
 )

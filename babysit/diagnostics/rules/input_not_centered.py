@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babysit.diagnostics.inputs import judge_inputs
 from babysit.diagnostics.records import Header
 from babysit.diagnostics.remedy import Center
 from babysit.diagnostics.rule import Finding, Rule
@@ -21,7 +22,7 @@ class InputNotCentered(Rule):
     each channel): per-pixel means of images differ by position (a digit's border is always
     blank), which per-channel centring leaves in place and which does no harm, while a whole
     channel sitting off zero is the all-positive input the lecture warns about.
-    What it explains: a shared offset dominates every unit's pre-activation, so a unit has one
+    What it explains: inputs too large (the offset is part of their RMS); a shared offset dominates every unit's pre-activation, so a unit has one
     sign for all examples (a ReLU unit is then on for all or dead for all), and the zig-zag
     updates make learning slow (a flat loss, a late drop, a net that stalls short of fitting).
     """
@@ -34,24 +35,22 @@ class InputNotCentered(Rule):
     # In words every framework shares: the remedies ("try:") say it in the run's own terms.
     advice = ("Center the inputs (subtract the mean image or each channel's mean for images) "
               "or standardize them, with statistics from the training split only.")
-    explains = ("saturated-activations", "loss-at-init", "dead-relu", "loss-flat",
-                "plateau-then-drop", "underfitting")
+    # input-not-scaled: an offset raises the inputs' RMS (the mean is part of it), and the
+    # advice (standardize) fixes both.
+    explains = ("input-not-scaled", "saturated-activations", "loss-at-init", "dead-relu",
+                "loss-flat", "plateau-then-drop", "underfitting")
 
     def on_header(self, header: Header) -> Finding | None:
-        """Judge the typical feature: mean |mean| over mean std."""
+        """Judge the typical feature (each colour channel for images): |mean| over std."""
+        verdict = judge_inputs(header.input_stats)
+        ratio = verdict.mean_over_std
+        if ratio is None or not verdict.off_centre(self.t["max_mean_over_std"]):
+            return None
+        if verdict.image:
+            return self.report(0, f"image inputs are off-center: a colour channel's mean is "
+                               f"{ratio:.3g}x its std", channel_mean_over_std=ratio)
         stats = header.input_stats
-        channel = stats.get("channel_mean_over_std_max")
-        if channel is not None:
-            if channel > self.t["max_mean_over_std"]:
-                return self.report(0, f"image inputs are off-center: a colour channel's mean is "
-                                   f"{channel:.3g}x its std", channel_mean_over_std=channel)
-            return None
-        mean_abs, std = stats.get("mean_abs_mean"), stats.get("std_mean")
-        if mean_abs is None or std is None or std <= 0:
-            return None
-        ratio = mean_abs / std
-        if ratio > self.t["max_mean_over_std"]:
-            return self.report(0, f"inputs are off-center: the average feature's |mean| "
-                               f"{mean_abs:.3g} is {ratio:.3g}x its std {std:.3g}",
-                               mean_abs_mean=mean_abs, std_mean=std, ratio=ratio)
-        return None
+        mean_abs, std = stats["mean_abs_mean"], stats["std_mean"]
+        return self.report(0, f"inputs are off-center: the average feature's |mean| "
+                           f"{mean_abs:.3g} is {ratio:.3g}x its std {std:.3g}",
+                           mean_abs_mean=mean_abs, std_mean=std, ratio=ratio)

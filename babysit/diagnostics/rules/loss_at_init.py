@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
+from babysit.diagnostics.inputs import InputVerdict, judge_inputs
 from babysit.diagnostics.records import Header
-from babysit.diagnostics.remedy import Center, InitForActivation
+from babysit.diagnostics.remedy import InitForActivation, Rescale, WhenEvidence
 from babysit.diagnostics.rule import Finding, Record, Rule
 from babysit.readers.common import is_finite, number
 
@@ -28,21 +29,21 @@ class LossAtInit(Rule):
     model loaded with from_pretrained; Monitor(pretrained=True)) turns the check off, since a
     fine-tune's first loss is the pretrained model's, not the loss at initialization.
     Checks the data loss when logged (regularization off, as the lecture asks), else the loss.
-    When the header's input statistics show inputs of average std above `input_std`, a high
-    loss is blamed on them: Xavier/He init assume unit-scale inputs, and images centred but
-    not scaled (the lecture's advice for images; pixel std ~60 on CIFAR) multiply the first
-    layer's output, and so the logits, by that std: std 3 already makes the logit variance
-    9x, tens of extra nats. The cure is then to scale the inputs (or the first layer's init),
-    not to change the init scheme.
+    When the header's input statistics show inputs too large for the init (RMS above 3, the
+    line input-not-scaled draws, babysit.diagnostics.inputs), a high loss is blamed on them:
+    Xavier/He init assume unit-scale inputs, and images centred but not scaled (pixel std ~60
+    on CIFAR) multiply the first layer's output, and so the logits, by that scale: RMS 3
+    already makes the logit variance 9x, tens of extra nats. The cure is then to scale the
+    inputs (or the first layer's init), not to change the init scheme.
     """
 
     id = "loss-at-init"
     severity = "warning"
     needs = ("loss", "header.num_classes")
     remedies = (InitForActivation("init scaled to the activation"),
-                Center("center the inputs (per channel for images, else standardize)"))
-    thresholds = {"max_excess": 4.0, "max_svm_term": 4.0, "min_ratio": 0.5, "max_first_step": 1,
-                  "input_std": 3.0}
+                WhenEvidence("scale the inputs (they are too large for the init)",
+                             Rescale("scale the inputs to unit size"), "input_rms"))
+    thresholds = {"max_excess": 4.0, "max_svm_term": 4.0, "min_ratio": 0.5, "max_first_step": 1}
     advice = ("Check the weight scale (small random or Xavier/He init, not large), that "
               "regularization is off for this check, and that labels are 0..C-1 and match the data.")
 
@@ -51,12 +52,12 @@ class LossAtInit(Rule):
         super().__init__(**overrides)
         self.classes: int | None = None
         self.loss_fn = "softmax"
-        self.input_std: float | None = None
+        self.inputs: InputVerdict | None = None
 
     def on_header(self, header: Header) -> Finding | None:
         """Read C and the loss function."""
         self.classes, self.loss_fn = header.classes, header.loss_fn
-        self.input_std = header.input_stats.get("std_mean")
+        self.inputs = judge_inputs(header.input_stats)
         return None
 
     def on_first_step(self, record: Record) -> Finding | None:
@@ -77,12 +78,13 @@ class LossAtInit(Rule):
         low = self.t["min_ratio"] * expected
         if loss > high:
             scale = ""
-            if self.input_std is not None and self.input_std > self.t["input_std"]:
-                scale = (f": the inputs are not scaled (average std {self.input_std:.3g}, "
-                         "init assumes ~1): divide them by their std (or 255 for pixels)")
+            rms = self.inputs.rms if self.inputs is not None and self.inputs.too_large else None
+            if rms is not None:
+                scale = (f": the inputs are not scaled (RMS {rms:.3g}, init assumes ~1): "
+                         "divide them by their std (or 255 for pixels)")
             return self.report(record["step"], f"{what} {loss:.3f} is well above the "
                                f"{expected:.3f} expected for {c} classes (limit {high:.3f}){scale}",
-                               loss=loss, expected=expected, classes=c, input_std=self.input_std)
+                               loss=loss, expected=expected, classes=c, input_rms=rms)
         if loss < low:
             return self.report(record["step"], f"{what} {loss:.3f} is far below the "
                                f"{expected:.3f} expected for {c} classes: is the first record "

@@ -8,15 +8,11 @@ import math
 
 import torch
 
+from babysit.diagnostics.inputs import judge_inputs
 from babysit.diagnostics.rules import RULES_BY_ID
-from babysit.diagnostics.targets import CENTERED_MEAN_OVER_STD
-from babysit.sanity.checks import (
-    INIT_PASS_EXCESS,
-    INIT_WARN_EXCESS,
-    MIN_CLASS_RATIO,
-    STD_RANGE,
-)
+from babysit.sanity.checks import INIT_PASS_EXCESS, INIT_WARN_EXCESS, MIN_CLASS_RATIO
 from babysit.torch.layers import Watched, find_layers
+from babysit.torch.records import tensor_input_stats
 from babysit.torch.sanity.report import FAIL, PASS, SKIP, WARN, Check
 from babysit.torch.sanity.setup import Setup, dead_fraction_of, hidden_activations
 
@@ -66,27 +62,21 @@ def check_data(s: Setup) -> Check:
     x = s.x.features()
     if x is None:  # token ids: nothing to centre or scale
         return Check("data", SKIP, f"{len(s.y)} examples; the inputs are not floating point")
-    dims = [0] + list(range(2, x.dim())) if x.dim() > 2 else [0]
     if len(x) < 2:
         return Check("data", SKIP, f"{len(x)} example: too few to measure the inputs' spread")
-    mean, std = x.mean(dim=dims), x.std(dim=dims)
-    live = std > 0
-    if not bool(live.any()):
+    stats = tensor_input_stats(x)
+    if stats["std_max"] == 0:
         return Check("data", FAIL, f"{len(s.y)} examples, and every input is the same: the model "
                      "cannot tell them apart, so it can learn nothing but the class frequencies",
                      "Check the data pipeline: the inputs should differ (a transform or an "
                      "index that returns one example for all, a constant fill, features dropped).",
-                     {"constant_features": int(std.numel())}, root=True,
+                     {"constant_features": int(stats["constant_features"])}, root=True,
                      explains=("init scale",))  # units dead for one input are dead for all
-    ratio = float((mean.abs()[live] / std[live]).mean()) if live.any() else math.inf
-    typical = float(std[live].mean()) if live.any() else 0.0
-    numbers: dict = {"mean_abs_over_std": ratio, "std_mean": typical,
-                     "constant_features": int((~live).sum())}
-    problems = []
-    if ratio > CENTERED_MEAN_OVER_STD:  # the line input-not-centered draws
-        problems.append(f"not centred (typical |mean| = {ratio:.2f} std)")
-    if not STD_RANGE[0] <= typical <= STD_RANGE[1]:
-        problems.append(f"not scaled (typical std {typical:.3g})")
+    verdict = judge_inputs(stats)  # the lines the rules draw
+    ratio = verdict.mean_over_std if verdict.mean_over_std is not None else math.inf
+    numbers: dict = {"mean_abs_over_std": ratio, "rms": verdict.rms,
+                     "constant_features": verdict.constant}
+    problems = verdict.problems()
     what = f"{len(s.y)} examples"
     if s.classes is not None and s.classes >= 2 and not s.y.is_floating_point():
         counts = torch.bincount(s.y.reshape(-1).long(), minlength=s.classes)
@@ -103,9 +93,9 @@ def check_data(s: Setup) -> Check:
                      "Standardize the inputs per feature ((x - mean) / std over the training "
                      "set; per channel for images, e.g. transforms.Normalize); weight or resample "
                      "rare classes.", numbers,
-                     root=any(p.startswith(("not centred", "not scaled")) for p in problems))
-    return Check("data", PASS, f"{what}; inputs centred and scaled (|mean|/std {ratio:.2f}, "
-                 f"std {typical:.2g})", numbers=numbers)
+                     root=any(p.startswith(("not centered", "not scaled")) for p in problems))
+    return Check("data", PASS, f"{what}; inputs centered and scaled (|mean|/std {ratio:.2f}, "
+                 f"RMS {verdict.rms:.2g})", numbers=numbers)
 
 
 def check_init_loss(s: Setup) -> Check:
@@ -147,7 +137,7 @@ def check_init_loss(s: Setup) -> Check:
         return Check("loss at init", PASS, what, numbers=numbers)
     features = x.features()
     rms = float(features.pow(2).mean().sqrt()) if features is not None else 0.0
-    if rms > 3.0:
+    if judge_inputs({"rms": rms}).too_large:
         cause = f"the inputs are not scaled (RMS {rms:.3g})"
         advice = "Standardize the inputs ((x - mean) / std per feature or channel)."
     else:
