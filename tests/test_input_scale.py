@@ -85,6 +85,23 @@ def test_the_line_sits_where_the_docstring_says() -> None:
     assert judge_inputs({"rms": SCALED_RMS[1] * 1.01}).unscaled()
 
 
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("scale,fires", [(0.03, True), (0.08, True), (0.12, False), (1.0, False),
+                                         (2.5, False), (3.5, True), (16.0, True), (255.0, True)])
+def test_the_scale_family_through_the_rule(seed: int, scale: float, fires: bool) -> None:
+    # centred features of mixed spread (std 0.5..1.5 around 1), times a scale: near misses
+    # either side of both lines
+    rng = np.random.default_rng(seed)
+    x = scale * rng.standard_normal((400, 30)) * rng.uniform(0.5, 1.5, 30)
+    rms = float(np.sqrt(np.mean(x ** 2)))
+    assume = SCALED_RMS[0] * 1.05 < rms < SCALED_RMS[1] * 0.95 or not \
+        SCALED_RMS[0] * 0.95 <= rms <= SCALED_RMS[1] * 1.05
+    assert assume, f"scale {scale} lands too near a line (RMS {rms:.3g}) to be a fair case"
+    report = Engine(build_rules(only=["input-not-scaled", "input-not-centered"])).push_all(
+        [{"type": "header", "input_stats": input_stats(x)}])
+    assert [f.rule for f in report.findings] == (["input-not-scaled"] if fires else [])
+
+
 def test_image_tensors_are_judged_per_channel_in_the_monitor_header() -> None:
     from babysit.torch.records import tensor_input_stats
 
