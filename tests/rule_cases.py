@@ -225,6 +225,10 @@ CASES.update({
     "eval-mode": ([header()] + [{**r, "eval_mode": True} if r["step"] >= 100 else r
                                 for r in curve(healthy_loss(300))],
                   [header()] + curve(healthy_loss(300))),
+    # no model.eval() before the validation loop: every evaluation ran with dropout on
+    "eval-in-train-mode": ([header()] + [{**r, "eval_train_mode": ["dropout"]} if "val_acc" in r
+                                         else r for r in epochs([0.5, 0.7, 0.8], [0.5, 0.6, 0.7])],
+                           [header()] + epochs([0.5, 0.7, 0.8], [0.5, 0.6, 0.7])),
     # `babysit train --reg 1.0`: the L2 term 78x the data loss at the first step
     "reg-dominant": ([header()] + curve(healthy_loss(), data_loss=1.27, reg_loss=99.1),
                      [header()] + curve(healthy_loss(), data_loss=1.1, reg_loss=0.01)),
@@ -293,6 +297,9 @@ NEAR_MISSES: dict[str, list[Records]] = {
         [{k: v for k, v in r.items() if k != "loss"} for r in epochs([0.1, 0.11, 0.1, 0.12, 0.1])]],
     "eval-mode": [[header()] + [{**r, "eval_mode": True} if r["step"] == 100 else r
                                 for r in curve(healthy_loss(300))]],  # one step: a toggle
+    # the Monitor found nothing in training mode: an empty list
+    "eval-in-train-mode": [[header()] + [{**r, "eval_train_mode": []} if "val_acc" in r else r
+                                         for r in epochs([0.5, 0.7, 0.8], [0.5, 0.6, 0.7])]],
     # the terms nearly equal at the start; and a fitted run whose data loss fell under its L2
     "reg-dominant": [[header()] + curve(healthy_loss(), data_loss=1.1, reg_loss=1.0),
                      [header()] + [{"type": "step", "step": s, "loss": 1.0, "data_loss": d,

@@ -50,7 +50,7 @@ def test_healthy_run_raises_nothing_with_all_rules() -> None:
 
 
 KNOWN_FIELDS = {"loss", "data_loss", "reg_loss", "train_acc", "val_acc", "val_loss", "lr", "ranks", "amp_scale",
-                "clipped_steps", "eval_mode", "classes"} | {
+                "clipped_steps", "eval_mode", "eval_train_mode", "classes"} | {
     f"layers.{f}" for f in ("weight_norm", "grad_norm", "update_ratio", "act_mean", "act_std",
                             "dead_frac", "sat_frac")} | {
     f"header.{f}" for f in ("num_classes", "activation", "input_stats")}

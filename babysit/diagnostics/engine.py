@@ -24,9 +24,9 @@ from babysit.errors import BabysitError
 from babysit.readers.common import number
 
 # Fields only some setups have (several ranks, an AMP scaler, gradient clipping, a model
-# trained in eval mode): a run without them has nothing those rules could check, so they are
-# not "not checked".
-SITUATIONAL = frozenset({"ranks", "amp_scale", "clipped_steps", "eval_mode"})
+# trained in eval mode or evaluated in train mode): a run without them has nothing those rules
+# could check, so they are not "not checked".
+SITUATIONAL = frozenset({"ranks", "amp_scale", "clipped_steps", "eval_mode", "eval_train_mode"})
 WINDOW = 10  # step records per loss window: averages out minibatch noise, ~3x less spread
 # Layer rules see at most one layer sample per LAYER_STRIDE steps (babysit's default sampling),
 # so "samples" means the same thing whether a tool logs layer statistics every step or every 10.

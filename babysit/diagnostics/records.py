@@ -106,12 +106,17 @@ class Evaluation:
     train_acc: float | None
     val_acc: float | None
     val_loss: float | None
+    # Layers left in training mode while these metrics were computed ("dropout", "batch
+    # norm"; the Monitor's eval_train_mode), empty when none were or nobody watched.
+    train_mode: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, record: Mapping[str, Any], epoch_at: float,
            recent_loss: float | None) -> Evaluation:
         """Normalize a record (its `step` already an int: the engine's)."""
         get = record.get
+        modes = get("eval_train_mode")
+        train_mode = tuple(str(m) for m in modes) if isinstance(modes, list) else ()
         return cls(record["step"], epoch_at, _finite(get("epoch")), _finite(get("loss")),
                    recent_loss, _finite(get("train_acc")), _finite(get("val_acc")),
-                   _finite(get("val_loss")))
+                   _finite(get("val_loss")), train_mode)

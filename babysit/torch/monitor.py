@@ -37,6 +37,7 @@ from babysit.diagnostics.sink import DiagnosticsSink, stops
 from babysit.notebook import in_notebook
 from babysit.torch import exit as exit_watch
 from babysit.torch.layers import MAX_LAYERS, Watched, find_layers, spread
+from babysit.torch.mode_watch import ModeWatch
 from babysit.torch.optim_watch import OptimizerWatch, group_lrs
 from babysit.torch.pending import Pending
 from babysit.torch.ranks import RankSync, distributed_group, unwrap
@@ -181,6 +182,7 @@ class Monitor:
             self._printer = None  # the cell shows each finding as it appears
         self.optim = OptimizerWatch(optimizer, scaler, clip_norm)
         self._handles = self._install()
+        self.modes = ModeWatch(model)  # evaluations run with dropout / batch norm in train mode
         exit_watch.watch(self)  # the summary is written at exit or on SIGTERM if close() is not
         self._emit(header_record(model, optimizer, self.layers, num_classes=num_classes,
                                  activation=activation, loss_fn=loss_fn, every=self.every,
@@ -299,6 +301,7 @@ class Monitor:
 
     def _step(self, loss: torch.Tensor | float | None, grad_norm: Any) -> None:
         s = self.step_index
+        self.modes.training_step()
         value, bad = loss_tensor(loss)
         self.capture_gradients()
         skipped = self.optim.step_skipped()
@@ -422,6 +425,10 @@ class Monitor:
                     self._warn_once(f"{kind}({key}=...): {bad}")
             if notes:
                 rec["note"] = f"{kind}(): " + "; ".join(notes) + " (not logged)"
+            if any(key.startswith(("val", "eval")) for key in metrics):
+                train_mode = self.modes.take()  # the evaluation behind these metrics
+                if train_mode:
+                    rec["eval_train_mode"] = train_mode
             self._emit(rec)
             return True
         except Exception as exc:
@@ -549,4 +556,5 @@ class Monitor:
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        self.modes.remove()
         self.optim.remove()

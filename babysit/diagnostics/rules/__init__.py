@@ -3,6 +3,7 @@
 from babysit.diagnostics.rule import Rule
 from babysit.diagnostics.rules.amp import AmpScaleCollapse, AmpSkippedSteps, ClippingAlways
 from babysit.diagnostics.rules.dead_relu import DeadReLU
+from babysit.diagnostics.rules.eval_in_train_mode import EvalInTrainMode
 from babysit.diagnostics.rules.eval_mode import EvalMode
 from babysit.diagnostics.rules.gradients import ExplodingGradients, VanishingGradients
 from babysit.diagnostics.rules.input_not_centered import InputNotCentered
@@ -34,7 +35,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     TrainingUnstable, Overfitting, Underfitting, ValPlateau, UpdateRatioHigh, UpdateRatioLow, DeadReLU,
     SaturatedActivations, SymmetricInit, VanishingActivations, VanishingGradients,
     ExplodingGradients, InputNotCentered, InputNotScaled, SigmoidHidden, RankNonfinite, RankDesync,
-    AmpScaleCollapse, AmpSkippedSteps, ClippingAlways, RegDominant, EvalMode, ValAtChance,
+    AmpScaleCollapse, AmpSkippedSteps, ClippingAlways, RegDominant, EvalMode, EvalInTrainMode, ValAtChance,
     NotLearning, LossUnbounded, LrDecayTooFast,
 )
 RULES_BY_ID: dict[str, type[Rule]] = {rule.id: rule for rule in ALL_RULES}

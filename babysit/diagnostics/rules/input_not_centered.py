@@ -22,9 +22,10 @@ class InputNotCentered(Rule):
     each channel): per-pixel means of images differ by position (a digit's border is always
     blank), which per-channel centring leaves in place and which does no harm, while a whole
     channel sitting off zero is the all-positive input the lecture warns about.
-    What it explains: inputs too large (the offset is part of their RMS); a shared offset dominates every unit's pre-activation, so a unit has one
-    sign for all examples (a ReLU unit is then on for all or dead for all), and the zig-zag
-    updates make learning slow (a flat loss, a late drop, a net that stalls short of fitting).
+    What it explains: inputs too large (the offset is part of their RMS); a shared offset
+    dominates every unit's pre-activation, so a unit has one sign for all examples (a ReLU
+    unit is then on for all or dead for all), and the zig-zag updates make learning slow (a
+    flat loss, a late drop, a net that stalls short of fitting).
     """
 
     id = "input-not-centered"
