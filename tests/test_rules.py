@@ -816,6 +816,18 @@ def test_on_imbalanced_data_chance_is_the_majority_rate() -> None:
     assert fired("not-learning", balanced) == []
 
 
+def test_not_learning_reads_where_the_net_is_not_its_luckiest_evaluation() -> None:
+    # issue 36: an MLP at lr 3 touched 14% once and sat at 8-11% for 19 epochs (never found);
+    # at lr 5e-4 one evaluation at 12.1% in epoch 17 withdrew the error shown at epoch 3
+    noisy = [0.09, 0.14, 0.1, 0.08, 0.11, 0.09, 0.1, 0.08, 0.1, 0.11]
+    assert fired("not-learning", [header(num_classes=10)] + epochs(noisy, noisy)) == ["not-learning"]
+    late = [0.1] * 16 + [0.121, 0.11, 0.1]
+    assert fired("not-learning", [header(num_classes=10)] + epochs(late, late)) == ["not-learning"]
+    # near miss: a slow start that leaves chance for good is withdrawn, however late
+    slow = [0.1] * 8 + [0.16, 0.25, 0.4, 0.55]
+    assert fired("not-learning", [header(num_classes=10)] + epochs(slow, slow)) == []
+
+
 def test_babysit_train_records_the_validation_majority_rate(tmp_path: Path) -> None:
     from babysit.api import train
     from babysit.config import Config

@@ -441,9 +441,27 @@ def test_without_a_log_name_runs_go_to_runs_and_an_old_log_is_kept(
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted(
         [first.log_path.name, second.log_path.name])
     assert first.log_path.parent == Path("runs") and first.log_path.stem.replace("-", "").isdigit()
-    with pytest.raises(BabysitError, match=r"already exists \(pass overwrite=True to replace it"):
-        Monitor(model, log=first.log_path)
     assert Monitor(model, log=False, verbose=False).log_path is None
+    with pytest.raises(BabysitError, match="is a directory"):
+        Monitor(model, log=tmp_path / "runs")
+
+
+def test_a_script_run_again_keeps_the_earlier_log_and_says_where_this_one_goes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # issue 36: Monitor(..., log="run.jsonl") failed on the second run of a script
+    log = tmp_path / "run.jsonl"
+    paths = []
+    for _ in range(3):
+        with Monitor(mlp(), log=log, verbose=True) as monitor:
+            pass
+        paths.append(monitor.log_path)
+    assert paths == [log, tmp_path / "run-2.jsonl", tmp_path / "run-3.jsonl"]
+    err = capsys.readouterr().err
+    assert f"{log} holds an earlier run; this run logs to {tmp_path / 'run-3.jsonl'}" in err
+    assert all(p.read_text().startswith('{"type":"header"') for p in paths)
+    with Monitor(mlp(), log=log, overwrite=True, verbose=False) as monitor:
+        pass
+    assert monitor.log_path == log
 
 
 def test_append_adds_a_run_after_the_old_one_and_diagnose_reads_each(tmp_path: Path) -> None:

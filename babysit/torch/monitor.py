@@ -44,7 +44,7 @@ from babysit.torch.ranks import RankSync, distributed_group, unwrap
 from babysit.torch.records import first_layer_weights, header_record, tensor_input_stats
 from babysit.torch.stats import Before, dense_values, layer_stats, sketch_index
 from babysit.torch.values import loss_tensor, metric_value, short_error
-from babysit.training.sinks import JsonlSink, Sink, new_run_id, open_new_log
+from babysit.training.sinks import JsonlSink, Sink, new_run_id, open_new_log, open_numbered
 
 
 def _no_hook(*_: Any) -> None:
@@ -92,8 +92,9 @@ class Monitor:
                  log_every: int | None = None,
                  watched: list[Watched] | None = None) -> None:
         """Install the hooks, open the log and write its header (`log`: a path, None for
-        runs/<date>-<time>.jsonl, False for none; an existing log is kept unless `overwrite`
-        (replace it) or `append` (add this run after it: diagnose reads each run on its own);
+        runs/<date>-<time>.jsonl, False for none; an existing log is kept, and this run logs
+        beside it to <name>-2.jsonl, -3 ... (said on start), unless `overwrite` (replace it)
+        or `append` (add this run after it: diagnose reads each run on its own);
         `verbose`: print each finding as it appears, and a closing line; `total_steps`: the
         optimizer steps planned, for the dashboard's ETA; `live`: a notebook cell that updates
         in place, default on in Jupyter (it shows the findings instead of a line each);
@@ -169,10 +170,16 @@ class Monitor:
         self.verbose = verbose and self.lead
         self.log_path: Path | None = None
         if log is not False and self.lead:
-            sink = open_new_log(new_run_id()) if log is None or log is True else JsonlSink(
-                Path(log), overwrite=overwrite, append=append, exists_hint="pass "
-                "overwrite=True to replace it, append=True to add this run after it, or leave "
-                "log unset for a new runs/<date>-<time>.jsonl")
+            if log is None or log is True:
+                sink = open_new_log(new_run_id())
+            elif overwrite or append:
+                sink = JsonlSink(Path(log), overwrite=overwrite, append=append)
+            else:  # a script run again keeps the earlier run's log and says where this one goes
+                sink = open_numbered(Path(log))
+                if sink.path != Path(log) and verbose:
+                    print(f"babysit: {log} holds an earlier run; this run logs to {sink.path} "
+                          "(overwrite=True replaces it, append=True adds to it)",
+                          file=sys.stderr, flush=True)
             self.log_path = sink.path
             self.sinks.insert(0, sink)
         if self.lead and (live if live is not None else in_notebook()):

@@ -195,11 +195,19 @@ def new_run_id() -> str:
 
 def open_new_log(run_id: str, directory: Path = RUNS_DIR) -> JsonlSink:
     """A log at directory/<run_id>.jsonl, or <run_id>-2.jsonl, -3 ... if that name is taken."""
+    return open_numbered(directory / f"{run_id}.jsonl")
+
+
+def open_numbered(path: Path) -> JsonlSink:
+    """A new log at `path`, or beside it as <stem>-2<suffix>, -3 ... when that name is taken
+    (a script run again keeps its earlier runs' logs, as Lightning's version_N folders do)."""
     for n in range(1, 1000):
-        candidate = directory / (f"{run_id}.jsonl" if n == 1 else f"{run_id}-{n}.jsonl")
-        if not candidate.exists():
+        candidate = path if n == 1 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not candidate.is_file():  # free; or a directory, a FIFO: JsonlSink says or writes
             try:
                 return JsonlSink(candidate)
-            except BabysitError:  # taken by a run that started in the same second
-                continue
-    raise BabysitError(f"no free log name for run {run_id} in {directory}/")
+            except BabysitError:  # taken by a run that started in the same moment
+                if candidate.is_file():
+                    continue
+                raise
+    raise BabysitError(f"no free log name beside {path} (tried {path.stem}-2 .. -999)")
