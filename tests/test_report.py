@@ -354,6 +354,10 @@ def test_a_consequence_names_its_cause_once_and_withdrawn_findings_are_said() ->
     html = findings_html(report)
     assert html.count("consequence of loss-explosion") == 1 and "fix that first" not in html
     assert "WARNING underfitting at step 5, shown during the run: withdrawn: x" in html
+    # folded away under a summary: on request, never a verdict of its own
+    assert '<details class="notes"><summary>1 shown during the run and withdrawn since' in html
+    healthy = findings_html(Report([], [], 30, 30, withdrawn=[(gone, "withdrawn: x")]))
+    assert healthy.startswith('<p class="ok">No problems found.</p><details')
     assert "try: lr=0.01" in html  # the remedies, as the terminal's table says them
     # A notebook shows the same list (one renderer), its styles scoped to its own output.
     notebook = in_a_notebook(report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -476,10 +477,19 @@ def test_a_finding_shown_during_the_run_and_withdrawn_is_said_at_the_end() -> No
     assert [(f.rule, why) for f, why in report.withdrawn] == [
         ("shaky", "withdrawn: later records contradicted it")]
     assert report.to_dict()["withdrawn"][0]["rule"] == "shaky"
-    console = Console(width=200, record=True)
-    console.print(findings_view(report))
-    assert ("WARNING shaky at step 2, shown during the run: withdrawn: later records contradicted it"
-            in console.export_text())
+    said = "WARNING shaky at step 2, shown during the run: withdrawn: later records contradicted it"
+    for verbose in (False, True):  # docs/findings.md: withdrawn findings only on request
+        console = Console(width=200, record=True)
+        console.print(findings_view(report, verbose))
+        assert (said in console.export_text()) is verbose
+    # a healthy end: "No problems found." alone, never with findings listed under it
+    healthy = replace(report, findings=[])
+    for verbose, first in ((False, "No problems found."),
+                           (True, "No problems hold at the end; shown during the run and withdrawn")):
+        console = Console(width=200, record=True)
+        console.print(findings_view(healthy, verbose))
+        text = console.export_text()
+        assert text.startswith(first) and (said in text) is verbose
 
 
 @pytest.mark.parametrize("val,fires", [
@@ -930,3 +940,21 @@ def test_a_swing_the_windows_own_noise_explains_is_not_oscillation() -> None:
     # the same level bouncing between windows, each window quiet: the rate overshoots
     bouncing = np.repeat([0.25, 0.45] * 20, 10) + rng.uniform(-0.01, 0.01, 400)
     assert fired("loss-oscillation", curve(bouncing)) == ["loss-oscillation"]
+
+
+def test_docs_findings_md_lists_exactly_the_provisional_rules() -> None:
+    # docs/findings.md states the policy once; its list is the code's, not a copy that drifts
+    text = (Path(__file__).parents[1] / "docs" / "findings.md").read_text()
+    listed = text.split("are shown marked", 1)[1].split("**What stops a run.**", 1)[0]
+    named = set(re.findall(r"`([a-z]+(?:-[a-z]+)*)`", listed))
+    assert named == {r.id for r in ALL_RULES if r.provisional}
+
+
+def test_a_provisional_finding_is_marked_when_shown_live() -> None:
+    from babysit.dashboard.plain import live_line
+
+    shaky = Finding("not-learning", "error", 65, "at chance", "check the rate")
+    assert live_line(shaky) == ("ERROR not-learning at step 65: (provisional: later records may "
+                                "withdraw it) at chance -> check the rate")
+    final = Finding("loss-nan", "error", 3, "loss is NaN", "lower the rate")
+    assert live_line(final) == str(final)  # a fact later records cannot undo: unmarked

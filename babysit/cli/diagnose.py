@@ -20,6 +20,7 @@ from babysit.cli.reading import (
     RulesConfig,
     SetThresholds,
     Task,
+    Verbose,
     thresholds_from_options,
 )
 from babysit.diagnostics.engine import Report
@@ -42,6 +43,7 @@ def diagnose(
     map_: MapFields = None,
     run: OneRun = None,
     ignore: Ignore = None,
+    verbose: Verbose = False,
 ) -> None:
     """Diagnose a training run from its log: findings, evidence and advice.
 
@@ -61,7 +63,7 @@ def diagnose(
         for found, report, notes in results:
             if several:
                 console.rule(escape(_title(found)))
-            console.print(report_view(report, notes))
+            console.print(report_view(report, notes, verbose))
         for found, why in unusable:
             console.print(escape(f"{_title(found)}: not diagnosed: {why}"), soft_wrap=True)
         if several:

@@ -38,10 +38,18 @@ def findings_table(findings: list[Finding],
     return table
 
 
-def findings_view(report: Report) -> RenderableType:
+def findings_view(report: Report, verbose: bool = False) -> RenderableType:
     """The findings of a finished diagnosis as every command ends with them: the table, with the
-    remedies to try, and the findings shown during the run that were withdrawn since."""
-    parts = [findings_table(report.findings, report.tries)]
+    remedies to try; with `verbose`, also the findings shown during the run and withdrawn since
+    (docs/findings.md: only what holds at the end is the verdict)."""
+    if not (verbose and report.withdrawn):
+        return findings_table(report.findings, report.tries)
+    if report.findings:
+        parts = [findings_table(report.findings, report.tries),
+                 Text("Shown during the run and withdrawn since:", style="dim")]
+    else:  # never "No problems found." with findings under it
+        parts = [Text("No problems hold at the end; shown during the run and withdrawn since:",
+                      style="green")]
     parts += [Text(line, style="dim") for line in report.withdrawn_lines()]
     return Group(*parts)
 
@@ -52,11 +60,11 @@ def not_checked_text(report: Report) -> RenderableType | None:
     return None if line is None else Text(line, style="dim")
 
 
-def report_view(report: Report, notes: list[str]) -> RenderableType:
+def report_view(report: Report, notes: list[str], verbose: bool = False) -> RenderableType:
     """Findings, what was not checked, and notes about the input."""
     parts: list[RenderableType] = [
         Text(f"{report.records} records, {report.steps} steps", style="bold"),
-        findings_view(report),
+        findings_view(report, verbose),
     ]
     unchecked = not_checked_text(report)
     if unchecked is not None:

@@ -25,6 +25,9 @@ MapFields = Annotated[list[str] | None, typer.Option(
                   "loss=my/train_loss (repeatable)")]
 OneRun = Annotated[str | None, typer.Option(
     help="Only this run of a TensorBoard directory or MLflow store (id or name)")]
+Verbose = Annotated[bool, typer.Option(
+    "--verbose", help="Also list the findings shown during the run and withdrawn since "
+                      "(docs/findings.md)")]
 Ignore = Annotated[list[str] | None, typer.Option(
     help="Leave this rule out, e.g. --ignore val-plateau (repeatable)")]
 

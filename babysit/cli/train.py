@@ -11,6 +11,7 @@ from rich.console import Console
 from babysit.cli.errors import reports_errors
 from babysit.cli.findings_view import findings_view
 from babysit.cli.options import run_options
+from babysit.cli.reading import Verbose
 from babysit.cli.report import REPORT_HELP, print_report
 from babysit.cli.run import open_log, summary_line, train_once
 from babysit.config import Config
@@ -43,6 +44,7 @@ def train(
     fix_report: Annotated[Path | None, typer.Option(
         help="--fix: write the chain of attempts as JSON here")] = None,
     report: Annotated[bool, typer.Option("--report", help=REPORT_HELP)] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Train a fully-connected net, logging one metric record per iteration."""
     from babysit.training.trainer import new_run_id
@@ -64,7 +66,7 @@ def train(
     run_id = new_run_id()
     result = train_once(config, open_log(log, run_id, overwrite), run_id, console, use_live,
                         stop_on_level)
-    console.print(findings_view(result.report))
+    console.print(findings_view(result.report, verbose))
     console.print(summary_line(result.summary), soft_wrap=True)
     console.print(f"log: {result.log}", soft_wrap=True)
     if report:

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from babysit.cli.errors import reports_errors
 from babysit.cli.findings_view import findings_view
-from babysit.cli.reading import Task
+from babysit.cli.reading import Task, Verbose
 from babysit.cli.signals import graceful_stop
 from babysit.dashboard.follow import POLL_SECONDS, follow_records, wait_for
 from babysit.dashboard.plain import FindingPrinter
@@ -59,6 +59,7 @@ def watch(
         "--map", help="Read a metric of another name as a field: FIELD=NAME (repeatable)")] = None,
     run: Annotated[str | None, typer.Option(
         help="The run to watch in a TensorBoard directory or MLflow store (id or name)")] = None,
+    verbose: Verbose = False,
 ) -> None:
     """Watch a run as its log grows: dashboard, diagnosis and advice, until its summary or Ctrl-C.
 
@@ -137,7 +138,7 @@ def watch(
     except KeyboardInterrupt:
         pass
     report = doctor.engine.finish()
-    console.print(findings_view(report))
+    console.print(findings_view(report, verbose))
     for note in read_notes(stats):
         console.print(f"Note: {note}", style="dim")
     summary = state.snapshot().summary

@@ -6,6 +6,20 @@ from pathlib import Path
 from typing import TextIO
 
 from babysit.diagnostics.rule import Finding
+from babysit.diagnostics.rules import RULES_BY_ID
+
+# docs/findings.md: a provisional finding is shown when it appears, marked so; later records may
+# withdraw it, and only the findings that hold at the end make the verdict.
+PROVISIONAL = "(provisional: later records may withdraw it) "
+
+
+def live_line(finding: Finding) -> str:
+    """A finding as shown the moment it appears: one line, provisional ones marked."""
+    rule = RULES_BY_ID.get(finding.rule)
+    if rule is None or not rule.provisional:
+        return str(finding)
+    head, sep, rest = str(finding).partition(": ")
+    return f"{head}{sep}{PROVISIONAL}{rest}"
 
 
 class FindingPrinter:
@@ -17,7 +31,7 @@ class FindingPrinter:
 
     def __call__(self, finding: Finding) -> None:
         """Print `finding`: severity, rule, step, evidence and advice."""
-        print(f"{self.prefix}{finding}", file=self.out, flush=True)
+        print(f"{self.prefix}{live_line(finding)}", file=self.out, flush=True)
 
 
 def closing_line(findings: list[Finding], steps: int, log: Path | None) -> str:

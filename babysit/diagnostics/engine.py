@@ -353,16 +353,19 @@ class Engine:
         """Current findings (less those superseded by another), root causes first.
 
         Each root cause (a finding no other finding explains) comes in order of severity, then
-        step, followed by the findings it explains (those that started no earlier than it),
+        step, followed by the findings it explains (those that started no earlier than it, and
+        symptoms whenever they started),
         marked `caused_by` and advised to follow the cause's advice.
         """
         hidden = self._superseded()
         found = {r.id: r.finding for r in self.rules if r.finding is not None and r.id not in hidden}
         cause: dict[str, str] = {}
+        symptoms = {r.id for r in self.rules if r.symptom}
         for rule in self.rules:  # the first listed rule that explains a finding is its cause
             if rule.id in found:
                 for other in rule.explains:  # a consequence cannot start before its cause
-                    if other in found and other != rule.id and found[other].step >= found[rule.id].step:
+                    if other in found and other != rule.id and (
+                            other in symptoms or found[other].step >= found[rule.id].step):
                         cause.setdefault(other, rule.id)
         for rid in list(cause):  # a cycle (a explains b explains a) makes neither a consequence
             seen, at = {rid}, cause[rid]

@@ -135,6 +135,11 @@ class Rule:
     explains: ClassVar[tuple[str, ...]] = ()
     remedies: ClassVar[tuple[Remedy, ...]] = ()
     provisional: ClassVar[bool] = False
+    # A symptom (not-learning: accuracy at chance) is what many causes lead to, and the accuracy
+    # often shows it before the cause's own evidence is in (a flat loss needs its windows): a
+    # rule that explains a symptom is its cause whenever the two are found, not only when the
+    # cause started first.
+    symptom: ClassVar[bool] = False
     # What the finding says of the learning rate, when a rate change produced it: "high" (a rate
     # too high: divergence, instability, updates too large) or "low" (learning too little).
     # The fix chain uses it to tell a cut that went too far from one that did not go far enough.

@@ -53,7 +53,10 @@ def findings_html(report: Report, findings: list[Finding] | None = None) -> str:
     """The findings (the report's, or `findings` so far while a run goes on) as a numbered
     list, with the changes to try and the withdrawn ones."""
     shown = report.findings if findings is None else findings
-    withdrawn = "".join(f'<p class="notes">{escape(line)}</p>' for line in report.withdrawn_lines())
+    lines = report.withdrawn_lines()  # on request: folded away, never a verdict of their own
+    withdrawn = (f'<details class="notes"><summary>{len(lines)} shown during the run and '
+                 'withdrawn since</summary>' + "".join(f"<p>{escape(line)}</p>" for line in lines)
+                 + "</details>") if lines else ""
     if not shown:
         return '<p class="ok">No problems found.</p>' + withdrawn
     items = [finding_item(f, i, report.tries(f)) for i, f in enumerate(shown, start=1)]

@@ -32,9 +32,10 @@ class DeadReLU(LayerFieldRule):
               "(0.01); or switch to Leaky ReLU / ELU, which do not die.")
     # Dead layers output zeros, so the spread of activations collapses behind them: that
     # collapse is this problem's consequence (unless it was there first, at initialization).
-    supersedes = ("not-learning",)  # it names why the net is not learning
+    # not-learning as a consequence, not hidden: a net at chance is an error however it got
+    # there (docs/findings.md), and this names why
     explains = ("vanishing-activations", "vanishing-gradients", "update-ratio-low", "loss-flat",
-                "underfitting", "val-plateau")
+                "underfitting", "val-plateau", "not-learning")
 
     def beyond(self, median: float) -> bool:
         """More than max_dead of the units dead."""

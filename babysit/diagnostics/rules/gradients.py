@@ -36,8 +36,10 @@ class VanishingGradients(Rule):
     needs = ("layers.grad_norm",)
     remedies = (InitForActivation("init scaled to the activation"), BATCHNORM)
     thresholds = {"min_ratio": 1e-3, "samples": 2}
-    # A gradient grown from ~0 is not an explosion; a net whose gradients vanish is not learning.
-    supersedes = ("exploding-gradients", "not-learning")
+    # A gradient grown from ~0 is not an explosion; a net whose gradients vanish is not learning:
+    # that is its consequence, still an error (docs/findings.md).
+    supersedes = ("exploding-gradients",)
+    explains = ("not-learning",)
     advice = ("Use ReLU-family activations with He init (or Xavier for tanh), add batch norm, "
               "and avoid sigmoid in hidden layers.")
 

@@ -39,7 +39,7 @@ class InputNotCentered(Rule):
     # input-not-scaled: an offset raises the inputs' RMS (the mean is part of it), and the
     # advice (standardize) fixes both.
     explains = ("input-not-scaled", "saturated-activations", "loss-at-init", "dead-relu",
-                "loss-flat", "plateau-then-drop", "underfitting")
+                "loss-flat", "plateau-then-drop", "underfitting", "not-learning")
 
     def on_header(self, header: Header) -> Finding | None:
         """Judge the typical feature (each colour channel for images): |mean| over std."""

@@ -42,7 +42,7 @@ class InputNotScaled(Rule):
               "statistics from the training split), or for images divide by the pixels' "
               "spread (255 for 8-bit pixels).")
     explains = ("loss-at-init", "saturated-activations", "dead-relu", "update-ratio-low",
-                "loss-flat", "underfitting")
+                "loss-flat", "underfitting", "not-learning")
 
     def on_header(self, header: Header) -> Finding | None:
         """Judge the RMS of all inputs."""

@@ -60,8 +60,9 @@ class LossFlat(Rule):
                   "min_block": 2, "withdraw": 2, "warmup_rise": 0.001}
     advice = ("Raise the learning rate (try 10x); if that does not help, check that gradients "
               "reach the weights (dead units, zero init, vanishing activations).")
-    supersedes = ("not-learning",)  # it names why the net is not learning
-    explains = ("underfitting", "val-plateau")
+    # not-learning as a consequence, not hidden: a net at chance is an error however it got
+    # there (docs/findings.md), and this names why
+    explains = ("underfitting", "val-plateau", "not-learning")
 
     def __init__(self, **overrides: float) -> None:
         """Keeps the first block's sum and the latest `block` window means."""

@@ -42,6 +42,7 @@ class NotLearning(Rule):
     severity = "error"
     needs = ("val_acc|train_acc", "classes")
     provisional = True
+    symptom = True  # the rules that name why (a flat loss, dead units, ...) explain it
     thresholds = {"min_epochs": 3, "min_evals": 3, "recent": 3, "margin": 0.02, "z": 3.0}
     advice = ("The net has learned nothing yet: check the learning rate first (10x up if the "
               "loss barely moves, 10x down if it jumps), then that labels match inputs and that "

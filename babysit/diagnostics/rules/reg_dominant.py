@@ -28,8 +28,10 @@ class RegDominant(Rule):
     thresholds = {"max_ratio": 1.0}
     advice = ("Lower the L2 strength (weight decay) so that its term starts well below the data loss; "
               "a wider net will not help while the penalty dominates.")
-    supersedes = ("not-learning",)  # it names why the net is not learning
-    explains = ("underfitting", "loss-flat", "loss-at-init", "val-plateau", "update-ratio-low")
+    # not-learning as a consequence, not hidden: a net at chance is an error however it got
+    # there (docs/findings.md), and this names why
+    explains = ("underfitting", "loss-flat", "loss-at-init", "val-plateau", "update-ratio-low",
+                "not-learning")
 
     def on_first_step(self, record: Record) -> Finding | None:
         """Compare the two terms at the first step."""

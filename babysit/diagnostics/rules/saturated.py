@@ -31,9 +31,10 @@ class SaturatedActivations(LayerFieldRule):
     advice = ("Initialize smaller (Xavier: randn / sqrt(fan_in)), add batch norm, or use ReLU "
               "in hidden layers; if the layer was not saturated at the start (the message says), "
               "lower the learning rate first.")
-    supersedes = ("not-learning",)  # it names why the net is not learning
+    # not-learning as a consequence, not hidden: a net at chance is an error however it got
+    # there (docs/findings.md), and this names why
     explains = ("vanishing-gradients", "update-ratio-low", "loss-flat", "plateau-then-drop",
-                "underfitting", "val-plateau")
+                "underfitting", "val-plateau", "not-learning")
 
     def __init__(self, **overrides: float) -> None:
         """Also remembers each layer's first saturated fraction."""

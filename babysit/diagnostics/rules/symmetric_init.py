@@ -23,9 +23,11 @@ class SymmetricInit(Rule):
     thresholds = {"min_std": 1e-12}
     advice = ("Initialize weights randomly, scaled to the layer: Xavier (randn / sqrt(fan_in)) "
               "for tanh, He (randn / sqrt(fan_in / 2)) for ReLU.")
-    supersedes = ("not-learning",)  # it names why the net is not learning
+    # not-learning as a consequence, not hidden: a net at chance is an error however it got
+    # there (docs/findings.md), and this names why
     explains = ("loss-flat", "plateau-then-drop", "underfitting", "val-plateau", "update-ratio-low",
-                "vanishing-activations", "vanishing-gradients", "dead-relu", "saturated-activations")
+                "vanishing-activations", "vanishing-gradients", "dead-relu", "saturated-activations",
+                "not-learning")
 
     def __init__(self, **overrides: float) -> None:
         """Only the first record with layers is judged."""

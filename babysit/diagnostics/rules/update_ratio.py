@@ -70,8 +70,9 @@ class UpdateRatioLow(LayerFieldRule):
     field = "update_ratio"
     thresholds = {"low": 1e-5, "samples": 10, "min_loss_fraction": 0.5, "decayed": 1e-2}
     advice = "Raise the learning rate: updates should be about 1e-3 of the weights."
-    supersedes = ("not-learning",)  # it names why the net is not learning
-    explains = ("loss-flat", "underfitting", "val-plateau")
+    # not-learning as a consequence, not hidden: a net at chance is an error however it got
+    # there (docs/findings.md), and this names why
+    explains = ("loss-flat", "underfitting", "val-plateau", "not-learning")
 
     def __init__(self, **overrides: float) -> None:
         """Also remembers the first loss and the logged lr's peak (over the sampled records:

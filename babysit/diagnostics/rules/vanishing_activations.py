@@ -41,9 +41,10 @@ class VanishingActivations(Rule):
     thresholds = {"min_ratio": 1e-2, "samples": 2, "init_ratio": 0.1}
     advice = ("Scale the init to the layer: Xavier (tanh) or He (ReLU) instead of a fixed small "
               "std; or add batch norm between affine and nonlinearity.")
-    supersedes = ("not-learning",)  # it names why the net is not learning
+    # not-learning as a consequence, not hidden: a net at chance is an error however it got
+    # there (docs/findings.md), and this names why
     explains = ("vanishing-gradients", "exploding-gradients", "update-ratio-low", "loss-flat",
-                "plateau-then-drop", "underfitting", "val-plateau", "dead-relu")
+                "plateau-then-drop", "underfitting", "val-plateau", "dead-relu", "not-learning")
 
     def __init__(self, **overrides: float) -> None:
         """A sliding median of the last/first spread ratio."""
