@@ -84,10 +84,6 @@ KNOWN = {
         "two runs appended in one CSV (9 epochs, then 4 of fine-tuning): each is read apart, "
         "and neither holds the 5 epochs of stall underfitting asks (accuracy 0.37 for the last "
         "7 epochs spans both)",
-    ("wild4:text", "text/RayanAloui__Esprit-PIDS-4DS11-2026-Avatar.log"):
-        "a table printed every 5 epochs gives 4 records (loss 1.0929, then 1.0986 = ln 3 three "
-        "times, accuracy 45% -> 33%): too few for loss-flat's window or not-learning's patience; "
-        "training-unstable reads the 47% -> 33% fall",
 }
 
 

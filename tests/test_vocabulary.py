@@ -26,6 +26,10 @@ ZOO = Path(__file__).parent / "fixtures" / "zoo"
     ("transformers", {"hidden": "one more layer"}, "one more layer"),
     ("torch", {"hidden": "x4 units"}, "x4 units in each hidden layer"),
     (None, {"bias_init": 0.01}, "bias_init=0.01"),  # babysit's own runs: its option names
+    # "init xavier": the scheme's name was taken for a relative change ("x0.1")
+    ("torch", {"init": "xavier"}, "nn.init.xavier_normal_(weight)"),
+    ("keras", {"init": "xavier"}, 'kernel_initializer="glorot_normal"'),
+    (None, {"init": "xavier"}, "init=xavier"),
 ])
 def test_changes_are_said_as_the_framework_spells_them(framework: str | None, changes: dict,
                                                        said: str) -> None:
@@ -62,3 +66,25 @@ def test_a_chain_of_changes_to_one_number_says_why_each_follows() -> None:
     assert said == ["lr=0.001", "lr=1e-08 (if that went too far)", "lr=1e-07 (if that was not enough)"]
     assert say_chain([{"lr": 3.0}, {"batchnorm": True}], {"lr": 30.0}, "torch") == [
         "lr=3 in the optimizer", "nn.BatchNorm1d / BatchNorm2d after each Linear / Conv"]
+
+
+def test_a_babysit_runs_remedy_is_a_command_line_to_paste(tmp_path) -> None:
+    # issue 36: "try: init=he", "batchnorm=True" could not be pasted
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from babysit.cli.app import app
+    from babysit.diagnostics.vocabulary import babysit_command
+
+    run = {"data": "digits", "epochs": 1, "hidden": [100], "batchnorm": False, "lr": 0.01,
+           "scale_first_layer": True}
+    command = babysit_command(run, {"batchnorm": True, "init": "xavier", "hidden": [64, 64]})
+    assert command == ("babysit train --data digits --hidden 64,64 --init xavier "
+                       "--scale-first-layer --batchnorm --epochs 1")
+    assert babysit_command(run, {"hidden": "x4 units"}) is None  # relative: nothing to paste
+    # the line runs as it is
+    words = shlex.split(command)[2:] + ["--log", str(tmp_path / "r.jsonl"), "--no-live"]
+    result = CliRunner().invoke(app, ["train", *words])
+    assert result.exit_code in (0, 1), result.output
+    assert "completed" in result.output

@@ -19,7 +19,7 @@ from babysit.diagnostics.records import Evaluation, Header
 from babysit.diagnostics.remedy import plan
 from babysit.diagnostics.rule import SEVERITY_RANK, Finding, LayerSample, Record, Rule, Window
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
-from babysit.diagnostics.vocabulary import say_chain
+from babysit.diagnostics.vocabulary import babysit_command, say_chain
 from babysit.errors import BabysitError
 from babysit.readers.common import number
 
@@ -63,11 +63,21 @@ class Report:
             return []
         steps = plan(RULES_BY_ID[finding.rule].remedies, self.context, finding.evidence)
         said = say_chain([r["set"] for r in steps], self.context, self.context.get("framework"))
-        return [{**r, "say": text} for r, text in zip(steps, said, strict=True)]
+        out = [{**r, "say": text} for r, text in zip(steps, said, strict=True)]
+        if "data" in self.context and not self.context.get("framework"):  # a babysit run
+            for r in out:
+                command = babysit_command(self.context, r["set"])
+                if command is not None:
+                    r["command"] = command
+        return out
 
     def tries(self, finding: Finding) -> str | None:
-        """The remedies as one line, 'lr=0.001; then ...', or None when there are none."""
-        said = [r["say"] for r in self.remedies(finding)]
+        """The remedies as one line, 'lr=0.001; then ...' (the first as the `babysit train`
+        command to paste, for a babysit run), or None when there are none."""
+        remedies = self.remedies(finding)
+        said = [r["say"] for r in remedies]
+        if remedies and "command" in remedies[0]:
+            said[0] = remedies[0]["command"]
         return "try: " + "; then ".join(said) if said else None
 
     def withdrawn_lines(self) -> list[str]:

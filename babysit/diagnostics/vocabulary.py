@@ -10,8 +10,12 @@ optimizer", 'kernel_initializer="he_normal"'). Frameworks not known here get bab
 from __future__ import annotations
 
 import math
+import re
+import shlex
+from dataclasses import fields
 from typing import Any
 
+from babysit.config import Config
 from babysit.diagnostics.remedy import show_value
 
 # Run formats whose framework is certain (a CSV may be Keras or Lightning: sniffed by readers).
@@ -85,6 +89,11 @@ _NAMES = {"torch": {"reg": "weight_decay", "lr_step": _TORCH_STEP},
                            "lr_step": "the schedule's length (max_steps / num_train_epochs)"}}
 
 
+def _relative(value: Any) -> bool:
+    """A change relative to a value the log does not give: "x0.1", "x4 units" (not "xavier")."""
+    return isinstance(value, str) and re.match(r"x\d", value) is not None
+
+
 def say_chain(chain: list[dict[str, Any]], config: dict[str, Any],
               framework: str | None) -> list[str]:
     """Each change of a chain as `say` puts it, and why it follows the one before when both
@@ -118,8 +127,35 @@ def say(changes: dict[str, Any], framework: str | None) -> str:
         if key == "hidden" and isinstance(value, str):  # "x4 units", "one more layer"
             parts.append(f"{value} in each hidden layer" if value.startswith("x") else value)
             continue
-        relative = isinstance(value, str) and value.startswith("x")  # the current value unknown
+        relative = _relative(value)  # "x0.1": the current value unknown
         text = spell(key, value) if spell is not None and not relative else None
         name = _NAMES.get(framework or "", {}).get(key, key)
         parts.append(text or (f"{name} {value}" if relative else f"{key}={show_value(value)}"))
     return ", ".join(parts) or "no change"
+
+
+_DEFAULTS = Config()
+_OPTIONS = [f.name for f in fields(Config) if f.name != "eval_samples"]  # `babysit train`'s
+
+
+def babysit_command(config: dict[str, Any], changes: dict[str, Any]) -> str | None:
+    """The `babysit train` command line that reruns a babysit run with `changes`, to paste: the
+    run's options that differ from the defaults, then the changed ones; None when a change is
+    relative to a value the log does not give ("x4 units")."""
+    merged = {**config, **changes}
+    if any(_relative(v) for v in changes.values()):
+        return None
+    words = ["babysit", "train"]
+    for name in _OPTIONS:
+        value = merged.get(name)
+        default = getattr(_DEFAULTS, name)
+        if isinstance(value, list):
+            value = tuple(value)
+        if value is None or (value == default and name not in changes):
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            words.append(flag if value else flag.replace("--", "--no-", 1))
+        else:
+            words += [flag, show_value(value)]
+    return shlex.join(words)
