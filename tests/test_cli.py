@@ -117,3 +117,28 @@ def test_second_ctrl_c_exits_at_once_but_writes_the_summary(tmp_path: Path) -> N
     proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert read_log(log)[-1]["status"] == "interrupted"
+
+
+def test_an_error_at_step_0_stops_training_unless_told_to_keep_going(tmp_path: Path) -> None:
+    # issue 36: --init zeros was an ERROR at step 0 and still trained every epoch, exit 0
+    import json
+
+    from typer.testing import CliRunner
+
+    from babysit.cli.app import app
+
+    runner = CliRunner()
+    stopped = runner.invoke(app, ["train", "--init", "zeros", "--epochs", "5", "--no-live",
+                                  "--log", str(tmp_path / "z.jsonl")])
+    summary = json.loads((tmp_path / "z.jsonl").read_text().splitlines()[-1])
+    assert stopped.exit_code == 3 and summary["status"] == "stopped" and summary["steps"] == 1
+    assert "symmetric-init at step 0" in summary["reason"] and "--keep-going" in summary["reason"]
+    kept = runner.invoke(app, ["train", "--init", "zeros", "--epochs", "5", "--no-live",
+                               "--keep-going", "--log", str(tmp_path / "k.jsonl")])
+    summary = json.loads((tmp_path / "k.jsonl").read_text().splitlines()[-1])
+    assert kept.exit_code == 0 and summary["status"] == "completed" and summary["steps"] == 40
+    # near miss: a warning at step 0 (a loss at init too high) trains on
+    warned = runner.invoke(app, ["train", "--init", "small", "--init-std", "10", "--epochs", "2",
+                                 "--no-live", "--log", str(tmp_path / "w.jsonl")])
+    summary = json.loads((tmp_path / "w.jsonl").read_text().splitlines()[-1])
+    assert "loss-at-init" in warned.output and summary["status"] == "completed"

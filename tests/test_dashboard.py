@@ -309,3 +309,27 @@ def test_a_monitor_log_shows_its_model_optimizer_rate_and_eta() -> None:
     out = screen(state, Engine(), width=120)
     assert "Sequential · 4,810 parameters · relu · Adam lr 0.001 · weight decay 0.01" in out
     assert "step 200/1000  epoch 4 " in out and "67 it/s  ETA 11.9s" in out
+
+
+def test_the_verdict_and_the_next_step_stay_on_screen_after_the_dashboard(tmp_path: Path) -> None:
+    # issue 36: the dashboard went with the alternate screen and the last line was the log's
+    pexpect = pytest.importorskip("pexpect")
+    pyte = pytest.importorskip("pyte")
+    log = tmp_path / "r.jsonl"
+    env = {**os.environ, "TERM": "xterm"}
+    child = pexpect.spawn(sys.executable, ["-m", "babysit", "train", "--log", str(log),
+                                           "--epochs", "30", "--init", "small", "--live"],
+                          dimensions=(40, 100), cwd=str(tmp_path), env=env,
+                          encoding="utf-8", codec_errors="replace")
+    term = pyte.Screen(100, 40)
+    stream = pyte.Stream(term)
+    while True:  # to the end of the output: the process has exited (a condition, not a time)
+        try:
+            stream.feed(child.read_nonblocking(65536, timeout=60))
+        except pexpect.EOF:
+            break
+    child.close()
+    screen = "\n".join(line.rstrip() for line in term.display)
+    assert f"next: babysit report {log}" in screen, screen
+    assert "completed: " in screen and "loss " in screen and "(log scale)" in screen, screen
+    assert "try: babysit train" in screen or "No problems found." in screen, screen

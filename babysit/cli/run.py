@@ -35,29 +35,36 @@ class RunResult:
     report: Report
     log: Path
     n_val: int
+    losses: list[float]  # a bounded sketch of the training loss (babysit.dashboard.sketch)
 
 
 def train_once(config: Config, sink: JsonlSink, run_id: str, console: Console, use_live: bool,
-               stop_level: str | None, label: str | None = None) -> RunResult:
-    """Train `config` into `sink` with diagnosis, the dashboard or plain lines, and --stop-on."""
+               stop_level: str | None, label: str | None = None,
+               keep_going: bool = True) -> RunResult:
+    """Train `config` into `sink` with diagnosis, the dashboard or plain lines, and --stop-on;
+    unless `keep_going`, an error found at step 0 (not provisional: the init makes every later
+    step pointless, as --init zeros does) stops the run."""
     from babysit.api import prepare_data
     from babysit.dashboard.live import LiveDashboard
     from babysit.dashboard.plain import FindingPrinter
     from babysit.dashboard.progress import ProgressPrinter
+    from babysit.dashboard.sketch import LossSketch
     from babysit.dashboard.state import RunState
     from babysit.diagnostics.sink import DiagnosticsSink
     from babysit.training import Trainer
 
     shown = f"{sink.path}  {label}" if label else str(sink.path)
     doctor = DiagnosticsSink()
+    sketch = LossSketch()
     try:  # bad data, or a net too big for memory, fails here: the log (and an old one) stays
         data = prepare_data(config)
         if use_live:
             state = RunState(shown)
-            trainer = Trainer(config, data, [sink, doctor, state], run_id=run_id)
+            trainer = Trainer(config, data, [sink, doctor, state, sketch], run_id=run_id)
         else:
             doctor.listeners.append(FindingPrinter(sys.stdout))
-            trainer = Trainer(config, data, [sink, doctor, ProgressPrinter(sys.stdout)], run_id=run_id)
+            trainer = Trainer(config, data, [sink, doctor, ProgressPrinter(sys.stdout), sketch],
+                              run_id=run_id)
     except BaseException:
         sink.close()
         raise
@@ -66,6 +73,13 @@ def train_once(config: Config, sink: JsonlSink, run_id: str, console: Console, u
 
         doctor.listeners.append(stopper(stop_level, lambda reason: trainer.request_stop(
             f"--stop-on {stop_level}: {reason}", status=STOPPED)))
+    if not keep_going:
+        from babysit.training.trainer import STOPPED
+
+        at_start = stopper("error", lambda reason: trainer.request_stop(
+            f"{reason} (training on would change nothing; --keep-going trains anyway)",
+            status=STOPPED))
+        doctor.listeners.append(lambda finding: at_start(finding) if finding.step == 0 else None)
     with graceful_stop(trainer.request_stop, trainer.force_stop):
         if use_live:
             with LiveDashboard(state, lambda: doctor.engine.findings):
@@ -73,7 +87,7 @@ def train_once(config: Config, sink: JsonlSink, run_id: str, console: Console, u
         else:
             summary = trainer.run()
     assert doctor.report is not None  # the trainer closes its sinks
-    return RunResult(summary, doctor.report, sink.path, len(data.y_val))
+    return RunResult(summary, doctor.report, sink.path, len(data.y_val), sketch.losses)
 
 
 def summary_line(summary: dict[str, Any]) -> str:

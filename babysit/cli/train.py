@@ -15,6 +15,7 @@ from babysit.cli.reading import Verbose
 from babysit.cli.report import REPORT_HELP, print_report
 from babysit.cli.run import open_log, summary_line, train_once
 from babysit.config import Config
+from babysit.dashboard.sketch import loss_line
 from babysit.errors import BabysitError
 
 # Exit statuses (docs/cli.md); bad input is 2 (errors.py).
@@ -44,6 +45,9 @@ def train(
     fix_report: Annotated[Path | None, typer.Option(
         help="--fix: write the chain of attempts as JSON here")] = None,
     report: Annotated[bool, typer.Option("--report", help=REPORT_HELP)] = False,
+    keep_going: Annotated[bool, typer.Option(
+        "--keep-going", help="Train on after an error found at step 0 (by default such a run "
+                             "stops: a zero init, a NaN at the first step)")] = False,
     verbose: Verbose = False,
 ) -> None:
     """Train a fully-connected net, logging one metric record per iteration."""
@@ -65,10 +69,16 @@ def train(
         raise typer.Exit(code)
     run_id = new_run_id()
     result = train_once(config, open_log(log, run_id, overwrite), run_id, console, use_live,
-                        stop_on_level)
+                        stop_on_level, keep_going=keep_going)
     console.print(findings_view(result.report, verbose))
     console.print(summary_line(result.summary), soft_wrap=True)
+    curve = loss_line(result.losses)
+    if curve is not None:
+        console.print(curve, soft_wrap=True, markup=False)
     console.print(f"log: {result.log}", soft_wrap=True)
     if report:
         print_report(console, result.log)
+    else:  # the dashboard has gone with its screen: say where the whole picture is
+        console.print(f"next: babysit report {result.log}  (curves, layers and the findings "
+                      "as an HTML page)", soft_wrap=True, markup=False)
     raise typer.Exit(EXIT_CODES.get(result.summary["status"], 1))
