@@ -90,3 +90,21 @@ def test_the_command_line_starts_without_numpy_or_the_training_stack() -> None:
             "print(sorted(m for m in ('numpy', 'threadpoolctl', 'IPython') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_all_extra_names_every_user_extra() -> None:
+    # issue 36: extras were found one error at a time
+    import re
+    import sys
+    from pathlib import Path
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # a dependency below 3.11
+        import tomli as tomllib
+
+    extras = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())[
+        "project"]["optional-dependencies"]
+    (spec,) = extras["all"]
+    named = set(re.fullmatch(r"babysit\[(.+)\]", spec).group(1).split(","))  # type: ignore[union-attr]
+    assert named == set(extras) - {"all", "dev", "bench", "zoo"}
