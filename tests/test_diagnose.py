@@ -118,7 +118,8 @@ def test_rules_config_toml_changes_a_threshold(tmp_path: Path) -> None:
 
 def test_diagnose_a_babysit_log(tmp_path: Path) -> None:
     log = tmp_path / "r.jsonl"
-    assert runner.invoke(app, ["train", "--log", str(log), "--init", "zeros", "--epochs", "30"]).exit_code == 0
+    assert runner.invoke(app, ["train", "--log", str(log), "--init", "zeros", "--epochs", "30",
+                                 "--keep-going"]).exit_code == 0
     code, out = diagnose_json(log)
     assert code == 1
     assert out["findings"][0]["rule"] == "symmetric-init" and out["findings"][0]["severity"] == "error"

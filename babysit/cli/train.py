@@ -15,7 +15,6 @@ from babysit.cli.reading import Verbose
 from babysit.cli.report import REPORT_HELP, print_report
 from babysit.cli.run import open_log, summary_line, train_once
 from babysit.config import Config
-from babysit.dashboard.sketch import loss_line
 from babysit.errors import BabysitError
 
 # Exit statuses (docs/cli.md); bad input is 2 (errors.py).
@@ -72,6 +71,8 @@ def train(
                         stop_on_level, keep_going=keep_going)
     console.print(findings_view(result.report, verbose))
     console.print(summary_line(result.summary), soft_wrap=True)
+    from babysit.dashboard.sketch import loss_line  # numpy (plot): not at start-up
+
     curve = loss_line(result.losses)
     if curve is not None:
         console.print(curve, soft_wrap=True, markup=False)
