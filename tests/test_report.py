@@ -108,6 +108,8 @@ def test_search_report_has_scatter_stages_best_curves_and_ensemble(search_result
     rows = [json.loads(line) for line in search_results.read_text().splitlines()]
     best = max((r for r in rows if r.get("status") == "completed"), key=lambda r: r["val_acc"])
     assert f"best {best['val_acc']:.3f}" in html and best["trial"] in html
+    # issue 36: every log-axis tick read `$\mathdefault{10^{-1}}$` (mathtext, shown raw)
+    assert "mathdefault" not in html and "$" not in re.sub(r"<script.*?</script>", "", html, flags=re.S)
 
 
 def test_search_report_says_what_an_old_results_file_lacks(search_results: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ state, no GUI backend, safe in any thread.
 from __future__ import annotations
 
 import io
+import math
 import re
 import warnings
 from dataclasses import dataclass
@@ -111,8 +112,6 @@ def titles(markers: list[Marker]) -> dict[str, str]:
 
 def _mantissa(value: float) -> int:
     """The leading digit of a positive number: 2 for 0.02, 5 for 500."""
-    import math
-
     return round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
 
 
@@ -123,18 +122,24 @@ def log_scale_if_positive(ax: Any, values: list[float] | Any, axis: str = "y") -
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if len(v) and v.min() > 0 and v.max() / v.min() > 3:
-        (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
-        from matplotlib.ticker import FuncFormatter, NullFormatter
-
-        target = ax.yaxis if axis == "y" else ax.xaxis
-        plain = FuncFormatter(lambda value, _: f"{value:g}")  # 0.001 and 2, not 10^-3 and 2x10^0
-        target.set_major_formatter(plain)
-        # Within a decade or two the minor ticks need labels, but all eight (2 ... 9) overlap
-        # in a 3-inch panel: 2 and 5 of each decade are enough to read a value off.
-        some = FuncFormatter(lambda value, _: f"{value:g}" if _mantissa(value) in (2, 5) else "")
-        target.set_minor_formatter(some if v.max() / v.min() < 30 else NullFormatter())
+        log_axis(ax, axis, float(v.max() / v.min()))
         return True
     return False
+
+
+def log_axis(ax: Any, axis: str = "y", span: float = math.inf) -> None:
+    """A log scale whose ticks read as numbers (0.001, 2): matplotlib's own are mathtext
+    (`$\\mathdefault{10^{-3}}$`), which an SVG with text as text shows raw."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    # Within a decade or two the minor ticks need labels, but all eight (2 ... 9) overlap
+    # in a 3-inch panel: 2 and 5 of each decade are enough to read a value off (`span`:
+    # the largest value over the smallest).
+    some = FuncFormatter(lambda value, _: f"{value:g}" if _mantissa(value) in (2, 5) else "")
+    target.set_minor_formatter(some if span < 30 else NullFormatter())
 
 
 def time_axes_svg(fig: Any, ax: Any, ylabel: str, markers: list[Marker], legend: str | None = None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from babysit.report.plots import figure, style, to_svg
+from babysit.report.plots import figure, log_axis, style, to_svg
 from babysit.report.run_figures import CURVE_POINTS, Missing, Panel
 from babysit.report.series import RunSeries, smooth, thin
 
@@ -68,8 +68,8 @@ def scatter_panel(rows: list[dict[str, Any]],
                                        edgecolor="#777777", linewidth=0.8))
                 ax.annotate(f"stage {n} ranges", (lr_range[0], reg_range[1]), fontsize=7,
                             color="#777777", xytext=(2, -9), textcoords="offset points")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        log_axis(ax, "x")
+        log_axis(ax, "y")
         ax.set_xlabel("learning rate")
         ax.set_ylabel("regularization strength")
         ax.legend(loc="center left", bbox_to_anchor=(1.18, 0.5))
@@ -106,7 +106,7 @@ def best_curves_panel(curves: list[tuple[str, RunSeries]]) -> Panel | Missing:
             if val:
                 axes[1].plot(*val, marker="o", markersize=2, linewidth=1, label=label,
                              color=line.get_color() if line is not None else None)
-        axes[0].set_yscale("log")
+        log_axis(axes[0], "y")
         axes[0].set_xlabel("step")
         axes[0].set_ylabel("training loss (smoothed)")
         axes[1].set_xlabel("step")
