@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TextIO
 
 from babysit.diagnostics.rule import Finding
-from babysit.diagnostics.rules import RULES_BY_ID
+from babysit.diagnostics.rules import provisional
 
 # docs/findings.md: a provisional finding is shown when it appears, marked so; later records may
 # withdraw it, and only the findings that hold at the end make the verdict.
@@ -15,8 +15,7 @@ PROVISIONAL = "(provisional: later records may withdraw it) "
 
 def live_line(finding: Finding) -> str:
     """A finding as shown the moment it appears: one line, provisional ones marked."""
-    rule = RULES_BY_ID.get(finding.rule)
-    if rule is None or not rule.provisional:
+    if not provisional(finding.rule):
         return str(finding)
     head, sep, rest = str(finding).partition(": ")
     return f"{head}{sep}{PROVISIONAL}{rest}"

@@ -32,15 +32,11 @@ class LossSketch:
             self._sums[-1] += loss
             self._counts[-1] += 1
             return
+        if len(self._sums) == 2 * POINTS:  # every point is full: merge neighbours
+            self._sums, self._counts = _pairs(self._sums), _pairs(self._counts)
+            self.stride *= 2
         self._sums.append(loss)
         self._counts.append(1)
-        if len(self._sums) > 2 * POINTS:
-            full = len(self._sums) - 1  # merge the whole pairs; the newest point starts anew
-            self._sums = [self._sums[i] + self._sums[i + 1] for i in range(0, full - 1, 2)] + \
-                ([self._sums[full - 1]] if full % 2 else []) + [self._sums[-1]]
-            self._counts = [self._counts[i] + self._counts[i + 1] for i in range(0, full - 1, 2)] + \
-                ([self._counts[full - 1]] if full % 2 else []) + [self._counts[-1]]
-            self.stride *= 2
 
     @property
     def losses(self) -> list[float]:
@@ -49,6 +45,11 @@ class LossSketch:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _pairs(values: list) -> list:
+    """Neighbours summed: [a, b, c, d] -> [a + b, c + d] (an even length)."""
+    return [values[i] + values[i + 1] for i in range(0, len(values), 2)]
 
 
 def loss_line(losses: list[float], width: int = 2 * POINTS) -> str | None:
@@ -60,7 +61,7 @@ def loss_line(losses: list[float], width: int = 2 * POINTS) -> str | None:
     step = max(1, math.ceil(len(losses) / width))
     points = [losses[i] for i in range(0, len(losses), step)]
     positive = all(v > 0 for v in finite)
-    scale = (lambda v: math.log(v)) if positive else (lambda v: v)
+    scale = math.log if positive else (lambda v: v)
     lo, hi = scale(min(finite)), scale(max(finite))
     span = hi - lo or 1.0
     bars = "".join("!" if not math.isfinite(v) else SPARK[min(7, int((scale(v) - lo) / span * 7.999))]

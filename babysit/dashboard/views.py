@@ -15,7 +15,7 @@ from rich.text import Text
 from babysit.dashboard.plot import plot_lines, sparkline
 from babysit.dashboard.state import Snapshot
 from babysit.diagnostics.rule import Finding
-from babysit.diagnostics.rules import RULES_BY_ID
+from babysit.diagnostics.rules import provisional
 from babysit.diagnostics.targets import TARGET_UPDATE_RATIO
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -213,8 +213,7 @@ def advice_panel(findings: list[Finding], new: Iterable[str], max_lines: int) ->
         head.append(f"{f.severity.upper()} ", style=SEVERITY_STYLE[f.severity])
         head.append(f"{f.rule} ", style="bold")
         head.append(f"{f.steps}: ", style="dim")
-        rule = RULES_BY_ID.get(f.rule)
-        if rule is not None and rule.provisional:  # docs/findings.md: may still be withdrawn
+        if provisional(f.rule):  # docs/findings.md: may still be withdrawn
             head.append("(provisional) ", style="dim")
         head.append(f.message)
         lines.append(head)

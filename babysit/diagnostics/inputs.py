@@ -63,6 +63,12 @@ class InputVerdict:
         return out
 
 
+def init_adapts(scale_first_layer: object, init: object) -> bool:
+    """babysit's --scale-first-layer with Xavier / He: the first layer's init divides by the
+    inputs' RMS, so their scale is not judged."""
+    return scale_first_layer is True and init in ("xavier", "he")
+
+
 def judge_inputs(stats: Mapping[str, float]) -> InputVerdict:
     """Judge input statistics as `babysit.data.input_stats` writes them (missing keys: unknown)."""
     channel = stats.get("channel_mean_over_std_max")

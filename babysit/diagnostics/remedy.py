@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from babysit.diagnostics.targets import TARGET_UPDATE_RATIO
 
@@ -192,25 +192,22 @@ class InitForActivation(Remedy):
 class Center(Remedy):
     """Center the inputs: per channel for images, standardize (center and scale) otherwise."""
 
+    for_images: ClassVar[str] = "per-channel"
+
     def changes(self, config: Config, evidence: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """{"preprocess": ...}, or None when the inputs are already treated that way."""
-        want = "per-channel" if config.get("image_shape") else "standardize"
+        want = self.for_images if config.get("image_shape") else "standardize"
         if config.get("preprocess") in (want, "auto"):
             return None
         return {"preprocess": want}
 
 
 @dataclass(frozen=True)
-class Rescale(Remedy):
+class Rescale(Center):
     """Bring the inputs to unit scale: image (centre, divide by one spread) for images,
     standardize otherwise."""
 
-    def changes(self, config: Config, evidence: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-        """{"preprocess": ...}, or None when the inputs are already treated that way."""
-        want = "image" if config.get("image_shape") else "standardize"
-        if config.get("preprocess") in (want, "auto"):
-            return None
-        return {"preprocess": want}
+    for_images: ClassVar[str] = "image"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from babysit.diagnostics.engine import Engine, Report
 from babysit.diagnostics.rule import SEVERITY_RANK, Finding, Record
-from babysit.diagnostics.rules import RULES_BY_ID
+from babysit.diagnostics.rules import provisional
 
 
 class DiagnosticsSink:
@@ -49,8 +49,7 @@ def stops(finding: Finding, level: str) -> bool:
     Findings of provisional rules (which later evidence may withdraw: a slow start is not a
     flat loss) do not stop a run; they count at its end.
     """
-    rule = RULES_BY_ID.get(finding.rule)
-    return SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[level] and not (rule and rule.provisional)
+    return SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[level] and not provisional(finding.rule)
 
 
 def stopper(level: str, request_stop: Callable[[str], None]) -> Callable[[Finding], None]:

@@ -19,7 +19,7 @@ import numpy as np
 from babysit.config import Config
 from babysit.data import Dataset, input_stats
 from babysit.diagnostics.engine import Engine
-from babysit.diagnostics.inputs import judge_inputs
+from babysit.diagnostics.inputs import init_adapts, judge_inputs
 from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.diagnostics.thresholds import Overrides, threshold
 from babysit.nn import MLP
@@ -122,7 +122,7 @@ MIN_CLASS_RATIO = 0.1  # smallest class at least a tenth of the largest
 
 def _adapted(config: Config) -> bool:
     """Whether the first layer's init adapts to the inputs' scale (--scale-first-layer)."""
-    return config.scale_first_layer and config.init in ("xavier", "he")
+    return init_adapts(config.scale_first_layer, config.init)
 
 
 def check_data(config: Config, data: Dataset, overrides: Overrides | None = None) -> CheckResult:

@@ -39,3 +39,9 @@ ALL_RULES: tuple[type[Rule], ...] = (
     NotLearning, LossUnbounded, LrDecayTooFast,
 )
 RULES_BY_ID: dict[str, type[Rule]] = {rule.id: rule for rule in ALL_RULES}
+
+
+def provisional(rule_id: str) -> bool:
+    """Whether the rule's findings may be withdrawn by later records (docs/findings.md)."""
+    rule = RULES_BY_ID.get(rule_id)
+    return rule is not None and rule.provisional

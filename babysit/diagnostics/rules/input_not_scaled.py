@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from babysit.diagnostics.inputs import SCALED_RMS, judge_inputs
+from babysit.diagnostics.inputs import SCALED_RMS, init_adapts, judge_inputs
 from babysit.diagnostics.records import Header
 from babysit.diagnostics.remedy import Rescale
 from babysit.diagnostics.rule import Finding, Rule
-
-
-def _init_adapts(header: Header) -> bool:
-    """babysit's --scale-first-layer with Xavier / He: the first layer's init divides by the RMS."""
-    config = header.raw.get("config")
-    return isinstance(config, Mapping) and config.get("scale_first_layer") is True \
-        and config.get("init") in ("xavier", "he")
 
 
 class InputNotScaled(Rule):
@@ -48,7 +41,9 @@ class InputNotScaled(Rule):
         """Judge the RMS of all inputs."""
         verdict = judge_inputs(header.input_stats)
         rms = verdict.rms
-        if rms is None or _init_adapts(header) or \
+        config = header.raw.get("config")
+        config = config if isinstance(config, Mapping) else {}
+        if rms is None or init_adapts(config.get("scale_first_layer"), config.get("init")) or \
                 not verdict.unscaled((self.t["min_rms"], self.t["max_rms"])):
             return None
         side = "large" if rms > self.t["max_rms"] else "small"
