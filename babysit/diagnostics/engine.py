@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from babysit.diagnostics.chains import Chain, overruled_advice, verdict_chains
 from babysit.diagnostics.facts import RunFacts
 from babysit.diagnostics.records import Evaluation, Header
-from babysit.diagnostics.remedy import plan
 from babysit.diagnostics.rule import SEVERITY_RANK, Finding, LayerSample, Record, Rule, Window
 from babysit.diagnostics.rules import ALL_RULES, RULES_BY_ID
 from babysit.diagnostics.vocabulary import babysit_command, say_chain
@@ -35,6 +35,7 @@ WINDOW = 10  # step records per loss window: averages out minibatch noise, ~3x l
 # samples instead of 100,000, while a sustained problem late in a run still shows.
 LAYER_STRIDE = 10
 LAYER_DENSE_STEPS = 10_000
+REMEDIES = {rid: rule.remedies for rid, rule in RULES_BY_ID.items()}
 _EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
 _HOOKS = ("on_header", "on_first_step", "on_step", "on_nonfinite", "on_window", "on_layers",
           "on_epoch", "finish")
@@ -56,12 +57,17 @@ class Report:
     # findings at its end, each with why: a later finding superseded it, or the rule withdrew it.
     withdrawn: list[tuple[Finding, str]] = field(default_factory=list)
 
-    def remedies(self, finding: Finding) -> list[dict[str, Any]]:
+    def chains(self) -> dict[str, Chain]:
+        """The root causes' remedy chains, merged so that each option has one (chains.py)."""
+        return verdict_chains(self.findings, REMEDIES, self.context)
+
+    def remedies(self, finding: Finding, chains: dict[str, Chain] | None = None) -> list[dict[str, Any]]:
         """The finding's remedies that apply to this run, in order (none for a consequence:
-        its cause's remedies come first)."""
-        if finding.caused_by is not None or finding.rule not in RULES_BY_ID:
+        its cause's remedies come first; none for an option a finding ahead of it changes)."""
+        chain = (chains if chains is not None else self.chains()).get(finding.rule)
+        if finding.caused_by is not None or chain is None:
             return []
-        steps = plan(RULES_BY_ID[finding.rule].remedies, self.context, finding.evidence)
+        steps = chain.steps
         said = say_chain([r["set"] for r in steps], self.context, self.context.get("framework"))
         out = [{**r, "say": text} for r, text in zip(steps, said, strict=True)]
         if "data" in self.context and not self.context.get("framework"):  # a babysit run
@@ -73,12 +79,18 @@ class Report:
 
     def tries(self, finding: Finding) -> str | None:
         """The remedies as one line, 'lr=0.001; then ...' (the first as the `babysit train`
-        command to paste, for a babysit run), or None when there are none."""
-        remedies = self.remedies(finding)
+        command to paste, for a babysit run), saying which finding carries an option this one
+        leaves to it; None when there is nothing to try."""
+        chains = self.chains()
+        remedies = self.remedies(finding, chains)
         said = [r["say"] for r in remedies]
         if remedies and "command" in remedies[0]:
             said[0] = remedies[0]["command"]
-        return "try: " + "; then ".join(said) if said else None
+        chain = chains.get(finding.rule)
+        elsewhere = _elsewhere({**chain.deferred, **chain.overruled} if chain is not None else {})
+        if not said:
+            return f"try: {elsewhere}" if elsewhere else None
+        return "try: " + "; then ".join(said) + (f" ({elsewhere})" if elsewhere else "")
 
     def withdrawn_lines(self) -> list[str]:
         """One line per finding shown during the run and withdrawn since, saying why."""
@@ -100,6 +112,14 @@ class Report:
         withdrawn = [{**f.to_dict(), "why": why} for f, why in self.withdrawn]
         return {"findings": findings, "withdrawn": withdrawn, "not_checked": self.not_checked,
                 "records": self.records, "steps": self.steps}
+
+
+def _elsewhere(left: dict[str, str]) -> str:
+    """{'lr': 'loss-explosion', 'init': 'x'} -> 'the learning rate: see loss-explosion; init: see x'."""
+    by_rule: dict[str, list[str]] = {}
+    for option, rule in left.items():
+        by_rule.setdefault(rule, []).append("the learning rate" if option == "lr" else option)
+    return "; ".join(f"{', '.join(names)}: see {rule}" for rule, names in by_rule.items())
 
 
 def did_you_mean(rule_id: str) -> str:
@@ -402,6 +422,19 @@ class Engine:
 
         for root in sorted((f for rid, f in found.items() if rid not in cause), key=order):
             add(root.rule)
+        return self._one_direction(out)
+
+    def _one_direction(self, findings: list[Finding]) -> list[Finding]:
+        """A root cause whose every remedy changes what one ahead of it needs changed the other
+        way advises to follow that one first (docs/findings.md: one verdict, never "raise the
+        rate" beside "lower the rate")."""
+        remedies = {r.id: r.remedies for r in self.rules}
+        chains = verdict_chains(findings, remedies, self.context)
+        out = []
+        for f in findings:
+            chain = chains.get(f.rule)
+            advice = overruled_advice(chain) if chain is not None else None
+            out.append(f if advice is None else replace(f, advice=advice))
         return out
 
     def not_checked(self) -> list[dict[str, Any]]:
