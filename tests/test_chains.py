@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from babysit.api import train
 from babysit.config import Config
 from babysit.diagnostics.chains import direction, merge
 from babysit.diagnostics.engine import Engine, Report
 from babysit.diagnostics.records import Header
 from babysit.diagnostics.remedy import Scale, Set
 from babysit.diagnostics.rule import Finding, Rule
-from babysit.api import train
 from babysit.diagnostics.sink import DiagnosticsSink
 
 
