@@ -30,7 +30,12 @@ def test_the_example_notebook_runs_and_shows_live_and_html_outputs(tmp_path: Pat
     assert len(live) == 1
     final = live[0].data["text/html"]
     assert "babysit: Sequential" in final and "completed" in final and "step 65" in final
-    assert "val_acc" in final
+    assert "val accuracy" in final and "val_acc " not in final  # said in words
+    # the curves: the loss over 66 steps and the accuracies of 3 epochs, as an inline SVG
+    assert final.count("<svg") == 1 and final.count("<polyline") == 3
+    assert ">loss<" in final and ">accuracy<" in final
+    # nothing on stderr: the cell shows the verdict (issue 36: a pink box for "no problems")
+    assert not [o for o in code[0].outputs if o.output_type == "stream" and o.name == "stderr"]
     assert (tmp_path / "notebook-run.jsonl").exists()
     # a Solver's histories stuck at chance: the finding, drawn as HTML
     stuck = code[1].outputs[0]

@@ -169,6 +169,8 @@ class Monitor:
         self.sinks: list[Sink] = [self._doctor] if self.lead else []
         self.verbose = verbose and self.lead
         self.log_path: Path | None = None
+        self.in_cell = self.lead and (live if live is not None else in_notebook())
+        moved = ""  # where a rerun's log went, said once
         if log is not False and self.lead:
             if log is None or log is True:
                 sink = open_new_log(new_run_id())
@@ -176,17 +178,18 @@ class Monitor:
                 sink = JsonlSink(Path(log), overwrite=overwrite, append=append)
             else:  # a script run again keeps the earlier run's log and says where this one goes
                 sink = open_numbered(Path(log))
-                if sink.path != Path(log) and verbose:
-                    print(f"babysit: {log} holds an earlier run; this run logs to {sink.path} "
-                          "(overwrite=True replaces it, append=True adds to it)",
-                          file=sys.stderr, flush=True)
+                if sink.path != Path(log):
+                    moved = (f"{log} holds an earlier run; this run logs to {sink.path} "
+                             "(overwrite=True replaces it, append=True adds to it)")
             self.log_path = sink.path
             self.sinks.insert(0, sink)
-        if self.lead and (live if live is not None else in_notebook()):
+        if self.in_cell:
             from babysit.notebook import LiveCell
 
-            self.sinks.append(LiveCell(self.report, f"babysit: {type(model).__name__}"))
+            self.sinks.append(LiveCell(self.report, f"babysit: {type(model).__name__}", moved))
             self._printer = None  # the cell shows each finding as it appears
+        elif moved and verbose:
+            print(f"babysit: {moved}", file=sys.stderr, flush=True)
         self.optim = OptimizerWatch(optimizer, scaler, clip_norm)
         self._handles = self._install()
         self.modes = ModeWatch(model)  # evaluations run with dropout / batch norm in train mode
@@ -466,7 +469,7 @@ class Monitor:
             self._remove_hooks()
             for sink in self.sinks:
                 sink.close()
-        if self.verbose and self.enabled:
+        if self.verbose and self.enabled and not self.in_cell:  # the cell shows the verdict
             print(f"babysit: {closing_line(self.findings, self.step_index, self.log_path)}",
                   file=sys.stderr, flush=True)
 
