@@ -83,9 +83,38 @@ def check_page(browser: Any, source: Path, out: Path, expect_panels: set[str],
 
 
 def test_babysit_run_with_a_fault(browser: Any, faulty_run: Path, tmp_path: Path) -> None:
+    # spiral's 2 features are not an image: no first-layer picture (issue 36)
     check_page(browser, faulty_run, tmp_path / "run.html",
                {"loss", "accuracy", "val-loss", "update-ratio", "grad-norm", "activations",
-                "dead-saturated", "histograms", "first-layer"}, expect_findings=True)
+                "dead-saturated", "histograms"}, expect_findings=True)
+
+
+MINUS = "\u2212"  # matplotlib writes negative ticks with the minus sign
+NUMBER = r"[-\u2212]?[\d.]+(e[-\u2212+]?\d+)?"
+
+
+def svg_texts(page: Any, panel: str) -> list[str]:
+    """Every text a reader sees in one panel's plot, as the browser lays it out."""
+    return page.eval_on_selector_all(f'figure[data-panel="{panel}"] svg text',
+                                     "els => els.map(e => e.textContent.trim()).filter(t => t)")
+
+
+def test_the_deep_tanh_report_reads_as_numbers(browser: Any, faulty_run: Path, tmp_path: Path) -> None:
+    """Issue 36's report defects: raw TeX on log axes, a y axis without numbers, histograms on a
+    fixed [-1, 1] that hid a deep tanh net's vanishing activations, a 2-pixel 'first layer'."""
+    page, errors, _ = open_report(browser, report.write(faulty_run, tmp_path / "deep.html"))
+    assert errors == []
+    for panel in ("loss", "val-loss", "update-ratio", "grad-norm"):
+        texts = svg_texts(page, panel)
+        assert not [t for t in texts if "$" in t or "mathdefault" in t], panel
+        numbers = [t for t in texts if re.fullmatch(NUMBER, t)]
+        assert len(numbers) >= 4, (panel, texts)  # both axes carry numbers
+    # each layer's histogram says its own range; the deepest layer's is tiny, the first's not
+    hist = svg_texts(page, "histograms")
+    ends = [float(t.replace(MINUS, "-")) for t in hist if re.fullmatch(NUMBER, t)]
+    assert ends and min(abs(v) for v in ends if v) < 1e-4 and max(abs(v) for v in ends) > 1e-2
+    assert "not an image" in page.locator("body").inner_text()
+    page.close()
 
 
 def test_keras_csv(browser: Any, tmp_path: Path) -> None:

@@ -552,3 +552,14 @@ def test_activations_that_do_not_die_are_recognised(tmp_path: Path, act: Any, na
                     epochs=2, verbose=False)
     assert records(tmp_path / "a.jsonl")[0]["activation"] == name
     assert "dead-relu" not in rules(monitor, severe=False)
+
+
+def test_tanh_histograms_span_the_outputs_own_range(tmp_path: Path) -> None:
+    """Issue 36: on a fixed [-1, 1] a deep tanh net's layers at std 0.05 and at 1e-6 both filled
+    the middle bin; each layer's histogram now spans its own outputs."""
+    model = mlp((64, 64, 64, 64), act=torch.nn.Tanh, init_std=0.01)
+    train(model, torch.optim.SGD(model.parameters(), 0.01), tmp_path / "run.jsonl", epochs=1)
+    first = next(r for r in records(tmp_path / "run.jsonl") if r.get("layers"))
+    spans = [first["layers"][name]["hist"]["hi"] - first["layers"][name]["hist"]["lo"]
+             for name in ("0", "2", "4", "6")]  # the hidden layers, input side first
+    assert all(spans[i] > 5 * spans[i + 1] for i in range(3)) and spans[-1] > 0, spans

@@ -24,18 +24,36 @@ NO_LAYERS = ("the log has no per-layer statistics (babysit train and babysit.tor
              "write them; see docs/log-format.md)")
 
 
-def _lines(ax: Any, s: RunSeries, key: str) -> list[float]:
-    """One line per layer that has `key`; returns every drawn value (for the scale)."""
+def _lines(ax: Any, s: RunSeries, key: str, floor: float | None = None) -> list[float]:
+    """One line per layer that has `key`, values of 0 drawn at `floor` (a log axis has no 0);
+    returns every drawn value (for the scale)."""
+    import numpy as np
+
     drawn: list[float] = []
     names = s.layer_names(key)
     cmap = _colors(len(names))
     for name, color in zip(names, cmap, strict=True):
         x, y = thin(*s.layers[name][key], LAYER_POINTS)
+        if floor is not None:
+            y = np.where(y == 0, floor, y)
         ax.plot(x, y, color=color, label=legend_label(name), linewidth=1)
         drawn.extend(y.tolist())
     if names:
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), ncols=1 if len(names) <= 12 else 2)
     return drawn
+
+
+def zero_floor(s: RunSeries, key: str) -> float | None:
+    """Where a 0 of `key` is drawn on its log axis: a decade under the smallest positive value
+    (a layer that did not move at all is the news, and matplotlib drops it); None without 0s."""
+    values = [v for name in s.layer_names(key) for v in s.layers[name][key][1]]
+    positive = [v for v in values if v > 0 and math.isfinite(v)]
+    if not positive or 0 not in values:
+        return None
+    return min(positive) / 10
+
+
+ZERO_NOTE = " Values of 0 (no change at all) are drawn on the dotted bottom line."
 
 
 def legend_label(name: str) -> str:
@@ -60,7 +78,10 @@ def update_ratio_panel(s: RunSeries, markers: list[Marker], low: float, high: fl
                        "the per-layer statistics have no update_ratio")
     with style():
         fig, ax = figure(height=2.6)
-        drawn = _lines(ax, s, "update_ratio")
+        floor = zero_floor(s, "update_ratio")
+        drawn = _lines(ax, s, "update_ratio", floor)
+        if floor is not None:
+            ax.axhline(floor, color="#777777", linestyle=":", linewidth=1)
         ax.axhspan(TARGET_RATIO / 10, TARGET_RATIO * 10, color="#2ca02c", alpha=0.08)
         ax.axhline(TARGET_RATIO, color="#2ca02c", linestyle="--", linewidth=1)
         values = [v for v in drawn if v > 0] + [TARGET_RATIO / 10, TARGET_RATIO * 10]
@@ -71,7 +92,8 @@ def update_ratio_panel(s: RunSeries, markers: list[Marker], low: float, high: fl
         svg = time_axes_svg(fig, ax, "||update|| / ||W||", markers)
     return Panel("update-ratio", "Update / weight ratio per layer", svg,
                  f"The lecture's target is about {TARGET_RATIO:g} (dashed; shaded a decade either "
-                 f"side). Red dotted lines are where babysit's rules warn ({low:g} and {high:g}).")
+                 f"side). Red dotted lines are where babysit's rules warn ({low:g} and {high:g})."
+                 + (ZERO_NOTE if floor is not None else ""))
 
 
 def grad_norm_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
@@ -81,11 +103,15 @@ def grad_norm_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
                        "the per-layer statistics have no grad_norm")
     with style():
         fig, ax = figure()
-        drawn = _lines(ax, s, "grad_norm")
+        floor = zero_floor(s, "grad_norm")
+        drawn = _lines(ax, s, "grad_norm", floor)
+        if floor is not None:
+            ax.axhline(floor, color="#777777", linestyle=":", linewidth=1)
         log_scale_if_positive(ax, drawn)
         svg = time_axes_svg(fig, ax, "||dW||", markers)
     return Panel("grad-norm", "Gradient norm per layer", svg, "Norms shrinking toward the input "
-                 "side are vanishing gradients; sudden growth comes before an explosion.")
+                 "side are vanishing gradients; sudden growth comes before an explosion."
+                 + (ZERO_NOTE if floor is not None else ""))
 
 
 def activation_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
@@ -130,6 +156,7 @@ def dead_saturated_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing
 
 
 FILTER_COLUMNS = 8
+MIN_IMAGE_SIDE = 4  # 2 or 9 features are coordinates or a table, not a picture
 
 
 def first_layer_panel(s: RunSeries) -> Panel | Missing:
@@ -148,6 +175,9 @@ def first_layer_panel(s: RunSeries) -> Panel | Missing:
     if w.ndim != 2 or not np.isfinite(w).all():
         return Missing("First-layer weights", "the summary's first_layer is not finite numbers")
     shape = _image_shape(first.get("image_shape"), w.shape[1])
+    if shape is None:  # two spiral coordinates drawn as two grey pixels say nothing
+        return Missing("First-layer weights", f"the inputs are {w.shape[1]} features, not an image "
+                       "(the lecture's picture of first-layer filters is of image inputs)")
     rows = -(-len(w) // FILTER_COLUMNS)
     with style():
         fig, axes = figure(rows, FILTER_COLUMNS, height=0.9)
@@ -156,8 +186,7 @@ def first_layer_panel(s: RunSeries) -> Panel | Missing:
             if k < len(w):
                 unit = w[k] - w[k].min()
                 unit = unit / unit.max() if unit.max() > 0 else unit  # each unit on its own scale
-                ax.imshow(unit.reshape(shape) if shape else unit[None, :], cmap="gray",
-                          aspect="equal" if shape else "auto", interpolation="nearest")
+                ax.imshow(unit.reshape(shape), cmap="gray", aspect="equal", interpolation="nearest")
         svg = to_svg(fig)
     units = first.get("units")
     return Panel("first-layer", "First-layer weights", svg,
@@ -167,10 +196,10 @@ def first_layer_panel(s: RunSeries) -> Panel | Missing:
 
 
 def _image_shape(shape: Any, inputs: int) -> tuple[int, ...] | None:
-    """How to draw one unit's weights: the inputs' image shape, a square, or None (a row)."""
+    """How to draw one unit's weights: the inputs' image shape, a square, or None (not an image)."""
     if isinstance(shape, list) and len(shape) == 3 and all(isinstance(d, int) and d > 0 for d in shape):
         h, w, c = shape
         if h * w * c == inputs:
             return (h, w) if c == 1 else (h, w, c) if c == 3 else None
-    side = math.isqrt(inputs)
-    return (side, side) if side * side == inputs and side > 1 else None
+    side = math.isqrt(inputs)  # a square of at least 4 x 4 (digits are 8 x 8) is read as one
+    return (side, side) if side * side == inputs and side >= MIN_IMAGE_SIDE else None

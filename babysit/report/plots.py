@@ -135,19 +135,30 @@ def log_axis(ax: Any, axis: str = "y", span: float = math.inf) -> None:
     (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    # Within a decade or two the minor ticks need labels, but all eight (2 ... 9) overlap
-    # in a 3-inch panel: 2 and 5 of each decade are enough to read a value off (`span`:
-    # the largest value over the smallest).
-    some = FuncFormatter(lambda value, _: f"{value:g}" if _mantissa(value) in (2, 5) else "")
-    target.set_minor_formatter(some if span < 30 else NullFormatter())
+    marks = minor_labels(span)
+    some = FuncFormatter(lambda value, _: f"{value:g}" if _mantissa(value) in marks else "")
+    target.set_minor_formatter(some if marks else NullFormatter())
 
 
-def time_axes_svg(fig: Any, ax: Any, ylabel: str, markers: list[Marker], legend: str | None = None,
+def minor_labels(span: float) -> tuple[int, ...]:
+    """Which minor ticks of a log axis get labels, by how many times its largest value is its
+    smallest: two decades always hold two labelled powers of ten; over one decade there may be
+    one, so 2 and 5 of each decade join it; under 10x, 3 too; under 4x (0.15 to 0.45: only 0.2
+    of 2 and 5) every one, which then lie at least a twelfth of the axis apart."""
+    if span >= 100:
+        return ()
+    if span >= 10:
+        return (2, 5)
+    return (2, 3, 5) if span >= 4 else (2, 3, 4, 5, 6, 7, 8, 9)
+
+
+def time_axes_svg(fig: Any, ax: Any, ylabel: str, markers: list[Marker], legend: bool = False,
                   label_markers: bool = True) -> str:
     """Finish a plot over steps (axis labels, legend, findings marked) and return its SVG."""
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
-    if legend is not None:
-        ax.legend(loc=legend)
+    if legend:  # beside the plot, as the per-layer panels have it: inside, the
+        # chance and log(C) lines (and the curves) ran through its words
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     mark_findings(ax, markers, label=label_markers)
     return to_svg(fig, titles(markers))

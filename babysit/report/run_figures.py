@@ -55,15 +55,14 @@ def loss_panel(s: RunSeries, markers: list[Marker], classes: int | None) -> Pane
             ax.plot(xs, ys, color="#08519c", linewidth=1.6, label=f"mean of last {window}")
         log_scale_if_positive(ax, finite)
         if classes:
-            ax.axhline(math.log(classes), color="#555555", linestyle=":", linewidth=1)
-            ax.annotate(f"log(C) = {math.log(classes):.2f}", (0, math.log(classes)),
-                        xycoords=("axes fraction", "data"), xytext=(4, 2),
-                        textcoords="offset points", fontsize=7.5, color="#555555")
+            # named in the legend beside the plot: written on the line, the curve crossed it
+            ax.axhline(math.log(classes), color="#555555", linestyle=":", linewidth=1,
+                       label=f"log(C) = {math.log(classes):.2f}")
         if s.first_nonfinite is not None:
             ax.axvline(s.first_nonfinite, color="#d62728", linewidth=2, alpha=0.5)
             ax.annotate("loss not finite", (s.first_nonfinite, 0.5), xycoords=("data", "axes fraction"),
                         color="#d62728", rotation=90, ha="right", fontsize=7.5)
-        svg = time_axes_svg(fig, ax, "loss", markers, legend="upper right")
+        svg = time_axes_svg(fig, ax, "loss", markers, legend=True)
     return Panel("loss", "Loss", svg, "Training loss per logged step; numbered lines mark where "
                  "each finding starts (hover for it). The dotted line is the expected initial "
                  "softmax loss log(C)." if classes else "Training loss per logged step; numbered "
@@ -103,7 +102,7 @@ def accuracy_panel(s: RunSeries, markers: list[Marker], classes: int | None) -> 
         # with a wide gap. Percent logs (values above 1) get 0-100.
         values = [y for series in (train, val) if series for y in series[1] if np.isfinite(y)]
         ax.set_ylim(0, 100 if values and max(values) > 1 else 1)
-        svg = time_axes_svg(fig, ax, "accuracy", markers, legend="lower right")
+        svg = time_axes_svg(fig, ax, "accuracy", markers, legend=True)
     return Panel("accuracy", "Accuracy", svg, "At each epoch end. A big gap is overfitting; "
                  "no gap and low accuracy, too little capacity.")
 
@@ -122,7 +121,7 @@ def val_loss_panel(s: RunSeries, markers: list[Marker]) -> Panel | Missing:
             x, y = thin(s.steps, smooth(s.loss, window), CURVE_POINTS)
             ax.plot(x, y, color="#1f77b4", alpha=0.7, label="training loss (smoothed)")
         log_scale_if_positive(ax, np.concatenate((val[1], np.asarray(s.loss))))  # NaNs are skipped
-        svg = time_axes_svg(fig, ax, "loss", markers, legend="upper right")
+        svg = time_axes_svg(fig, ax, "loss", markers, legend=True)
     return Panel("val-loss", "Validation loss", svg, "Validation loss rising while training loss "
                  "falls is overfitting.")
 
@@ -170,6 +169,8 @@ def histogram_panel(s: RunSeries) -> Panel | Missing:
                 ax.stairs(np.asarray(h.counts) / total, edges, fill=True, color="#4c72b0")
                 ax.tick_params(labelsize=6.5)
                 ax.set_yticks([])
+                # Each its own range (the outputs' own, as logged): its ends, said as numbers
+                ax.set_xticks([edges[0], edges[-1]], [f"{edges[0]:.2g}", f"{edges[-1]:.2g}"])
                 if r == 0:
                     ax.set_title(name if len(name) <= 20 else name[:19] + "…", fontsize=8.5)
                 if c == 0:
@@ -179,5 +180,6 @@ def histogram_panel(s: RunSeries) -> Panel | Missing:
     return Panel("histograms", "Activation histograms by layer", svg,
                  "Outputs of each layer (columns, input side first) at the first sampled step "
                  f"and later ones (rows){more}. The lecture's picture: with a good init every "
-                 "layer keeps a spread; too small and deeper layers collapse to 0; too large and "
-                 "tanh/sigmoid units pile up at +-1.")
+                 "layer keeps a spread; too small and deeper layers collapse to 0 (their range "
+                 "shrinks: read the numbers under each); too large and tanh/sigmoid units pile "
+                 "up at the ends of their range.")

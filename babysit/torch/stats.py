@@ -98,12 +98,9 @@ def _activation_parts(layer: Watched, h: torch.Tensor, hist: bool) -> tuple[list
         names.append("sat_frac")
         values.append((h.abs() > TANH_SAT).float().mean())
     if hist:
-        if kind == "sigmoid":
-            lo, hi = torch.zeros((), device=h.device), torch.ones((), device=h.device)
-        elif kind == "tanh":
-            lo, hi = -torch.ones((), device=h.device), torch.ones((), device=h.device)
-        else:
-            lo, hi = h.min(), h.max()
+        # Over the outputs' own range, for tanh and sigmoid too: on a fixed [-1, 1] a deep tanh
+        # net's layers at std 0.05 and at 1e-6 both fill the middle bin and look the same.
+        lo, hi = h.min(), h.max()
         hi = torch.maximum(hi, lo + 1e-12)
         idx = ((h - lo) * (HIST_BINS / (hi - lo))).long().clamp_(0, HIST_BINS - 1)
         # scatter_add, not bincount: on CUDA bincount reads the largest index back to size its
