@@ -14,6 +14,7 @@ from collections.abc import Sequence
 WIDTH, HEIGHT = 300, 150  # one panel; the loss and the accuracy side by side
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 46, 8, 18, 22
 COLOURS = {"loss": "#1f77b4", "val_loss": "#ff7f0e", "train_acc": "#1f77b4", "val_acc": "#ff7f0e"}
+LEGEND = {"loss": "training", "val_loss": "validation", "train_acc": "training", "val_acc": "validation"}
 
 
 def _finite(values: Sequence[float]) -> list[float]:
@@ -70,9 +71,10 @@ def panel(title: str, series: dict[str, list[tuple[float, float]]], x0: int,
             parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" '
                          f'points="{" ".join(at(x, y) for x, y in shown)}"/>')
         if len(series) > 1 and shown:
+            label = LEGEND.get(name, name)
             parts.append(f'<text x="{legend_x}" y="{top + 12}" font-size="10" fill="{colour}">'
-                         f"{html.escape(name)}</text>")
-            legend_x += 8 + 6 * len(name)
+                         f"{html.escape(label)}</text>")
+            legend_x += 8 + 6 * len(label)
     return "".join(parts)
 
 
