@@ -350,9 +350,29 @@ def test_a_folder_babysit_may_not_enter_is_skipped(tmp_path: Path, monkeypatch: 
     assert code in (0, 1) and out["steps"] == 60
 
 
+def test_a_multi_run_store_gets_one_line_per_run_and_details_on_request() -> None:
+    """Issue 36: a 16-run MLflow store printed 232 lines."""
+    store = Path(__file__).parent / "fixtures" / "zoo" / "mlflow.db"
+    runs = json.loads(runner.invoke(app, ["diagnose", str(store), "--json"]).stdout)["runs"]
+    result = runner.invoke(app, ["diagnose", str(store)], env={"COLUMNS": "100"})
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert len(lines) == len(runs) + 3  # a header, a line per run, where the details are, a tally
+    assert all(len(line) <= 100 for line in lines[:-2])  # cropped, never wrapped
+    for run, line in zip(runs, lines[1:-2], strict=True):
+        assert run["run"] in line
+        roots = [f for f in run["findings"] if not f["caused_by"]]
+        assert (roots[0]["rule"] in line) if roots else ("no problems found" in line)
+    assert "--run NAME" in lines[-2] and "--details" in lines[-2]
+    one = runner.invoke(app, ["diagnose", str(store), "--run", runs[6]["run"]], env={"COLUMNS": "400"})
+    assert "Not checked" in one.output and runs[6]["findings"][0]["advice"][:40] in one.output
+    near = runner.invoke(app, ["diagnose", str(store), "--run", runs[6]["run"], "--details"])
+    assert near.output == one.output or "Not checked" in near.output  # one run: always whole
+
+
 def test_a_multi_run_store_gets_one_not_checked_line_per_run_and_a_closing_tally() -> None:
     store = Path(__file__).parent / "fixtures" / "zoo" / "mlflow.db"
-    result = runner.invoke(app, ["diagnose", str(store)], env={"COLUMNS": "400"})
+    result = runner.invoke(app, ["diagnose", str(store), "--details"], env={"COLUMNS": "400"})
     lines = result.output.splitlines()
     runs = json.loads(runner.invoke(app, ["diagnose", str(store), "--json"]).stdout)["runs"]
     unchecked = [line for line in lines if "Not checked" in line]

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from babysit.cli.errors import reports_errors
-from babysit.cli.findings_view import report_view
+from babysit.cli.findings_view import report_view, runs_table
 from babysit.cli.reading import (
     Classes,
     Ignore,
@@ -27,6 +27,10 @@ from babysit.diagnostics.engine import Report
 from babysit.diagnostics.runs import diagnose_runs
 from babysit.readers import Run
 from babysit.text import visible
+
+# More runs than this get a line each: a whole diagnosis is 10-15 lines, and three of them
+# still fit one screen (a 16-run MLflow store printed 232 lines).
+COMPACT_RUNS = 4
 
 
 @reports_errors
@@ -44,14 +48,19 @@ def diagnose(
     run: OneRun = None,
     ignore: Ignore = None,
     verbose: Verbose = False,
+    details: Annotated[bool, typer.Option(
+        "--details", help=f"Every run's whole diagnosis, also for more than {COMPACT_RUNS - 1} "
+                          "runs (which get one line each)")] = False,
 ) -> None:
     """Diagnose a training run from its log: findings, evidence and advice.
 
-    A TensorBoard directory or MLflow store with several runs gets one diagnosis per run.
+    A TensorBoard directory or MLflow store with several runs gets one diagnosis per run; with
+    more than three, one line per run (--run NAME or --details for the rest).
     Exit status: 0 no warning or error, 1 at least one, 2 unreadable input or bad options.
     """
     overrides = thresholds_from_options(rules_config, set_)
     results, unusable = diagnose_runs(log, classes, overrides, map_, run, ignore or (), task)
+    serious = any(f.severity in ("warning", "error") for _, report, _ in results for f in report.findings)
     if json_out:
         outs = [{**report.to_dict(), "notes": notes, "run": found.name, "run_id": found.id,
                  "format": found.format} for found, report, notes in results]
@@ -60,7 +69,12 @@ def diagnose(
     else:
         console = Console(highlight=False)
         several = len(results) + len(unusable) > 1
-        for found, report, notes in results:
+        compact = len(results) >= COMPACT_RUNS and not details
+        if compact:
+            console.print(runs_table([(visible(found.name), report) for found, report, _ in results]))
+            console.print(escape(f"details: babysit diagnose {log} --run NAME (one run), "
+                                 "or --details (every run)"), style="dim", soft_wrap=True)
+        for found, report, notes in [] if compact else results:
             if several:
                 console.rule(escape(_title(found)))
             console.print(report_view(report, notes, verbose))
@@ -68,7 +82,6 @@ def diagnose(
             console.print(escape(f"{_title(found)}: not diagnosed: {why}"), soft_wrap=True)
         if several:
             console.rule(tally(results, len(unusable)))
-    serious = any(f.severity in ("warning", "error") for _, report, _ in results for f in report.findings)
     raise typer.Exit(1 if serious else 0)
 
 

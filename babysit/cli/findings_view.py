@@ -71,3 +71,23 @@ def report_view(report: Report, notes: list[str], verbose: bool = False) -> Rend
         parts.append(unchecked)
     parts.extend(Text(f"Note: {n}", style="dim") for n in notes)
     return Group(*parts)
+
+
+def runs_table(rows: list[tuple[str, Report]]) -> RenderableType:
+    """Several runs, one line each: the worst severity, the name, the steps, and the first root
+    cause (or "no problems found"), cropped to the screen; `babysit diagnose LOG --run NAME`
+    or `--details` show the rest."""
+    table = Table(show_header=True, header_style="bold", expand=True, box=None, pad_edge=False)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("run", no_wrap=True, max_width=40, overflow="ellipsis")
+    table.add_column("steps", no_wrap=True, justify="right")
+    table.add_column("first cause", ratio=1, no_wrap=True, overflow="ellipsis")
+    for name, report in rows:
+        worst = report.worst
+        first = next((f for f in report.findings if f.caused_by is None), None)
+        more = len(report.findings) - 1
+        what = Text("no problems found", style="green") if first is None else Text.assemble(
+            (first.rule, "bold"), (f" (+{more} more)" if more else "", "dim"), f": {first.message}")
+        table.add_row(Text(worst or "ok", style=STYLE.get(worst or "", "green")),
+                      name, f"{report.steps:,}", what)
+    return table
