@@ -89,7 +89,7 @@ class Monitor:
                  total_steps: int | None = None, live: bool | None = None,
                  inputs: Any = None, framework: str = "torch", task: str | None = None,
                  pretrained: bool | None = None, batch_size: int | None = None,
-                 log_every: int | None = None,
+                 log_every: int | None = None, val_size: int | None = None,
                  watched: list[Watched] | None = None) -> None:
         """Install the hooks, open the log and write its header (`log`: a path, None for
         runs/<date>-<time>.jsonl, False for none; an existing log is kept, and this run logs
@@ -106,7 +106,9 @@ class Monitor:
         initialization, so loss-at-init does not judge it); `batch_size`: examples per optimizer
         step and `log_every`: how many steps each recorded loss averages (1 for step(loss); the
         Hugging Face callback's is logging_steps), so that a loss jump a few hard examples
-        explain is not read as instability; `scaler`: the AMP GradScaler;
+        explain is not read as instability; `val_size`: the validation examples behind val_acc,
+        so that an accuracy within noise of chance is told from one that learned (without it
+        the band is 2 points); `scaler`: the AMP GradScaler;
         `clip_norm`: the max_norm given to clip_grad_norm_; `process_group`: the DDP group when
         not the default one; `max_layers`: past this many layers, watch this many spread evenly
         through depth (first and last always; None: all); `watched`: the layers, for
@@ -120,6 +122,9 @@ class Monitor:
         if num_classes is not None and not (whole and 2 <= num_classes <= MAX_CLASSES):
             raise ValueError(f"num_classes must be a whole number from 2 to {MAX_CLASSES:,} or None, "
                              f"got {num_classes!r}")
+        if val_size is not None and not (isinstance(val_size, int) and not isinstance(val_size, bool)
+                                         and val_size > 0):
+            raise ValueError(f"val_size must be a positive whole number or None, got {val_size!r}")
         if stop_on not in (None, "error", "warning", "info"):
             raise ValueError(f"stop_on must be 'error', 'warning', 'info' or None, got {stop_on!r}")
         # Before anything is opened or hooked: bad inputs must leave nothing behind.
@@ -202,7 +207,8 @@ class Monitor:
                                  total_steps=total_steps, input_stats=stats,
                                  framework=framework,
                                  facts={"task": task, "pretrained": pretrained,
-                                        "batch_size": batch_size, "log_every": log_every},
+                                        "batch_size": batch_size, "log_every": log_every,
+                                        **({"dataset": {"X_val": [val_size]}} if val_size else {})},
                                  unmeasured=self.unmeasured))
 
     # --- hooks ---------------------------------------------------------------------------
