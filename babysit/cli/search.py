@@ -69,14 +69,14 @@ def build_space(lr_range: str, reg_range: str, dropout_range: str | None, hidden
 
 def _print_event(console: Console, kind: str, payload: Any) -> None:
     """One plain line per result, stage and warning."""
-    from babysit.search.view import params_text, space_text
+    from babysit.search.view import params_text, space_text, stop_reason
 
     if kind == "result":
         acc = payload.get("val_acc")
         line = (f"{payload['trial']} {payload['status']:9} val acc "
                 f"{'-' if acc is None else f'{100 * acc:.1f}%':>6} {params_text(payload['params'])}")
-        if payload["status"] == "hopeless":
-            line += " (at chance: stopped)"
+        if payload["status"] != "completed":
+            line += f" ({stop_reason(payload)})"  # why babysit stopped it, or how it failed
         console.print(line)
     elif kind == "stage":
         console.print(f"stage {payload['stage']}: {payload['trials']} trials x "
@@ -124,11 +124,22 @@ def search(
         show_default=False)] = None,
     report: Annotated[bool, typer.Option("--report", help=REPORT_HELP)] = False,
     fix: Annotated[bool, typer.Option("--fix", hidden=True)] = False,
+    objective: Annotated[str | None, _opt(
+        "Search your own training function instead: FILE.py:FUNCTION or MODULE:FUNCTION, "
+        "train(config, trial) -> validation metric (docs/search.md)")] = None,
+    range_: Annotated[list[str] | None, typer.Option(
+        "--range", help="--objective: another range, NAME=LOW:HIGH or NAME=LOW:HIGH:log "
+                        "(repeatable)", rich_help_panel=SEARCH)] = None,
+    choices: Annotated[list[str] | None, _opt(
+        "--objective: a choice, NAME=A,B,... (repeatable)")] = None,
 ) -> None:
     """Coarse-to-fine random search over learning rate, L2 and more, with ensembles.
 
     A short coarse stage, then finer, longer stages around the best trials; all trials share
     the data split of --seed.
+
+    With --objective, over your own training function: each trial babysat, and stopped early
+    (pruned) when its findings say it is hopeless.
     """
     from babysit.api import prepare_data
     from babysit.search.runner import DaskRunner, LocalRunner
@@ -150,12 +161,29 @@ def search(
         raise BabysitError(f"--workers must be at least 1, got {workers}")
     if resume and results is None:
         raise BabysitError("--resume needs --results PATH (the search to continue)")
-    space = build_space(lr_range, reg_range, dropout_range, hidden_choices, activation_choices,
-                        init_choices, optimizer_choices, schedule_choices)
-    data = prepare_data(config)
+    if objective is not None:
+        from babysit.search.objective import load_objective
+        from babysit.search.objective_search import objective_space, search_objective
+
+        if ensemble:
+            raise BabysitError("--ensemble averages babysit's own models' predictions; with "
+                               "--objective the models are yours")
+        load_objective(objective)  # a wrong path or name fails here, not in every worker
+        space = objective_space(lr_range, range_ or [], choices or [])
+    else:
+        space = build_space(lr_range, reg_range, dropout_range, hidden_choices, activation_choices,
+                            init_choices, optimizer_choices, schedule_choices)
+        data = prepare_data(config)
     path = results or Path("runs") / f"search-{datetime.now().strftime('%Y%m%d-%H%M%S')}.jsonl"
     plan = stage_plan(trials, config.epochs, fine_epochs, stages, fine_trials)
     runner = DaskRunner(scheduler) if scheduler else LocalRunner(workers or os.cpu_count() or 1)
+
+    def searched(on_event: Any) -> Outcome:
+        if objective is not None:
+            return search_objective(objective, space, plan, path, runner, config.seed, resume,
+                                    on_event=on_event)
+        return run_search(config, space, plan, data, path, runner, resume, ensemble, on_event)
+
     console = Console(highlight=False)
     progress = Progress(stages=len(plan))
     use_live = console.is_terminal if live is None else live
@@ -173,15 +201,13 @@ def search(
                         progress.event(kind, payload)
                         view.update(leaderboard(progress, console.width))
 
-                    outcome = run_search(config, space, plan, data, path, runner, resume,
-                                         ensemble, on_event)
+                    outcome = searched(on_event)
             else:
                 def on_line(kind: str, payload: Any) -> None:
                     progress.event(kind, payload)
                     _print_event(console, kind, payload)
 
-                outcome = run_search(config, space, plan, data, path, runner, resume, ensemble,
-                                     on_line)
+                outcome = searched(on_line)
         except KeyboardInterrupt:
             runner.close(cancel=True)
             _interrupted(console, progress, path, report)
@@ -190,10 +216,10 @@ def search(
         assert outcome is not None
         if outcome.interrupted:
             _interrupted(console, progress, path, report)
-        _conclude(console, outcome, path, report)
+        _conclude(console, outcome, path, report, objective is None)
 
 
-def _conclude(console: Console, outcome: Outcome, path: Path, report: bool) -> None:
+def _conclude(console: Console, outcome: Outcome, path: Path, report: bool, own: bool) -> None:
     """The search's last lines: the best trial, the ensemble, the results, the report."""
     from babysit.search.view import params_text, train_command
 
@@ -214,7 +240,7 @@ def _conclude(console: Console, outcome: Outcome, path: Path, report: bool) -> N
             console.print(f"ensemble: left out {len(e['missing'])} trial(s) whose model file is missing "
                           f"or unreadable: {', '.join(e['missing'])}", soft_wrap=True)
     console.print(f"results: {path}", soft_wrap=True)
-    if isinstance(best.get("config"), dict):
+    if own and isinstance(best.get("config"), dict):  # babysit's own net: the command line
         console.print("train it again:", style="dim")
         console.print(train_command(best["config"]), soft_wrap=True)
     if report:

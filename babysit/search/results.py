@@ -22,7 +22,9 @@ from babysit.config import Config
 from babysit.data import Dataset
 from babysit.errors import BabysitError
 
-FINISHED = ("completed", "diverged", "hopeless")  # statuses written to the results file
+# Statuses written to the results file; "failed": the user's objective raised (out of memory, a
+# bug for one setting): recorded with its error, and not run again on --resume.
+FINISHED = ("completed", "diverged", "hopeless", "failed")
 HEADER_TYPE = "search"
 STAGE_TYPE = "stage"  # after each stage: the ranges it sampled and its warnings
 ENSEMBLE_TYPE = "ensemble"  # after the search, with --ensemble

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -101,60 +102,86 @@ def run_search(base: Config, space: Space, stages: list[Stage], data: Dataset,
     step, and every trial that finished meanwhile is still written: outcome.interrupted.
     """
     emit = on_event or (lambda kind, payload: None)
+    header = search_header(base, space, [(s.trials, s.epochs) for s in stages], data)
+    done = finished_trials(results, header, resume)
+    out_dir = results.with_suffix("")  # trial logs and models live beside the results file
+    shared = runner.share(data)
+
+    def submit(values: dict[str, Any], tid: str, stage: int, seed: int) -> Any:
+        return runner.submit(run_trial, base, values, tid, stage, seed, shared, str(out_dir),
+                             runner.threads)
+
+    with open_results(results, header) as sink:
+        outcome = run_stages(space, stages, base.seed, done, sink, runner, submit, emit)
+        if ensemble and not outcome.interrupted:
+            outcome.ensemble = make_ensemble(outcome.rows, data, ensemble, results)
+            if outcome.ensemble:
+                _write(sink, {"type": ENSEMBLE_TYPE, **outcome.ensemble})
+    return outcome
+
+
+def finished_trials(results: Path, header: dict[str, Any], resume: bool) -> dict[str, dict[str, Any]]:
+    """The rows a resumed search already has (none for a new one); a clear error for a results
+    path that is a directory, that exists without --resume, or that holds another search."""
     if results.is_dir():
         raise BabysitError(f"--results {results} is a directory; give a file name, e.g. "
                            f"{results / 'search.jsonl'}")
     if results.exists() and not resume:
         raise BabysitError(f"results file {results} exists: pass --resume to continue that "
                            "search, or choose another --results")
-    header = search_header(base, space, [(s.trials, s.epochs) for s in stages], data)
-    done = load_results(results, expected=header) if resume else {}
+    return load_results(results, expected=header) if resume else {}
+
+
+Submit = Callable[[dict[str, Any], str, int, int], Any]  # (values, trial id, stage, seed) -> future
+
+
+@contextmanager
+def open_results(results: Path, header: dict[str, Any]) -> Iterator[IO[str]]:
+    """The results file opened for appending, its header written when it is new."""
     try:
         results.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BabysitError(f"cannot create {results}: {exc.strerror or exc}") from None
-    out_dir = results.with_suffix("")  # trial logs and models live beside the results file
-    shared = runner.share(data)
-    outcome = Outcome(rows=[], spaces=[])
     with results.open("a", encoding="utf-8") as sink:
         if not ends_with_newline(results):
             sink.write("\n")  # a line cut short by a crash: start the next row on its own line
         if sink.tell() == 0:
-            sink.write(json.dumps(header) + "\n")
-            sink.flush()
-        for index, stage in enumerate(stages):
-            outcome.spaces.append(space)
-            planned = plan_stage(space, base.seed, index, stage.trials)
-            emit("stage", {"stage": index + 1, "trials": len(planned), "epochs": stage.epochs,
-                           "space": {k: str(v) for k, v in space.items()}})
-            rows = [done[tid] for tid, _, _ in planned if tid in done]
-            for row in rows:
-                emit("result", row)
-            todo = [(tid, values, seed) for tid, values, seed in planned if tid not in done]
-            futures = [runner.submit(run_trial, base, {**values, "epochs": stage.epochs}, tid,
-                                     index + 1, seed, shared, str(out_dir), runner.threads)
-                       for tid, values, seed in todo]
-            emit("running", len(futures))
-            for row in _finished_rows(runner, futures):
-                sink.write(json.dumps(row) + "\n")
-                sink.flush()
-                rows.append(row)
-                emit("result", row)
-            outcome.rows.extend(sorted(rows, key=lambda r: r["trial"]))
-            if runner.stop_requested:
-                outcome.interrupted = True
-                return outcome
-            warnings = stage_warnings(space, rows, index + 1)
-            outcome.warnings.extend(warnings)
-            for warning in warnings:
-                emit("warning", warning)
-            _write(sink, {"type": STAGE_TYPE, "stage": index + 1, "epochs": stage.epochs,
-                          "space": {k: str(v) for k, v in space.items()}, "warnings": warnings})
-            space = narrow(space, rows)
-        if ensemble:
-            outcome.ensemble = make_ensemble(outcome.rows, data, ensemble, results)
-            if outcome.ensemble:
-                _write(sink, {"type": ENSEMBLE_TYPE, **outcome.ensemble})
+            _write(sink, header)
+        yield sink
+
+
+def run_stages(space: Space, stages: list[Stage], seed: int, done: dict[str, dict[str, Any]],
+               sink: IO[str], runner: LocalRunner | DaskRunner, submit: Submit,
+               emit: Event) -> Outcome:
+    """Every stage: plan its trials, run those not `done` through `submit`, append each row to
+    `sink` as it finishes, warn, and narrow the ranges for the next stage."""
+    outcome = Outcome(rows=[], spaces=[])
+    for index, stage in enumerate(stages):
+        outcome.spaces.append(space)
+        planned = plan_stage(space, seed, index, stage.trials)
+        emit("stage", {"stage": index + 1, "trials": len(planned), "epochs": stage.epochs,
+                       "space": {k: str(v) for k, v in space.items()}})
+        rows = [done[tid] for tid, _, _ in planned if tid in done]
+        for row in rows:
+            emit("result", row)
+        futures = [submit({**values, "epochs": stage.epochs}, tid, index + 1, trial_seed_)
+                   for tid, values, trial_seed_ in planned if tid not in done]
+        emit("running", len(futures))
+        for row in _finished_rows(runner, futures):
+            _write(sink, row)
+            rows.append(row)
+            emit("result", row)
+        outcome.rows.extend(sorted(rows, key=lambda r: r["trial"]))
+        if runner.stop_requested:
+            outcome.interrupted = True
+            return outcome
+        warnings = stage_warnings(space, rows, index + 1)
+        outcome.warnings.extend(warnings)
+        for warning in warnings:
+            emit("warning", warning)
+        _write(sink, {"type": STAGE_TYPE, "stage": index + 1, "epochs": stage.epochs,
+                      "space": {k: str(v) for k, v in space.items()}, "warnings": warnings})
+        space = narrow(space, rows)
     return outcome
 
 

@@ -14,13 +14,9 @@ from babysit.config import Config
 from babysit.data import Dataset
 from babysit.diagnostics.sink import DiagnosticsSink
 from babysit.nn.losses import softmax_probs
+from babysit.search.objective import DIVERGED_RULES, HOPELESS_MARGIN
 from babysit.search.runner import Shared, resolve, stop_requested
 from babysit.training import JsonlSink, Trainer
-
-DIVERGED_RULES = ("loss-nan", "loss-explosion")
-# Cut after the first epoch when validation accuracy is within this of chance (1/C): the
-# trial has learned nothing at all, and more epochs at the same rate rarely rescue it.
-HOPELESS_MARGIN = 0.02
 
 
 class EarlyCut:

@@ -117,3 +117,15 @@ def leaderboard(progress: Progress, width: int = 100, top: int = 8) -> Renderabl
         parts.append(plots)
     parts.extend(Text("warning: " + w, style="yellow") for w in progress.warnings)
     return Group(*parts)
+
+
+def stop_reason(row: dict[str, Any]) -> str:
+    """Why a trial did not complete, in a few words: the finding's rule that pruned it, 'at
+    chance', or the objective's error (its type and the start of its message)."""
+    status, reason = row.get("status"), str(row.get("reason") or "")
+    if status == "failed":
+        return reason if len(reason) <= 40 else reason[:39] + "…"
+    rule, sep, _ = reason.partition(":")
+    if sep and rule and rule.replace("-", "").isalpha() and rule.islower():  # "loss-nan: ..."
+        return f"{rule}: stopped"
+    return {"hopeless": "at chance: stopped", "diverged": "diverged: stopped"}.get(str(status), str(status))

@@ -1,0 +1,118 @@
+"""babysit search over the user's own training function (issue 37): a real PyTorch objective in
+worker processes, pruned by babysit's findings; a crashing trial recorded; resume; the API."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from babysit.cli.app import app
+from babysit.search.objective import Trial, TrialPruned, load_objective, run_objective_trial
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+
+OBJECTIVES = Path(__file__).parent / "objectives"
+runner = CliRunner()
+
+
+def rows(results: Path) -> list[dict]:
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    return [r for r in lines if "trial" in r]
+
+
+def test_a_pytorch_objective_is_searched_and_a_divergent_range_pruned(tmp_path: Path) -> None:
+    """lr up to 30 with SGD and momentum: the high rates diverge, and babysit stops them with
+    the finding as the reason; the low ones train to a usable accuracy."""
+    results = tmp_path / "search.jsonl"
+    args = ["search", "--objective", f"{OBJECTIVES / 'digits_mlp.py'}:train", "--lr-range",
+            "1e-3:30", "--choices", "hidden=32,64", "--trials", "6", "--epochs", "2",
+            "--stages", "1", "--workers", "2", "--results", str(results), "--no-live"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    found = rows(results)
+    assert len(found) == 6 and {r["params"]["hidden"] for r in found} <= {32, 64}
+    pruned = [r for r in found if r["status"] in ("diverged", "hopeless")]
+    assert pruned and all(r["params"]["lr"] > 1 for r in pruned)
+    assert any(r["status"] == "diverged" and r["reason"].startswith(("loss-explosion", "loss-nan"))
+               for r in pruned)
+    assert max(r["val_acc"] for r in found if r["status"] == "completed") > 0.7
+    for r in found:  # each trial's own babysit log, ended with a summary
+        last = json.loads(Path(r["log"]).read_text().splitlines()[-1])
+        assert last["type"] == "summary"
+        assert last["status"] == ("completed" if r["status"] == "completed" else "stopped")
+    assert "best: " in result.output and "loss-explosion" in result.output
+    header = json.loads(results.read_text().splitlines()[0])
+    assert header["objective"].endswith("digits_mlp.py:train")
+    # resumed: every trial is finished, none runs again
+    again = runner.invoke(app, [*args, "--resume"])
+    assert again.exit_code == 0 and rows(results) == found
+
+
+def test_a_trial_that_crashes_is_recorded_and_the_search_goes_on(tmp_path: Path) -> None:
+    import babysit.search
+
+    sys.path.insert(0, str(OBJECTIVES))
+    try:
+        from crashes import train  # the function itself, as a user passes it
+        outcome = babysit.search.run(train, {"width": [64, 512, 256]}, trials=6, epochs=1,
+                                     results=tmp_path / "r.jsonl")
+    finally:
+        sys.path.remove(str(OBJECTIVES))
+    failed = [r for r in outcome.rows if r["status"] == "failed"]
+    assert failed and all(r["params"]["width"] == 512 for r in failed)
+    assert failed[0]["reason"].startswith("RuntimeError: CUDA out of memory") and "crashes.py:" in failed[0]["reason"]
+    assert outcome.best is not None and outcome.best["params"]["width"] == 256
+    assert len(rows(tmp_path / "r.jsonl")) == 6
+
+
+def nan_objective(config: dict, trial: Trial) -> float:
+    model = torch.nn.Linear(4, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=config["lr"])
+    monitor = trial.monitor(model, opt, num_classes=3)
+    for step in range(50):
+        loss = model(torch.ones(8, 4)).sum() * (math.nan if step == 5 else 1.0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        monitor.step(loss)
+    return 1.0
+
+
+def test_a_nan_prunes_the_trial_in_the_process_that_runs_it(tmp_path: Path) -> None:
+    row = run_objective_trial(nan_objective, {"lr": 0.1, "epochs": 1}, "t1", 1, 0, str(tmp_path))
+    assert row["status"] == "diverged" and row["reason"].startswith("loss-nan")
+    # stopped within one sampling interval (every=10: numbers reach the host in batches) of the
+    # NaN at step 5, not after 50 steps
+    assert row["val_acc"] is None and row["steps"] <= 5 + 10
+    assert issubclass(TrialPruned, Exception)
+
+
+@pytest.mark.parametrize("spec, says", [
+    ("nope", "FILE.py:FUNCTION"), ("missing.py:train", "no file"),
+    (f"{OBJECTIVES / 'digits_mlp.py'}:absent", "no function absent"),
+    ("babysit_no_such_module:train", "cannot import"),
+])
+def test_a_wrong_objective_is_one_clear_line(spec: str, says: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["search", "--objective", spec, "--results", str(tmp_path / "r.jsonl")])
+    assert result.exit_code == 2 and says in result.output and "Traceback" not in result.output
+    with pytest.raises(Exception, match=says.split()[0]):
+        load_objective(spec)
+
+
+@pytest.mark.parametrize("row, said", [
+    ({"status": "diverged", "reason": "loss-nan: the loss is NaN at step 5"}, "loss-nan: stopped"),
+    ({"status": "hopeless", "reason": "validation accuracy 0.098 at chance (0.100)"}, "at chance: stopped"),
+    ({"status": "hopeless", "reason": "symmetric-init: every unit of fc1 alike"}, "symmetric-init: stopped"),
+    ({"status": "failed", "reason": "RuntimeError: CUDA out of memory. Tried to allocate 2 GiB"},
+     "RuntimeError: CUDA out of memory. Tried…"),
+])
+def test_each_stopped_trial_says_why_in_a_few_words(row: dict, said: str) -> None:
+    from babysit.search.view import stop_reason
+
+    assert stop_reason(row) == said
