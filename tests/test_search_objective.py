@@ -18,6 +18,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 OBJECTIVES = Path(__file__).parent / "objectives"
+EXAMPLE = Path(__file__).parent.parent / "examples" / "search_torch_digits.py"  # the README's
 runner = CliRunner()
 
 
@@ -30,7 +31,7 @@ def test_a_pytorch_objective_is_searched_and_a_divergent_range_pruned(tmp_path: 
     """lr up to 30 with SGD and momentum: the high rates diverge, and babysit stops them with
     the finding as the reason; the low ones train to a usable accuracy."""
     results = tmp_path / "search.jsonl"
-    args = ["search", "--objective", f"{OBJECTIVES / 'digits_mlp.py'}:train", "--lr-range",
+    args = ["search", "--objective", f"{EXAMPLE}:train", "--lr-range",
             "1e-3:30", "--choices", "hidden=32,64", "--trials", "6", "--epochs", "2",
             "--stages", "1", "--workers", "2", "--results", str(results), "--no-live"]
     result = runner.invoke(app, args)
@@ -48,7 +49,7 @@ def test_a_pytorch_objective_is_searched_and_a_divergent_range_pruned(tmp_path: 
         assert last["status"] == ("completed" if r["status"] == "completed" else "stopped")
     assert "best: " in result.output and "loss-explosion" in result.output
     header = json.loads(results.read_text().splitlines()[0])
-    assert header["objective"].endswith("digits_mlp.py:train")
+    assert header["objective"].endswith("search_torch_digits.py:train")
     # resumed: every trial is finished, none runs again
     again = runner.invoke(app, [*args, "--resume"])
     assert again.exit_code == 0 and rows(results) == found
@@ -95,7 +96,7 @@ def test_a_nan_prunes_the_trial_in_the_process_that_runs_it(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("spec, says", [
     ("nope", "FILE.py:FUNCTION"), ("missing.py:train", "no file"),
-    (f"{OBJECTIVES / 'digits_mlp.py'}:absent", "no function absent"),
+    (f"{EXAMPLE}:absent", "no function absent"),
     ("babysit_no_such_module:train", "cannot import"),
 ])
 def test_a_wrong_objective_is_one_clear_line(spec: str, says: str, tmp_path: Path) -> None:

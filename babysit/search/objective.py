@@ -49,9 +49,9 @@ class SearchStopped(Exception):
 class Trial:
     """What the objective gets besides its config: the trial's id, seed and log, and a Monitor."""
 
-    def __init__(self, trial_id: str, stage: int, seed: int, log: Path) -> None:
-        """A trial writing its log to `log`."""
-        self.id, self.stage, self.seed, self.log = trial_id, stage, seed, log
+    def __init__(self, trial_id: str, stage: int, seed: int, log: Path, prune: bool = True) -> None:
+        """A trial writing its log to `log`; `prune` False: babysat, never stopped."""
+        self.id, self.stage, self.seed, self.log, self.prune = trial_id, stage, seed, log, prune
         self.monitors: list[Any] = []
 
     def monitor(self, model: Any, optimizer: Any = None, **kw: Any) -> Any:
@@ -61,7 +61,7 @@ class Trial:
         from babysit.search.trial_monitor import TrialMonitor
 
         options = {"log": self.log, "overwrite": True, "verbose": False, "live": False, **kw}
-        monitor = TrialMonitor(model, optimizer, **options)
+        monitor = TrialMonitor(model, optimizer, prune=self.prune, **options)
         self.monitors.append(monitor)
         return monitor
 
@@ -101,12 +101,12 @@ def load_objective(spec: str) -> Objective:
 
 
 def run_objective_trial(objective: Objective | str, values: dict[str, Any], trial_id: str,
-                        stage: int, seed: int, out_dir: str) -> dict[str, Any]:
+                        stage: int, seed: int, out_dir: str, prune: bool = True) -> dict[str, Any]:
     """Run one trial of the user's function (in a worker); return its results row."""
     function = load_objective(objective) if isinstance(objective, str) else objective
     log = Path(out_dir) / "trials" / f"{trial_id}.jsonl"
     log.parent.mkdir(parents=True, exist_ok=True)
-    trial = Trial(trial_id, stage, seed, log)
+    trial = Trial(trial_id, stage, seed, log, prune)
     _seed_everything(seed)
     start = time.perf_counter()
     status, reason, metric = "completed", None, None

@@ -86,12 +86,14 @@ def as_space(ranges: Mapping[str, Any]) -> Space:
 
 def search_objective(objective: Objective | str, space: Space, stages: list[Any], results: Path,
                      runner: LocalRunner | DaskRunner, seed: int = 0, resume: bool = False,
-                     fixed: Mapping[str, Any] | None = None, on_event: Event | None = None) -> Outcome:
-    """Run every stage of a search over `objective`; each row appended to `results`."""
+                     fixed: Mapping[str, Any] | None = None, on_event: Event | None = None,
+                     prune: bool = True) -> Outcome:
+    """Run every stage of a search over `objective`; each row appended to `results`; `prune`
+    False lets every trial run to its end (to measure what pruning saves)."""
     emit = on_event or (lambda kind, payload: None)
     name = objective_name(objective)
     fixed = dict(fixed or {})
-    header = {"type": HEADER_TYPE, "objective": name, "config": {"seed": seed, **fixed},
+    header = {"type": HEADER_TYPE, "objective": name, "config": {"seed": seed, "prune": prune, **fixed},
               "space": {k: str(v) for k, v in space.items()},
               "stages": [[s.trials, s.epochs] for s in stages], "data": f"objective {name}"}
     done = finished_trials(results, header, resume)
@@ -99,7 +101,7 @@ def search_objective(objective: Objective | str, space: Space, stages: list[Any]
 
     def submit(values: dict[str, Any], tid: str, stage: int, trial_seed: int) -> Any:
         return runner.submit(run_objective_trial, objective, {**fixed, **values}, tid, stage,
-                             trial_seed, out_dir)
+                             trial_seed, out_dir, prune)
 
     with open_results(results, header) as sink:
         return run_stages(space, stages, seed, done, sink, runner, submit, emit)
@@ -108,14 +110,16 @@ def search_objective(objective: Objective | str, space: Space, stages: list[Any]
 def run(objective: Objective | str, ranges: Mapping[str, Any], *, trials: int = 8,
         epochs: int = 2, stages: int = 1, fine_epochs: int | None = None, workers: int = 1,
         results: str | Path = "search.jsonl", seed: int = 0, resume: bool = False,
-        fixed: Mapping[str, Any] | None = None, on_event: Event | None = None) -> Outcome:
+        fixed: Mapping[str, Any] | None = None, on_event: Event | None = None,
+        prune: bool = True) -> Outcome:
     """Search `objective` (train(config, trial) -> validation metric, or 'file.py:train') over
     `ranges`: `trials` x `epochs` first, then `stages - 1` narrower stages of `fine_epochs`;
-    `fixed`: values every trial's config also holds. Returns the Outcome (rows, best)."""
+    `fixed`: values every trial's config also holds; `prune` False: no trial is stopped early.
+    Returns the Outcome (rows, best)."""
     plan = stage_plan(trials, epochs, fine_epochs or 2 * epochs, stages)
     runner = LocalRunner(workers)
     try:
         return search_objective(objective, as_space(ranges), plan, Path(results), runner, seed,
-                                resume, fixed, on_event)
+                                resume, fixed, on_event, prune)
     finally:
         runner.close()

@@ -17,11 +17,12 @@ class TrialMonitor(Monitor):
     break out early"), and from epoch() when validation accuracy is within HOPELESS_MARGIN of
     chance after the first epoch (with num_classes given)."""
 
-    def __init__(self, model: Any, optimizer: Any = None, **kw: Any) -> None:
-        """As Monitor, stopping at errors by raising (stop_on may be set lower)."""
-        kw.setdefault("stop_on", "error")
+    def __init__(self, model: Any, optimizer: Any = None, prune: bool = True, **kw: Any) -> None:
+        """As Monitor, stopping at errors by raising (stop_on may be set lower); `prune` False:
+        nothing stops the trial (the search's pruning switched off, to measure what it saves)."""
+        kw["stop_on"] = kw.get("stop_on", "error") if prune else None
         super().__init__(model, optimizer, raise_on_stop=True, **kw)
-        self.classes: int | None = kw.get("num_classes")
+        self.classes: int | None = kw.get("num_classes") if prune else None
         self.stopped_by: str | None = None  # the rule whose finding pruned the trial
 
     def _heard(self, finding: Finding) -> None:
