@@ -132,6 +132,9 @@ def search(
                         "(repeatable)", rich_help_panel=SEARCH)] = None,
     choices: Annotated[list[str] | None, _opt(
         "--objective: a choice, NAME=A,B,... (repeatable)")] = None,
+    prune: Annotated[bool, typer.Option(
+        "--prune/--no-prune", help="--objective: stop hopeless trials early (their findings "
+                                   "say why)", rich_help_panel=SEARCH)] = True,
 ) -> None:
     """Coarse-to-fine random search over learning rate, L2 and more, with ensembles.
 
@@ -181,7 +184,7 @@ def search(
     def searched(on_event: Any) -> Outcome:
         if objective is not None:
             return search_objective(objective, space, plan, path, runner, config.seed, resume,
-                                    on_event=on_event)
+                                    on_event=on_event, prune=prune)
         return run_search(config, space, plan, data, path, runner, resume, ensemble, on_event)
 
     console = Console(highlight=False)
