@@ -557,6 +557,7 @@ def test_activations_that_do_not_die_are_recognised(tmp_path: Path, act: Any, na
 def test_tanh_histograms_span_the_outputs_own_range(tmp_path: Path) -> None:
     """Issue 36: on a fixed [-1, 1] a deep tanh net's layers at std 0.05 and at 1e-6 both filled
     the middle bin; each layer's histogram now spans its own outputs."""
+    torch.manual_seed(0)
     model = mlp((64, 64, 64, 64), act=torch.nn.Tanh, init_std=0.01)
     train(model, torch.optim.SGD(model.parameters(), 0.01), tmp_path / "run.jsonl", epochs=1)
     first = next(r for r in records(tmp_path / "run.jsonl") if r.get("layers"))
@@ -571,6 +572,7 @@ def test_the_validation_size_tells_chance_from_learning(tmp_path: Path) -> None:
     as a flat-loss warning; with it, as the error it is (not-learning, under the flat loss)."""
     found = {}
     for size in (None, 397):
+        torch.manual_seed(2)  # the init too: not whatever state earlier tests left
         model = mlp()
         monitor = train(model, torch.optim.SGD(model.parameters(), 5e-4), tmp_path / f"{size}.jsonl",
                         epochs=20, seed=2, val_size=size, verbose=False)
