@@ -117,3 +117,22 @@ def test_each_stopped_trial_says_why_in_a_few_words(row: dict, said: str) -> Non
     from babysit.search.view import stop_reason
 
     assert stop_reason(row) == said
+
+
+def test_an_objective_on_a_dask_cluster(tmp_path: Path) -> None:
+    """The same search on a local Dask cluster: the objective is named by its file, loaded in
+    each worker; a crashing setting is recorded there too."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        result = runner.invoke(app, [
+            "search", "--objective", f"{OBJECTIVES / 'crashes.py'}:train", "--choices",
+            "width=64,512,256", "--trials", "5", "--stages", "1", "--epochs", "1",
+            "--results", str(tmp_path / "dask.jsonl"), "--scheduler", cluster.scheduler_address,
+            "--no-live"])
+    assert result.exit_code == 0, result.output
+    found = rows(tmp_path / "dask.jsonl")
+    assert len(found) == 5
+    assert {r["status"] for r in found if r["params"]["width"] == 512} <= {"failed"}
+    best = max(r["params"]["width"] for r in found if r["status"] == "completed")
+    assert "best: " in result.output and f"width={best}" in result.output.partition("best: ")[2]
