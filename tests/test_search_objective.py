@@ -136,3 +136,21 @@ def test_an_objective_on_a_dask_cluster(tmp_path: Path) -> None:
     assert {r["status"] for r in found if r["params"]["width"] == 512} <= {"failed"}
     best = max(r["params"]["width"] for r in found if r["status"] == "completed")
     assert "best: " in result.output and f"width={best}" in result.output.partition("best: ")[2]
+
+
+def test_a_lightning_objective_is_pruned_out_of_fit(tmp_path: Path) -> None:
+    """The trial's Lightning callback raises TrialPruned out of trainer.fit() at the finding."""
+    pytest.importorskip("pytorch_lightning")
+    results = tmp_path / "lightning.jsonl"
+    example = EXAMPLE.parent / "search_lightning_digits.py"
+    result = runner.invoke(app, ["search", "--objective", f"{example}:train", "--lr-range", "1e-3:30",
+                                 "--trials", "6", "--epochs", "2", "--stages", "1", "--workers", "1",
+                                 "--results", str(results), "--no-live"])
+    assert result.exit_code == 0, result.output
+    found = rows(results)
+    pruned = [r for r in found if r["status"] in ("diverged", "hopeless")]
+    assert pruned and all(r["params"]["lr"] > 1 for r in pruned)
+    assert any(r["reason"].startswith("loss-explosion") for r in pruned)
+    assert max(r["val_acc"] for r in found if r["status"] == "completed") > 0.7
+    for r in pruned:  # the callback closed the trial's log as stopped, not crashed
+        assert json.loads(Path(r["log"]).read_text().splitlines()[-1])["status"] == "stopped"

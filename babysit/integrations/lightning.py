@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - the lightning package is the same API
                           "pip install 'babysit[lightning]'") from exc
 
 from babysit.readers.fields import FieldMap
+from babysit.search.objective import TrialPruned
 from babysit.torch import Monitor
 from babysit.torch.layers import as_float
 from babysit.torch.optim_watch import total_norm
@@ -41,6 +42,10 @@ EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
 
 class BabysitCallback(pl.Callback):
     """Watches the LightningModule with a Monitor; `monitor.findings` once fitting starts."""
+
+    # What watches the module: a search trial's callback (babysit.search's trial.lightning())
+    # uses the trial's Monitor, which raises TrialPruned out of fit() when the trial is hopeless.
+    monitor_class: Callable[..., Monitor] = Monitor
 
     def __init__(self, log: str | Path | None = None, num_classes: int | None = None,
                  sanity: bool = False, sanity_loss: Callable[..., Any] | None = None,
@@ -66,8 +71,8 @@ class BabysitCallback(pl.Callback):
                    "clip_norm": clip or None,
                    "total_steps": int(total) if isinstance(total, (int, float)) and
                    0 < total < float("inf") else None, **self.options}
-        self.monitor = Monitor(pl_module, optimizer, log=self.log_path, num_classes=self.num_classes,
-                               **options)
+        self.monitor = self.monitor_class(pl_module, optimizer, log=self.log_path,
+                                          num_classes=self.num_classes, **options)
         self._seen_step = trainer.global_step
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
@@ -123,4 +128,4 @@ class BabysitCallback(pl.Callback):
         """Close the log with the right status when fitting fails or is interrupted."""
         if self.monitor is not None:
             self.monitor.close("interrupted" if isinstance(exception, KeyboardInterrupt)
-                               else "crashed")
+                               else "stopped" if isinstance(exception, TrialPruned) else "crashed")

@@ -53,6 +53,7 @@ class Trial:
         """A trial writing its log to `log`; `prune` False: babysat, never stopped."""
         self.id, self.stage, self.seed, self.log, self.prune = trial_id, stage, seed, log, prune
         self.monitors: list[Any] = []
+        self.callbacks: list[Any] = []  # framework callbacks, each holding a monitor once fitting
 
     def monitor(self, model: Any, optimizer: Any = None, **kw: Any) -> Any:
         """A babysit Monitor for this trial (its log replaced on a rerun, nothing printed, no
@@ -65,10 +66,27 @@ class Trial:
         self.monitors.append(monitor)
         return monitor
 
+    def lightning(self, **kw: Any) -> Any:
+        """A Lightning BabysitCallback for this trial: `Trainer(callbacks=[trial.lightning(
+        num_classes=10)])`; fit() raises TrialPruned when the trial is hopeless."""
+        from functools import partial
+
+        from babysit.integrations.lightning import BabysitCallback
+        from babysit.search.trial_monitor import TrialMonitor
+
+        callback = BabysitCallback(log=self.log, overwrite=True, verbose=False, live=False, **kw)
+        callback.monitor_class = partial(TrialMonitor, prune=self.prune)
+        self.callbacks.append(callback)
+        return callback
+
     def close(self, status: str | None = None) -> None:
         """Close the monitors the objective left open (their logs end with a summary)."""
-        for monitor in self.monitors:
+        for monitor in self.all_monitors():
             monitor.close(status)
+
+    def all_monitors(self) -> list[Any]:
+        """The trial's monitors: its own and its callbacks' (once they started)."""
+        return self.monitors + [c.monitor for c in self.callbacks if c.monitor is not None]
 
 
 def load_objective(spec: str) -> Objective:
@@ -127,7 +145,7 @@ def run_objective_trial(objective: Objective | str, values: dict[str, Any], tria
     return {"trial": trial_id, "stage": stage, "seed": seed,
             "params": {k: v for k, v in values.items() if k != "epochs"},
             "config": dict(values), "status": status, "reason": reason, "val_acc": metric,
-            "val_loss": None, "train_acc": None, "steps": sum(m.step_index for m in trial.monitors),
+            "val_loss": None, "train_acc": None, "steps": sum(m.step_index for m in trial.all_monitors()),
             "epochs": values.get("epochs"), "wall_time": round(time.perf_counter() - start, 3),
             "log": str(log)}
 
