@@ -3,7 +3,10 @@ planted divergent learning-rate range pruned with the finding kept in the storag
 
 from __future__ import annotations
 
+import importlib.util
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +15,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 from babysit.integrations import optuna as babysit_optuna  # noqa: E402
+from babysit.integrations.optuna_monitor import Pruned  # noqa: E402
 
 RANGES = {"lr": "1e-3:30:log", "hidden": [32, 64]}
 
@@ -91,3 +95,36 @@ def test_the_pruner_defers_to_the_one_it_wraps() -> None:
     assert babysit_optuna.BabysitPruner(Always()).prune(study, frozen) is True
     trial.set_user_attr("babysit_reason", "loss-nan: the loss is NaN at step 3")
     assert babysit_optuna.BabysitPruner().prune(study, study.trials[0]) is True
+
+
+def load_example(name: str) -> Any:
+    """An example's module, by its file (examples/ is not a package)."""
+    path = Path(__file__).parent.parent / "examples" / name
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_lightning_example_under_optuna(tmp_path: Path) -> None:
+    """The same train(config, trial) that `babysit search --objective` runs, in an Optuna study:
+    its Lightning callback's pruning ends fit() as an Optuna prune, the log closed as stopped."""
+    pytest.importorskip("pytorch_lightning")
+    example = load_example("search_lightning_digits.py")
+
+    def objective(t: optuna.Trial) -> float:
+        config = {**babysit_optuna.suggest(t, {"lr": "1e-2:100:log"}), "epochs": 2}
+        return example.train(config, babysit_optuna.trial(t, tmp_path))
+
+    study = optuna.create_study(direction="maximize", pruner=babysit_optuna.BabysitPruner(),
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=8)
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert pruned and all(t.params["lr"] > 1 for t in pruned)
+    assert any(t.user_attrs.get("babysit_rule") in ("loss-explosion", "loss-nan") for t in pruned)
+    for t in pruned:
+        last = json.loads((tmp_path / f"trial-{t.number}.jsonl").read_text().splitlines()[-1])
+        assert last["status"] == "stopped"
+    assert study.best_value > 0.7
+    assert issubclass(Pruned, optuna.TrialPruned)

@@ -120,22 +120,23 @@ def test_each_stopped_trial_says_why_in_a_few_words(row: dict, said: str) -> Non
 
 
 def test_an_objective_on_a_dask_cluster(tmp_path: Path) -> None:
-    """The same search on a local Dask cluster: the objective is named by its file, loaded in
-    each worker; a crashing setting is recorded there too."""
+    """The PyTorch example on a local Dask cluster: the objective is named by its file and
+    loaded in each worker; the planted divergent rates are pruned there with their finding."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:
         result = runner.invoke(app, [
-            "search", "--objective", f"{OBJECTIVES / 'crashes.py'}:train", "--choices",
-            "width=64,512,256", "--trials", "5", "--stages", "1", "--epochs", "1",
-            "--results", str(tmp_path / "dask.jsonl"), "--scheduler", cluster.scheduler_address,
-            "--no-live"])
+            "search", "--objective", f"{EXAMPLE}:train", "--lr-range", "1e-3:30", "--trials", "6",
+            "--stages", "1", "--epochs", "2", "--results", str(tmp_path / "dask.jsonl"),
+            "--scheduler", cluster.scheduler_address, "--no-live"])
     assert result.exit_code == 0, result.output
     found = rows(tmp_path / "dask.jsonl")
-    assert len(found) == 5
-    assert {r["status"] for r in found if r["params"]["width"] == 512} <= {"failed"}
-    best = max(r["params"]["width"] for r in found if r["status"] == "completed")
-    assert "best: " in result.output and f"width={best}" in result.output.partition("best: ")[2]
+    assert len(found) == 6
+    pruned = [r for r in found if r["status"] in ("diverged", "hopeless")]
+    assert pruned and all(r["params"]["lr"] > 1 for r in pruned)
+    assert any(r["reason"].startswith(("loss-explosion", "loss-nan")) for r in pruned)
+    best = max((r for r in found if r["status"] == "completed"), key=lambda r: r["val_acc"])
+    assert best["val_acc"] > 0.7 and f"best: {best['trial']}" in result.output
 
 
 def test_a_lightning_objective_is_pruned_out_of_fit(tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ For users who already run Optuna (its samplers, its storage shared by many machi
 
     study = optuna.create_study(direction="maximize", pruner=babysit_optuna.BabysitPruner())
 
+`babysit_optuna.trial(t)` is babysit's search trial for it, so a `train(config, trial)` written
+for `babysit search --objective` runs in a study unchanged (`trial.monitor`, `trial.lightning`).
 `monitor` is a babysit Monitor for the trial that raises `optuna.TrialPruned` when babysit judges
 the trial hopeless (the search's rule: a non-provisional error finding, or validation accuracy
 at chance after the first epoch), after writing why into the trial's user attributes
@@ -27,7 +29,8 @@ as babysit's coarse-to-fine search does, for the next, longer study.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +39,12 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("babysit.integrations.optuna needs Optuna: pip install 'babysit[optuna]'") from exc
 
-from babysit.search.objective import TrialPruned
+from babysit.search.objective import Trial
 from babysit.search.objective_search import as_space
 from babysit.search.search import narrow
 from babysit.search.space import LinRange, LogRange, Space, edge_warnings
 
-REASON, RULE = "babysit_reason", "babysit_rule"  # the trial's user attributes
+REASON = "babysit_reason"  # the trial's user attribute that says why babysit pruned it
 
 
 def suggest(trial: optuna.Trial, ranges: Mapping[str, Any] | Space) -> dict[str, Any]:
@@ -58,45 +61,34 @@ def suggest(trial: optuna.Trial, ranges: Mapping[str, Any] | Space) -> dict[str,
     return config
 
 
-def monitor(trial: optuna.Trial, model: Any, optimizer: Any = None, log: str | Path | None = None,
-            **kw: Any) -> Any:
-    """A babysit Monitor for `trial` (its log: `log`, default babysit-trials/trial-<n>.jsonl)
+class OptunaTrial(Trial):
+    """babysit's search trial for an Optuna trial: `.monitor(model, optimizer, ...)` and
+    `.lightning(...)` as in `babysit search`, raising optuna.TrialPruned (also babysit's)."""
+
+    def __init__(self, optuna_trial: optuna.Trial, log_dir: str | Path = "babysit-trials",
+                 prune: bool = True) -> None:
+        """Logs go to `log_dir`/trial-<number>.jsonl."""
+        n = optuna_trial.number
+        super().__init__(f"trial-{n}", 0, n, Path(log_dir) / f"trial-{n}.jsonl", prune)
+        self.optuna_trial = optuna_trial
+
+    def monitor_class(self) -> Callable[..., Any]:
+        """An OptunaMonitor bound to this trial."""
+        from babysit.integrations.optuna_monitor import OptunaMonitor
+
+        return partial(OptunaMonitor, optuna_trial=self.optuna_trial, prune=self.prune)
+
+
+def trial(optuna_trial: optuna.Trial, log_dir: str | Path = "babysit-trials") -> OptunaTrial:
+    """The babysit trial of `optuna_trial`: `.monitor(...)`, `.lightning(...)`."""
+    return OptunaTrial(optuna_trial, log_dir)
+
+
+def monitor(optuna_trial: optuna.Trial, model: Any, optimizer: Any = None,
+            log: str | Path | None = None, **kw: Any) -> Any:
+    """A babysit Monitor for `optuna_trial` (its log: `log`, default babysit-trials/trial-<n>.jsonl)
     that raises optuna.TrialPruned when babysit or the study's pruner says so."""
-    from babysit.search.trial_monitor import TrialMonitor
-
-    class OptunaMonitor(TrialMonitor):
-        """TrialMonitor speaking Optuna: reasons into user attributes, optuna.TrialPruned."""
-
-        def step(self, loss: Any, grad_norm: Any = None) -> None:
-            try:
-                super().step(loss, grad_norm)
-            except TrialPruned as pruned:
-                raise _pruned(trial, pruned) from None
-
-        def epoch(self, **metrics: Any) -> None:
-            try:
-                super().epoch(**metrics)
-            except TrialPruned as pruned:
-                raise _pruned(trial, pruned) from None
-            value = metrics.get("val_acc")
-            if value is not None:
-                trial.report(float(value), self.epoch_index - 1)
-                if trial.should_prune():  # the wrapped pruner (median, ...) said so
-                    reason = f"the study's pruner at epoch {self.epoch_index - 1}"
-                    trial.set_user_attr(REASON, reason)
-                    raise optuna.TrialPruned(reason)
-
-    path = Path(log) if log is not None else Path("babysit-trials") / f"trial-{trial.number}.jsonl"
-    options = {"log": path, "overwrite": True, "verbose": False, "live": False, **kw}
-    return OptunaMonitor(model, optimizer, **options)
-
-
-def _pruned(trial: optuna.Trial, pruned: TrialPruned) -> optuna.TrialPruned:
-    """babysit's verdict written into the trial (the storage keeps it), as Optuna's exception."""
-    trial.set_user_attr(REASON, pruned.reason)
-    if pruned.rule:
-        trial.set_user_attr(RULE, pruned.rule)
-    return optuna.TrialPruned(pruned.reason)
+    return OptunaTrial(optuna_trial).monitor(model, optimizer, **({"log": log} if log else {}), **kw)
 
 
 class BabysitPruner(optuna.pruners.BasePruner):

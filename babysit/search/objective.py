@@ -55,27 +55,30 @@ class Trial:
         self.monitors: list[Any] = []
         self.callbacks: list[Any] = []  # framework callbacks, each holding a monitor once fitting
 
+    def monitor_class(self) -> Callable[..., Any]:
+        """What watches this trial's model: a TrialMonitor (torch loads here, in the worker)."""
+        from functools import partial
+
+        from babysit.search.trial_monitor import TrialMonitor
+
+        return partial(TrialMonitor, prune=self.prune)
+
     def monitor(self, model: Any, optimizer: Any = None, **kw: Any) -> Any:
         """A babysit Monitor for this trial (its log replaced on a rerun, nothing printed, no
         notebook cell) that raises TrialPruned when the trial is hopeless; other keyword
         arguments as the Monitor's (num_classes, val_size, ...)."""
-        from babysit.search.trial_monitor import TrialMonitor
-
         options = {"log": self.log, "overwrite": True, "verbose": False, "live": False, **kw}
-        monitor = TrialMonitor(model, optimizer, prune=self.prune, **options)
+        monitor = self.monitor_class()(model, optimizer, **options)
         self.monitors.append(monitor)
         return monitor
 
     def lightning(self, **kw: Any) -> Any:
         """A Lightning BabysitCallback for this trial: `Trainer(callbacks=[trial.lightning(
         num_classes=10)])`; fit() raises TrialPruned when the trial is hopeless."""
-        from functools import partial
-
         from babysit.integrations.lightning import BabysitCallback
-        from babysit.search.trial_monitor import TrialMonitor
 
         callback = BabysitCallback(log=self.log, overwrite=True, verbose=False, live=False, **kw)
-        callback.monitor_class = partial(TrialMonitor, prune=self.prune)
+        callback.monitor_class = self.monitor_class()
         self.callbacks.append(callback)
         return callback
 
