@@ -7,6 +7,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -184,3 +185,75 @@ def test_workers_of_a_killed_objective_search_stop(tmp_path: Path) -> None:
     for log in (tmp_path / "res" / "trials").glob("*.jsonl"):  # each stopped log still ends whole
         last = json.loads(log.read_text().splitlines()[-1])
         assert last["type"] == "summary" and last["status"] == "interrupted"
+
+
+def example(name: str) -> Any:
+    """An example's module, by its file (examples/ is not a package)."""
+    import importlib.util
+
+    path = EXAMPLE.parent / name
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def keras_objective(config: dict, trial: Trial) -> float:
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+    from sklearn.datasets import load_digits
+
+    keras.utils.set_random_seed(trial.seed)
+    x, y = load_digits(return_X_y=True)
+    x = ((x - 4.9) / 6.0).astype("float32")
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(10)])
+    model.compile(optimizer=keras.optimizers.SGD(config["lr"], momentum=0.9), metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(x[:1400], y[:1400], batch_size=64, epochs=config["epochs"], verbose=0,
+                        validation_data=(x[1400:], y[1400:]),
+                        callbacks=[trial.keras(num_classes=10)])
+    return history.history["val_accuracy"][-1]
+
+
+def transformers_objective(config: dict, trial: Trial) -> float:
+    from transformers import Trainer, TrainingArguments
+
+    hf = example("transformers_digits.py")
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x, y = torch.tensor((x - 4.9) / 6.0, dtype=torch.float32), torch.tensor(y)
+    args = TrainingArguments(output_dir=str(trial.log.parent / trial.id), max_steps=60,
+                             learning_rate=config["lr"], per_device_train_batch_size=64,
+                             logging_steps=1, save_strategy="no", report_to=[], use_cpu=True,
+                             seed=trial.seed, disable_tqdm=True)
+    torch.manual_seed(trial.seed)
+    trainer = Trainer(model=hf.Net(), args=args, train_dataset=hf.Digits(x[:1400], y[:1400]),
+                      callbacks=[trial.transformers(num_classes=10)])
+    trainer.train()
+    with torch.no_grad():
+        return (trainer.model(x[1400:])["logits"].argmax(1) == y[1400:]).float().mean().item()
+
+
+@pytest.mark.parametrize("objective, framework", [(keras_objective, "keras"),
+                                                  (transformers_objective, "transformers")])
+def test_keras_and_hugging_face_objectives_are_pruned_through_their_callbacks(
+        objective: Any, framework: str, tmp_path: Path) -> None:
+    """The trial's Keras / Hugging Face callback raises TrialPruned out of fit / train() at a
+    diverging rate; a usable rate trains to the end (near miss)."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is first imported
+    pytest.importorskip(framework)
+    high = run_objective_trial(objective, {"lr": 50.0, "epochs": 3}, "high", 1, 0, str(tmp_path))
+    assert high["status"] in ("diverged", "hopeless"), high
+    assert high["reason"].startswith(("loss-explosion", "loss-nan", "validation accuracy")), high
+    last = json.loads(Path(high["log"]).read_text().splitlines()[-1])
+    assert last["type"] == "summary" and last["status"] == "stopped"
+    assert json.loads(Path(high["log"]).read_text().splitlines()[0])["framework"] == framework
+    usable = run_objective_trial(objective, {"lr": 0.01, "epochs": 3}, "usable", 1, 0, str(tmp_path))
+    assert usable["status"] == "completed" and usable["val_acc"] > 0.5, usable

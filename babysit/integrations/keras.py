@@ -14,6 +14,7 @@ refuses them with a clear message; their `CSVLogger` files are read by `babysit 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,10 @@ def watched_layers(model: Any) -> list[Watched]:
 class BabysitCallback(keras.callbacks.Callback):
     """Watches a Keras model (torch backend) with a Monitor; `monitor.findings` once fit starts."""
 
+    # What watches the model: a search trial's callback (babysit.search's trial.keras())
+    # uses the trial's Monitor, which raises TrialPruned out of fit() when the trial is hopeless.
+    monitor_class: Callable[..., Monitor] = Monitor
+
     def __init__(self, log: str | Path | None = None, num_classes: int | None = None,
                  **monitor_options: Any) -> None:
         """Options as babysit.torch.Monitor's (every, stop_on, on_finding, ...)."""
@@ -61,9 +66,10 @@ class BabysitCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         """Install the Monitor on the model's layers."""
-        self.monitor = Monitor(self.model, None, log=self.log_path, num_classes=self.num_classes,
-                               watched=watched_layers(self.model),
-                               **{"framework": "keras", **self.options})
+        self.monitor = self.monitor_class(self.model, None, log=self.log_path,
+                                          num_classes=self.num_classes,
+                                          watched=watched_layers(self.model),
+                                          **{"framework": "keras", **self.options})
 
     def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         """Copy the weights before a sampled step's update."""

@@ -87,6 +87,11 @@ EPOCH_FIELDS = ("train_acc", "val_acc", "val_loss")
 class BabysitCallback(TrainerCallback):
     """Watches the Trainer's model with a Monitor; `monitor.findings` once training starts."""
 
+    # What watches the model: a search trial's callback (babysit.search's trial.transformers())
+    # uses the trial's Monitor, which raises TrialPruned out of trainer.train() when the trial
+    # is hopeless.
+    monitor_class: Callable[..., Monitor] = Monitor
+
     def __init__(self, log: str | Path | None = None, num_classes: int | None = None,
                  sanity: bool = False, sanity_loss: Callable[..., Any] | None = None,
                  **monitor_options: Any) -> None:
@@ -115,7 +120,8 @@ class BabysitCallback(TrainerCallback):
         facts.pop("num_classes", None)
         options = {**options, **facts, **self.options}
         self.model = model
-        self.monitor = Monitor(model, inner, log=self.log_path, num_classes=classes, **options)
+        self.monitor = self.monitor_class(model, inner, log=self.log_path, num_classes=classes,
+                                          **options)
         loader = kwargs.get("train_dataloader")
         if self.sanity and loader is not None and state.is_world_process_zero:
             self._sanity(loader)

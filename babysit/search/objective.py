@@ -77,7 +77,27 @@ class Trial:
         num_classes=10)])`; fit() raises TrialPruned when the trial is hopeless."""
         from babysit.integrations.lightning import BabysitCallback
 
-        callback = BabysitCallback(log=self.log, overwrite=True, verbose=False, live=False, **kw)
+        return self._callback(BabysitCallback(log=self.log, overwrite=True, verbose=False,
+                                              live=False, **kw))
+
+    def keras(self, **kw: Any) -> Any:
+        """A Keras BabysitCallback for this trial (torch backend): `model.fit(...,
+        callbacks=[trial.keras(num_classes=10)])`; fit raises TrialPruned when hopeless."""
+        from babysit.integrations.keras import BabysitCallback
+
+        return self._callback(BabysitCallback(log=self.log, overwrite=True, verbose=False,
+                                              live=False, **kw))
+
+    def transformers(self, **kw: Any) -> Any:
+        """A Hugging Face BabysitCallback for this trial: `Trainer(..., callbacks=[
+        trial.transformers()])`; trainer.train() raises TrialPruned when hopeless."""
+        from babysit.integrations.transformers import BabysitCallback
+
+        return self._callback(BabysitCallback(log=self.log, overwrite=True, verbose=False,
+                                              live=False, **kw))
+
+    def _callback(self, callback: Any) -> Any:
+        """A framework callback watched by this trial's Monitor, closed with the trial."""
         callback.monitor_class = self.monitor_class()
         self.callbacks.append(callback)
         return callback
