@@ -107,9 +107,11 @@ def load_example(name: str) -> Any:
     return module
 
 
-def test_the_lightning_example_under_optuna(tmp_path: Path) -> None:
-    """The same train(config, trial) that `babysit search --objective` runs, in an Optuna study:
-    its Lightning callback's pruning ends fit() as an Optuna prune, the log closed as stopped."""
+@pytest.mark.parametrize("stored", [False, True])
+def test_the_lightning_example_under_optuna(stored: bool, tmp_path: Path) -> None:
+    """The same train(config, trial) that `babysit search --objective` runs, in an Optuna study
+    (in memory, and in SQLite read back as another machine would): its Lightning callback's
+    pruning ends fit() as an Optuna prune, the log closed as stopped."""
     pytest.importorskip("pytorch_lightning")
     example = load_example("search_lightning_digits.py")
 
@@ -117,9 +119,13 @@ def test_the_lightning_example_under_optuna(tmp_path: Path) -> None:
         config = {**babysit_optuna.suggest(t, {"lr": "1e-2:100:log"}), "epochs": 2}
         return example.train(config, babysit_optuna.trial(t, tmp_path))
 
-    study = optuna.create_study(direction="maximize", pruner=babysit_optuna.BabysitPruner(),
+    storage = f"sqlite:///{tmp_path / 'study.db'}" if stored else None
+    study = optuna.create_study(study_name="digits", storage=storage, direction="maximize",
+                                pruner=babysit_optuna.BabysitPruner(),
                                 sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(objective, n_trials=8)
+    if stored:
+        study = optuna.load_study(study_name="digits", storage=storage)
     pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
     assert pruned and all(t.params["lr"] > 1 for t in pruned)
     assert any(t.user_attrs.get("babysit_rule") in ("loss-explosion", "loss-nan") for t in pruned)

@@ -120,14 +120,18 @@ def test_each_stopped_trial_says_why_in_a_few_words(row: dict, said: str) -> Non
     assert stop_reason(row) == said
 
 
-def test_an_objective_on_a_dask_cluster(tmp_path: Path) -> None:
-    """The PyTorch example on a local Dask cluster: the objective is named by its file and
-    loaded in each worker; the planted divergent rates are pruned there with their finding."""
+@pytest.mark.parametrize("example_file", ["search_torch_digits.py", "search_lightning_digits.py"])
+def test_an_objective_on_a_dask_cluster(example_file: str, tmp_path: Path) -> None:
+    """The PyTorch and Lightning examples on a local Dask cluster: the objective is named by its
+    file and loaded in each worker; the planted divergent rates are pruned with their finding."""
     distributed = pytest.importorskip("distributed")
+    if "lightning" in example_file:
+        pytest.importorskip("pytorch_lightning")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:
         result = runner.invoke(app, [
-            "search", "--objective", f"{EXAMPLE}:train", "--lr-range", "1e-3:30", "--trials", "6",
+            "search", "--objective", f"{EXAMPLE.parent / example_file}:train", "--lr-range",
+            "1e-3:30", "--trials", "6",
             "--stages", "1", "--epochs", "2", "--results", str(tmp_path / "dask.jsonl"),
             "--scheduler", cluster.scheduler_address, "--no-live"])
     assert result.exit_code == 0, result.output
