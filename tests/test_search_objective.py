@@ -54,6 +54,13 @@ def test_a_pytorch_objective_is_searched_and_a_divergent_range_pruned(tmp_path: 
     # resumed: every trial is finished, none runs again
     again = runner.invoke(app, [*args, "--resume"])
     assert again.exit_code == 0 and rows(results) == found
+    # the report page: accuracy by rate (no L2 searched), and why each stopped trial stopped
+    import babysit.report
+
+    page = babysit.report.render(results)
+    assert 'data-panel="search-lr"' in page and "Stopped and failed trials" in page
+    assert all(r["reason"].split(":")[0] in page for r in pruned)
+    assert "your own training function: no ensemble" in page
 
 
 def test_a_trial_that_crashes_is_recorded_and_the_search_goes_on(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from babysit.report.run_figures import CURVE_POINTS, Missing, Panel
 from babysit.report.series import RunSeries, smooth, thin
 
 STAGE_MARKERS = ("o", "s", "^", "D", "v", "P")
-FAILED_STYLE = {"diverged": ("x", "#d62728"), "hopeless": ("x", "#999999")}
+FAILED_STYLE = {"diverged": ("x", "#d62728"), "hopeless": ("x", "#999999"), "failed": ("+", "#555555")}
 
 
 def stage_of(row: dict[str, Any]) -> int:
@@ -36,8 +36,8 @@ def scatter_panel(rows: list[dict[str, Any]],
 
     points = [(r, _positive(r, "lr"), _positive(r, "reg")) for r in rows]
     points = [(r, lr, reg) for r, lr, reg in points if lr is not None and reg is not None]
-    if not points:
-        return Missing("Learning rate vs regularization", "no trial has a positive lr and reg")
+    if not points:  # a search over the user's model: its own knobs, maybe no L2 among them
+        return accuracy_by_lr_panel(rows)
     done = [(r, lr, reg) for r, lr, reg in points
             if r.get("val_acc") is not None and r["status"] == "completed"]
     with style():
@@ -79,6 +79,37 @@ def scatter_panel(rows: list[dict[str, Any]],
     return Panel("search-scatter", "Learning rate vs regularization", svg,
                  "Each trial, coloured by validation accuracy (the lecture's figure); marker shape "
                  "is the stage: later stages search the narrowed ranges around the best ones.")
+
+
+def accuracy_by_lr_panel(rows: list[dict[str, Any]]) -> Panel | Missing:
+    """Each trial's validation accuracy against its learning rate (log axis), a marker per
+    stage; stopped trials as crosses along the bottom, where they scored nothing."""
+    points = [(r, lr) for r in rows if (lr := _positive(r, "lr")) is not None]
+    if not points:
+        return Missing("Learning rate vs validation accuracy", "no trial has a positive lr")
+    done = [(r, lr) for r, lr in points if r.get("val_acc") is not None and r["status"] == "completed"]
+    with style():
+        fig, ax = figure(height=3.2)
+        for stage in sorted({stage_of(r) for r, _ in done}):
+            chosen = [(r, lr) for r, lr in done if stage_of(r) == stage]
+            ax.scatter([lr for _, lr in chosen], [r["val_acc"] for r, _ in chosen], s=30,
+                       marker=STAGE_MARKERS[(stage - 1) % len(STAGE_MARKERS)],
+                       edgecolors="#333333", linewidths=0.4, label=f"stage {stage}")
+        for status, (marker, color) in FAILED_STYLE.items():
+            stopped = [lr for r, lr in points if r["status"] == status]
+            if stopped:
+                ax.scatter(stopped, [0.0] * len(stopped), marker=marker, color=color, s=30,
+                           label=f"{status} (stopped)" if status != "failed" else status)
+        ax.set_ylim(-0.04, 1.02)
+        log_axis(ax, "x")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("validation accuracy")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        svg = to_svg(fig)
+    return Panel("search-lr", "Learning rate vs validation accuracy", svg,
+                 "Each trial at its learning rate (log scale); crosses on the bottom line are "
+                 "trials babysit stopped (diverged, at chance) or that failed: the table below "
+                 "says why.")
 
 
 def parse_range(text: Any) -> tuple[float, float] | None:

@@ -89,7 +89,8 @@ def search_page(path: Path) -> str:
     out = [f"<h1>{escape(title)}</h1>",
            f'<p class="sub">{len(rows)} finished trials in {escape(str(path))}</p>']
     header = found.header or {}
-    statuses = {s: sum(r["status"] == s for r in rows) for s in ("completed", "diverged", "hopeless")}
+    statuses = {s: sum(r["status"] == s for r in rows) for s in ("completed", "diverged", "hopeless",
+                                                                  "failed")}
     out.append(kv_table([("trials", len(rows)), *statuses.items(),
                          ("ranges", header.get("space")), ("stages (trials, epochs)", header.get("stages"))]))
     if isinstance(header.get("config"), dict):
@@ -121,8 +122,17 @@ def search_page(path: Path) -> str:
     out.append(grid_table(["trial", "stage", *columns, "val acc", "train acc", "status"],
                           [[r["trial"], stage_of(r), *[r["params"].get(c) for c in columns],
                             r.get("val_acc"), r.get("train_acc"), r["status"]] for r in ranked[:TOP_ROWS]]))
+    stopped = [r for r in rows if r["status"] != "completed"]
+    if stopped:  # why each one did not finish: the finding that stopped it, or its error
+        out.append("<h2>Stopped and failed trials</h2>")
+        out.append(grid_table(["trial", "stage", *columns, "status", "why"],
+                              [[r["trial"], stage_of(r), *[r["params"].get(c) for c in columns],
+                                r["status"], r.get("reason") or "-"] for r in stopped]))
     out.append("<h2>Ensemble</h2>")
-    if found.ensemble:
+    if header.get("objective"):
+        out.append('<p class="sub">A search over your own training function: no ensemble (the '
+                   "models are yours).</p>")
+    elif found.ensemble:
         e = found.ensemble
         out.append(kv_table([("members", e.get("members")), ("ensemble val acc", e.get("val_acc")),
                              ("best single val acc", e.get("best_single_val_acc"))]))
