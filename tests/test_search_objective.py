@@ -268,3 +268,22 @@ def test_keras_and_hugging_face_objectives_are_pruned_through_their_callbacks(
     assert json.loads(Path(high["log"]).read_text().splitlines()[0])["framework"] == framework
     usable = run_objective_trial(objective, {"lr": 0.01, "epochs": 3}, "usable", 1, 0, str(tmp_path))
     assert usable["status"] == "completed" and usable["val_acc"] > 0.5, usable
+
+
+def test_the_live_leaderboard_says_why_a_trial_stopped() -> None:
+    from rich.console import Console
+
+    from babysit.search.view import Progress, leaderboard
+
+    progress = Progress(stages=1)
+    progress.event("stage", {"stage": 1, "trials": 3, "epochs": 2, "space": {"lr": "1e-3:30"}})
+    for row in [{"trial": "s1-t000", "status": "completed", "val_acc": 0.8, "params": {"lr": 0.01}},
+                {"trial": "s1-t001", "status": "diverged", "params": {"lr": 12.0},
+                 "reason": "loss-explosion: mean loss 26 over steps 0-9"},
+                {"trial": "s1-t002", "status": "failed", "params": {"lr": 1.0},
+                 "reason": "RuntimeError: CUDA out of memory"}]:
+        progress.event("result", {"stage": 1, "val_acc": None, **row})
+    console = Console(width=100, record=True)
+    console.print(leaderboard(progress, 100))
+    text = console.export_text()
+    assert "loss-explosion: stopped" in text and "RuntimeError: CUDA out of memory" in text

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from babysit.dashboard.plot import plot_points
 
-STATUS_STYLE = {"completed": "green", "diverged": "bold red", "hopeless": "yellow"}
+STATUS_STYLE = {"completed": "green", "diverged": "bold red", "hopeless": "yellow", "failed": "red"}
 
 
 @dataclass
@@ -99,7 +99,8 @@ def leaderboard(progress: Progress, width: int = 100, top: int = 8) -> Renderabl
     for r in shown:
         table.add_row(r["trial"], *(_fmt(r["params"].get(n)) for n in names),
                       "-" if r.get("val_acc") is None else f"{100 * r['val_acc']:.1f}%",
-                      Text(r["status"], style=STATUS_STYLE.get(r["status"], "")))
+                      Text(r["status"] if r["status"] == "completed" else stop_reason(r),
+                           style=STATUS_STYLE.get(r["status"], "")))
     parts: list[RenderableType] = [head, ranges, table]
     plots = Table.grid(expand=True, padding=(0, 2))
     cells = []
