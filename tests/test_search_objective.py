@@ -287,3 +287,23 @@ def test_the_live_leaderboard_says_why_a_trial_stopped() -> None:
     console.print(leaderboard(progress, 100))
     text = console.export_text()
     assert "loss-explosion: stopped" in text and "RuntimeError: CUDA out of memory" in text
+
+
+def test_a_trial_whose_worker_dies_is_recorded_and_the_others_finish(tmp_path: Path) -> None:
+    """A worker killed under a trial (the OOM killer) broke the whole pool: every unfinished
+    trial failed with BrokenProcessPool. Now the trial that killed it is found (the rest run
+    one at a time on a fresh pool) and recorded as failed; the others finish."""
+    results = tmp_path / "r.jsonl"
+    result = runner.invoke(app, ["search", "--objective", f"{OBJECTIVES / 'killer.py'}:train",
+                                 "--choices", "width=64,512,256", "--trials", "8", "--epochs", "1",
+                                 "--stages", "1", "--workers", "2", "--results", str(results),
+                                 "--no-live"])
+    assert result.exit_code == 0, result.output
+    found = rows(results)
+    assert len(found) == 8
+    for row in found:
+        if row["params"]["width"] == 512:
+            assert row["status"] == "failed" and "worker process died" in row["reason"]
+        else:
+            assert row["status"] == "completed" and row["val_acc"] == 0.5 + row["params"]["width"] / 1000
+    assert any(r["params"]["width"] == 512 for r in found)  # the seed samples the killer

@@ -157,6 +157,12 @@ class LocalRunner:
         """Futures as they finish."""
         return local_as_completed(list(futures))
 
+    def restart(self) -> None:
+        """Drop a broken pool (a worker died); the next submit starts a fresh one."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
     def close(self, cancel: bool = False) -> None:
         """Stop the workers and wait for them to exit; with `cancel`, kill them at once."""
         if self.pool is None:

@@ -23,9 +23,9 @@ import numpy as np
 from babysit.config import Config
 from babysit.data import Dataset
 from babysit.errors import BabysitError
+from babysit.search.collect import finished_rows
 from babysit.search.results import (
     ENSEMBLE_TYPE,
-    FINISHED,
     STAGE_TYPE,
     ends_with_newline,
     load_results,
@@ -164,10 +164,10 @@ def run_stages(space: Space, stages: list[Stage], seed: int, done: dict[str, dic
         rows = [done[tid] for tid, _, _ in planned if tid in done]
         for row in rows:
             emit("result", row)
-        futures = [submit({**values, "epochs": stage.epochs}, tid, index + 1, trial_seed_)
-                   for tid, values, trial_seed_ in planned if tid not in done]
-        emit("running", len(futures))
-        for row in _finished_rows(runner, futures):
+        items = [({**values, "epochs": stage.epochs}, tid, index + 1, trial_seed_)
+                 for tid, values, trial_seed_ in planned if tid not in done]
+        emit("running", len(items))
+        for row in finished_rows(runner, items, submit):
             _write(sink, row)
             rows.append(row)
             emit("result", row)
@@ -189,26 +189,6 @@ def _write(sink: IO[str], record: dict[str, Any]) -> None:
     """Append one line to the results file, flushed (the report reads stages and the ensemble)."""
     sink.write(json.dumps(record) + "\n")
     sink.flush()
-
-
-def _finished_rows(runner: LocalRunner | DaskRunner, futures: list[Any]) -> Iterator[dict[str, Any]]:
-    """Rows of finished trials as they complete; once a stop is requested, queued trials are
-    cancelled and the running ones are waited for (they stop at their next step)."""
-    remaining = set(range(len(futures)))
-    index = {id(f): i for i, f in enumerate(futures)}
-    cancelled = False
-    for future in runner.as_completed(futures):
-        remaining.discard(index[id(future)])
-        if not future.cancelled():
-            row = future.result()
-            if row["status"] in FINISHED:  # an interrupted trial is not: a resume reruns it
-                yield row
-        if runner.stop_requested and not cancelled:
-            cancelled = True
-            for i in remaining:
-                futures[i].cancel()
-            if isinstance(runner, DaskRunner):  # its running tasks cannot be stopped: drop them
-                return
 
 
 def stage_warnings(space: Space, rows: list[dict[str, Any]], stage: int) -> list[str]:
