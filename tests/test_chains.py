@@ -118,3 +118,25 @@ def test_a_diverging_dead_relu_run_has_one_learning_rate_chain() -> None:
     with_lr = [f.rule for f in report.findings if any("lr" in r["set"] for r in report.remedies(f))]
     assert with_lr == ["loss-explosion"]
     assert "the learning rate: see loss-explosion" in (report.tries(report.findings[rules.index("dead-relu")]) or "")
+
+
+def test_a_babysit_runs_later_changes_are_flags_to_add_to_its_command() -> None:
+    """Issue 36: `then batchnorm=True` could not be pasted; each later change of a babysit run
+    is now the `babysit train` flag that makes it (appended to the first command, the last
+    value of a repeated option wins)."""
+    config = Config(activation="relu", init="small", lr=10.0, hidden=(100,), epochs=8, seed=0)
+    doctor = DiagnosticsSink()
+    train(config, [doctor], live=False)
+    doctor.close()
+    report = doctor.report
+    assert report is not None
+    explosion = next(f for f in report.findings if f.rule == "loss-explosion")
+    said = [r["say"] for r in report.remedies(explosion)]
+    assert said[1].startswith("--lr 0.") and "lr=" not in " ".join(said)
+    line = report.tries(explosion) or ""
+    assert line.startswith("try: babysit train ") and "; then --lr " in line
+    from babysit.diagnostics.vocabulary import say
+
+    assert say({"batchnorm": True}, "babysit") == "--batchnorm"
+    assert say({"hidden": (100, 100)}, "babysit") == "--hidden 100,100"
+    assert say({"batchnorm": True}, None) == "batchnorm=True"  # near miss: another tool's run

@@ -68,9 +68,11 @@ class Report:
         if finding.caused_by is not None or chain is None:
             return []
         steps = chain.steps
-        said = say_chain([r["set"] for r in steps], self.context, self.context.get("framework"))
+        own = "data" in self.context and not self.context.get("framework")  # a babysit run
+        said = say_chain([r["set"] for r in steps], self.context,
+                         "babysit" if own else self.context.get("framework"))
         out = [{**r, "say": text} for r, text in zip(steps, said, strict=True)]
-        if "data" in self.context and not self.context.get("framework"):  # a babysit run
+        if own:  # its first change as the whole command; the rest as flags to change in it
             for r in out:
                 command = babysit_command(self.context, r["set"])
                 if command is not None:

@@ -78,7 +78,18 @@ def _transformers(key: str, value: Any) -> str | None:
     }.get(key)
 
 
-_SAY = {"torch": _torch, "lightning": _torch, "keras": _keras, "transformers": _transformers}
+def _babysit(key: str, value: Any) -> str | None:
+    """babysit's own runs: the change as `babysit train` flags, to add to its command line."""
+    if key not in _OPTIONS:
+        return None
+    flag = "--" + key.replace("_", "-")
+    if isinstance(value, bool):
+        return flag if value else flag.replace("--", "--no-", 1)
+    return f"{flag} {shlex.quote(show_value(value))}"
+
+
+_SAY = {"torch": _torch, "lightning": _torch, "keras": _keras, "transformers": _transformers,
+        "babysit": _babysit}
 # The option's own name, for a change relative to a value the log does not give ("x0.1")
 _TORCH_STEP = "the scheduler's step_size (StepLR) or T_max (CosineAnnealingLR)"
 _NAMES = {"torch": {"reg": "weight_decay", "lr_step": _TORCH_STEP},
