@@ -13,9 +13,10 @@ from babysit.torch.values import metric_value
 
 class TrialMonitor(Monitor):
     """A Monitor that raises TrialPruned from step() at the first error finding that is not
-    provisional (a NaN, a loss exploding past its start: the lecture's "cost > 3x the original,
-    break out early"), and from epoch() when validation accuracy is within HOPELESS_MARGIN of
-    chance after the first epoch (with num_classes given)."""
+    provisional (a NaN; a loss past twice its start over a window: loss-explosion, the
+    lecture's "cost > 3x the original, break out early" made robust to one noisy batch), and
+    from epoch() when validation accuracy is within HOPELESS_MARGIN of chance after the first
+    epoch (with num_classes given)."""
 
     def __init__(self, model: Any, optimizer: Any = None, prune: bool = True, **kw: Any) -> None:
         """As Monitor, stopping at errors by raising (stop_on may be set lower); `prune` False:
