@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from babysit.api import train
@@ -105,14 +106,20 @@ def test_a_lone_finding_keeps_its_advice() -> None:
     assert engine.findings[0].advice == "Raise the learning rate."
 
 
-def test_a_diverging_dead_relu_run_has_one_learning_rate_chain() -> None:
-    # The issue's case: `try: lr=0.3` under one finding and `try: lr=0.9; then 0.3` under another.
+@functools.cache
+def diverging_dead_relu_run() -> Report:
+    """The issue's run: ReLU, a small init, lr 10 (it diverges and kills units), diagnosed."""
     config = Config(activation="relu", init="small", lr=10.0, hidden=(100,), epochs=8, seed=0)
     doctor = DiagnosticsSink()
     train(config, [doctor], live=False)
     doctor.close()
-    report = doctor.report
-    assert report is not None
+    assert doctor.report is not None
+    return doctor.report
+
+
+def test_a_diverging_dead_relu_run_has_one_learning_rate_chain() -> None:
+    # The issue's case: `try: lr=0.3` under one finding and `try: lr=0.9; then 0.3` under another.
+    report = diverging_dead_relu_run()
     rules = [f.rule for f in report.findings]
     assert "loss-explosion" in rules and "dead-relu" in rules
     with_lr = [f.rule for f in report.findings if any("lr" in r["set"] for r in report.remedies(f))]
@@ -124,12 +131,7 @@ def test_a_babysit_runs_later_changes_are_flags_to_add_to_its_command() -> None:
     """Issue 36: `then batchnorm=True` could not be pasted; each later change of a babysit run
     is now the `babysit train` flag that makes it (appended to the first command, the last
     value of a repeated option wins)."""
-    config = Config(activation="relu", init="small", lr=10.0, hidden=(100,), epochs=8, seed=0)
-    doctor = DiagnosticsSink()
-    train(config, [doctor], live=False)
-    doctor.close()
-    report = doctor.report
-    assert report is not None
+    report = diverging_dead_relu_run()
     explosion = next(f for f in report.findings if f.rule == "loss-explosion")
     said = [r["say"] for r in report.remedies(explosion)]
     assert said[1].startswith("--lr 0.") and "lr=" not in " ".join(said)

@@ -233,25 +233,31 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
-def test_workers_of_a_killed_search_stop_instead_of_finishing_trials(tmp_path: Path) -> None:
-    """Issue 38: SIGKILL of `search` left its workers (which ignore SIGTERM by design) running."""
+def kill_search_and_wait_for_its_workers(args: list[str], cwd: Path) -> None:
+    """Start `babysit search ARGS --workers 2 --results res.jsonl` in `cwd`, SIGKILL it once two
+    trials are running, and wait (for a condition, with a deadline) for its workers to exit."""
     import signal
     import subprocess
     import sys
 
     from tests.waiting import wait_until
-    search = subprocess.Popen([sys.executable, "-m", "babysit", "search", "--trials", "4", "--epochs", "100000",
-                               "--workers", "2", "--results", str(tmp_path / "res.jsonl")],
-                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    search = subprocess.Popen([sys.executable, "-m", "babysit", "search", *args, "--workers", "2",
+                               "--results", str(cwd / "res.jsonl")],
+                              cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: len(list((tmp_path / "res" / "trials").glob("*.jsonl"))) >= 2, "two trials running")
+        wait_until(lambda: len(list((cwd / "res" / "trials").glob("*.jsonl"))) >= 2, "two trials running")
         workers = _children(search.pid)
         assert len([w for w in workers if _alive(w)]) >= 2
     finally:
         search.send_signal(signal.SIGKILL)
         search.wait(timeout=60)
     wait_until(lambda: not any(_alive(w) for w in workers), "the orphaned workers to exit")
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_workers_of_a_killed_search_stop_instead_of_finishing_trials(tmp_path: Path) -> None:
+    """Issue 38: SIGKILL of `search` left its workers (which ignore SIGTERM by design) running."""
+    kill_search_and_wait_for_its_workers(["--trials", "4", "--epochs", "100000"], tmp_path)
 
 
 SIGTERM_AFTER_LAST_TRIAL = """

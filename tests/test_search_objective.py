@@ -173,26 +173,11 @@ def test_a_lightning_objective_is_pruned_out_of_fit(tmp_path: Path) -> None:
 def test_workers_of_a_killed_objective_search_stop(tmp_path: Path) -> None:
     """A SIGKILLed search (no handler runs) must not leave workers training the user's model:
     the trial's Monitor sees the search gone at its next step, and the worker exits."""
-    import signal
-    import subprocess
+    from tests.test_search import kill_search_and_wait_for_its_workers
 
-    from tests.test_search import _alive, _children
-    from tests.waiting import wait_until
-
-    search = subprocess.Popen([sys.executable, "-m", "babysit", "search", "--objective",
-                               f"{OBJECTIVES / 'forever.py'}:train", "--lr-range", "1e-3:1e-2",
-                               "--trials", "4", "--epochs", "100000", "--workers", "2",
-                               "--results", str(tmp_path / "res.jsonl"), "--no-live"],
-                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: len(list((tmp_path / "res" / "trials").glob("*.jsonl"))) >= 2,
-                   "two trials running")
-        workers = _children(search.pid)
-        assert len([w for w in workers if _alive(w)]) >= 2
-    finally:
-        search.send_signal(signal.SIGKILL)
-        search.wait(timeout=60)
-    wait_until(lambda: not any(_alive(w) for w in workers), "the orphaned workers to exit")
+    kill_search_and_wait_for_its_workers(["--objective", f"{OBJECTIVES / 'forever.py'}:train",
+                                          "--lr-range", "1e-3:1e-2", "--trials", "4", "--epochs",
+                                          "100000", "--no-live"], tmp_path)
     for log in (tmp_path / "res" / "trials").glob("*.jsonl"):  # each stopped log still ends whole
         last = json.loads(log.read_text().splitlines()[-1])
         assert last["type"] == "summary" and last["status"] == "interrupted"

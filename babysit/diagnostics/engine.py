@@ -106,9 +106,9 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, as `babysit diagnose --json` prints it."""
-        findings = []
+        findings, chains = [], self.chains()  # merged once for the whole verdict
         for f in self.findings:
-            remedies = self.remedies(f)
+            remedies = self.remedies(f, chains)
             findings.append({**f.to_dict(), "fix": remedies[0]["set"] if remedies else None,
                              "remedies": remedies})
         withdrawn = [{**f.to_dict(), "why": why} for f, why in self.withdrawn]
